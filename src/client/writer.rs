@@ -1,0 +1,163 @@
+//! One writer's life: open its own DuckDB instance, then BEGIN / insert one batch / COMMIT
+//! until told to stop, ROLLBACK only after an error, retrying by the harness policy.
+
+use super::error_class::{classify, ErrorClass};
+use super::retry_policy;
+use super::status::{Step, WriterStatus};
+use crate::benchmark::metrics::{record, Event, Outcome, Timeline, TxnRecord, WriterMetrics};
+use crate::lake::{self, LakeTarget};
+use crate::scenario::{Scenario, StopCondition};
+use crate::workload::append::AppendWorkload;
+use duckdb::{Connection, InterruptHandle};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Everything the runner shares with one writer.
+pub struct WriterShared {
+    pub run_id: String,
+    pub scenario: Arc<Scenario>,
+    pub target: Arc<LakeTarget>,
+    pub clock: Instant,
+    /// Finish the current transaction, start no new one.
+    pub stop: AtomicBool,
+    /// The deadline passed or the user pressed Ctrl-C: abandon work now.
+    pub abort: AtomicBool,
+    pub timeline: Timeline,
+    pub live: LiveCounters,
+    pub writers: Vec<WriterSlot>,
+}
+
+/// Counters the progress line reads.
+#[derive(Default)]
+pub struct LiveCounters {
+    pub commits: AtomicU64,
+    pub failed: AtomicU64,
+    pub retries: AtomicU64,
+    pub lock_waiters: AtomicU64,
+}
+
+pub struct WriterSlot {
+    pub status: WriterStatus,
+    pub metrics: Mutex<WriterMetrics>,
+    pub interrupt: Mutex<Option<Arc<InterruptHandle>>>,
+}
+
+impl WriterSlot {
+    pub fn new(clock: Instant) -> Self {
+        WriterSlot { status: WriterStatus::new(clock), metrics: Mutex::new(WriterMetrics::default()), interrupt: Mutex::new(None) }
+    }
+
+    pub fn metrics(&self) -> std::sync::MutexGuard<'_, WriterMetrics> {
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub fn application_name(run_id: &str, writer: u32) -> String {
+    format!("ducklake-stress/{run_id}/w{writer}")
+}
+
+pub fn run(shared: &WriterShared, id: u32) {
+    let slot = &shared.writers[id as usize];
+    slot.status.enter(Step::Connecting);
+    let started = Instant::now();
+    let retry = &shared.scenario.retry.ducklake;
+    let conn = match lake::open(&shared.target, &application_name(&shared.run_id, id), Some(retry)) {
+        Ok(c) => c,
+        Err(e) => {
+            slot.metrics().setup_error = Some(format!("{e:#}"));
+            slot.status.enter(Step::SetupFailed);
+            return;
+        }
+    };
+    slot.metrics().setup = Some(started.elapsed());
+    *slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.interrupt_handle());
+
+    let workload = AppendWorkload::new(&shared.scenario.workload, &shared.scenario.lake.table);
+    let mut seq: u64 = 0;
+    while !shared.stop.load(Ordering::Acquire) && !shared.abort.load(Ordering::Acquire) {
+        if let StopCondition::CommitsPerWriter(n) = shared.scenario.run.stop {
+            if slot.metrics().count(Outcome::Committed) >= n {
+                break;
+            }
+        }
+        let sql = workload.insert_sql(&shared.run_id, id, seq);
+        let record = transaction(shared, slot, &conn, &sql, seq, workload.rows());
+        if let Some(r) = record {
+            slot.metrics().ledger.push(r);
+        }
+        seq += 1;
+    }
+    // Dropping the instance closes its catalog sessions before we report Done, so the
+    // leftover-session check sees only what DuckDB failed to close.
+    slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()).take();
+    drop(conn);
+    slot.status.enter(Step::Done);
+}
+
+/// Runs one transaction with the harness's retries. `None`: abandoned before any attempt.
+fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql: &str, seq: u64, rows: u32) -> Option<TxnRecord> {
+    let policy = &shared.scenario.retry.harness;
+    let started = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        slot.status.set_txn(seq, attempt);
+        let result = attempt_once(slot, conn, sql);
+        let mut m = slot.metrics();
+        m.attempts += 1;
+        let (step, message) = match result {
+            Ok(commit_time) => {
+                record(&mut m.commit_latency, commit_time);
+                record(&mut m.txn_latency, started.elapsed());
+                drop(m);
+                shared.live.commits.fetch_add(1, Ordering::Relaxed);
+                shared.timeline.record(shared.clock.elapsed(), Event::Commit);
+                return Some(TxnRecord { seq, outcome: Outcome::Committed, attempts: attempt, rows });
+            }
+            Err(e) => e,
+        };
+        let aborting = shared.abort.load(Ordering::Acquire);
+        let class = if aborting { ErrorClass::InterruptedByDeadline } else { classify(&message) };
+        m.note_error(class, &message);
+        drop(m);
+        // The outcome of a COMMIT whose connection broke (or that we interrupted) is unknown.
+        let unknown = step == Step::Commit && matches!(class, ErrorClass::ConnectionLost | ErrorClass::InterruptedByDeadline);
+        slot.status.enter(Step::Rollback);
+        let _ = conn.execute_batch("ROLLBACK"); // "no transaction is active" is fine here
+        if unknown {
+            shared.timeline.record(shared.clock.elapsed(), Event::Failure);
+            return Some(TxnRecord { seq, outcome: Outcome::Indeterminate, attempts: attempt, rows });
+        }
+        if attempt >= policy.max_attempts || aborting {
+            shared.live.failed.fetch_add(1, Ordering::Relaxed);
+            shared.timeline.record(shared.clock.elapsed(), Event::Failure);
+            return Some(TxnRecord { seq, outcome: Outcome::Failed, attempts: attempt, rows });
+        }
+        slot.metrics().retries += 1;
+        shared.live.retries.fetch_add(1, Ordering::Relaxed);
+        shared.timeline.record(shared.clock.elapsed(), Event::Retry);
+        slot.status.enter(Step::Backoff);
+        sleep_unless_aborted(shared, retry_policy::wait_after(policy, attempt));
+    }
+}
+
+/// BEGIN, insert, COMMIT. Ok: how long COMMIT took. Err: the step that failed and why.
+fn attempt_once(slot: &WriterSlot, conn: &Connection, sql: &str) -> Result<Duration, (Step, String)> {
+    let exec = |step: Step, stmt: &str| {
+        slot.status.enter(step);
+        conn.execute_batch(stmt).map_err(|e| (step, e.to_string()))
+    };
+    exec(Step::Begin, "BEGIN TRANSACTION")?;
+    exec(Step::Insert, sql)?;
+    let t = Instant::now();
+    exec(Step::Commit, "COMMIT")?;
+    Ok(t.elapsed())
+}
+
+fn sleep_unless_aborted(shared: &WriterShared, d: Duration) {
+    let until = Instant::now() + d;
+    while Instant::now() < until && !shared.abort.load(Ordering::Acquire) {
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+    }
+}

@@ -1,0 +1,122 @@
+//! What each subcommand does; returns the process exit code.
+
+use crate::benchmark::runner::{self, EnvChoice, RunOptions};
+use crate::checker::{self, CheckContext, RunFacts};
+use crate::cli::{CheckArgs, Command, EnvAction, RunArgs};
+use crate::environment::{self, existing::ExistingArgs, EnvFile};
+use crate::error::{bad_input, exit_code};
+use crate::export::console::status_word;
+use crate::lake::{self, ExtensionSource, LakeTarget};
+use crate::scenario::{self, ChecksSpec};
+use std::path::{Path, PathBuf};
+
+pub fn dispatch(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Run(args) => run(args),
+        Command::Validate { files } => validate(&files),
+        Command::Env { action: EnvAction::Up { state, no_s3 } } => env_up(&state, !no_s3),
+        Command::Env { action: EnvAction::Down { state } } => env_down(&state),
+        Command::Check(args) => check(args),
+    }
+}
+
+fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> EnvChoice {
+    match env_file {
+        Some(f) => EnvChoice::File(f),
+        None if existing.given() => EnvChoice::Flags(existing),
+        None => EnvChoice::Native,
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let opts = RunOptions {
+        scenario_path: args.scenario,
+        env: if args.docker { EnvChoice::Docker } else { env_choice(args.env_file, args.existing) },
+        results_dir: args.results_dir,
+        keep_env: args.keep_env,
+        extension_dir: args.extension_dir,
+        quiet: args.quiet,
+    };
+    let outcome = runner::run(&opts)?;
+    print!("{}", crate::export::console::render(&outcome.report));
+    println!("report: {}", outcome.run_dir.join("report.json").display());
+    Ok(outcome.report.exit_code)
+}
+
+fn validate(files: &[PathBuf]) -> anyhow::Result<i32> {
+    let mut code = exit_code::PASS;
+    for f in files {
+        match scenario::load_file(f) {
+            Ok(s) => println!("ok: {} (scenario {}, {} writers, {:?})", f.display(), s.name, s.run.writers, s.run.stop),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                code = crate::error::exit_code_of(&e);
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn env_up(state: &Path, with_s3: bool) -> anyhow::Result<i32> {
+    let env_json = state.join("env.json");
+    if env_json.exists() {
+        return Err(bad_input(format!("{} already exists: an environment may still be running there. Run `ducklake-stress env down --state {}` first.", env_json.display(), state.display())));
+    }
+    std::fs::create_dir_all(state)?;
+    let mut env = environment::native::start(with_s3)?;
+    let native = env.native.take().expect("a native environment has services");
+    let mut file = env.endpoints.clone();
+    file.native = Some(native.detach());
+    file.write(&env_json)?;
+    println!("environment up in {:.1} s; details (with passwords) in {}", env.startup.as_secs_f64(), env_json.display());
+    println!("use it with: ducklake-stress run SCENARIO --env-file {}", env_json.display());
+    Ok(exit_code::PASS)
+}
+
+fn env_down(state: &Path) -> anyhow::Result<i32> {
+    let env_json = state.join("env.json");
+    let file = EnvFile::read(&env_json)?;
+    let Some(native) = &file.native else {
+        return Err(bad_input(format!("{} describes an environment the harness did not start (no `native` section); stop it the way it was started.", env_json.display())));
+    };
+    environment::native::stop_detached(native);
+    std::fs::remove_file(&env_json)?;
+    println!("environment stopped; removed {}", native.scratch_dir.display());
+    Ok(exit_code::PASS)
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<i32> {
+    let env = runner::provision(&env_choice(args.env_file, args.existing), false)?;
+    let facts: Option<RunFacts> = match &args.run_dir {
+        Some(dir) => {
+            let path = dir.join("ledger.json");
+            let text = std::fs::read_to_string(&path).map_err(|e| bad_input(format!("{}: cannot read the run's ledger ({e}); --run-dir must be a results directory of a completed run.", path.display())))?;
+            Some(serde_json::from_str(&text).map_err(|e| bad_input(format!("{}: not a ledger written by ducklake-stress ({e}).", path.display())))?)
+        }
+        None => None,
+    };
+    let target = LakeTarget { env: env.endpoints.clone(), data_path: None, extensions: ExtensionSource::resolve(args.extension_dir) };
+    let app = format!("ducklake-stress/check-{}/checker", std::process::id());
+    let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &app))?;
+    let conn = lake::open(&target, &app, None)?;
+    let thresholds = ChecksSpec { max_orphan_files: args.max_orphan_files, ..ChecksSpec::default() };
+    let ctx = CheckContext {
+        lake: &conn,
+        catalog: &catalog,
+        env: &env.endpoints,
+        table: &args.table,
+        run: facts.as_ref(),
+        thresholds: &thresholds,
+        own_sessions: vec![app.clone()],
+    };
+    let results = checker::run_all(&ctx);
+    for r in &results {
+        println!("{:<5} {:<22} {}", status_word(r.status), r.name, r.summary);
+    }
+    if let Some(path) = &args.json {
+        crate::export::write_atomically(path, &serde_json::to_vec_pretty(&results)?)?;
+    }
+    let failed = results.iter().any(|r| r.failed());
+    println!("verdict: {}", if failed { "FAIL" } else { "PASS" });
+    Ok(if failed { exit_code::CHECK_FAILED } else { exit_code::PASS })
+}

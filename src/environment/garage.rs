@@ -1,0 +1,103 @@
+//! A private single-node Garage S3 server (used where no `minio` binary is on PATH).
+//! Set-up follows Garage's single-node guide: layout assign/apply, key import with
+//! generated credentials, bucket create and allow.
+
+use super::native::random_hex;
+use super::process::{free_port, wait_until, ServiceProcess};
+use super::S3Endpoint;
+use crate::error::environment;
+use nix::sys::signal::Signal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub fn find_binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("GARAGE_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    super::postgres::which_dir("garage").map(|d| d.join("garage")).or_else(|| {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        Some(home.join("bin/garage")).filter(|p| p.is_file())
+    })
+}
+
+pub struct NativeGarage {
+    pub process: ServiceProcess,
+    pub endpoint: S3Endpoint,
+    pub version: String,
+}
+
+pub fn start(binary: &Path, scratch: &Path, bucket: &str, deadline: Duration) -> anyhow::Result<NativeGarage> {
+    let dir = scratch.join("garage");
+    std::fs::create_dir_all(dir.join("meta"))?;
+    std::fs::create_dir_all(dir.join("data"))?;
+    let (rpc_port, s3_port) = (free_port()?, free_port()?);
+    let config = dir.join("garage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"metadata_dir = "{meta}"
+data_dir = "{data}"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:{rpc_port}"
+rpc_public_addr = "127.0.0.1:{rpc_port}"
+rpc_secret = "{secret}"
+
+[s3_api]
+s3_region = "us-east-1"
+api_bind_addr = "127.0.0.1:{s3_port}"
+root_domain = ".s3.garage.localhost"
+"#,
+            meta = dir.join("meta").display(),
+            data = dir.join("data").display(),
+            secret = random_hex(32),
+        ),
+    )?;
+    let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new(binary).arg("-c").arg(&config).args(args).output()?;
+        if !out.status.success() {
+            anyhow::bail!("garage {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let version = Command::new(binary)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| "garage (version unknown)".into());
+
+    let mut cmd = Command::new(binary);
+    cmd.arg("-c").arg(&config).arg("server").env("RUST_LOG", "garage=warn");
+    let mut process = ServiceProcess::spawn("garage", &mut cmd, &dir.join("garage.log"), Signal::SIGTERM)?;
+
+    let node = wait_until("garage (rpc)", deadline, || process.ensure_running(), || cli(&["node", "id", "-q"]))?;
+    let node_id = node.split('@').next().unwrap_or(&node).to_string();
+    let setup = || -> anyhow::Result<(String, String)> {
+        cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])?;
+        cli(&["layout", "apply", "--version", "1"])?;
+        let key_id = format!("GK{}", random_hex(12));
+        let secret = random_hex(32);
+        cli(&["key", "import", "--yes", "-n", "ducklake-stress", &key_id, &secret])?;
+        cli(&["bucket", "create", bucket])?;
+        cli(&["bucket", "allow", "--read", "--write", "--owner", bucket, "--key", "ducklake-stress"])?;
+        Ok((key_id, secret))
+    };
+    let (key_id, secret) = setup().map_err(|e| environment(format!("configuring garage failed: {e:#}. Its log: {}", dir.join("garage.log").display())))?;
+    let endpoint = S3Endpoint {
+        endpoint: format!("127.0.0.1:{s3_port}"),
+        access_key_id: key_id,
+        secret_access_key: secret,
+        bucket: bucket.to_string(),
+        region: "us-east-1".into(),
+        url_style: "path".into(),
+        use_ssl: false,
+    };
+    let probe = endpoint.clone();
+    wait_until("garage (s3 api)", deadline, || process.ensure_running(), || {
+        crate::runtime::block_on(super::s3::head_bucket(&probe))
+    })?;
+    Ok(NativeGarage { process, endpoint, version })
+}

@@ -1,0 +1,110 @@
+//! summary.txt: the console summary table, also printed at the end of a run.
+
+use super::Exporter;
+use crate::benchmark::metrics::LatencySummary;
+use crate::checker::CheckStatus;
+use crate::report::Report;
+use std::fmt::Write;
+
+pub struct ConsoleExporter;
+
+impl Exporter for ConsoleExporter {
+    fn file_name(&self) -> &'static str {
+        "summary.txt"
+    }
+
+    fn render(&self, report: &Report) -> anyhow::Result<Vec<u8>> {
+        Ok(render(report).into_bytes())
+    }
+}
+
+fn latency_row(out: &mut String, name: &str, l: &LatencySummary) {
+    let _ = writeln!(
+        out,
+        "  {name:<12} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+        l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+    );
+}
+
+pub fn status_word(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "PASS",
+        CheckStatus::Fail => "FAIL",
+        CheckStatus::Skipped => "SKIP",
+        CheckStatus::Error => "ERROR",
+    }
+}
+
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let t = &r.totals;
+    let _ = writeln!(
+        o,
+        "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | {:.1} s",
+        r.tool.version, r.scenario.name, r.run_id, r.scenario.run.writers, r.scenario.run.mode, r.run_seconds
+    );
+    let _ = writeln!(
+        o,
+        "environment: {} (up in {:.1} s) | DuckDB {} | ducklake {} | PostgreSQL {} | S3: {}",
+        r.environment.kind,
+        r.environment.startup_ms as f64 / 1000.0,
+        r.versions.duckdb,
+        r.versions.ducklake,
+        r.versions.postgres,
+        r.versions.s3_server
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(o, "  latency (ms)    count       p50       p90       p99     p99.9       max      mean");
+    latency_row(&mut o, "commit", &r.latency_ms.commit);
+    latency_row(&mut o, "transaction", &r.latency_ms.transaction);
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  transactions {} | committed {} | failed {} | indeterminate {} | attempts {} | harness retries {} | catalog rollbacks {} | rows {} | {:.1} commits/s",
+        t.transactions,
+        t.commits,
+        t.failed,
+        t.indeterminate,
+        t.attempts,
+        t.harness_retries,
+        t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()),
+        t.rows_committed,
+        t.commits_per_second
+    );
+    let _ = writeln!(
+        o,
+        "  postgres: lock waiters peak {} | longest lock wait {:.2} s | idle in transaction peak {} | sessions peak {} | {} samples",
+        r.postgres.peak_lock_waiters,
+        r.postgres.longest_lock_wait_seconds,
+        r.postgres.peak_idle_in_transaction,
+        r.postgres.peak_sessions,
+        r.postgres.samples
+    );
+    if !r.errors.is_empty() {
+        let _ = writeln!(o, "\n  errors by class:");
+        for (class, e) in &r.errors {
+            let example: String = e.example.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(110).collect();
+            let _ = writeln!(o, "    {class:<24} {:>6}  e.g. {example}", e.count);
+        }
+    }
+    let _ = writeln!(o, "\n  checks:");
+    for c in &r.checks {
+        let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);
+    }
+    if !r.thresholds.is_empty() {
+        let _ = writeln!(o, "\n  thresholds:");
+        for th in &r.thresholds {
+            let _ = writeln!(o, "    {:<5} {:<26} {} (limit {})", if th.passed { "PASS" } else { "FAIL" }, th.name, th.actual, th.limit);
+        }
+    }
+    if let Some(d) = &r.diagnosis {
+        let _ = writeln!(o, "\n  diagnosis: {}", d.summary);
+    }
+    let _ = writeln!(
+        o,
+        "\n  harness: {:.1} CPU s, peak RSS {:.0} MB",
+        r.harness.cpu_seconds, r.harness.peak_rss_mb
+    );
+    let _ = writeln!(o, "\nverdict: {} (exit {}) - {}", format!("{:?}", r.verdict).to_uppercase(), r.exit_code, r.verdict_reason);
+    o
+}

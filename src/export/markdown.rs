@@ -1,0 +1,44 @@
+//! summary.md: the same summary as Markdown tables, for CI job pages and pull requests.
+
+use super::console::status_word;
+use super::Exporter;
+use crate::report::Report;
+use std::fmt::Write;
+
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+
+    fn render(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
+        let mut o = String::new();
+        let t = &r.totals;
+        writeln!(o, "# {} — verdict **{:?}** (exit {})\n", r.scenario.name, r.verdict, r.exit_code)?;
+        writeln!(o, "{}\n", r.verdict_reason)?;
+        writeln!(o, "Run `{}`: {} writers for {:.1} s. DuckDB {}, ducklake {}, PostgreSQL {}, S3 {}.\n", r.run_id, r.scenario.run.writers, r.run_seconds, r.versions.duckdb, r.versions.ducklake, r.versions.postgres, r.versions.s3_server)?;
+        writeln!(o, "| transactions | committed | failed | indeterminate | attempts | harness retries | catalog rollbacks | rows | commits/s |")?;
+        writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
+        writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            t.transactions, t.commits, t.failed, t.indeterminate, t.attempts, t.harness_retries,
+            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()), t.rows_committed, t.commits_per_second
+        )?;
+        writeln!(o, "| latency (ms) | count | p50 | p90 | p99 | p99.9 | max | mean |")?;
+        writeln!(o, "|---|---|---|---|---|---|---|---|")?;
+        for (name, l) in [("commit", &r.latency_ms.commit), ("transaction", &r.latency_ms.transaction)] {
+            writeln!(o, "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean)?;
+        }
+        writeln!(o, "\n| check | status | summary |")?;
+        writeln!(o, "|---|---|---|")?;
+        for c in &r.checks {
+            writeln!(o, "| {} | {} | {} |", c.name, status_word(c.status), c.summary.replace('|', "\\|"))?;
+        }
+        if let Some(d) = &r.diagnosis {
+            writeln!(o, "\n**Diagnosis:** {}", d.summary)?;
+        }
+        Ok(o.into_bytes())
+    }
+}

@@ -1,0 +1,73 @@
+//! Where DuckDB's extensions come from. Machines without internet get the official signed
+//! v1.5.5 binaries from their PyPI wheels (scripts/setup.sh unpacks them into an extension
+//! directory); machines with internet can let DuckDB `INSTALL` them itself.
+
+use crate::error::environment;
+use std::path::PathBuf;
+
+/// Load order matters: the bundled DuckDB has no built-in parquet, and DuckLake's first
+/// table scan crashes unless parquet is loaded before ducklake.
+pub const REQUIRED: &[&str] = &["parquet", "json", "httpfs", "postgres_scanner", "ducklake"];
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExtensionSource {
+    /// DuckDB's `extension_directory`; `None` keeps DuckDB's default (~/.duckdb/extensions).
+    pub dir: Option<PathBuf>,
+    /// Whether to try `INSTALL` (needs internet) when `LOAD` finds nothing.
+    pub allow_install: bool,
+}
+
+impl ExtensionSource {
+    /// `--extension-dir`, else $DUCKLAKE_STRESS_EXTENSION_DIR, else the setup script's cache
+    /// directory if it exists, else DuckDB's own default with INSTALL allowed.
+    pub fn resolve(flag: Option<PathBuf>) -> Self {
+        let explicit = flag.or_else(|| std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from));
+        if let Some(dir) = explicit {
+            return ExtensionSource { dir: Some(dir), allow_install: true };
+        }
+        let cache = default_cache_dir();
+        if cache.is_dir() {
+            return ExtensionSource { dir: Some(cache), allow_install: true };
+        }
+        ExtensionSource { dir: None, allow_install: true }
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.dir {
+            Some(d) => d.display().to_string(),
+            None => "DuckDB's default extension directory (~/.duckdb/extensions)".into(),
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/ducklake-stress/extensions` (or ~/.cache/...), as scripts/setup.sh uses.
+pub fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("ducklake-stress").join("extensions")
+}
+
+pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource) -> anyhow::Result<()> {
+    for name in REQUIRED {
+        if conn.execute_batch(&format!("LOAD {name}")).is_ok() {
+            continue;
+        }
+        let installed = source.allow_install
+            && conn.execute_batch(&format!("INSTALL {name}; LOAD {name}")).is_ok();
+        if !installed {
+            let why = conn.execute_batch(&format!("LOAD {name}")).err().map(|e| e.to_string()).unwrap_or_default();
+            return Err(environment(format!(
+                "the DuckDB extension `{name}` (for DuckDB {}) could not be loaded from {} and INSTALL could not fetch it: {why}. Run scripts/setup.sh, which unpacks the official signed extensions from their PyPI wheels (duckdb-extension-{}=={}) into {}, or set DUCKLAKE_STRESS_EXTENSION_DIR / --extension-dir to a directory laid out as <dir>/v{}/<platform>/{name}.duckdb_extension.",
+                crate::DUCKDB_VERSION,
+                source.describe(),
+                name.replace('_', "-"),
+                crate::DUCKDB_VERSION,
+                default_cache_dir().display(),
+                crate::DUCKDB_VERSION,
+            )));
+        }
+    }
+    Ok(())
+}

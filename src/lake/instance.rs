@@ -1,0 +1,86 @@
+//! Opens one DuckDB instance (its own in-memory database, never shared) attached to the
+//! lake. `application_name` makes its catalog sessions attributable in pg_stat_activity.
+
+use super::{extensions, sql_str, ExtensionSource};
+use crate::environment::EnvFile;
+use crate::error::{bad_input, environment};
+use crate::scenario::DuckLakeRetry;
+use duckdb::{Config, Connection};
+
+pub const LAKE_ALIAS: &str = "lake";
+
+#[derive(Debug, Clone)]
+pub struct LakeTarget {
+    pub env: EnvFile,
+    /// Where the lake keeps its Parquet files (`s3://bucket/lake/` or a directory);
+    /// `None` attaches an existing lake with the path recorded in its catalog.
+    pub data_path: Option<String>,
+    pub extensions: ExtensionSource,
+}
+
+impl LakeTarget {
+    /// The data path a run uses: the env's bucket, or its local directory.
+    pub fn for_run(env: &EnvFile, data: crate::scenario::DataStore, extensions: ExtensionSource) -> anyhow::Result<Self> {
+        use crate::scenario::DataStore;
+        let data_path = match data {
+            DataStore::S3 => {
+                let s3 = env.s3.as_ref().ok_or_else(|| bad_input("the scenario says lake.data = \"s3\" but the environment has no S3 endpoint; add an `s3` section to env.json (or --s3-endpoint etc.), or use data = \"local\"."))?;
+                format!("s3://{}/lake/", s3.bucket)
+            }
+            DataStore::Local => {
+                let dir = env.local_data_dir.as_ref().ok_or_else(|| bad_input("the scenario says lake.data = \"local\" but the environment names no local_data_dir; set it in env.json or with --local-data-dir."))?;
+                std::fs::create_dir_all(dir)?;
+                format!("{}/", dir.display())
+            }
+        };
+        Ok(LakeTarget { env: env.clone(), data_path: Some(data_path), extensions })
+    }
+}
+
+/// Opens, loads extensions, creates the S3 secret, attaches the lake as `lake`, and applies
+/// DuckLake's retry settings when given.
+pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLakeRetry>) -> anyhow::Result<Connection> {
+    let mut config = Config::default();
+    if let Some(dir) = &target.extensions.dir {
+        config = config.with("extension_directory", &dir.display().to_string())?;
+    }
+    let conn = Connection::open_in_memory_with_flags(config)
+        .map_err(|e| environment(format!("DuckDB could not open an in-memory database: {e}")))?;
+    extensions::load_all(&conn, &target.extensions)?;
+
+    if let Some(s3) = &target.env.s3 {
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE SECRET lake_s3 (TYPE s3, KEY_ID {}, SECRET {}, ENDPOINT {}, REGION {}, URL_STYLE {}, USE_SSL {})",
+            sql_str(&s3.access_key_id),
+            sql_str(&s3.secret_access_key),
+            sql_str(&s3.endpoint),
+            sql_str(&s3.region),
+            sql_str(&s3.url_style),
+            s3.use_ssl
+        ))
+        .map_err(|e| environment(format!("creating the DuckDB S3 secret for {} failed: {e}", s3.endpoint)))?;
+    }
+
+    let catalog = target.env.postgres.conn_string(None, Some(application_name));
+    let options = match &target.data_path {
+        Some(p) => format!(" (DATA_PATH {})", sql_str(p)),
+        None => String::new(),
+    };
+    conn.execute_batch(&format!("ATTACH {} AS {LAKE_ALIAS}{options}", sql_str(&format!("ducklake:postgres:{catalog}"))))
+        .map_err(|e| {
+            let pg = &target.env.postgres;
+            environment(format!(
+                "attaching the DuckLake catalog in Postgres {}:{} database `{}` failed: {e}. Check that Postgres is reachable and the database exists (the env.json `postgres` section or --pg-dsn).",
+                pg.host, pg.port, pg.dbname
+            ))
+        })?;
+
+    if let Some(r) = retry {
+        conn.execute_batch(&format!(
+            "SET ducklake_max_retry_count = {}; SET ducklake_retry_wait_ms = {}; SET ducklake_retry_backoff = {};",
+            r.max_retry_count, r.retry_wait_ms, r.retry_backoff
+        ))
+        .map_err(|e| environment(format!("setting DuckLake's retry settings failed ({e}); this ducklake extension may predate them.")))?;
+    }
+    Ok(conn)
+}

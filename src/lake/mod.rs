@@ -1,0 +1,14 @@
+//! DuckDB instances attached to the DuckLake catalog: extension loading, the S3 secret,
+//! ATTACH and DuckLake's retry settings. Every writer and the checker open their own.
+
+pub mod extensions;
+pub mod instance;
+pub mod table;
+
+pub use extensions::ExtensionSource;
+pub use instance::{open, LakeTarget, LAKE_ALIAS};
+
+/// A SQL string literal.
+pub fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

@@ -1,0 +1,23 @@
+//! The table every writer appends to. Each row carries enough to account for every
+//! transaction afterwards: run, writer, transaction sequence, row sequence, and an MD5 of
+//! its payload that the checker recomputes inside DuckDB.
+
+use super::LAKE_ALIAS;
+
+pub fn create_sql(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.{table} (
+            run_id VARCHAR,
+            writer_id INTEGER,
+            txn_seq BIGINT,
+            row_seq INTEGER,
+            payload VARCHAR,
+            checksum VARCHAR,
+            written_at TIMESTAMPTZ
+        )"
+    )
+}
+
+pub fn qualified(table: &str) -> String {
+    format!("{LAKE_ALIAS}.{table}")
+}

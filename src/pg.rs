@@ -1,0 +1,45 @@
+//! Postgres sessions of the harness itself (monitor, checks, nemesis), each with a
+//! deadline on connecting: an unreachable server is an error within seconds, not a hang.
+
+use crate::environment::PgEndpoint;
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls};
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn connect(pg: &PgEndpoint, dbname: Option<&str>, application_name: &str) -> anyhow::Result<Client> {
+    let conn_str = pg.conn_string(dbname, Some(application_name));
+    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, tokio_postgres::connect(&conn_str, NoTls)).await;
+    let (client, connection) = match attempt {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return Err(unreachable(pg, dbname, &format!("{e}"))),
+        Err(_) => return Err(unreachable(pg, dbname, &format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+    };
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+fn unreachable(pg: &PgEndpoint, dbname: Option<&str>, why: &str) -> anyhow::Error {
+    crate::error::environment(format!(
+        "Postgres at {}:{} (database `{}`, user `{}`) could not be reached: {why}. Start it, or fix the connection settings (--pg-dsn, DUCKLAKE_STRESS_PG_DSN or the env.json `postgres` section); without --env-file the harness starts its own Postgres.",
+        pg.host,
+        pg.port,
+        dbname.unwrap_or(&pg.dbname),
+        pg.user
+    ))
+}
+
+/// Runs one query with a statement timeout so a locked catalog cannot stall the harness.
+pub async fn query_with_deadline(
+    client: &Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    deadline: Duration,
+) -> anyhow::Result<Vec<tokio_postgres::Row>> {
+    match tokio::time::timeout(deadline, client.query(sql, params)).await {
+        Ok(r) => Ok(r?),
+        Err(_) => anyhow::bail!("query did not finish within {} ms: {}", deadline.as_millis(), sql.split_whitespace().take(8).collect::<Vec<_>>().join(" ")),
+    }
+}

@@ -1,0 +1,10 @@
+//! Scenario files: the declarative description of one stress run (TOML, schema v1).
+//!
+//! `model` holds the types exactly as written in the file, `parse` turns a file into a
+//! validated [`Scenario`] or a one-paragraph error naming file, line, column and key.
+
+mod model;
+mod parse;
+
+pub use model::*;
+pub use parse::{load_file, parse_str};

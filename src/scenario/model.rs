@@ -1,0 +1,267 @@
+//! The v1 scenario schema. Key names are a contract with users' files: add, never rename.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use toml::Spanned;
+
+/// A scenario as validated; durations already parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub run: RunSpec,
+    pub lake: LakeSpec,
+    pub retry: RetrySpec,
+    pub workload: WorkloadSpec,
+    pub checks: ChecksSpec,
+    pub nemesis: Vec<NemesisSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriterMode {
+    Thread,
+    Process,
+}
+
+/// How long the writers keep going: for a fixed time or for a fixed number of commits each.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCondition {
+    #[serde(with = "humantime_serde_ms")]
+    Duration(Duration),
+    CommitsPerWriter(u64),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSpec {
+    pub writers: u32,
+    pub mode: WriterMode,
+    pub stop: StopCondition,
+    /// The whole run, hang or not, ends by then.
+    #[serde(with = "humantime_serde_ms")]
+    pub deadline: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataStore {
+    S3,
+    Local,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LakeSpec {
+    pub catalog: String,
+    pub data: DataStore,
+    pub table: String,
+}
+
+/// DuckLake's own retry settings, SET on every writer's connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuckLakeRetry {
+    #[serde(default = "defaults::ducklake_max_retry_count")]
+    pub max_retry_count: u64,
+    #[serde(default = "defaults::ducklake_retry_wait_ms")]
+    pub retry_wait_ms: u64,
+    #[serde(default = "defaults::ducklake_retry_backoff")]
+    pub retry_backoff: f64,
+}
+
+/// The harness's own retry loop around each whole transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HarnessRetry {
+    #[serde(default = "defaults::harness_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "defaults::harness_base_wait_ms")]
+    pub base_wait_ms: u64,
+    #[serde(default = "defaults::harness_backoff")]
+    pub backoff: f64,
+    #[serde(default = "defaults::yes")]
+    pub jitter: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    #[serde(default)]
+    pub ducklake: DuckLakeRetry,
+    #[serde(default)]
+    pub harness: HarnessRetry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    Append,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadSpec {
+    pub kind: WorkloadKind,
+    pub batch_rows: u32,
+    pub payload_bytes: u32,
+}
+
+/// Thresholds that decide the verdict. `None` means "report, don't judge".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSpec {
+    #[serde(default = "defaults::zero")]
+    pub max_failed_commits: Option<u64>,
+    #[serde(default = "defaults::zero")]
+    pub max_indeterminate_commits: Option<u64>,
+    #[serde(default)]
+    pub max_orphan_files: Option<u64>,
+    #[serde(default)]
+    pub max_catalog_rollbacks: Option<u64>,
+}
+
+/// A fault injected during the run (Jepsen's nemesis).
+#[derive(Debug, Clone, Serialize)]
+pub struct NemesisSpec {
+    pub kind: NemesisKind,
+    /// Catalog table to lock (for `lock_catalog_table`).
+    pub table: String,
+    #[serde(with = "humantime_serde_ms")]
+    pub after: Duration,
+    /// How long to hold; `None` holds until the run ends.
+    #[serde(with = "option_humantime_ms")]
+    pub hold: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NemesisKind {
+    /// A session takes `LOCK TABLE … IN ACCESS EXCLUSIVE MODE` on a catalog table and sits
+    /// idle in transaction: the classic "someone left a psql open" hang.
+    LockCatalogTable,
+}
+
+// ---- the file as written: spans kept where validation needs to point at a line ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: Spanned<String>,
+    pub description: Option<String>,
+    pub run: Spanned<RawRun>,
+    #[serde(default)]
+    pub lake: Option<Spanned<RawLake>>,
+    #[serde(default)]
+    pub retry: RetrySpec,
+    #[serde(default)]
+    pub workload: Option<Spanned<RawWorkload>>,
+    #[serde(default)]
+    pub checks: ChecksSpec,
+    #[serde(default)]
+    pub nemesis: Vec<Spanned<RawNemesis>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRun {
+    pub writers: Spanned<u32>,
+    #[serde(default)]
+    pub mode: Option<Spanned<WriterMode>>,
+    pub duration: Option<Spanned<String>>,
+    pub commits_per_writer: Option<Spanned<u64>>,
+    pub deadline: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLake {
+    pub catalog: Option<Spanned<String>>,
+    pub data: Option<DataStore>,
+    pub table: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkload {
+    pub kind: Option<WorkloadKind>,
+    pub batch_rows: Option<Spanned<u32>>,
+    pub payload_bytes: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNemesis {
+    pub kind: NemesisKind,
+    pub table: Option<Spanned<String>>,
+    pub after: Option<Spanned<String>>,
+    pub hold: Option<Spanned<String>>,
+}
+
+impl Default for DuckLakeRetry {
+    fn default() -> Self {
+        DuckLakeRetry {
+            max_retry_count: defaults::ducklake_max_retry_count(),
+            retry_wait_ms: defaults::ducklake_retry_wait_ms(),
+            retry_backoff: defaults::ducklake_retry_backoff(),
+        }
+    }
+}
+
+impl Default for HarnessRetry {
+    fn default() -> Self {
+        HarnessRetry {
+            max_attempts: defaults::harness_max_attempts(),
+            base_wait_ms: defaults::harness_base_wait_ms(),
+            backoff: defaults::harness_backoff(),
+            jitter: true,
+        }
+    }
+}
+
+impl Default for RetrySpec {
+    fn default() -> Self {
+        RetrySpec { ducklake: DuckLakeRetry::default(), harness: HarnessRetry::default() }
+    }
+}
+
+impl Default for ChecksSpec {
+    fn default() -> Self {
+        ChecksSpec {
+            max_failed_commits: Some(0),
+            max_indeterminate_commits: Some(0),
+            max_orphan_files: None,
+            max_catalog_rollbacks: None,
+        }
+    }
+}
+
+mod defaults {
+    // DuckLake's documented defaults: 10 attempts, 100 ms apart, growing by 1.5x.
+    pub fn ducklake_max_retry_count() -> u64 { 10 }
+    pub fn ducklake_retry_wait_ms() -> u64 { 100 }
+    pub fn ducklake_retry_backoff() -> f64 { 1.5 }
+    pub fn harness_max_attempts() -> u32 { 3 }
+    pub fn harness_base_wait_ms() -> u64 { 50 }
+    pub fn harness_backoff() -> f64 { 2.0 }
+    pub fn yes() -> bool { true }
+    pub fn zero() -> Option<u64> { Some(0) }
+}
+
+/// Durations are written to the report as milliseconds, which every consumer can read.
+mod humantime_serde_ms {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+mod option_humantime_ms {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(d.as_millis() as u64),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! From a TOML file to a validated [`Scenario`]. Every error names the file, the line and
+//! column, the key and what is allowed, because a CI log is often all the user has.
+
+use super::model::*;
+use crate::error::bad_input;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+
+pub fn load_file(path: &Path) -> anyhow::Result<Scenario> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad_input(format!(
+            "{}: cannot read the scenario file ({e}). Check the path; scenario files live in scenarios/.",
+            path.display()
+        ))
+    })?;
+    parse_str(&text, &path.display().to_string())
+}
+
+/// Parses and validates `text`; `origin` is the file name used in messages.
+pub fn parse_str(text: &str, origin: &str) -> anyhow::Result<Scenario> {
+    let here = Locator { text, origin };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim().to_string();
+        here.error(e.span(), "", &format!("{msg}{}", hint_for(&msg)))
+    })?;
+    validate(raw, &here)
+}
+
+struct Locator<'a> {
+    text: &'a str,
+    origin: &'a str,
+}
+
+impl Locator<'_> {
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rfind('\n').map(|nl| before.len() - nl).unwrap_or(before.len() + 1);
+        (line, col)
+    }
+
+    fn error(&self, span: Option<Range<usize>>, key: &str, what: &str) -> anyhow::Error {
+        let place = match span {
+            Some(s) => {
+                let (line, col) = self.line_col(s.start);
+                format!("{}:{line}:{col}", self.origin)
+            }
+            None => self.origin.to_string(),
+        };
+        let key = if key.is_empty() { String::new() } else { format!(" key `{key}`:") };
+        bad_input(format!(
+            "{place}:{key} {what} Fix the scenario file (check it with `ducklake-stress validate {}`).",
+            self.origin
+        ))
+    }
+
+    /// The span of `key = ...` inside `[section]`, for values serde does not keep spans of.
+    fn find_key(&self, section: &str, key: &str) -> Option<Range<usize>> {
+        let mut current = String::new();
+        let mut offset = 0;
+        for line in self.text.split_inclusive('\n') {
+            let t = line.trim();
+            if t.starts_with('[') {
+                current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            } else if current == section
+                && t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+            {
+                let start = offset + (line.len() - line.trim_start().len());
+                return Some(start..start + t.len());
+            }
+            offset += line.len();
+        }
+        None
+    }
+
+    fn at<T>(&self, spanned: &Spanned<T>, key: &str, what: &str) -> anyhow::Error {
+        self.error(Some(spanned.span()), key, what)
+    }
+}
+
+/// Adds the allowed values for the enums whose serde message alone is terse.
+fn hint_for(msg: &str) -> &'static str {
+    if msg.contains("unknown field") {
+        " (keys are case-sensitive; see the README's scenario reference)"
+    } else {
+        ""
+    }
+}
+
+fn parse_duration(s: &Spanned<String>, key: &str, here: &Locator) -> anyhow::Result<Duration> {
+    let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
+        here.at(s, key, &format!("`{}` is not a duration ({e}); write e.g. \"30s\", \"2m\" or \"1h\".", s.get_ref()))
+    })?;
+    if d.is_zero() {
+        return Err(here.at(s, key, "must be longer than zero."));
+    }
+    Ok(d)
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 63
+}
+
+fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
+    if raw.name.get_ref().trim().is_empty() {
+        return Err(here.at(&raw.name, "name", "must not be empty: it names the results directory."));
+    }
+    if !raw.name.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(here.at(&raw.name, "name", "may hold only letters, digits, '-', '_' and '.', since it becomes part of a directory name."));
+    }
+    let run = validate_run(&raw.run, here)?;
+    let lake = validate_lake(raw.lake.as_ref(), here)?;
+    let workload = validate_workload(raw.workload.as_ref(), here)?;
+    validate_retry(&raw.retry, here)?;
+    let nemesis = raw
+        .nemesis
+        .iter()
+        .map(|n| validate_nemesis(n, here))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Scenario {
+        name: raw.name.into_inner(),
+        description: raw.description,
+        run,
+        lake,
+        retry: raw.retry,
+        workload,
+        checks: raw.checks,
+        nemesis,
+    })
+}
+
+fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec> {
+    let r = run.get_ref();
+    let writers = *r.writers.get_ref();
+    if writers == 0 || writers > 1024 {
+        return Err(here.at(&r.writers, "run.writers", &format!("is {writers}; allowed: 1 to 1024.")));
+    }
+    let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or(WriterMode::Thread);
+    if mode == WriterMode::Process {
+        let span = r.mode.as_ref().map(|m| m.span());
+        return Err(here.error(span, "run.mode", "\"process\" is not supported yet (it is planned); use mode = \"thread\", where every writer still has its own DuckDB instance."));
+    }
+    let stop = match (&r.duration, &r.commits_per_writer) {
+        (Some(d), None) => StopCondition::Duration(parse_duration(d, "run.duration", here)?),
+        (None, Some(c)) if *c.get_ref() == 0 => {
+            return Err(here.at(c, "run.commits_per_writer", "must be at least 1."))
+        }
+        (None, Some(c)) => StopCondition::CommitsPerWriter(*c.get_ref()),
+        (Some(d), Some(_)) => {
+            return Err(here.at(d, "run.duration", "is set together with run.commits_per_writer; keep exactly one of the two."))
+        }
+        (None, None) => {
+            return Err(here.at(run, "run", "needs either duration = \"30s\" or commits_per_writer = 100."))
+        }
+    };
+    let deadline = match &r.deadline {
+        Some(d) => parse_duration(d, "run.deadline", here)?,
+        None => Duration::from_secs(300),
+    };
+    if let (StopCondition::Duration(d), Some(spanned)) = (stop, &r.deadline) {
+        if deadline <= d {
+            return Err(here.at(spanned, "run.deadline", "must be longer than run.duration: the deadline is the hard stop for a run that hangs."));
+        }
+    }
+    Ok(RunSpec { writers, mode, stop, deadline })
+}
+
+fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
+    let Some(lake) = lake else {
+        return Ok(LakeSpec { catalog: "postgres".into(), data: DataStore::S3, table: "entries".into() });
+    };
+    let l = lake.get_ref();
+    if let Some(c) = &l.catalog {
+        if c.get_ref() != "postgres" {
+            return Err(here.at(c, "lake.catalog", &format!("is \"{}\"; allowed: \"postgres\".", c.get_ref())));
+        }
+    }
+    let table = match &l.table {
+        Some(t) if !is_identifier(t.get_ref()) => {
+            return Err(here.at(t, "lake.table", "must be a plain SQL identifier (letters, digits, '_', not starting with a digit, at most 63 characters)."))
+        }
+        Some(t) => t.get_ref().clone(),
+        None => "entries".into(),
+    };
+    Ok(LakeSpec { catalog: "postgres".into(), data: l.data.unwrap_or(DataStore::S3), table })
+}
+
+fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
+    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64 };
+    let Some(w) = w else { return Ok(spec) };
+    let w = w.get_ref();
+    if let Some(k) = w.kind {
+        spec.kind = k;
+    }
+    if let Some(b) = &w.batch_rows {
+        if *b.get_ref() == 0 || *b.get_ref() > 1_000_000 {
+            return Err(here.at(b, "workload.batch_rows", "allowed: 1 to 1000000."));
+        }
+        spec.batch_rows = *b.get_ref();
+    }
+    if let Some(p) = &w.payload_bytes {
+        if *p.get_ref() > 1_048_576 {
+            return Err(here.at(p, "workload.payload_bytes", "allowed: 0 to 1048576."));
+        }
+        spec.payload_bytes = *p.get_ref();
+    }
+    Ok(spec)
+}
+
+fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
+    // serde already rejected negative integers; floats and zero attempts are checked here.
+    let bad = |key: &str, what: &str| {
+        let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+        here.error(here.find_key(section, name), key, what)
+    };
+    if !(retry.ducklake.retry_backoff.is_finite() && retry.ducklake.retry_backoff >= 1.0) {
+        return Err(bad("retry.ducklake.retry_backoff", "must be a number >= 1.0 (1.0 keeps the wait constant)."));
+    }
+    if !(retry.harness.backoff.is_finite() && retry.harness.backoff >= 1.0) {
+        return Err(bad("retry.harness.backoff", "must be a number >= 1.0 (1.0 keeps the wait constant)."));
+    }
+    if retry.harness.max_attempts == 0 {
+        return Err(bad("retry.harness.max_attempts", "must be at least 1 (1 means: no harness retries)."));
+    }
+    Ok(())
+}
+
+fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<NemesisSpec> {
+    let r = n.get_ref();
+    let table = match &r.table {
+        Some(t) if is_identifier(t.get_ref()) => t.get_ref().clone(),
+        Some(t) => return Err(here.at(t, "nemesis.table", "must be a catalog table name such as \"ducklake_snapshot\".")),
+        None => "ducklake_snapshot".into(),
+    };
+    let after = match &r.after {
+        Some(a) => parse_duration(a, "nemesis.after", here)?,
+        None => Duration::from_secs(1),
+    };
+    let hold = r.hold.as_ref().map(|h| parse_duration(h, "nemesis.hold", here)).transpose()?;
+    Ok(NemesisSpec { kind: r.kind, table, after, hold })
+}

@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests: run the real binary against real services
+//! and read what it wrote.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ducklake-stress"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn from(out: Output) -> Self {
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The report.json the run printed the path of.
+    pub fn report(&self) -> Value {
+        let path = self
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("report: "))
+            .unwrap_or_else(|| panic!("no report path in stdout.\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr));
+        serde_json::from_str(&std::fs::read_to_string(path).expect("report.json readable")).expect("report.json is JSON")
+    }
+
+    pub fn run_dir(&self) -> PathBuf {
+        let path = self.stdout.lines().find_map(|l| l.strip_prefix("report: ")).expect("report path");
+        Path::new(path).parent().unwrap().to_path_buf()
+    }
+
+    pub fn explain(&self) -> String {
+        format!("exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Writes `toml` as a scenario file in `dir`.
+pub fn scenario(dir: &Path, name: &str, toml: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// `run` a scenario; extra args e.g. `--env-file`.
+pub fn run(scenario: &Path, results: &Path, extra: &[&str]) -> Ran {
+    Ran::from(
+        bin()
+            .arg("run")
+            .arg(scenario)
+            .arg("--results-dir")
+            .arg(results)
+            .arg("--quiet")
+            .args(extra)
+            .output()
+            .expect("binary runs"),
+    )
+}
+
+pub fn check(status: &Value, name: &str) -> String {
+    status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("dls-test-").tempdir().unwrap()
+}
+
+/// A small append scenario.
+pub fn append_toml(name: &str, writers: u32, commits: u64, table: &str, extra: &str) -> String {
+    format!(
+        r#"name = "{name}"
+[run]
+writers = {writers}
+commits_per_writer = {commits}
+deadline = "3m"
+[lake]
+data = "s3"
+table = "{table}"
+[workload]
+batch_rows = 10
+payload_bytes = 32
+{extra}
+"#
+    )
+}
+
+/// A native environment (Postgres + S3) that outlives single runs; stopped on drop.
+pub struct SharedEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl SharedEnv {
+    pub fn up() -> Self {
+        let dir = tempdir();
+        let out = Ran::from(bin().args(["env", "up", "--state"]).arg(dir.path()).output().unwrap());
+        assert_eq!(out.code, 0, "env up failed: {}", out.explain());
+        SharedEnv { dir }
+    }
+
+    pub fn env_file(&self) -> PathBuf {
+        self.dir.path().join("env.json")
+    }
+
+    pub fn env_arg(&self) -> String {
+        self.env_file().display().to_string()
+    }
+
+    pub fn endpoints(&self) -> ducklake_stress::environment::EnvFile {
+        ducklake_stress::environment::EnvFile::read(&self.env_file()).unwrap()
+    }
+
+    /// Runs `check` on a table, optionally against a run's ledger.
+    pub fn check(&self, table: &str, run_dir: Option<&Path>, extra: &[&str]) -> (Ran, Value) {
+        let json = self.dir.path().join(format!("check-{table}.json"));
+        let mut cmd = bin();
+        cmd.args(["check", "--env-file", &self.env_arg(), "--table", table, "--json"]).arg(&json).args(extra);
+        if let Some(d) = run_dir {
+            cmd.arg("--run-dir").arg(d);
+        }
+        let ran = Ran::from(cmd.output().unwrap());
+        let results = std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+        (ran, results)
+    }
+}
+
+impl Drop for SharedEnv {
+    fn drop(&mut self) {
+        let _ = bin().args(["env", "down", "--state"]).arg(self.dir.path()).output();
+    }
+}
+
+pub fn check_status(results: &Value, name: &str) -> String {
+    results
+        .as_array()
+        .unwrap_or_else(|| panic!("no check results: {results}"))
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

@@ -1,0 +1,114 @@
+//! Whole runs against a real Postgres, a real S3 server and real DuckLake, each in a
+//! native environment the harness starts and stops itself.
+
+mod common;
+use common::*;
+
+#[test]
+fn four_writers_append_to_s3_and_every_check_passes() {
+    let dir = tempdir();
+    let path = scenario(dir.path(), "four", &append_toml("four", 4, 15, "entries", ""));
+    let ran = run(&path, dir.path(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["totals"]["commits"], 60, "{}", r["totals"]);
+    assert_eq!(r["totals"]["rows_committed"], 600);
+    assert_eq!(r["totals"]["failed"], 0);
+    for c in r["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
+    }
+    assert_eq!(r["checks"][0]["evidence"]["actual"], 600);
+    assert_eq!(r["latency_ms"]["commit"]["count"], 60);
+    assert_eq!(r["writers"].as_array().unwrap().len(), 4);
+    assert!(r["versions"]["duckdb"].as_str().unwrap().contains("1.5.5"), "{}", r["versions"]);
+    // Secrets never reach the report.
+    let text = std::fs::read_to_string(ran.run_dir().join("report.json")).unwrap();
+    assert!(text.contains("\"password\": \"****\""));
+    assert!(ran.stdout.contains("verdict: PASS"), "{}", ran.explain());
+}
+
+#[test]
+fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
+    let dir = tempdir();
+    let toml = append_toml(
+        "no-retries",
+        8,
+        12,
+        "entries",
+        "[retry.ducklake]\nmax_retry_count = 0\n[retry.harness]\nmax_attempts = 1\n[checks]\nmax_failed_commits = 100000\n",
+    );
+    let path = scenario(dir.path(), "no-retries", &toml);
+    let ran = run(&path, dir.path(), &[]);
+    let r = ran.report();
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let failed = r["totals"]["failed"].as_u64().unwrap();
+    let commits = r["totals"]["commits"].as_u64().unwrap();
+    assert!(failed > 0, "8 writers with max_retry_count = 0 should lose commit races: {}", r["totals"]);
+    assert_eq!(commits + failed + r["totals"]["indeterminate"].as_u64().unwrap(), r["totals"]["transactions"].as_u64().unwrap());
+    // Every failure is classified, none as "other".
+    let errors = r["errors"].as_object().unwrap();
+    let classified: u64 = errors.values().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(classified, failed, "{}", r["errors"]);
+    assert!(!errors.contains_key("other"), "unclassified errors: {}", r["errors"]);
+    // The failed transactions left no rows behind.
+    assert_eq!(check(&r, "row_count"), "pass");
+    assert_eq!(check(&r, "transaction_integrity"), "pass");
+    assert_eq!(r["checks"][0]["evidence"]["actual"].as_u64().unwrap(), commits * 10);
+}
+
+#[test]
+fn the_failed_commit_threshold_decides_the_verdict() {
+    let dir = tempdir();
+    let toml = append_toml("strict", 8, 12, "entries", "[retry.ducklake]\nmax_retry_count = 0\n[retry.harness]\nmax_attempts = 1\n");
+    let path = scenario(dir.path(), "strict", &toml);
+    let ran = run(&path, dir.path(), &[]);
+    let r = ran.report();
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    assert_eq!(r["verdict"], "fail");
+    assert!(r["verdict_reason"].as_str().unwrap().contains("max_failed_commits"), "{}", r["verdict_reason"]);
+}
+
+#[test]
+fn a_lock_held_on_the_catalog_ends_as_a_diagnosed_hang() {
+    let dir = tempdir();
+    let toml = r#"name = "forced-hang"
+[run]
+writers = 3
+duration = "4s"
+deadline = "8s"
+[workload]
+batch_rows = 5
+[[nemesis]]
+kind = "lock_catalog_table"
+table = "ducklake_snapshot"
+after = "1s"
+"#;
+    let path = scenario(dir.path(), "hang", toml);
+    let started = std::time::Instant::now();
+    let ran = run(&path, dir.path(), &[]);
+    assert_eq!(ran.code, 4, "{}", ran.explain());
+    assert!(started.elapsed().as_secs() < 60, "the harness must end a hang itself");
+    let r = ran.report();
+    assert_eq!(r["verdict"], "hang");
+    let d = &r["diagnosis"];
+    let nemesis_pid = r["nemesis"][0]["backend_pid"].as_i64().expect("the nemesis took its lock");
+    let roots = d["root_blockers"].as_array().unwrap();
+    assert!(roots.iter().any(|b| b["pid"].as_i64() == Some(nemesis_pid)), "diagnosis should name pid {nemesis_pid}: {d}");
+    assert!(d["summary"].as_str().unwrap().contains("/nemesis"), "{}", d["summary"]);
+    assert!(d["writers"].as_array().unwrap().len() == 3);
+    assert!(r["postgres"]["peak_lock_waiters"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn a_local_data_lake_works_too() {
+    let dir = tempdir();
+    let toml = append_toml("local", 2, 5, "entries", "").replace("data = \"s3\"", "data = \"local\"");
+    let path = scenario(dir.path(), "local", &toml);
+    let ran = run(&path, dir.path(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    assert_eq!(r["totals"]["rows_committed"], 100);
+    assert_eq!(check(&r, "object_store"), "pass");
+}
