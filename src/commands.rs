@@ -86,7 +86,11 @@ fn env_down(state: &Path) -> anyhow::Result<i32> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<i32> {
-    let env = runner::provision(&env_choice(args.env_file, args.existing), false)?;
+    let choice = env_choice(args.env_file, args.existing);
+    if matches!(choice, EnvChoice::Native) {
+        return Err(bad_input("check needs the lake's environment: --env-file FILE (e.g. from `env up`) or --pg-dsn with the --s3-* settings."));
+    }
+    let env = runner::provision(&choice, false)?;
     let facts: Option<RunFacts> = match &args.run_dir {
         Some(dir) => {
             let path = dir.join("ledger.json");

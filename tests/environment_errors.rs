@@ -24,7 +24,16 @@ fn a_missing_extension_is_exit_3_naming_it() {
     let dir = tempdir();
     let empty = tempdir();
     let path = scenario(dir.path(), "x", &append_toml("x", 1, 1, "entries", "").replace("\"s3\"", "\"local\""));
-    let ran = run(&path, dir.path(), &["--extension-dir", empty.path().to_str().unwrap()]);
+    // No INSTALL fallback either, so the result is the same on machines with internet.
+    let ran = Ran::from(
+        bin()
+            .env("DUCKLAKE_STRESS_NO_EXTENSION_INSTALL", "1")
+            .arg("run")
+            .arg(&path)
+            .args(["--quiet", "--results-dir", dir.path().to_str().unwrap(), "--extension-dir", empty.path().to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(ran.code, 3, "{}", ran.explain());
     assert!(ran.stderr.contains("extension `parquet`") && ran.stderr.contains("scripts/setup.sh"), "{}", ran.explain());
 }

@@ -68,7 +68,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let scenario = Arc::new(scenario::load_file(&opts.scenario_path)?);
     let started_at = SystemTime::now();
     let run_id = new_run_id(started_at);
-    let run_dir = opts.results_dir.join(format!("{}-{}", &run_id[..16], scenario.name));
+    let run_dir = opts.results_dir.join(format!("{run_id}-{}", scenario.name));
 
     let mut env = provision(&opts.env, scenario.lake.data == scenario::DataStore::S3)?;
     interrupt::bail_if_interrupted()?;
@@ -109,7 +109,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     });
 
     let mut progress = Progress::new(opts.quiet);
-    let (ending, mut finished) = wait_for_writers(&shared, &done_rx, &mut progress);
+    let (ending, finished) = wait_for_writers(&shared, &done_rx, &mut progress);
     let mut diagnosis = None;
     if matches!(ending, Ending::Deadline) {
         let snaps = writer_snapshots(&shared);
@@ -125,7 +125,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         terminate_writer_sessions(&catalog, &run_id);
     }
     let nemesis_log = nemeses.finish();
-    finished += drain(&done_rx, scenario.run.writers as usize - finished, WIND_DOWN);
+    drain(&done_rx, scenario.run.writers as usize - finished, WIND_DOWN);
     progress.finish();
     let run_seconds = clock.elapsed().as_secs_f64();
     let watch_summary = watch.finish();
@@ -147,8 +147,22 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
                 harness_retries: total.retries,
                 failed_attempts: total.attempts - total.count(super::metrics::Outcome::Committed),
             };
-            write_ledger(&run_dir, &facts)?;
-            (run_checks(&target, &catalog, &env, &scenario, &facts, &run_id)?, after)
+            if let Err(e) = write_ledger(&run_dir, &facts) {
+                tracing::warn!("could not write ledger.json: {e:#}");
+            }
+            // A checker that cannot even start still leaves a report behind.
+            let checks = run_checks(&target, &catalog, &env, &scenario, &facts, &run_id).unwrap_or_else(|e| {
+                checker::all()
+                    .iter()
+                    .map(|c| CheckResult {
+                        name: c.name(),
+                        status: checker::CheckStatus::Error,
+                        summary: format!("the checker could not start: {e:#}"),
+                        evidence: serde_json::Value::Null,
+                    })
+                    .collect()
+            });
+            (checks, after)
         }
         _ => {
             let why = match ending {

@@ -68,10 +68,10 @@ impl Check for TransactionIntegrity {
         let mut p = Problems::default();
         for t in &found {
             if t.rows > t.distinct_rows {
-                p.add("duplicate_rows", || format!("writer {} txn {} has {} rows for {} row numbers", t.writer, t.seq, t.rows, t.distinct_rows));
+                p.add("duplicate_rows", || format!("run {} writer {} txn {} has {} rows for {} row numbers", t.run_id, t.writer, t.seq, t.rows, t.distinct_rows));
             }
             if t.bad_checksums > 0 {
-                p.add("bad_checksum", || format!("writer {} txn {}: {} payload(s) do not match their checksum", t.writer, t.seq, t.bad_checksums));
+                p.add("bad_checksum", || format!("run {} writer {} txn {}: {} payload(s) do not match their checksum", t.run_id, t.writer, t.seq, t.bad_checksums));
             }
         }
         let mut checked_against_ledger = false;

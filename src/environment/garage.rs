@@ -73,7 +73,9 @@ root_domain = ".s3.garage.localhost"
     cmd.arg("-c").arg(&config).arg("server").env("RUST_LOG", "garage=warn");
     let mut process = ServiceProcess::spawn("garage", &mut cmd, &dir.join("garage.log"), Signal::SIGTERM)?;
 
-    let node = wait_until("garage (rpc)", deadline, || process.ensure_running(), || cli(&["node", "id", "-q"]))?;
+    // `status` needs the daemon's RPC up; `node id` alone would answer from the key file.
+    wait_until("garage (rpc)", deadline, || process.ensure_running(), || cli(&["status"]))?;
+    let node = cli(&["node", "id", "-q"]).map_err(|e| environment(format!("{e:#}")))?;
     let node_id = node.split('@').next().unwrap_or(&node).to_string();
     let setup = || -> anyhow::Result<(String, String)> {
         cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])?;

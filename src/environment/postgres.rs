@@ -81,7 +81,7 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
     let pwfile = scratch.join("pgpass.tmp");
     std::fs::write(&pwfile, &password)?;
     if let Some((uid, gid)) = owner {
-        for p in [scratch, &socket_dir, &pwfile] {
+        for p in [scratch, socket_dir.as_path(), pwfile.as_path()] {
             nix::unistd::chown(p, Some(uid), Some(gid))?;
         }
     }

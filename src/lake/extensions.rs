@@ -21,15 +21,18 @@ impl ExtensionSource {
     /// `--extension-dir`, else $DUCKLAKE_STRESS_EXTENSION_DIR, else the setup script's cache
     /// directory if it exists, else DuckDB's own default with INSTALL allowed.
     pub fn resolve(flag: Option<PathBuf>) -> Self {
+        // INSTALL stays a path wherever DuckDB can reach its extension server, unless the
+        // user asks for exactly the extensions on disk.
+        let allow_install = std::env::var_os("DUCKLAKE_STRESS_NO_EXTENSION_INSTALL").is_none();
         let explicit = flag.or_else(|| std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from));
         if let Some(dir) = explicit {
-            return ExtensionSource { dir: Some(dir), allow_install: true };
+            return ExtensionSource { dir: Some(dir), allow_install };
         }
         let cache = default_cache_dir();
         if cache.is_dir() {
-            return ExtensionSource { dir: Some(cache), allow_install: true };
+            return ExtensionSource { dir: Some(cache), allow_install };
         }
-        ExtensionSource { dir: None, allow_install: true }
+        ExtensionSource { dir: None, allow_install }
     }
 
     pub fn describe(&self) -> String {

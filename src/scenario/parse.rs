@@ -160,7 +160,11 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
     };
     let deadline = match &r.deadline {
         Some(d) => parse_duration(d, "run.deadline", here)?,
-        None => Duration::from_secs(300),
+        // Unset: five minutes past the planned end (or five minutes for commit counts).
+        None => match stop {
+            StopCondition::Duration(d) => d + Duration::from_secs(300),
+            StopCondition::CommitsPerWriter(_) => Duration::from_secs(300),
+        },
     };
     if let (StopCondition::Duration(d), Some(spanned)) = (stop, &r.deadline) {
         if deadline <= d {
