@@ -99,7 +99,7 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
-    let target = LakeTarget { env: env.endpoints.clone(), data_path: None, extensions: ExtensionSource::resolve(args.extension_dir) };
+    let target = LakeTarget { env: env.endpoints.clone(), data_path: None, extensions: ExtensionSource::resolve(args.extension_dir), data_inlining_row_limit: None };
     let app = format!("ducklake-stress/check-{}/checker", std::process::id());
     let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &app))?;
     let conn = lake::open(&target, &app, None)?;

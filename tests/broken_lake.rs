@@ -23,7 +23,7 @@ fn healthy_lake(env: &SharedEnv, table: &str) -> PathBuf {
 }
 
 fn duckdb(env: &SharedEnv) -> duckdb::Connection {
-    let target = LakeTarget { env: env.endpoints(), data_path: None, extensions: ExtensionSource::resolve(None) };
+    let target = LakeTarget { env: env.endpoints(), data_path: None, extensions: ExtensionSource::resolve(None), data_inlining_row_limit: None };
     lake::open(&target, "ducklake-stress/test/breaker", None).unwrap()
 }
 
@@ -42,7 +42,7 @@ fn a_deleted_data_file_fails_object_store() {
     let run_dir = healthy_lake(&env, "t_deleted");
     let conn = duckdb(&env);
     let file: String = conn
-        .query_row("SELECT data_file FROM ducklake_list_files('lake', 't_deleted') LIMIT 1", [], |r| r.get(0))
+        .query_row("SELECT data_file FROM ducklake_list_files('lake', 't_deleted', schema => 'main') LIMIT 1", [], |r| r.get(0))
         .unwrap();
     drop(conn);
     let s3 = env.endpoints().s3.unwrap();

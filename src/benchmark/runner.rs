@@ -73,7 +73,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let mut env = provision(&opts.env, scenario.lake.data == scenario::DataStore::S3)?;
     interrupt::bail_if_interrupted()?;
     let extensions = ExtensionSource::resolve(opts.extension_dir.clone());
-    let target = Arc::new(LakeTarget::for_run(&env.endpoints, scenario.lake.data, extensions)?);
+    let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, extensions)?);
     let harness_app = format!("ducklake-stress/{run_id}/harness");
     let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &harness_app))?;
     let versions = prepare_lake(&target, &scenario, &run_id, &env, &catalog)?;

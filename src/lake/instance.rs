@@ -16,13 +16,15 @@ pub struct LakeTarget {
     /// `None` attaches an existing lake with the path recorded in its catalog.
     pub data_path: Option<String>,
     pub extensions: ExtensionSource,
+    /// DuckLake's DATA_INLINING_ROW_LIMIT for this connection, if the scenario sets one.
+    pub data_inlining_row_limit: Option<u64>,
 }
 
 impl LakeTarget {
     /// The data path a run uses: the env's bucket, or its local directory.
-    pub fn for_run(env: &EnvFile, data: crate::scenario::DataStore, extensions: ExtensionSource) -> anyhow::Result<Self> {
+    pub fn for_run(env: &EnvFile, lake: &crate::scenario::LakeSpec, extensions: ExtensionSource) -> anyhow::Result<Self> {
         use crate::scenario::DataStore;
-        let data_path = match data {
+        let data_path = match lake.data {
             DataStore::S3 => {
                 let s3 = env.s3.as_ref().ok_or_else(|| bad_input("the scenario says lake.data = \"s3\" but the environment has no S3 endpoint; add an `s3` section to env.json (or --s3-endpoint etc.), or use data = \"local\"."))?;
                 format!("s3://{}/lake/", s3.bucket)
@@ -33,7 +35,7 @@ impl LakeTarget {
                 format!("{}/", dir.display())
             }
         };
-        Ok(LakeTarget { env: env.clone(), data_path: Some(data_path), extensions })
+        Ok(LakeTarget { env: env.clone(), data_path: Some(data_path), extensions, data_inlining_row_limit: lake.data_inlining_row_limit })
     }
 }
 
@@ -62,10 +64,14 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
     }
 
     let catalog = target.env.postgres.conn_string(None, Some(application_name));
-    let options = match &target.data_path {
-        Some(p) => format!(" (DATA_PATH {})", sql_str(p)),
-        None => String::new(),
-    };
+    let mut options: Vec<String> = Vec::new();
+    if let Some(p) = &target.data_path {
+        options.push(format!("DATA_PATH {}", sql_str(p)));
+    }
+    if let Some(limit) = target.data_inlining_row_limit {
+        options.push(format!("DATA_INLINING_ROW_LIMIT {limit}"));
+    }
+    let options = if options.is_empty() { String::new() } else { format!(" ({})", options.join(", ")) };
     conn.execute_batch(&format!("ATTACH {} AS {LAKE_ALIAS}{options}", sql_str(&format!("ducklake:postgres:{catalog}"))))
         .map_err(|e| {
             let pg = &target.env.postgres;

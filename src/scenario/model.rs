@@ -55,6 +55,10 @@ pub struct LakeSpec {
     pub catalog: String,
     pub data: DataStore,
     pub table: String,
+    /// DuckLake writes inserts of at most this many rows into the catalog instead of
+    /// Parquet files (DuckLake's default is 10; 0 turns inlining off). `None` keeps the
+    /// default.
+    pub data_inlining_row_limit: Option<u64>,
 }
 
 /// DuckLake's own retry settings, SET on every writer's connection.
@@ -177,6 +181,7 @@ pub(crate) struct RawLake {
     pub catalog: Option<Spanned<String>>,
     pub data: Option<DataStore>,
     pub table: Option<Spanned<String>>,
+    pub data_inlining_row_limit: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

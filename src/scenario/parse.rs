@@ -176,7 +176,7 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
     let Some(lake) = lake else {
-        return Ok(LakeSpec { catalog: "postgres".into(), data: DataStore::S3, table: "entries".into() });
+        return Ok(LakeSpec { catalog: "postgres".into(), data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None });
     };
     let l = lake.get_ref();
     if let Some(c) = &l.catalog {
@@ -191,7 +191,12 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
         Some(t) => t.get_ref().clone(),
         None => "entries".into(),
     };
-    Ok(LakeSpec { catalog: "postgres".into(), data: l.data.unwrap_or(DataStore::S3), table })
+    Ok(LakeSpec {
+        catalog: "postgres".into(),
+        data: l.data.unwrap_or(DataStore::S3),
+        table,
+        data_inlining_row_limit: l.data_inlining_row_limit,
+    })
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {

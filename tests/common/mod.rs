@@ -98,6 +98,7 @@ deadline = "3m"
 [lake]
 data = "s3"
 table = "{table}"
+data_inlining_row_limit = 0   # every commit writes a Parquet file to the object store
 [workload]
 batch_rows = 10
 payload_bytes = 32
