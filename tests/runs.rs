@@ -105,6 +105,7 @@ after = "1s"
     let roots = d["root_blockers"].as_array().unwrap();
     assert!(roots.iter().any(|b| b["pid"].as_i64() == Some(nemesis_pid)), "diagnosis should name pid {nemesis_pid}: {d}");
     assert!(d["summary"].as_str().unwrap().contains("/nemesis"), "{}", d["summary"]);
+    assert!(d["summary"].as_str().unwrap().contains("AccessExclusiveLock on ducklake_snapshot"), "{}", d["summary"]);
     assert!(d["writers"].as_array().unwrap().len() == 3);
     assert!(r["postgres"]["peak_lock_waiters"].as_u64().unwrap() >= 1);
 }
@@ -119,4 +120,30 @@ fn a_local_data_lake_works_too() {
     let r = ran.report();
     assert_eq!(r["totals"]["rows_committed"], 100);
     assert_eq!(check(&r, "object_store"), "pass");
+}
+
+#[test]
+fn ctrl_c_still_writes_the_report_and_stops_the_services() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempdir();
+    let toml = append_toml("interrupted", 2, 1, "entries", "").replace("commits_per_writer = 1", "duration = \"60s\"");
+    let path = scenario(dir.path(), "interrupted", &toml);
+    let child = bin()
+        .arg("run")
+        .arg(&path)
+        .args(["--quiet", "--results-dir", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Environment start-up takes a few seconds; by 12 s the writers are committing.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let ran = Ran::from(child.wait_with_output().unwrap());
+    assert_eq!(ran.code, 130, "{}", ran.explain());
+    let r = ran.report();
+    assert_eq!(r["verdict"], "interrupted");
+    assert!(r["totals"]["commits"].as_u64().unwrap() > 0, "{}", r["totals"]);
+    assert!(ran.run_dir().join("summary.txt").exists());
 }

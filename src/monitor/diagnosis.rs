@@ -39,11 +39,12 @@ pub fn diagnose(reason: &str, writers: Vec<WriterSnapshot>, pg: Option<PgSnapsho
     for r in &roots {
         let waiting = chains.iter().filter(|c| c.blockers.iter().any(|b| b.pid == r.pid)).count();
         summary.push_str(&format!(
-            ". Blocking session: pid {} ({}), {}, in transaction for {:.1} s, last query: {}; {waiting} session(s) wait for it",
+            ". Blocking session: pid {} ({}), {}, in transaction for {:.1} s, holding {}, last query: {}; {waiting} session(s) wait for it",
             r.pid,
             if r.application_name.is_empty() { "no application_name" } else { &r.application_name },
             r.state,
             r.seconds_in_transaction,
+            if r.holds.is_empty() { "no relation lock".to_string() } else { r.holds.join(", ") },
             r.query.split_whitespace().collect::<Vec<_>>().join(" "),
         ));
     }

@@ -50,6 +50,8 @@ pub struct Blocker {
     pub state: String,
     pub seconds_in_transaction: f64,
     pub query: String,
+    /// Granted locks on relations, e.g. "AccessExclusiveLock on ducklake_snapshot".
+    pub holds: Vec<String>,
 }
 
 const SESSIONS_SQL: &str = "
@@ -137,6 +139,12 @@ impl PgSnapshot {
     }
 
     fn blocker(&self, pid: i32) -> Blocker {
+        let holds = self
+            .locks
+            .iter()
+            .filter(|l| l.pid == pid && l.granted && !l.relation.is_empty() && !l.relation.starts_with("pg_"))
+            .map(|l| format!("{} on {}", l.mode, l.relation))
+            .collect();
         match self.session(pid) {
             Some(b) => Blocker {
                 pid,
@@ -144,8 +152,9 @@ impl PgSnapshot {
                 state: b.state.clone(),
                 seconds_in_transaction: b.seconds_in_transaction,
                 query: b.query.clone(),
+                holds,
             },
-            None => Blocker { pid, application_name: "(not in this database)".into(), state: String::new(), seconds_in_transaction: 0.0, query: String::new() },
+            None => Blocker { pid, application_name: "(not in this database)".into(), state: String::new(), seconds_in_transaction: 0.0, query: String::new(), holds },
         }
     }
 }
