@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs the whole test suite against real services.
+# Installs what is missing, then runs the whole test suite against real services
+# (Postgres, an S3 server, DuckLake) and ends with one line of totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
-exec cargo test --release --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --release --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

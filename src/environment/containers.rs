@@ -66,15 +66,7 @@ pub fn start(with_s3: bool) -> anyhow::Result<(Environment, Containers)> {
         .map_err(|e| docker_error("minio", e))?;
         let port = crate::runtime::block_on(minio.get_host_port_ipv4(9000.tcp())).map_err(|e| docker_error("minio", e))?;
         containers.minio = Some(minio);
-        let endpoint = S3Endpoint {
-            endpoint: format!("127.0.0.1:{port}"),
-            access_key_id: "ducklake".into(),
-            secret_access_key: secret,
-            bucket: BUCKET.into(),
-            region: "us-east-1".into(),
-            url_style: "path".into(),
-            use_ssl: false,
-        };
+        let endpoint = S3Endpoint::loopback(port, "ducklake".into(), secret, BUCKET);
         let probe = endpoint.clone();
         wait_until("minio container", Duration::from_secs(60), || Ok(()), || crate::runtime::block_on(super::s3::create_bucket(&probe)))?;
         Some(endpoint)

@@ -59,6 +59,21 @@ pub struct S3Endpoint {
     pub use_ssl: bool,
 }
 
+impl S3Endpoint {
+    /// A private server on this machine: plain HTTP, path-style URLs, us-east-1.
+    pub fn loopback(port: u16, access_key_id: String, secret_access_key: String, bucket: &str) -> Self {
+        S3Endpoint {
+            endpoint: format!("127.0.0.1:{port}"),
+            access_key_id,
+            secret_access_key,
+            bucket: bucket.to_string(),
+            region: default_region(),
+            url_style: default_url_style(),
+            use_ssl: false,
+        }
+    }
+}
+
 fn default_region() -> String {
     "us-east-1".into()
 }

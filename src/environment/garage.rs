@@ -88,15 +88,7 @@ root_domain = ".s3.garage.localhost"
         Ok((key_id, secret))
     };
     let (key_id, secret) = setup().map_err(|e| environment(format!("configuring garage failed: {e:#}. Its log: {}", dir.join("garage.log").display())))?;
-    let endpoint = S3Endpoint {
-        endpoint: format!("127.0.0.1:{s3_port}"),
-        access_key_id: key_id,
-        secret_access_key: secret,
-        bucket: bucket.to_string(),
-        region: "us-east-1".into(),
-        url_style: "path".into(),
-        use_ssl: false,
-    };
+    let endpoint = S3Endpoint::loopback(s3_port, key_id, secret, bucket);
     let probe = endpoint.clone();
     wait_until("garage (s3 api)", deadline, || process.ensure_running(), || {
         crate::runtime::block_on(super::s3::head_bucket(&probe))

@@ -38,15 +38,7 @@ pub fn start(binary: &Path, scratch: &Path, bucket: &str, deadline: Duration) ->
         .env("MINIO_ROOT_USER", &user)
         .env("MINIO_ROOT_PASSWORD", &password);
     let mut process = ServiceProcess::spawn("minio", &mut cmd, &dir.join("minio.log"), Signal::SIGTERM)?;
-    let endpoint = S3Endpoint {
-        endpoint: format!("127.0.0.1:{port}"),
-        access_key_id: user,
-        secret_access_key: password,
-        bucket: bucket.to_string(),
-        region: "us-east-1".into(),
-        url_style: "path".into(),
-        use_ssl: false,
-    };
+    let endpoint = S3Endpoint::loopback(port, user, password, bucket);
     let probe = endpoint.clone();
     wait_until("minio", deadline, || process.ensure_running(), || {
         crate::runtime::block_on(super::s3::create_bucket(&probe))

@@ -28,8 +28,13 @@ pub fn client(s3: &S3Endpoint) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+/// The SDK's error with its whole chain of causes (its Display alone says "service error").
+fn sdk_error<E: std::error::Error + 'static>(context: &str, e: E) -> anyhow::Error {
+    anyhow::anyhow!("{context}{}", aws_sdk_s3::error::DisplayErrorContext(e))
+}
+
 pub async fn head_bucket(s3: &S3Endpoint) -> anyhow::Result<()> {
-    client(s3).head_bucket().bucket(&s3.bucket).send().await.map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    client(s3).head_bucket().bucket(&s3.bucket).send().await.map_err(|e| sdk_error("", e))?;
     Ok(())
 }
 
@@ -38,7 +43,7 @@ pub async fn create_bucket(s3: &S3Endpoint) -> anyhow::Result<()> {
     if c.head_bucket().bucket(&s3.bucket).send().await.is_ok() {
         return Ok(());
     }
-    c.create_bucket().bucket(&s3.bucket).send().await.map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    c.create_bucket().bucket(&s3.bucket).send().await.map_err(|e| sdk_error("", e))?;
     Ok(())
 }
 
@@ -61,7 +66,7 @@ pub async fn list_objects(s3: &S3Endpoint, prefix: &str) -> anyhow::Result<Vec<O
             .set_continuation_token(token.clone())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("listing s3://{}/{prefix}: {}", s3.bucket, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| sdk_error(&format!("listing s3://{}/{prefix}: ", s3.bucket), e))?;
         for o in page.contents() {
             out.push(ObjectInfo { key: o.key().unwrap_or_default().to_string(), size: o.size().unwrap_or(0).max(0) as u64 });
         }
@@ -73,7 +78,7 @@ pub async fn list_objects(s3: &S3Endpoint, prefix: &str) -> anyhow::Result<Vec<O
 }
 
 pub async fn delete_object(s3: &S3Endpoint, key: &str) -> anyhow::Result<()> {
-    client(s3).delete_object().bucket(&s3.bucket).key(key).send().await.map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    client(s3).delete_object().bucket(&s3.bucket).key(key).send().await.map_err(|e| sdk_error("", e))?;
     Ok(())
 }
 
@@ -85,6 +90,6 @@ pub async fn put_object(s3: &S3Endpoint, key: &str, body: Vec<u8>) -> anyhow::Re
         .body(body.into())
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        .map_err(|e| sdk_error("", e))?;
     Ok(())
 }

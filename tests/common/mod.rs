@@ -71,16 +71,9 @@ pub fn run(scenario: &Path, results: &Path, extra: &[&str]) -> Ran {
     )
 }
 
-pub fn check(status: &Value, name: &str) -> String {
-    status["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name}"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// The status of check `name` in a run's report.
+pub fn check(report: &Value, name: &str) -> String {
+    check_status(&report["checks"], name)
 }
 
 pub fn tempdir() -> tempfile::TempDir {
