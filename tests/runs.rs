@@ -147,3 +147,30 @@ fn ctrl_c_still_writes_the_report_and_stops_the_services() {
     assert!(r["totals"]["commits"].as_u64().unwrap() > 0, "{}", r["totals"]);
     assert!(ran.run_dir().join("summary.txt").exists());
 }
+
+#[test]
+fn killed_catalog_sessions_are_classified_and_integrity_holds() {
+    let dir = tempdir();
+    let toml = append_toml(
+        "failover",
+        3,
+        1,
+        "entries",
+        "[[nemesis]]\nkind = \"terminate_writer_sessions\"\nafter = \"2s\"\nevery = \"1s\"\n[checks]\nmax_failed_commits = 100000\nmax_indeterminate_commits = 100000\n",
+    )
+    .replace("commits_per_writer = 1", "duration = \"7s\"");
+    let path = scenario(dir.path(), "failover", &toml);
+    let ran = run(&path, dir.path(), &[]);
+    let r = ran.report();
+    assert!(ran.code == 0 || ran.code == 1, "{}", ran.explain());
+    assert!(r["nemesis"][0]["sessions_terminated"].as_u64().unwrap() > 0, "{}", r["nemesis"]);
+    let errors = r["errors"].as_object().unwrap();
+    assert!(errors.contains_key("connection_lost"), "killing sessions must surface as connection_lost: {}", r["errors"]);
+    assert!(!errors.contains_key("other"), "unclassified errors: {}", r["errors"]);
+    // Whatever happened to each commit, the lake is consistent with the ledger.
+    for name in ["row_count", "transaction_integrity", "table_stats"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+    let files = &r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").unwrap()["evidence"];
+    assert_eq!(files["missing_count"], 0, "{files}");
+}

@@ -55,6 +55,8 @@ pub fn classify(message: &str) -> ErrorClass {
         "connection reset",
         "lost connection",
         "ssl syscall",
+        // DuckLake's own ROLLBACK after a failed catalog commit failed too: the session is gone.
+        "failed to execute query \"rollback\"",
     ]) {
         ErrorClass::ConnectionLost
     } else if any(&["conflict", "concurrent", "serializ"]) {

@@ -2,6 +2,7 @@
 //! do when the catalog misbehaves.
 
 pub mod lock_catalog_table;
+pub mod terminate_writer_sessions;
 
 use crate::environment::PgEndpoint;
 use crate::scenario::{NemesisKind, NemesisSpec};
@@ -17,6 +18,8 @@ pub struct NemesisLog {
     pub started_at_seconds: Option<f64>,
     pub ended_at_seconds: Option<f64>,
     pub backend_pid: Option<i32>,
+    /// Sessions ended (for `terminate_writer_sessions`).
+    pub sessions_terminated: u64,
     pub error: Option<String>,
 }
 
@@ -32,12 +35,20 @@ impl Nemeses {
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
         for spec in specs {
-            let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target: spec.table.clone(), ..Default::default() }));
+            let target = match spec.kind {
+                NemesisKind::LockCatalogTable => spec.table.clone(),
+                NemesisKind::TerminateWriterSessions => format!("ducklake-stress/{run_id}/w*"),
+            };
+            let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
             let (spec, pg, app, stopped) = (spec.clone(), pg.clone(), format!("ducklake-stress/{run_id}/nemesis"), stopped.clone());
+            let writers = format!("ducklake-stress/{run_id}/w%");
             tasks.push(crate::runtime::get().spawn(async move {
                 match spec.kind {
                     NemesisKind::LockCatalogTable => lock_catalog_table::run(spec, pg, app, clock, stopped, log).await,
+                    NemesisKind::TerminateWriterSessions => {
+                        terminate_writer_sessions::run(spec, pg, app, writers, clock, stopped, log).await
+                    }
                 }
             }));
         }

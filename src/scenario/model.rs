@@ -134,6 +134,9 @@ pub struct NemesisSpec {
     /// How long to hold; `None` holds until the run ends.
     #[serde(with = "option_humantime_ms")]
     pub hold: Option<Duration>,
+    /// Repeat the fault at this interval (for `terminate_writer_sessions`).
+    #[serde(with = "option_humantime_ms")]
+    pub every: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +145,10 @@ pub enum NemesisKind {
     /// A session takes `LOCK TABLE … IN ACCESS EXCLUSIVE MODE` on a catalog table and sits
     /// idle in transaction: the classic "someone left a psql open" hang.
     LockCatalogTable,
+    /// `pg_terminate_backend` on every catalog session of the run's writers: a Postgres
+    /// restart or failover as the writers see it. Commits caught mid-flight become
+    /// indeterminate.
+    TerminateWriterSessions,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----
@@ -199,6 +206,7 @@ pub(crate) struct RawNemesis {
     pub table: Option<Spanned<String>>,
     pub after: Option<Spanned<String>>,
     pub hold: Option<Spanned<String>>,
+    pub every: Option<Spanned<String>>,
 }
 
 impl Default for DuckLakeRetry {

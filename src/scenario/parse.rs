@@ -251,5 +251,6 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
         None => Duration::from_secs(1),
     };
     let hold = r.hold.as_ref().map(|h| parse_duration(h, "nemesis.hold", here)).transpose()?;
-    Ok(NemesisSpec { kind: r.kind, table, after, hold })
+    let every = r.every.as_ref().map(|e| parse_duration(e, "nemesis.every", here)).transpose()?;
+    Ok(NemesisSpec { kind: r.kind, table, after, hold, every })
 }
