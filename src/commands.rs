@@ -1,14 +1,15 @@
 //! What each subcommand does; returns the process exit code.
 
 use crate::benchmark::runner::{self, EnvChoice, RunOptions};
-use crate::checker::{self, CheckContext, RunFacts};
+use crate::checker::{self, RunFacts};
 use crate::cli::{CheckArgs, Command, EnvAction, RunArgs};
 use crate::environment::{self, existing::ExistingArgs, EnvFile};
 use crate::error::{bad_input, exit_code};
 use crate::export::console::status_word;
-use crate::lake::{self, ExtensionSource, LakeTarget};
+use crate::lake::{ExtensionSource, LakeTarget};
 use crate::scenario::{self, ChecksSpec};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
@@ -99,21 +100,26 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
-    let target = LakeTarget { env: env.endpoints.clone(), data_path: None, extensions: ExtensionSource::resolve(args.extension_dir), data_inlining_row_limit: None };
     let app = format!("ducklake-stress/check-{}/checker", std::process::id());
-    let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &app))?;
-    let conn = lake::open(&target, &app, None)?;
-    let thresholds = ChecksSpec { max_orphan_files: args.max_orphan_files, ..ChecksSpec::default() };
-    let ctx = CheckContext {
-        lake: &conn,
-        catalog: &catalog,
-        env: &env.endpoints,
-        table: &args.table,
-        run: facts.as_ref(),
-        thresholds: &thresholds,
-        own_sessions: vec![app.clone()],
-    };
-    let results = checker::run_all(&ctx);
+    let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &format!("{app}-pg")))?;
+    let results = checker::bounded::run_within(
+        checker::bounded::CheckRequest {
+            target: Arc::new(LakeTarget {
+                env: env.endpoints.clone(),
+                data_path: None,
+                extensions: ExtensionSource::resolve(args.extension_dir),
+                data_inlining_row_limit: None,
+            }),
+            catalog: Arc::new(catalog),
+            endpoints: env.endpoints.clone(),
+            table: args.table.clone(),
+            run: facts,
+            thresholds: ChecksSpec { max_orphan_files: args.max_orphan_files, ..ChecksSpec::default() },
+            application_name: app,
+            own_sessions: Vec::new(),
+        },
+        std::time::Duration::from_secs(180),
+    );
     for r in &results {
         println!("{:<5} {:<22} {}", status_word(r.status), r.name, r.summary);
     }

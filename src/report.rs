@@ -109,6 +109,8 @@ pub struct Latencies {
     pub commit: LatencySummary,
     /// Whole committed transactions, retries included.
     pub transaction: LatencySummary,
+    /// COMMIT statements that failed, until they failed (DuckLake's retries included).
+    pub failed_commit: LatencySummary,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -41,7 +41,11 @@ fn errors_by_name(e: &BTreeMap<ErrorClass, ErrorCount>) -> BTreeMap<String, Erro
 }
 
 fn latencies(m: &WriterMetrics) -> Latencies {
-    Latencies { commit: LatencySummary::of(&m.commit_latency), transaction: LatencySummary::of(&m.txn_latency) }
+    Latencies {
+        commit: LatencySummary::of(&m.commit_latency),
+        transaction: LatencySummary::of(&m.txn_latency),
+        failed_commit: LatencySummary::of(&m.failed_commit_latency),
+    }
 }
 
 pub fn totals(total: &WriterMetrics, rollbacks: Option<u64>, run_seconds: f64) -> Totals {

@@ -80,6 +80,8 @@ pub struct WriterMetrics {
     pub commit_latency: Histogram<u64>,
     /// Whole transactions that committed, first BEGIN to COMMIT, retries included.
     pub txn_latency: Histogram<u64>,
+    /// COMMIT statements that failed, until they failed.
+    pub failed_commit_latency: Histogram<u64>,
     pub attempts: u64,
     pub retries: u64,
     pub errors: BTreeMap<ErrorClass, ErrorCount>,
@@ -93,6 +95,7 @@ impl Default for WriterMetrics {
         WriterMetrics {
             commit_latency: new_histogram(),
             txn_latency: new_histogram(),
+            failed_commit_latency: new_histogram(),
             attempts: 0,
             retries: 0,
             errors: BTreeMap::new(),
@@ -172,6 +175,7 @@ pub fn merge<'a>(all: impl Iterator<Item = &'a WriterMetrics>) -> WriterMetrics 
     for m in all {
         let _ = total.commit_latency.add(&m.commit_latency);
         let _ = total.txn_latency.add(&m.txn_latency);
+        let _ = total.failed_commit_latency.add(&m.failed_commit_latency);
         total.attempts += m.attempts;
         total.retries += m.retries;
         for (class, e) in &m.errors {

@@ -4,10 +4,11 @@
 //! a deadline, so a stuck run ends as verdict `hang` with a diagnosis, not as a stuck tool.
 
 use super::assemble::{self, Pieces};
+use super::deadline::run_with_deadline;
 use super::interrupt;
 use super::metrics::merge;
 use super::progress::Progress;
-use crate::checker::{self, CheckContext, CheckResult, RunFacts};
+use crate::checker::{self, CheckResult, RunFacts};
 use crate::client::writer::{self, LiveCounters, WriterShared, WriterSlot};
 use crate::environment::{self, existing::ExistingArgs, Environment};
 use crate::lake::{self, ExtensionSource, LakeTarget};
@@ -23,6 +24,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How long writers get to wind down after being told to stop or interrupted.
 const WIND_DOWN: Duration = Duration::from_secs(10);
+/// Limits for the phases outside the writers' deadline.
+const SETUP_DEADLINE: Duration = Duration::from_secs(60);
+const CHECKS_DEADLINE: Duration = Duration::from_secs(180);
 
 pub enum EnvChoice {
     Native,
@@ -75,7 +79,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let extensions = ExtensionSource::resolve(opts.extension_dir.clone());
     let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, extensions)?);
     let harness_app = format!("ducklake-stress/{run_id}/harness");
-    let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &harness_app))?;
+    let catalog = Arc::new(crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &harness_app))?);
     let versions = prepare_lake(&target, &scenario, &run_id, &env, &catalog)?;
     interrupt::bail_if_interrupted()?;
 
@@ -150,19 +154,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
             if let Err(e) = write_ledger(&run_dir, &facts) {
                 tracing::warn!("could not write ledger.json: {e:#}");
             }
-            // A checker that cannot even start still leaves a report behind.
-            let checks = run_checks(&target, &catalog, &env, &scenario, &facts, &run_id).unwrap_or_else(|e| {
-                checker::all()
-                    .iter()
-                    .map(|c| CheckResult {
-                        name: c.name(),
-                        status: checker::CheckStatus::Error,
-                        summary: format!("the checker could not start: {e:#}"),
-                        evidence: serde_json::Value::Null,
-                    })
-                    .collect()
-            });
-            (checks, after)
+            (run_checks(&target, &catalog, &env, &scenario, facts, &run_id), after)
         }
         _ => {
             let why = match ending {
@@ -217,16 +209,21 @@ fn new_run_id(at: SystemTime) -> String {
 }
 
 /// Creates the table once, before any writer attaches, and reads the versions in play.
-fn prepare_lake(target: &LakeTarget, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client) -> anyhow::Result<Versions> {
-    let conn = lake::open(target, &format!("ducklake-stress/{run_id}/setup"), None)?;
-    conn.execute_batch(&lake::table::create_sql(&scenario.lake.table))
-        .map_err(|e| crate::error::environment(format!("creating table {} in the lake failed: {e}", scenario.lake.table)))?;
-    let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
-    let ducklake: String = conn
-        .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))
-        .unwrap_or_default();
-    let postgres = crate::runtime::block_on(catalog.query_one("SHOW server_version", &[]))
-        .map(|r| r.get::<_, String>(0))
+fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client) -> anyhow::Result<Versions> {
+    let (target, table, app) = (target.clone(), scenario.lake.table.clone(), format!("ducklake-stress/{run_id}/setup"));
+    let (duckdb, ducklake) = run_with_deadline("preparing the lake", SETUP_DEADLINE, move || {
+        let conn = lake::open(&target, &app, None)?;
+        conn.execute_batch(&lake::table::create_sql(&table))
+            .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
+        let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
+        let ducklake: String = conn
+            .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))
+            .unwrap_or_default();
+        Ok((duckdb, ducklake))
+    })?;
+    let postgres = crate::runtime::block_on(crate::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
+        .ok()
+        .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
         .unwrap_or_default();
     let s3_server = match (&env.endpoints.s3, &env.endpoints.s3_server) {
         (None, _) => "none (local data)".into(),
@@ -337,7 +334,7 @@ fn wait_for_writer_sessions_to_close(catalog: &tokio_postgres::Client, run_id: &
 
 pub fn read_rollbacks(catalog: &tokio_postgres::Client) -> Option<i64> {
     crate::runtime::block_on(async {
-        let _ = catalog.batch_execute("SELECT pg_stat_clear_snapshot()").await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), catalog.batch_execute("SELECT pg_stat_clear_snapshot()")).await;
         let rows = crate::pg::query_with_deadline(
             catalog,
             "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()",
@@ -354,24 +351,27 @@ fn write_ledger(run_dir: &Path, facts: &RunFacts) -> anyhow::Result<()> {
     crate::export::write_atomically(&run_dir.join("ledger.json"), &serde_json::to_vec(facts)?)
 }
 
+/// Runs the checks within CHECKS_DEADLINE; the report is written either way.
 fn run_checks(
-    target: &LakeTarget,
-    catalog: &tokio_postgres::Client,
+    target: &Arc<LakeTarget>,
+    catalog: &Arc<tokio_postgres::Client>,
     env: &Environment,
     scenario: &Scenario,
-    facts: &RunFacts,
+    facts: RunFacts,
     run_id: &str,
-) -> anyhow::Result<Vec<CheckResult>> {
-    let checker_app = format!("ducklake-stress/{run_id}/checker");
-    let lake = lake::open(target, &checker_app, None)?;
-    let ctx = CheckContext {
-        lake: &lake,
-        catalog,
-        env: &env.endpoints,
-        table: &scenario.lake.table,
-        run: Some(facts),
-        thresholds: &scenario.checks,
-        own_sessions: vec![checker_app, format!("ducklake-stress/{run_id}/harness"), format!("ducklake-stress/{run_id}/monitor")],
-    };
-    Ok(checker::run_all(&ctx))
+) -> Vec<CheckResult> {
+    let prefix = format!("ducklake-stress/{run_id}/");
+    checker::bounded::run_within(
+        checker::bounded::CheckRequest {
+            target: target.clone(),
+            catalog: catalog.clone(),
+            endpoints: env.endpoints.clone(),
+            table: scenario.lake.table.clone(),
+            run: Some(facts),
+            thresholds: scenario.checks.clone(),
+            application_name: format!("{prefix}checker"),
+            own_sessions: vec![format!("{prefix}harness"), format!("{prefix}monitor")],
+        },
+        CHECKS_DEADLINE,
+    )
 }

@@ -2,6 +2,7 @@
 //! the real lake (DuckDB, the Postgres catalog, the object store) and returns a status
 //! with evidence. A check that cannot run is an `error`, which fails the verdict too.
 
+pub mod bounded;
 pub mod catalog_rollbacks;
 pub mod context;
 pub mod leftover_sessions;
@@ -64,16 +65,26 @@ pub fn all() -> Vec<Box<dyn Check>> {
     ]
 }
 
-pub fn run_all(ctx: &CheckContext) -> Vec<CheckResult> {
-    all()
-        .iter()
-        .map(|check| {
-            check.run(ctx).unwrap_or_else(|e| CheckResult {
-                name: check.name(),
-                status: CheckStatus::Error,
-                summary: format!("the check could not run: {e:#}"),
-                evidence: Value::Null,
-            })
-        })
-        .collect()
+/// Runs every check, appending each result to `done` as soon as it is known, so that a
+/// caller that gives up waiting still has the results of the checks that finished.
+pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>>) {
+    for check in all() {
+        let result = check.run(ctx).unwrap_or_else(|e| CheckResult {
+            name: check.name(),
+            status: CheckStatus::Error,
+            summary: format!("the check could not run: {e:#}"),
+            evidence: Value::Null,
+        });
+        done.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+    }
+}
+
+/// Results for checks that have none in `done`: `status` with `why`.
+pub fn fill_missing(mut done: Vec<CheckResult>, status: CheckStatus, why: &str) -> Vec<CheckResult> {
+    for check in all() {
+        if !done.iter().any(|r| r.name == check.name()) {
+            done.push(CheckResult { name: check.name(), status, summary: why.to_string(), evidence: Value::Null });
+        }
+    }
+    done
 }

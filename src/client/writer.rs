@@ -106,7 +106,7 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
         let result = attempt_once(slot, conn, sql);
         let mut m = slot.metrics();
         m.attempts += 1;
-        let (step, message) = match result {
+        let (step, message, spent) = match result {
             Ok(commit_time) => {
                 record(&mut m.commit_latency, commit_time);
                 record(&mut m.txn_latency, started.elapsed());
@@ -117,6 +117,11 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
             }
             Err(e) => e,
         };
+        if step == Step::Commit {
+            // How long a COMMIT that did not go through kept the writer (DuckLake's own
+            // retries happen inside it): the cost of a lost race, per retry setting.
+            record(&mut m.failed_commit_latency, spent);
+        }
         let aborting = shared.abort.load(Ordering::Acquire);
         let class = if aborting { ErrorClass::InterruptedByDeadline } else { classify(&message) };
         m.note_error(class, &message);
@@ -142,11 +147,13 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
     }
 }
 
-/// BEGIN, insert, COMMIT. Ok: how long COMMIT took. Err: the step that failed and why.
-fn attempt_once(slot: &WriterSlot, conn: &Connection, sql: &str) -> Result<Duration, (Step, String)> {
+/// BEGIN, insert, COMMIT. Ok: how long COMMIT took. Err: the step that failed, why, and
+/// how long the failing statement ran.
+fn attempt_once(slot: &WriterSlot, conn: &Connection, sql: &str) -> Result<Duration, (Step, String, Duration)> {
     let exec = |step: Step, stmt: &str| {
         slot.status.enter(step);
-        conn.execute_batch(stmt).map_err(|e| (step, e.to_string()))
+        let t = Instant::now();
+        conn.execute_batch(stmt).map_err(|e| (step, e.to_string(), t.elapsed()))
     };
     exec(Step::Begin, "BEGIN TRANSACTION")?;
     exec(Step::Insert, sql)?;

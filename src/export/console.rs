@@ -21,7 +21,7 @@ impl Exporter for ConsoleExporter {
 fn latency_row(out: &mut String, name: &str, l: &LatencySummary) {
     let _ = writeln!(
         out,
-        "  {name:<12} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+        "  {name:<13}{:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
         l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean
     );
 }
@@ -57,6 +57,9 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "  latency (ms)    count       p50       p90       p99     p99.9       max      mean");
     latency_row(&mut o, "commit", &r.latency_ms.commit);
     latency_row(&mut o, "transaction", &r.latency_ms.transaction);
+    if r.latency_ms.failed_commit.count > 0 {
+        latency_row(&mut o, "failed commit", &r.latency_ms.failed_commit);
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,

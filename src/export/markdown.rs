@@ -28,7 +28,7 @@ impl Exporter for MarkdownExporter {
         )?;
         writeln!(o, "| latency (ms) | count | p50 | p90 | p99 | p99.9 | max | mean |")?;
         writeln!(o, "|---|---|---|---|---|---|---|---|")?;
-        for (name, l) in [("commit", &r.latency_ms.commit), ("transaction", &r.latency_ms.transaction)] {
+        for (name, l) in [("commit", &r.latency_ms.commit), ("transaction", &r.latency_ms.transaction), ("failed commit", &r.latency_ms.failed_commit)] {
             writeln!(o, "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean)?;
         }
         writeln!(o, "\n| check | status | summary |")?;
