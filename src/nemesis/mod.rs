@@ -23,6 +23,56 @@ pub struct NemesisLog {
     pub error: Option<String>,
 }
 
+/// What one fault task works with.
+pub struct Fault {
+    pub spec: NemesisSpec,
+    pub pg: PgEndpoint,
+    pub application_name: String,
+    /// LIKE pattern of the run's writer sessions.
+    pub writer_pattern: String,
+    pub clock: std::time::Instant,
+    stopped: watch::Receiver<bool>,
+    log: Arc<Mutex<NemesisLog>>,
+}
+
+impl Fault {
+    pub fn note(&self, f: impl FnOnce(&mut NemesisLog)) {
+        f(&mut self.log.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Sleeps for `d`; false if the run ended first.
+    pub async fn sleep(&mut self, d: std::time::Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = self.stopped.changed() => false,
+        }
+    }
+
+    /// Waits until the run ends.
+    pub async fn until_stopped(&mut self) {
+        let _ = self.stopped.changed().await;
+    }
+
+    /// Waits `after`, then opens the fault's own catalog session (None: run over, or error noted).
+    pub async fn start(&mut self) -> Option<tokio_postgres::Client> {
+        if !self.sleep(self.spec.after).await {
+            return None;
+        }
+        match crate::pg::connect(&self.pg, None, &self.application_name).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.note(|l| l.error = Some(format!("{e:#}")));
+                None
+            }
+        }
+    }
+
+    pub fn mark(&self, started: bool) {
+        let at = self.clock.elapsed().as_secs_f64();
+        self.note(|l| if started { l.started_at_seconds = Some(at) } else { l.ended_at_seconds = Some(at) });
+    }
+}
+
 pub struct Nemeses {
     logs: Vec<Arc<Mutex<NemesisLog>>>,
     stop: watch::Sender<bool>,
@@ -41,14 +91,19 @@ impl Nemeses {
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
-            let (spec, pg, app, stopped) = (spec.clone(), pg.clone(), format!("ducklake-stress/{run_id}/nemesis"), stopped.clone());
-            let writers = format!("ducklake-stress/{run_id}/w%");
+            let fault = Fault {
+                spec: spec.clone(),
+                pg: pg.clone(),
+                application_name: format!("ducklake-stress/{run_id}/nemesis"),
+                writer_pattern: format!("ducklake-stress/{run_id}/w%"),
+                clock,
+                stopped: stopped.clone(),
+                log,
+            };
             tasks.push(crate::runtime::get().spawn(async move {
-                match spec.kind {
-                    NemesisKind::LockCatalogTable => lock_catalog_table::run(spec, pg, app, clock, stopped, log).await,
-                    NemesisKind::TerminateWriterSessions => {
-                        terminate_writer_sessions::run(spec, pg, app, writers, clock, stopped, log).await
-                    }
+                match fault.spec.kind {
+                    NemesisKind::LockCatalogTable => lock_catalog_table::run(fault).await,
+                    NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
                 }
             }));
         }
