@@ -44,7 +44,8 @@ pub struct Report {
     pub scenario_file: String,
     pub started_at: String,
     pub finished_at: String,
-    /// Seconds the writers ran (from the first writer starting to the last finishing).
+    /// The measured window: from the moment every writer was ready (they start together,
+    /// after loading extensions and attaching) until writing ended.
     pub run_seconds: f64,
     pub scenario: Scenario,
     pub environment: EnvironmentInfo,

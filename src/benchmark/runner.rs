@@ -91,6 +91,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         clock,
         stop: false.into(),
         abort: false.into(),
+        ready: 0.into(),
+        go: false.into(),
         timeline: Default::default(),
         live: LiveCounters::default(),
         writers: (0..scenario.run.writers).map(|_| WriterSlot::new(clock)).collect(),
@@ -113,7 +115,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     });
 
     let mut progress = Progress::new(opts.quiet);
-    let (ending, finished) = wait_for_writers(&shared, &done_rx, &mut progress);
+    let (ending, finished, measured_from) = wait_for_writers(&shared, &done_rx, &mut progress);
     let mut diagnosis = None;
     if matches!(ending, Ending::Deadline) {
         let snaps = writer_snapshots(&shared);
@@ -129,9 +131,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         terminate_writer_sessions(&catalog, &run_id);
     }
     let nemesis_log = nemeses.finish();
+    let run_seconds = measured_from.unwrap_or(clock).elapsed().as_secs_f64();
     drain(&done_rx, scenario.run.writers as usize - finished, WIND_DOWN);
     progress.finish();
-    let run_seconds = clock.elapsed().as_secs_f64();
     let watch_summary = watch.finish();
 
     let slots: Vec<_> = shared.writers.iter().map(|s| s.metrics().clone()).collect();
@@ -233,24 +235,33 @@ fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env
     Ok(Versions { duckdb, ducklake, postgres, s3_server })
 }
 
-fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>, progress: &mut Progress) -> (Ending, usize) {
+/// Waits until every writer has finished, the deadline passes or the user interrupts.
+/// Also starts the writers together once all are ready, and returns when that was (the
+/// start of the measured window).
+fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>, progress: &mut Progress) -> (Ending, usize, Option<Instant>) {
     let writers = shared.scenario.run.writers as usize;
     let deadline = shared.clock + shared.scenario.run.deadline;
-    let stop_at = match shared.scenario.run.stop {
-        StopCondition::Duration(d) => Some(shared.clock + d),
-        StopCondition::CommitsPerWriter(_) => None,
-    };
+    let mut measured_from: Option<Instant> = None;
+    let mut stop_at: Option<Instant> = None;
     let mut finished = 0;
     let mut interrupted_at: Option<Instant> = None;
     loop {
+        if measured_from.is_none() && shared.ready.load(Ordering::Acquire) >= writers {
+            let now = Instant::now();
+            measured_from = Some(now);
+            if let StopCondition::Duration(d) = shared.scenario.run.stop {
+                stop_at = Some(now + d);
+            }
+            shared.go.store(true, Ordering::Release);
+        }
         match done.recv_timeout(Duration::from_millis(250)) {
             Ok(()) => finished += 1,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => finished = writers,
         }
-        progress.update(shared.clock.elapsed(), &shared.live, finished, shared.scenario.run.writers);
+        progress.update(measured_from.unwrap_or(shared.clock).elapsed(), &shared.live, finished, shared.scenario.run.writers);
         if finished >= writers {
-            return (if interrupted_at.is_some() { Ending::Interrupted } else { Ending::Completed }, finished);
+            return (if interrupted_at.is_some() { Ending::Interrupted } else { Ending::Completed }, finished, measured_from);
         }
         let now = Instant::now();
         if stop_at.is_some_and(|t| now >= t) {
@@ -261,10 +272,10 @@ fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>,
             abort_writers(shared);
         }
         if interrupted_at.is_some_and(|t| now >= t + WIND_DOWN) {
-            return (Ending::Interrupted, finished);
+            return (Ending::Interrupted, finished, measured_from);
         }
         if now >= deadline {
-            return (if interrupted_at.is_some() { Ending::Interrupted } else { Ending::Deadline }, finished);
+            return (if interrupted_at.is_some() { Ending::Interrupted } else { Ending::Deadline }, finished, measured_from);
         }
     }
 }

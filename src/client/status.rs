@@ -11,6 +11,7 @@ use std::time::Instant;
 pub enum Step {
     Starting,
     Connecting,
+    Ready,
     Begin,
     Insert,
     Commit,
@@ -23,7 +24,7 @@ pub enum Step {
 impl Step {
     fn from_u8(v: u8) -> Step {
         use Step::*;
-        [Starting, Connecting, Begin, Insert, Commit, Rollback, Backoff, Done, SetupFailed]
+        [Starting, Connecting, Ready, Begin, Insert, Commit, Rollback, Backoff, Done, SetupFailed]
             .get(v as usize)
             .copied()
             .unwrap_or(Starting)

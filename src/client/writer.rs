@@ -9,7 +9,7 @@ use crate::lake::{self, LakeTarget};
 use crate::scenario::{Scenario, StopCondition};
 use crate::workload::append::AppendWorkload;
 use duckdb::{Connection, InterruptHandle};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,11 @@ pub struct WriterShared {
     pub stop: AtomicBool,
     /// The deadline passed or the user pressed Ctrl-C: abandon work now.
     pub abort: AtomicBool,
+    /// Writers that have finished opening their instance (successfully or not).
+    pub ready: AtomicUsize,
+    /// Set once every writer is ready: all start writing at the same moment, and the
+    /// measured window does not include loading extensions and attaching.
+    pub go: AtomicBool,
     pub timeline: Timeline,
     pub live: LiveCounters,
     pub writers: Vec<WriterSlot>,
@@ -67,11 +72,17 @@ pub fn run(shared: &WriterShared, id: u32) {
         Err(e) => {
             slot.metrics().setup_error = Some(format!("{e:#}"));
             slot.status.enter(Step::SetupFailed);
+            shared.ready.fetch_add(1, Ordering::AcqRel);
             return;
         }
     };
     slot.metrics().setup = Some(started.elapsed());
     *slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.interrupt_handle());
+    slot.status.enter(Step::Ready);
+    shared.ready.fetch_add(1, Ordering::AcqRel);
+    while !shared.go.load(Ordering::Acquire) && !shared.abort.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
 
     let workload = AppendWorkload::new(&shared.scenario.workload, &shared.scenario.lake.table);
     let mut seq: u64 = 0;
