@@ -67,3 +67,26 @@ pub fn classify(message: &str) -> ErrorClass {
         ErrorClass::Other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The first three are verbatim from this project's runs (DuckDB 1.5.5, ducklake
+    // d8a1881e); the others follow DuckDB's and Postgres's message formats.
+    #[test]
+    fn real_messages_land_in_their_class() {
+        let cases = [
+            ("TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Exceeded the maximum retry count of 0 set by the ducklake_max_retry_count setting.", ErrorClass::RetriesExhausted),
+            ("Invalid Error: Failed to query most recent snapshot for DuckLake: Failed to execute query \"BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ\": server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally", ErrorClass::ConnectionLost),
+            ("TransactionContext Error: Failed to commit: Failed to execute query \"ROLLBACK\": ", ErrorClass::ConnectionLost),
+            ("INTERRUPT Error: Interrupted!", ErrorClass::InterruptedByDeadline),
+            ("duplicate key value violates unique constraint \"ducklake_snapshot_pkey\"", ErrorClass::CatalogPrimaryKey),
+            ("HTTP Error: Unable to connect to URL \"http://127.0.0.1:9/b/lake/x.parquet\": 503 (Service Unavailable)", ErrorClass::S3Http),
+            ("Binder Error: Table with name nope does not exist!", ErrorClass::Other),
+        ];
+        for (message, class) in cases {
+            assert_eq!(classify(message), class, "{message}");
+        }
+    }
+}
