@@ -67,8 +67,10 @@ fn env_up(state: &Path, with_s3: bool) -> anyhow::Result<i32> {
     let mut env = environment::native::start(with_s3)?;
     let native = env.native.take().expect("a native environment has services");
     let mut file = env.endpoints.clone();
-    file.native = Some(native.detach());
+    file.native = Some(native.state());
+    // Record first: if env.json cannot be written, `native` is dropped and stops everything.
     file.write(&env_json)?;
+    native.detach();
     println!("environment up in {:.1} s; details (with passwords) in {}", env.startup.as_secs_f64(), env_json.display());
     println!("use it with: ducklake-stress run SCENARIO --env-file {}", env_json.display());
     Ok(exit_code::PASS)
@@ -80,7 +82,7 @@ fn env_down(state: &Path) -> anyhow::Result<i32> {
     let Some(native) = &file.native else {
         return Err(bad_input(format!("{} describes an environment the harness did not start (no `native` section); stop it the way it was started.", env_json.display())));
     };
-    environment::native::stop_detached(native);
+    environment::native::stop_detached(native)?;
     std::fs::remove_file(&env_json)?;
     println!("environment stopped; removed {}", native.scratch_dir.display());
     Ok(exit_code::PASS)

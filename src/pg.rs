@@ -31,7 +31,9 @@ fn unreachable(pg: &PgEndpoint, dbname: Option<&str>, why: &str) -> anyhow::Erro
     ))
 }
 
-/// Runs one query with a statement timeout so a locked catalog cannot stall the harness.
+/// Runs one query with a deadline so a locked catalog cannot stall the harness. A query
+/// that overruns is cancelled on the server too: the connection runs one query at a time,
+/// and a stuck one would block every later query on it.
 pub async fn query_with_deadline(
     client: &Client,
     sql: &str,
@@ -40,6 +42,9 @@ pub async fn query_with_deadline(
 ) -> anyhow::Result<Vec<tokio_postgres::Row>> {
     match tokio::time::timeout(deadline, client.query(sql, params)).await {
         Ok(r) => Ok(r?),
-        Err(_) => anyhow::bail!("query did not finish within {} ms: {}", deadline.as_millis(), sql.split_whitespace().take(8).collect::<Vec<_>>().join(" ")),
+        Err(_) => {
+            let _ = tokio::time::timeout(Duration::from_secs(2), client.cancel_token().cancel_query(NoTls)).await;
+            anyhow::bail!("query did not finish within {} ms: {}", deadline.as_millis(), sql.split_whitespace().take(8).collect::<Vec<_>>().join(" "))
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 fn healthy_lake(env: &SharedEnv, table: &str) -> PathBuf {
     let dir = env.dir.path().join(format!("run-{table}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = scenario(&dir, table, &append_toml(table, 3, 6, table, ""));
+    let path = scenario(&dir, table, &append_toml(table, 3, 6, table, PATIENT_RETRIES));
     let ran = run(&path, &dir, &["--env-file", &env.env_arg()]);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let run_dir = ran.run_dir();

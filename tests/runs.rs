@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn four_writers_append_to_s3_and_every_check_passes() {
     let dir = tempdir();
-    let path = scenario(dir.path(), "four", &append_toml("four", 4, 15, "entries", ""));
+    let path = scenario(dir.path(), "four", &append_toml("four", 4, 15, "entries", PATIENT_RETRIES));
     let ran = run(&path, dir.path(), &[]);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
@@ -113,7 +113,7 @@ after = "1s"
 #[test]
 fn a_local_data_lake_works_too() {
     let dir = tempdir();
-    let toml = append_toml("local", 2, 5, "entries", "").replace("data = \"s3\"", "data = \"local\"");
+    let toml = append_toml("local", 2, 5, "entries", PATIENT_RETRIES).replace("data = \"s3\"", "data = \"local\"");
     let path = scenario(dir.path(), "local", &toml);
     let ran = run(&path, dir.path(), &[]);
     assert_eq!(ran.code, 0, "{}", ran.explain());

@@ -76,11 +76,20 @@ pub fn report(p: Pieces) -> Report {
     let thresholds = thresholds(&p.scenario, &totals);
     let failed_checks: Vec<&str> = p.checks.iter().filter(|c| c.failed()).map(|c| c.name).collect();
     let failed_thresholds: Vec<String> = thresholds.iter().filter(|t| !t.passed).map(|t| format!("{} ({} > {})", t.name, t.actual, t.limit)).collect();
+    // A fault that never happened makes a passing run meaningless.
+    let idle_nemeses: Vec<String> = p
+        .nemesis
+        .iter()
+        .filter(|n| n.error.is_some() || n.started_at_seconds.is_none())
+        .map(|n| format!("{} on {}: {}", n.kind, n.target, n.error.as_deref().unwrap_or("never started")))
+        .collect();
     let (verdict, reason) = match p.forced_verdict {
         Some(Verdict::Hang) => (Verdict::Hang, p.diagnosis.as_ref().map(|d| d.summary.clone()).unwrap_or_else(|| "the deadline passed".into())),
         Some(Verdict::Interrupted) => (Verdict::Interrupted, "interrupted by Ctrl-C or SIGTERM; the report holds what was measured until then".into()),
         Some(Verdict::Error) => (Verdict::Error, format!("writers could not start: {}", p.setup_errors.join("; "))),
-        _ if failed_checks.is_empty() && failed_thresholds.is_empty() => (Verdict::Pass, "all checks and thresholds passed".into()),
+        _ if failed_checks.is_empty() && failed_thresholds.is_empty() && idle_nemeses.is_empty() => {
+            (Verdict::Pass, "all checks and thresholds passed".into())
+        }
         _ => {
             let mut why = Vec::new();
             if !failed_checks.is_empty() {
@@ -88,6 +97,9 @@ pub fn report(p: Pieces) -> Report {
             }
             if !failed_thresholds.is_empty() {
                 why.push(format!("thresholds exceeded: {}", failed_thresholds.join(", ")));
+            }
+            if !idle_nemeses.is_empty() {
+                why.push(format!("faults did not happen: {}", idle_nemeses.join("; ")));
             }
             (Verdict::Fail, why.join("; "))
         }

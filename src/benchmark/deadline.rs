@@ -14,11 +14,20 @@ pub fn run_with_deadline<T: Send + 'static>(
     std::thread::Builder::new().name(what.chars().take(15).collect()).spawn(move || {
         let _ = tx.send(work());
     })?;
-    match rx.recv_timeout(limit) {
-        Ok(result) => result,
-        Err(_) => Err(crate::error::environment(format!(
-            "{what} did not finish within {} s: Postgres or the S3 server stopped answering, or a lock held on the catalog blocks it",
-            limit.as_secs()
-        ))),
+    let until = std::time::Instant::now() + limit;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(result) => return result,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!("{what} ended without a result"),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        // Ctrl-C is honoured here too, not only while writers run.
+        crate::benchmark::interrupt::bail_if_interrupted()?;
+        if std::time::Instant::now() >= until {
+            return Err(crate::error::environment(format!(
+                "{what} did not finish within {} s: Postgres or the S3 server stopped answering, or a lock held on the catalog blocks it",
+                limit.as_secs()
+            )));
+        }
     }
 }

@@ -110,12 +110,22 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let for_writers = shared.clone();
     pool.spawn_broadcast(move |ctx| {
-        writer::run(&for_writers, ctx.index() as u32);
+        let id = ctx.index() as u32;
+        // A panic inside a pool job would abort the process and orphan the services.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer::run(&for_writers, id)));
+        if let Err(panic) = outcome {
+            let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            let slot = &for_writers.writers[id as usize];
+            slot.metrics().setup_error = Some(format!("writer panicked: {what}"));
+            slot.status.enter(crate::client::Step::Done);
+            for_writers.ready.fetch_add(1, Ordering::AcqRel);
+        }
         let _ = done_tx.send(());
     });
 
     let mut progress = Progress::new(opts.quiet);
     let (ending, finished, measured_from) = wait_for_writers(&shared, &done_rx, &mut progress);
+    let writing_ended = Instant::now();
     let mut diagnosis = None;
     if matches!(ending, Ending::Deadline) {
         let snaps = writer_snapshots(&shared);
@@ -131,8 +141,13 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         terminate_writer_sessions(&catalog, &run_id);
     }
     let nemesis_log = nemeses.finish();
-    let run_seconds = measured_from.unwrap_or(clock).elapsed().as_secs_f64();
-    drain(&done_rx, scenario.run.writers as usize - finished, WIND_DOWN);
+    let run_seconds = writing_ended.duration_since(measured_from.unwrap_or(clock)).as_secs_f64();
+    drain(&done_rx, scenario.run.writers as usize - finished, WIND_DOWN, || {
+        if matches!(ending, Ending::Deadline | Ending::Interrupted) {
+            abort_writers(&shared);
+            terminate_writer_sessions(&catalog, &run_id);
+        }
+    });
     progress.finish();
     let watch_summary = watch.finish();
 
@@ -246,6 +261,10 @@ fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>,
     let mut finished = 0;
     let mut interrupted_at: Option<Instant> = None;
     loop {
+        if measured_from.is_none() && shared.ready.load(Ordering::Acquire) >= writers && shared.writers.iter().any(|w| w.status.step() == crate::client::Step::SetupFailed) {
+            // No point measuring with fewer writers than asked for: end now, report why.
+            abort_writers(shared);
+        }
         if measured_from.is_none() && shared.ready.load(Ordering::Acquire) >= writers {
             let now = Instant::now();
             measured_from = Some(now);
@@ -280,16 +299,17 @@ fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>,
     }
 }
 
-/// Waits up to `limit` for `expected` more writers to report done.
-fn drain(done: &std::sync::mpsc::Receiver<()>, expected: usize, limit: Duration) -> usize {
+/// Waits up to `limit` for `expected` more writers to report done, calling `nudge` every
+/// 250 ms meanwhile (to interrupt again whatever a writer started since).
+fn drain(done: &std::sync::mpsc::Receiver<()>, expected: usize, limit: Duration, nudge: impl Fn()) -> usize {
     let until = Instant::now() + limit;
     let mut n = 0;
-    while n < expected {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() || done.recv_timeout(left).is_err() {
-            break;
+    while n < expected && Instant::now() < until {
+        match done.recv_timeout(Duration::from_millis(250).min(until.saturating_duration_since(Instant::now()))) {
+            Ok(()) => n += 1,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => nudge(),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        n += 1;
     }
     n
 }

@@ -87,8 +87,10 @@ pub fn run(shared: &WriterShared, id: u32) {
     let workload = AppendWorkload::new(&shared.scenario.workload, &shared.scenario.lake.table);
     let mut seq: u64 = 0;
     while !shared.stop.load(Ordering::Acquire) && !shared.abort.load(Ordering::Acquire) {
+        // Like pgbench -t: every transaction counts, committed or not, so a writer whose
+        // commits keep failing still finishes instead of running into the deadline.
         if let StopCondition::CommitsPerWriter(n) = shared.scenario.run.stop {
-            if slot.metrics().count(Outcome::Committed) >= n {
+            if seq >= n {
                 break;
             }
         }
@@ -112,9 +114,20 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
     let started = Instant::now();
     let mut attempt = 0;
     loop {
+        if shared.abort.load(Ordering::Acquire) {
+            // An interrupt is forgotten once the next statement starts: never begin one
+            // after the run was aborted.
+            let m = &mut slot.metrics();
+            if attempt == 0 {
+                return None;
+            }
+            m.note_error(ErrorClass::InterruptedByDeadline, "the run was aborted during the harness's backoff");
+            shared.live.failed.fetch_add(1, Ordering::Relaxed);
+            return Some(TxnRecord { seq, outcome: Outcome::Failed, attempts: attempt, rows });
+        }
         attempt += 1;
         slot.status.set_txn(seq, attempt);
-        let result = attempt_once(slot, conn, sql);
+        let result = attempt_once(shared, slot, conn, sql);
         let mut m = slot.metrics();
         m.attempts += 1;
         let (step, message, spent) = match result {
@@ -160,8 +173,11 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
 
 /// BEGIN, insert, COMMIT. Ok: how long COMMIT took. Err: the step that failed, why, and
 /// how long the failing statement ran.
-fn attempt_once(slot: &WriterSlot, conn: &Connection, sql: &str) -> Result<Duration, (Step, String, Duration)> {
+fn attempt_once(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql: &str) -> Result<Duration, (Step, String, Duration)> {
     let exec = |step: Step, stmt: &str| {
+        if shared.abort.load(Ordering::Acquire) {
+            return Err((step, "interrupted: the run was aborted before this statement".to_string(), Duration::ZERO));
+        }
         slot.status.enter(step);
         let t = Instant::now();
         conn.execute_batch(stmt).map_err(|e| (step, e.to_string(), t.elapsed()))

@@ -39,7 +39,7 @@ pub fn start(with_s3: bool) -> anyhow::Result<(Environment, Containers)> {
             .with_env_var("POSTGRES_USER", "ducklake")
             .with_env_var("POSTGRES_PASSWORD", &password)
             .with_env_var("POSTGRES_DB", super::postgres::CATALOG_DB)
-            .with_cmd(["postgres", "-c", "max_connections=400"])
+            .with_cmd(["postgres".to_string(), "-c".to_string(), format!("max_connections={}", super::postgres::MAX_CONNECTIONS)])
             .start(),
     )
     .map_err(|e| docker_error("postgres", e))?;

@@ -57,15 +57,13 @@ root_domain = ".s3.garage.localhost"
         ),
     )?;
     let cli = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new(binary).arg("-c").arg(&config).args(args).output()?;
+        let out = super::process::output_within(Command::new(binary).arg("-c").arg(&config).args(args), Duration::from_secs(10))?;
         if !out.status.success() {
             anyhow::bail!("garage {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
-    let version = Command::new(binary)
-        .arg("--version")
-        .output()
+    let version = super::process::output_within(Command::new(binary).arg("--version"), Duration::from_secs(10))
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|_| "garage (version unknown)".into());
 

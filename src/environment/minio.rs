@@ -26,9 +26,7 @@ pub fn start(binary: &Path, scratch: &Path, bucket: &str, deadline: Duration) ->
     std::fs::create_dir_all(&dir)?;
     let (port, console) = (free_port()?, free_port()?);
     let (user, password) = (format!("ducklake{}", random_hex(4)), random_hex(20));
-    let version = Command::new(binary)
-        .arg("--version")
-        .output()
+    let version = super::process::output_within(Command::new(binary).arg("--version"), Duration::from_secs(10))
         .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("minio").trim().to_string())
         .unwrap_or_else(|_| "minio (version unknown)".into());
     let mut cmd = Command::new(binary);

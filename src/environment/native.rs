@@ -44,11 +44,18 @@ impl NativeServices {
         self.scratch_path.clone()
     }
 
-    /// Leaves the services running after the harness exits (`env up`).
-    pub fn detach(mut self) -> NativeState {
-        let groups = self.services.drain(..).map(|s| s.detach()).collect();
-        let scratch_dir = self.keep_scratch();
-        NativeState { process_groups: groups, scratch_dir }
+    /// What `env down` needs to stop these services later.
+    pub fn state(&self) -> NativeState {
+        NativeState { process_groups: self.services.iter().map(|s| s.pid()).collect(), scratch_dir: self.scratch_path.clone() }
+    }
+
+    /// Leaves the services running after the harness exits (`env up`). Call only once
+    /// their state is safely recorded: from here on nothing stops them but `env down`.
+    pub fn detach(mut self) {
+        for s in self.services.drain(..) {
+            s.detach();
+        }
+        self.keep_scratch();
     }
 }
 
@@ -129,9 +136,20 @@ fn start_s3(dir: &std::path::Path) -> anyhow::Result<(ServiceProcess, super::S3E
 }
 
 /// `env down`: stops the process groups recorded by `env up` and removes their scratch dir.
-pub fn stop_detached(state: &NativeState) {
+/// Only processes whose command line names that scratch dir are signalled, and only a
+/// directory the harness made is removed: env.json may be stale (a reboot reuses pids).
+pub fn stop_detached(state: &NativeState) -> anyhow::Result<()> {
+    let scratch = state.scratch_dir.display().to_string();
+    let ours = state.scratch_dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("ducklake-stress-"));
+    if !ours {
+        return Err(crate::error::bad_input(format!("env.json names {scratch} as the scratch directory, which the harness did not create; refusing to stop or delete anything.")));
+    }
     for &pgid in &state.process_groups {
-        stop_process_group(pgid, Signal::SIGINT, Duration::from_secs(10));
+        let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&scratch) {
+            stop_process_group(pgid, Signal::SIGINT, Duration::from_secs(10));
+        }
     }
     let _ = std::fs::remove_dir_all(&state.scratch_dir);
+    Ok(())
 }

@@ -12,6 +12,9 @@ use std::process::Command;
 use std::time::Duration;
 
 pub const CATALOG_DB: &str = "ducklake_catalog";
+/// Room for the largest scenario (256 writers, a few catalog connections each) plus the
+/// harness's own sessions.
+pub const MAX_CONNECTIONS: u32 = 1000;
 const SUPERUSER: &str = "ducklake_stress";
 
 /// Finds the server binaries: $PG_BIN, `pg_config --bindir`, the newest
@@ -96,7 +99,8 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
     initdb.arg("-D").arg(&data).args(["-U", SUPERUSER, "--auth=scram-sha-256", "-E", "UTF8", "--no-sync", "--locale=C"]);
     initdb.arg(format!("--pwfile={}", pwfile.display()));
     as_owner(&mut initdb);
-    let out = initdb.output().map_err(|e| environment(format!("could not run {}: {e}", bindir.join("initdb").display())))?;
+    let out = super::process::output_within(&mut initdb, Duration::from_secs(60))
+        .map_err(|e| environment(format!("could not run {}: {e:#}", bindir.join("initdb").display())))?;
     let _ = std::fs::remove_file(&pwfile);
     if !out.status.success() {
         return Err(environment(format!(
@@ -115,7 +119,8 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
         .arg("-c")
         .arg(format!("unix_socket_directories={}", socket_dir.display()))
         // Many writers, each with a small pool of catalog connections, plus the monitor.
-        .args(["-c", "max_connections=400"]);
+        .arg("-c")
+        .arg(format!("max_connections={MAX_CONNECTIONS}"));
     as_owner(&mut server);
     let mut process = ServiceProcess::spawn("postgres", &mut server, &scratch.join("postgres.log"), Signal::SIGINT)?;
 

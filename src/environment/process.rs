@@ -55,9 +55,8 @@ impl ServiceProcess {
     }
 
     /// Leave the process running after the harness exits (`env up`).
-    pub fn detach(mut self) -> i32 {
+    pub fn detach(mut self) {
         self.detached = true;
-        self.pid()
     }
 
     pub fn stop(&mut self, grace: Duration) {
@@ -97,6 +96,31 @@ pub fn stop_process_group(pgid: i32, signal: Signal, grace: Duration) {
 fn reap(pid: i32) {
     use nix::sys::wait::{waitpid, WaitPidFlag};
     let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+}
+
+/// Runs a short command with a time limit (a CLI that hangs must not hang start-up).
+pub fn output_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<std::process::Output> {
+    use std::io::Read;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            if let Some(mut o) = child.stdout.take() {
+                o.read_to_end(&mut stdout)?;
+            }
+            if let Some(mut e) = child.stderr.take() {
+                e.read_to_end(&mut stderr)?;
+            }
+            return Ok(std::process::Output { status, stdout, stderr });
+        }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("{:?} did not finish within {} s", cmd.get_program(), limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (the listener is closed again before the service binds).

@@ -90,6 +90,19 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "    {class:<24} {:>6}  e.g. {example}", e.count);
         }
     }
+    if !r.nemesis.is_empty() {
+        let _ = writeln!(o, "\n  nemesis:");
+        for n in &r.nemesis {
+            let when = match (n.started_at_seconds, n.ended_at_seconds) {
+                (Some(a), Some(b)) => format!("from {a:.1} s to {b:.1} s"),
+                (Some(a), None) => format!("from {a:.1} s until the end"),
+                _ => "never started".to_string(),
+            };
+            let extra = if n.sessions_terminated > 0 { format!(", {} sessions terminated", n.sessions_terminated) } else { String::new() };
+            let error = n.error.as_ref().map(|e| format!(", error: {e}")).unwrap_or_default();
+            let _ = writeln!(o, "    {} on {} {when}{extra}{error}", n.kind, n.target);
+        }
+    }
     let _ = writeln!(o, "\n  checks:");
     for c in &r.checks {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);

@@ -6,7 +6,7 @@ use super::LAKE_ALIAS;
 
 pub fn create_sql(table: &str) -> String {
     format!(
-        "CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.{table} (
+        "CREATE TABLE IF NOT EXISTS {} (
             run_id VARCHAR,
             writer_id INTEGER,
             txn_seq BIGINT,
@@ -14,10 +14,12 @@ pub fn create_sql(table: &str) -> String {
             payload VARCHAR,
             checksum VARCHAR,
             written_at TIMESTAMPTZ
-        )"
+        )",
+        qualified(table)
     )
 }
 
+/// `lake."table"`: quoted, so a name that is a reserved word still works.
 pub fn qualified(table: &str) -> String {
-    format!("{LAKE_ALIAS}.{table}")
+    format!("{LAKE_ALIAS}.\"{table}\"")
 }

@@ -89,6 +89,11 @@ fn hint_for(msg: &str) -> &'static str {
     }
 }
 
+/// Each writer holds one or two catalog connections; the native Postgres allows 1000.
+const MAX_WRITERS: u32 = 256;
+/// One transaction's INSERT is a single SQL statement held in memory.
+const MAX_BATCH_BYTES: u64 = 256 * 1024 * 1024;
+
 fn parse_duration(s: &Spanned<String>, key: &str, here: &Locator) -> anyhow::Result<Duration> {
     let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
         here.at(s, key, &format!("`{}` is not a duration ({e}); write e.g. \"30s\", \"2m\" or \"1h\".", s.get_ref()))
@@ -99,6 +104,7 @@ fn parse_duration(s: &Spanned<String>, key: &str, here: &Locator) -> anyhow::Res
     Ok(d)
 }
 
+/// Plain identifiers only (they are also double-quoted in SQL, so reserved words work).
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -109,6 +115,9 @@ fn is_identifier(s: &str) -> bool {
 fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     if raw.name.get_ref().trim().is_empty() {
         return Err(here.at(&raw.name, "name", "must not be empty: it names the results directory."));
+    }
+    if raw.name.get_ref().len() > 100 {
+        return Err(here.at(&raw.name, "name", "is longer than 100 characters; it becomes part of a directory name."));
     }
     if !raw.name.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         return Err(here.at(&raw.name, "name", "may hold only letters, digits, '-', '_' and '.', since it becomes part of a directory name."));
@@ -122,6 +131,13 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         .iter()
         .map(|n| validate_nemesis(n, here))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for (spec, raw_n) in nemesis.iter().zip(&raw.nemesis) {
+        if let StopCondition::Duration(d) = run.stop {
+            if spec.after >= d {
+                return Err(here.at(raw_n, "nemesis.after", "is not before the end of run.duration: the fault would never happen."));
+            }
+        }
+    }
     Ok(Scenario {
         name: raw.name.into_inner(),
         description: raw.description,
@@ -137,8 +153,8 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
 fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec> {
     let r = run.get_ref();
     let writers = *r.writers.get_ref();
-    if writers == 0 || writers > 1024 {
-        return Err(here.at(&r.writers, "run.writers", &format!("is {writers}; allowed: 1 to 1024.")));
+    if writers == 0 || writers > MAX_WRITERS {
+        return Err(here.at(&r.writers, "run.writers", &format!("is {writers}; allowed: 1 to {MAX_WRITERS} (each writer holds catalog connections; the native Postgres allows {} in all).", crate::environment::postgres::MAX_CONNECTIONS)));
     }
     let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or(WriterMode::Thread);
     if mode == WriterMode::Process {
@@ -218,6 +234,10 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
         }
         spec.payload_bytes = *p.get_ref();
     }
+    if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
+        let span = w.batch_rows.as_ref().map(|b| b.span());
+        return Err(here.error(span, "workload.batch_rows", "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads."));
+    }
     Ok(spec)
 }
 
@@ -241,12 +261,26 @@ fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
 
 fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<NemesisSpec> {
     let r = n.get_ref();
+    let not_for = |key: &str, present: bool| -> anyhow::Result<()> {
+        if present {
+            return Err(here.at(n, &format!("nemesis.{key}"), &format!("does not apply to kind {:?}.", r.kind)));
+        }
+        Ok(())
+    };
+    match r.kind {
+        NemesisKind::LockCatalogTable => not_for("every", r.every.is_some())?,
+        NemesisKind::TerminateWriterSessions => {
+            not_for("table", r.table.is_some())?;
+            not_for("hold", r.hold.is_some())?;
+        }
+    }
     let table = match &r.table {
         Some(t) if is_identifier(t.get_ref()) => t.get_ref().clone(),
         Some(t) => return Err(here.at(t, "nemesis.table", "must be a catalog table name such as \"ducklake_snapshot\".")),
         None => "ducklake_snapshot".into(),
     };
     let after = match &r.after {
+        Some(a) if a.get_ref().trim() == "0s" || a.get_ref().trim() == "0" => Duration::ZERO,
         Some(a) => parse_duration(a, "nemesis.after", here)?,
         None => Duration::from_secs(1),
     };

@@ -80,6 +80,10 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("dls-test-").tempdir().unwrap()
 }
 
+/// DuckLake retries generous enough that lost commit races never surface as failures on a
+/// loaded CI machine (tests that expect zero failed commits use it).
+pub const PATIENT_RETRIES: &str = "[retry.ducklake]\nmax_retry_count = 100\n";
+
 /// A small append scenario.
 pub fn append_toml(name: &str, writers: u32, commits: u64, table: &str, extra: &str) -> String {
     format!(
