@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+mkdir -p results
+log=results/last-test.log   # kept for reading failures after the fact (ignored by git)
 set +e
 cargo test --release --locked "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -100,3 +100,24 @@ fn a_missing_file_is_bad_input() {
     assert_eq!(ran.code, 2, "{}", ran.explain());
     assert!(ran.stderr.contains("/nonexistent/scenario.toml"), "{}", ran.explain());
 }
+
+#[test]
+fn a_fault_after_the_run_is_refused() {
+    let ran = validate(&format!("{GOOD}[[nemesis]]\nkind = \"terminate_writer_sessions\"\nafter = \"10s\"\n"));
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("broken.toml:5:") && ran.stderr.contains("nemesis.after"), "{}", ran.explain());
+}
+
+#[test]
+fn a_key_of_another_fault_kind_is_refused() {
+    let ran = validate(&format!("{GOOD}[[nemesis]]\nkind = \"terminate_writer_sessions\"\nhold = \"1s\"\n"));
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("nemesis.hold") && ran.stderr.contains("does not apply"), "{}", ran.explain());
+}
+
+#[test]
+fn an_oversized_batch_is_refused() {
+    let ran = validate(&format!("{GOOD}[workload]\nbatch_rows = 1000000\npayload_bytes = 1000\n"));
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("broken.toml:6:") && ran.stderr.contains("256 MiB"), "{}", ran.explain());
+}
