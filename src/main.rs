@@ -15,5 +15,14 @@ fn main() {
             error::exit_code_of(&e)
         }
     };
-    std::process::exit(code);
+    // Leave without running C/C++ exit handlers. A DuckDB instance whose DuckLake commit
+    // failed is never fully destroyed (its catalog session stays open: see the README), and
+    // its background threads crashed the process during global destruction in CI
+    // ("exit -1" after the report was already written). Everything of ours is flushed
+    // and torn down by now.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit only ends the process; nothing runs after it.
+    unsafe { nix::libc::_exit(code) }
 }
