@@ -174,3 +174,19 @@ fn killed_catalog_sessions_are_classified_and_integrity_holds() {
     let files = &r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").unwrap()["evidence"];
     assert_eq!(files["missing_count"], 0, "{files}");
 }
+
+#[test]
+fn the_catalog_rollback_threshold_makes_hidden_retries_fail_the_run() {
+    let dir = tempdir();
+    let toml = append_toml("hidden-retries", 8, 6, "entries", &format!("{PATIENT_RETRIES}[checks]\nmax_catalog_rollbacks = 0\n"));
+    let path = scenario(dir.path(), "hidden", &toml);
+    let ran = run(&path, dir.path(), &[]);
+    let r = ran.report();
+    let check = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "catalog_rollbacks").unwrap().clone();
+    // 8 writers started together always lose some commit races, which DuckLake retries
+    // out of sight: the harness sees no failure, the catalog counts the rollbacks.
+    assert_eq!(r["totals"]["failed"], 0, "{}", r["totals"]);
+    assert!(check["evidence"]["delta"].as_u64().unwrap() > 0, "{check}");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+}
