@@ -47,6 +47,9 @@ pub struct Report {
     /// The measured window: from the moment every writer was ready (they start together,
     /// after loading extensions and attaching) until writing ended.
     pub run_seconds: f64,
+    /// Where the measured window starts on the timeline, whose seconds count from the
+    /// start of writer set-up.
+    pub measured_from_second: f64,
     pub scenario: Scenario,
     pub environment: EnvironmentInfo,
     pub versions: Versions,

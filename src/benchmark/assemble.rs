@@ -18,6 +18,7 @@ pub struct Pieces<'a> {
     pub scenario_file: String,
     pub started_at: SystemTime,
     pub run_seconds: f64,
+    pub measured_from_second: f64,
     pub scenario: Scenario,
     pub env: &'a Environment,
     pub extension_dir: String,
@@ -131,6 +132,7 @@ pub fn report(p: Pieces) -> Report {
         started_at: humantime::format_rfc3339_millis(p.started_at).to_string(),
         finished_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         run_seconds: p.run_seconds,
+        measured_from_second: p.measured_from_second,
         scenario: p.scenario,
         environment: EnvironmentInfo {
             kind: match (&p.env.native, &p.env.containers) {

@@ -27,10 +27,11 @@ impl Progress {
         let commits = live.commits.load(Ordering::Relaxed);
         let secs = elapsed.as_secs_f64().max(0.001);
         let msg = format!(
-            "{:>6.1} s | {commits} commits ({:.1}/s) | {} failed | {} retries | lock waiters {} | writers done {finished}/{writers}",
+            "{:>6.1} s | {commits} commits ({:.1}/s) | {} failed | {} indeterminate | {} retries | lock waiters {} | writers done {finished}/{writers}",
             secs,
             commits as f64 / secs,
             live.failed.load(Ordering::Relaxed),
+            live.indeterminate.load(Ordering::Relaxed),
             live.retries.load(Ordering::Relaxed),
             live.lock_waiters.load(Ordering::Relaxed),
         );

@@ -198,6 +198,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         scenario_file: opts.scenario_path.display().to_string(),
         started_at,
         run_seconds,
+        measured_from_second: measured_from.map(|t| t.duration_since(clock).as_secs_f64()).unwrap_or(0.0),
         scenario: (*scenario).clone(),
         env: &env,
         extension_dir: target.extensions.describe(),

@@ -38,6 +38,7 @@ pub struct WriterShared {
 pub struct LiveCounters {
     pub commits: AtomicU64,
     pub failed: AtomicU64,
+    pub indeterminate: AtomicU64,
     pub retries: AtomicU64,
     pub lock_waiters: AtomicU64,
 }
@@ -155,6 +156,7 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
         slot.status.enter(Step::Rollback);
         let _ = conn.execute_batch("ROLLBACK"); // "no transaction is active" is fine here
         if unknown {
+            shared.live.indeterminate.fetch_add(1, Ordering::Relaxed);
             shared.timeline.record(shared.clock.elapsed(), Event::Failure);
             return Some(TxnRecord { seq, outcome: Outcome::Indeterminate, attempts: attempt, rows });
         }
