@@ -262,15 +262,16 @@ fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>,
     let mut finished = 0;
     let mut interrupted_at: Option<Instant> = None;
     loop {
-        if measured_from.is_none() && shared.ready.load(Ordering::Acquire) >= writers && shared.writers.iter().any(|w| w.status.step() == crate::client::Step::SetupFailed) {
-            // No point measuring with fewer writers than asked for: end now, report why.
-            abort_writers(shared);
-        }
-        if measured_from.is_none() && shared.ready.load(Ordering::Acquire) >= writers {
-            let now = Instant::now();
-            measured_from = Some(now);
-            if let StopCondition::Duration(d) = shared.scenario.run.stop {
-                stop_at = Some(now + d);
+        if measured_from.is_none() && !shared.go.load(Ordering::Acquire) && shared.ready.load(Ordering::Acquire) >= writers {
+            if shared.writers.iter().any(|w| w.status.step() == crate::client::Step::SetupFailed) {
+                // No point measuring with fewer writers than asked for: end now, report why.
+                abort_writers(shared);
+            } else {
+                let now = Instant::now();
+                measured_from = Some(now);
+                if let StopCondition::Duration(d) = shared.scenario.run.stop {
+                    stop_at = Some(now + d);
+                }
             }
             shared.go.store(true, Ordering::Release);
         }
@@ -302,7 +303,7 @@ fn wait_for_writers(shared: &WriterShared, done: &std::sync::mpsc::Receiver<()>,
 
 /// Waits up to `limit` for `expected` more writers to report done, calling `nudge` every
 /// 250 ms meanwhile (to interrupt again whatever a writer started since).
-fn drain(done: &std::sync::mpsc::Receiver<()>, expected: usize, limit: Duration, nudge: impl Fn()) -> usize {
+fn drain(done: &std::sync::mpsc::Receiver<()>, expected: usize, limit: Duration, nudge: impl Fn()) {
     let until = Instant::now() + limit;
     let mut n = 0;
     while n < expected && Instant::now() < until {
@@ -312,7 +313,6 @@ fn drain(done: &std::sync::mpsc::Receiver<()>, expected: usize, limit: Duration,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    n
 }
 
 fn abort_writers(shared: &WriterShared) {

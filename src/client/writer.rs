@@ -117,14 +117,13 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
     loop {
         if shared.abort.load(Ordering::Acquire) {
             // An interrupt is forgotten once the next statement starts: never begin one
-            // after the run was aborted.
-            let m = &mut slot.metrics();
-            if attempt == 0 {
-                return None;
-            }
-            m.note_error(ErrorClass::InterruptedByDeadline, "the run was aborted during the harness's backoff");
-            shared.live.failed.fetch_add(1, Ordering::Relaxed);
-            return Some(TxnRecord { seq, outcome: Outcome::Failed, attempts: attempt, rows });
+            // after the run was aborted. The last attempt's error is already counted.
+            return (attempt > 0).then(|| ended(shared, Outcome::Failed, seq, attempt, rows));
+        }
+        if attempt > 0 {
+            slot.metrics().retries += 1;
+            shared.live.retries.fetch_add(1, Ordering::Relaxed);
+            shared.timeline.record(shared.clock.elapsed(), Event::Retry);
         }
         attempt += 1;
         slot.status.set_txn(seq, attempt);
@@ -136,9 +135,7 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
                 record(&mut m.commit_latency, commit_time);
                 record(&mut m.txn_latency, started.elapsed());
                 drop(m);
-                shared.live.commits.fetch_add(1, Ordering::Relaxed);
-                shared.timeline.record(shared.clock.elapsed(), Event::Commit);
-                return Some(TxnRecord { seq, outcome: Outcome::Committed, attempts: attempt, rows });
+                return Some(ended(shared, Outcome::Committed, seq, attempt, rows));
             }
             Err(e) => e,
         };
@@ -156,21 +153,26 @@ fn transaction(shared: &WriterShared, slot: &WriterSlot, conn: &Connection, sql:
         slot.status.enter(Step::Rollback);
         let _ = conn.execute_batch("ROLLBACK"); // "no transaction is active" is fine here
         if unknown {
-            shared.live.indeterminate.fetch_add(1, Ordering::Relaxed);
-            shared.timeline.record(shared.clock.elapsed(), Event::Failure);
-            return Some(TxnRecord { seq, outcome: Outcome::Indeterminate, attempts: attempt, rows });
+            return Some(ended(shared, Outcome::Indeterminate, seq, attempt, rows));
         }
         if attempt >= policy.max_attempts || aborting {
-            shared.live.failed.fetch_add(1, Ordering::Relaxed);
-            shared.timeline.record(shared.clock.elapsed(), Event::Failure);
-            return Some(TxnRecord { seq, outcome: Outcome::Failed, attempts: attempt, rows });
+            return Some(ended(shared, Outcome::Failed, seq, attempt, rows));
         }
-        slot.metrics().retries += 1;
-        shared.live.retries.fetch_add(1, Ordering::Relaxed);
-        shared.timeline.record(shared.clock.elapsed(), Event::Retry);
         slot.status.enter(Step::Backoff);
         sleep_unless_aborted(shared, retry_policy::wait_after(policy, attempt));
     }
+}
+
+/// Counts a transaction's outcome in the live counters and the timeline.
+fn ended(shared: &WriterShared, outcome: Outcome, seq: u64, attempts: u32, rows: u32) -> TxnRecord {
+    let (counter, event) = match outcome {
+        Outcome::Committed => (&shared.live.commits, Event::Commit),
+        Outcome::Failed => (&shared.live.failed, Event::Failure),
+        Outcome::Indeterminate => (&shared.live.indeterminate, Event::Failure),
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    shared.timeline.record(shared.clock.elapsed(), event);
+    TxnRecord { seq, outcome, attempts, rows }
 }
 
 /// BEGIN, insert, COMMIT. Ok: how long COMMIT took. Err: the step that failed, why, and
