@@ -98,29 +98,16 @@ fn reap(pid: i32) {
     let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
 }
 
-/// Runs a short command with a time limit (a CLI that hangs must not hang start-up).
+/// Runs a short command with a time limit (a CLI that hangs must not hang start-up). The
+/// output is read while the command runs, so a chatty one cannot stall on a full pipe.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<std::process::Output> {
-    use std::io::Read;
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
-    let until = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-            if let Some(mut o) = child.stdout.take() {
-                o.read_to_end(&mut stdout)?;
-            }
-            if let Some(mut e) = child.stderr.take() {
-                e.read_to_end(&mut stderr)?;
-            }
-            return Ok(std::process::Output { status, stdout, stderr });
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!("{:?} did not finish within {} s", cmd.get_program(), limit.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let pid = Pid::from_raw(child.id() as i32);
+    let what = format!("{:?}", cmd.get_program());
+    crate::benchmark::deadline::run_with_deadline(&what, limit, move || Ok(child.wait_with_output()?)).inspect_err(|_| {
+        // Ends the command; the waiting thread then reaps it.
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    })
 }
 
 /// A free TCP port on 127.0.0.1 (the listener is closed again before the service binds).
