@@ -80,10 +80,11 @@ pub struct CheckArgs {
     pub env_file: Option<PathBuf>,
     #[command(flatten)]
     pub existing: ExistingArgs,
-    /// Table to check
+    /// Table to check (default with --run-dir: the run's table)
     #[arg(long)]
-    pub table: String,
-    /// A run directory (with ledger.json) to check that run's transactions one by one
+    pub table: Option<String>,
+    /// A run directory (with history.ndjson and facts.json) to check that run's
+    /// transactions one by one, also after the harness crashed
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
     #[arg(long)]

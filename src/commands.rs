@@ -1,7 +1,7 @@
 //! What each subcommand does; returns the process exit code.
 
-use crate::benchmark::runner::{self, EnvChoice, RunOptions};
-use crate::checker::{self, RunFacts};
+use crate::runner::{self, EnvChoice, RunOptions};
+use crate::checker::{self, CheckStatus, RunFacts};
 use crate::cli::{CheckArgs, Command, EnvAction, RunArgs};
 use crate::environment::{self, existing::ExistingArgs, EnvFile};
 use crate::error::{bad_input, exit_code};
@@ -94,13 +94,11 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
         return Err(bad_input("check needs the lake's environment: --env-file FILE (e.g. from `env up`) or --pg-dsn with the --s3-* settings."));
     }
     let env = runner::provision(&choice, false)?;
-    let facts: Option<RunFacts> = match &args.run_dir {
-        Some(dir) => {
-            let path = dir.join("ledger.json");
-            let text = std::fs::read_to_string(&path).map_err(|e| bad_input(format!("{}: cannot read the run's ledger ({e}); --run-dir must be a results directory of a completed run.", path.display())))?;
-            Some(serde_json::from_str(&text).map_err(|e| bad_input(format!("{}: not a ledger written by ducklake-stress ({e}).", path.display())))?)
-        }
-        None => None,
+    let facts: Option<RunFacts> = args.run_dir.as_deref().map(RunFacts::load).transpose()?;
+    let table = match (&args.table, &facts) {
+        (Some(t), _) => t.clone(),
+        (None, Some(f)) => f.record.table.clone(),
+        (None, None) => return Err(bad_input("check needs --table NAME, or --run-dir DIR of a run (whose table it then checks).")),
     };
     let app = format!("ducklake-stress/check-{}/checker", std::process::id());
     // Named under `app`, so the leftover check counts this session among the checker's own.
@@ -115,7 +113,7 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
             }),
             catalog: Arc::new(catalog),
             endpoints: env.endpoints.clone(),
-            table: args.table.clone(),
+            table,
             run: facts,
             thresholds: ChecksSpec { max_orphan_files: args.max_orphan_files, ..ChecksSpec::default() },
             application_name: app,
@@ -127,9 +125,16 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
         println!("{:<5} {:<22} {}", status_word(r.status), r.name, r.summary);
     }
     if let Some(path) = &args.json {
-        crate::export::write_atomically(path, &serde_json::to_vec_pretty(&results)?)?;
+        crate::util::write_atomically(path, &serde_json::to_vec_pretty(&results)?)?;
     }
-    let failed = results.iter().any(|r| r.failed());
-    println!("verdict: {}", if failed { "FAIL" } else { "PASS" });
-    Ok(if failed { exit_code::CHECK_FAILED } else { exit_code::PASS })
+    // A check that could not run means the lake was not judged: an environment problem.
+    let (word, code) = if results.iter().any(|r| r.status == CheckStatus::Error) {
+        ("ERROR", exit_code::ENVIRONMENT)
+    } else if results.iter().any(|r| r.failed()) {
+        ("FAIL", exit_code::CHECK_FAILED)
+    } else {
+        ("PASS", exit_code::PASS)
+    };
+    println!("verdict: {word}");
+    Ok(code)
 }

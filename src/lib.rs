@@ -1,18 +1,23 @@
 //! ducklake-stress: concurrency stress tests for DuckLake (Postgres catalog, S3 data).
 //!
-//! Where things live:
+//! Where things live, lowest layer first (each uses only the ones above it):
+//! - `util/`        bounded waits, Ctrl-C, atomic writes, ids (`error`, `runtime` beside it)
 //! - `scenario/`    parsing and validating scenario files
-//! - `environment/` provisioning or reaching Postgres and the S3 server
+//! - `environment/` provisioning or reaching Postgres and the S3 server (`pg` for sessions)
 //! - `lake/`        DuckDB instances attached to the lake (extensions, secret, ATTACH)
+//! - `history/`     the run's invoke/complete entries, commit tags, unknown outcomes
+//! - `metrics/`     latencies, throughput, fairness, timeline, computed from the history
 //! - `workload/`    what writers write
-//! - `client/`      a writer: its transaction loop, retry policy, error classes
-//! - `nemesis/`     faults injected during a run
+//! - `fleet/`       what the runner shares with its writers, and where each one is
+//! - `client/`      a writer: its transaction loop and retry policy
 //! - `monitor/`     watching pg_locks / pg_stat_activity, hang diagnosis
-//! - `benchmark/`   the runner, metrics, progress
+//! - `nemesis/`     faults injected during a run
 //! - `checker/`     checks after the run, one module each
-//! - `export/`      report formats (JSON, Markdown, console)
+//! - `verdict`      thresholds and the verdict, in one place
+//! - `report`       the report's content; `export/` its formats (JSON, Markdown, console)
+//! - `runner/`      one run from scenario to report
+//! - `commands`, `cli` the command line
 
-pub mod benchmark;
 pub mod checker;
 pub mod cli;
 pub mod client;
@@ -20,13 +25,19 @@ pub mod commands;
 pub mod environment;
 pub mod error;
 pub mod export;
+pub mod fleet;
+pub mod history;
 pub mod lake;
+pub mod metrics;
 pub mod monitor;
 pub mod nemesis;
 pub mod pg;
 pub mod report;
+pub mod runner;
 pub mod runtime;
 pub mod scenario;
+pub mod util;
+pub mod verdict;
 pub mod workload;
 
 /// The DuckDB version the bundled build and the extensions must share.

@@ -7,7 +7,7 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    ducklake_stress::benchmark::interrupt::install();
+    ducklake_stress::util::interrupt::install();
     let code = match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {

@@ -1,42 +1,21 @@
-//! The report of one run, as written to report.json (schema_version 1). Everything a
-//! person or CI needs to judge the run, with secrets masked.
+//! The report of one run, as written to report.json (schema_version 2). Everything a
+//! person or CI needs to judge the run, with secrets masked; it reads back with serde, so
+//! later runs can be merged and compared (the latency histograms travel raw).
 
-use crate::benchmark::metrics::{ErrorCount, LatencySummary, Second};
 use crate::checker::CheckResult;
 use crate::environment::EnvFile;
+use crate::metrics::{ErrorCount, Fairness, Latencies, Second, Totals, WriterFigures};
 use crate::monitor::diagnosis::Diagnosis;
 use crate::monitor::pg_watch::WatchSummary;
 use crate::nemesis::NemesisLog;
 use crate::scenario::Scenario;
-use serde::Serialize;
+use crate::verdict::{Threshold, Verdict};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Hang,
-    Interrupted,
-    Error,
-}
-
-impl Verdict {
-    pub fn exit_code(self) -> i32 {
-        use crate::error::exit_code::*;
-        match self {
-            Verdict::Pass => PASS,
-            Verdict::Fail => CHECK_FAILED,
-            Verdict::Hang => HANG,
-            Verdict::Interrupted => INTERRUPTED,
-            Verdict::Error => ENVIRONMENT,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -44,23 +23,30 @@ pub struct Report {
     pub scenario_file: String,
     pub started_at: String,
     pub finished_at: String,
-    /// The measured window: from the moment every writer was ready (they start together,
-    /// after loading extensions and attaching) until writing ended.
+    /// From the start of `run` until the writers started writing: the environment, the
+    /// lake's table, extensions and ATTACH of every writer. The deadline covers it too.
+    pub setup_seconds: f64,
+    /// The measured window: from the moment every writer was ready (they start together)
+    /// until the planned stop (timed runs) or the last writer's end (counted runs). The
+    /// run clock (history, timeline, faults) starts at its beginning.
     pub run_seconds: f64,
-    /// Where the measured window starts on the timeline, whose seconds count from the
-    /// start of writer set-up.
-    pub measured_from_second: f64,
+    /// After the window, until every writer had finished its last transaction.
+    pub drain_seconds: f64,
     pub scenario: Scenario,
     pub environment: EnvironmentInfo,
     pub versions: Versions,
     pub totals: Totals,
     pub latency_ms: Latencies,
-    pub writers: Vec<WriterReport>,
+    pub fairness: Fairness,
+    pub writers: Vec<WriterFigures>,
     pub errors: BTreeMap<String, ErrorCount>,
     pub timeline: Vec<Second>,
     pub postgres: WatchSummary,
     pub nemesis: Vec<NemesisLog>,
+    pub history: HistoryInfo,
     pub checks: Vec<CheckResult>,
+    /// How the checks relate to the way the run ended (e.g. run after a hang).
+    pub checks_note: Option<String>,
     pub thresholds: Vec<Threshold>,
     pub diagnosis: Option<Diagnosis>,
     pub verdict: Verdict,
@@ -69,15 +55,21 @@ pub struct Report {
     pub harness: HarnessUsage,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo { name: "ducklake-stress".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnvironmentInfo {
-    pub kind: &'static str,
+    pub kind: String,
     /// Connection details with passwords masked.
     pub endpoints: EnvFile,
     pub startup_ms: u64,
@@ -85,7 +77,7 @@ pub struct EnvironmentInfo {
     pub kept_scratch_dir: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Versions {
     pub duckdb: String,
     pub ducklake: String,
@@ -93,60 +85,22 @@ pub struct Versions {
     pub s3_server: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Totals {
-    pub transactions: u64,
-    pub commits: u64,
-    pub failed: u64,
-    pub indeterminate: u64,
-    pub attempts: u64,
-    pub harness_retries: u64,
-    /// pg_stat_database.xact_rollback delta of the catalog database.
-    pub catalog_rollbacks: Option<u64>,
-    pub rows_committed: u64,
-    pub commits_per_second: f64,
+/// Where the run's history is, and what it holds.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct HistoryInfo {
+    pub file: String,
+    pub entries: u64,
+    /// Entries that could not be written (a full disk): the history is then incomplete.
+    pub write_errors: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Latencies {
-    /// Each successful COMMIT statement.
-    pub commit: LatencySummary,
-    /// Whole committed transactions, retries included.
-    pub transaction: LatencySummary,
-    /// COMMIT statements that failed, until they failed (DuckLake's retries included).
-    pub failed_commit: LatencySummary,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WriterReport {
-    pub writer: u32,
-    pub commits: u64,
-    pub failed: u64,
-    pub indeterminate: u64,
-    pub attempts: u64,
-    pub harness_retries: u64,
-    pub rows_committed: u64,
-    pub setup_ms: Option<u64>,
-    pub setup_error: Option<String>,
-    pub latency_ms: Latencies,
-    pub errors: BTreeMap<String, ErrorCount>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Threshold {
-    pub name: &'static str,
-    pub limit: u64,
-    pub actual: u64,
-    pub passed: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct HarnessUsage {
     pub cpu_seconds: f64,
     pub peak_rss_mb: f64,
     pub env_startup_ms: u64,
     /// CPU and memory include the writers' DuckDB instances, which run in this process.
-    pub note: &'static str,
+    pub note: String,
 }
 
 impl HarnessUsage {
@@ -158,7 +112,13 @@ impl HarnessUsage {
             cpu_seconds: secs(u.user_time()) + secs(u.system_time()),
             peak_rss_mb: u.max_rss() as f64 / 1024.0,
             env_startup_ms,
-            note: "process totals, including the writers' DuckDB instances and the harness's own threads",
+            note: "process totals, including the writers' DuckDB instances and the harness's own threads".into(),
         }
     }
+}
+
+/// Reads a report.json back (for `check`, comparisons, tests).
+pub fn read(path: &std::path::Path) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::error::bad_input(format!("{}: cannot read the report ({e}).", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| crate::error::bad_input(format!("{}: not a report of this version of ducklake-stress ({e}).", path.display())))
 }

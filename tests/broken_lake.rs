@@ -16,7 +16,7 @@ fn healthy_lake(env: &SharedEnv, table: &str) -> PathBuf {
     let run_dir = ran.run_dir();
     let (before, results) = env.check(table, Some(&run_dir), &[]);
     assert_eq!(before.code, 0, "check must pass before the lake is broken: {}", before.explain());
-    for name in ["row_count", "transaction_integrity", "table_stats", "object_store", "leftover_sessions"] {
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "object_store", "catalog_integrity", "writer_sessions", "catalog_locks"] {
         assert_eq!(check_status(&results, name), "pass", "{name} before breaking: {results}");
     }
     run_dir
@@ -73,16 +73,29 @@ fn a_duplicated_row_fails_integrity_and_row_count() {
 fn rows_of_a_failed_transaction_fail_integrity() {
     let env = SharedEnv::up();
     let run_dir = healthy_lake(&env, "t_failed");
-    // Rewrite the ledger so that transaction 0 of writer 0 is recorded as failed, while its
-    // rows are in the table: exactly what a lost-rollback bug would look like.
-    let ledger_path = run_dir.join("ledger.json");
-    let mut ledger: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ledger_path).unwrap()).unwrap();
-    ledger["ledger"]["0"][0]["outcome"] = "failed".into();
-    std::fs::write(&ledger_path, serde_json::to_vec(&ledger).unwrap()).unwrap();
+    // Rewrite the history so that transaction 0 of writer 0 is recorded as failed, while its
+    // rows (and its snapshot) are in the lake: what a lost-rollback bug would look like.
+    let path = run_dir.join("history.ndjson");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut changed = 0;
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut e: serde_json::Value = serde_json::from_str(l).unwrap();
+            if e["type"] == "complete" && e["writer"] == 0 && e["txn"] == 0 && e["outcome"] == "ok" {
+                e["outcome"] = "fail".into();
+                changed += 1;
+            }
+            e.to_string()
+        })
+        .collect();
+    assert_eq!(changed, 1, "{text}");
+    std::fs::write(&path, edited.join("\n") + "\n").unwrap();
     let (ran, results) = env.check("t_failed", Some(&run_dir), &[]);
     assert_eq!(ran.code, 1, "{}", ran.explain());
     assert_eq!(check_status(&results, "transaction_integrity"), "fail", "{results}");
-    assert!(ran.stdout.contains("failed_present"), "{}", ran.explain());
+    assert_eq!(check_status(&results, "snapshots"), "fail", "{results}");
+    assert!(ran.stdout.contains("failed_present") && ran.stdout.contains("failed_with_snapshot"), "{}", ran.explain());
 }
 
 #[test]
@@ -118,14 +131,108 @@ fn an_orphan_file_is_counted_and_can_fail_the_threshold() {
 }
 
 #[test]
-fn a_session_idle_in_transaction_holding_a_lock_fails_leftover_sessions() {
+fn a_session_idle_in_transaction_holding_a_catalog_lock_fails_catalog_locks() {
     let env = SharedEnv::up();
     let run_dir = healthy_lake(&env, "t_idle");
     let holder = catalog(&env);
     ducklake_stress::runtime::block_on(holder.batch_execute("BEGIN; LOCK TABLE ducklake_metadata IN ROW EXCLUSIVE MODE")).unwrap();
     let (ran, results) = env.check("t_idle", Some(&run_dir), &[]);
     assert_eq!(ran.code, 1, "{}", ran.explain());
-    assert_eq!(check_status(&results, "leftover_sessions"), "fail", "{results}");
+    assert_eq!(check_status(&results, "catalog_locks"), "fail", "{results}");
     assert!(ran.stdout.contains("idle in transaction") && ran.stdout.contains("ducklake-stress/test/breaker"), "{}", ran.explain());
     drop(holder);
+}
+
+/// The run's snapshot ids, from the history (what the writers saw).
+fn committed_snapshots(run_dir: &std::path::Path) -> Vec<(u64, u64, i64)> {
+    std::fs::read_to_string(run_dir.join("history.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "snapshot")
+        .map(|e| (e["writer"].as_u64().unwrap(), e["txn"].as_u64().unwrap(), e["snapshot_id"].as_i64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_removed_snapshot_fails_snapshots() {
+    let env = SharedEnv::up();
+    let run_dir = healthy_lake(&env, "t_snap");
+    let snaps = committed_snapshots(&run_dir);
+    assert_eq!(snaps.len(), 18, "3 writers x 6 commits, each with its snapshot id: {snaps:?}");
+    let (_, _, victim) = snaps[snaps.len() / 2];
+    exec_catalog(&env, &format!("DELETE FROM ducklake_snapshot_changes WHERE snapshot_id = {victim}; DELETE FROM ducklake_snapshot WHERE snapshot_id = {victim}"));
+    let (ran, results) = env.check("t_snap", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    assert_eq!(check_status(&results, "snapshots"), "fail", "{results}");
+    assert!(ran.stdout.contains("committed_without_snapshot"), "{}", ran.explain());
+}
+
+#[test]
+fn rows_moved_to_another_transaction_fail_integrity() {
+    let env = SharedEnv::up();
+    let run_dir = healthy_lake(&env, "t_moved");
+    let conn = duckdb(&env);
+    // Writer 1's transaction 2 now claims the rows of its transaction 3 too (same counts of
+    // rows per number would hide it from a count; the derived payload does not).
+    conn.execute_batch("UPDATE lake.t_moved SET txn_seq = 2, row_seq = row_seq + 100 WHERE writer_id = 1 AND txn_seq = 3").unwrap();
+    drop(conn);
+    let (ran, results) = env.check("t_moved", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    assert_eq!(check_status(&results, "transaction_integrity"), "fail", "{results}");
+    assert!(ran.stdout.contains("moved_or_altered_row"), "{}", ran.explain());
+}
+
+#[test]
+fn a_data_file_of_a_missing_table_fails_catalog_integrity() {
+    let env = SharedEnv::up();
+    let run_dir = healthy_lake(&env, "t_nofile");
+    exec_catalog(
+        &env,
+        "CREATE TEMP TABLE extra AS SELECT * FROM ducklake_data_file LIMIT 1;
+         UPDATE extra SET data_file_id = -data_file_id - 1, table_id = 987654;
+         INSERT INTO ducklake_data_file SELECT * FROM extra;",
+    );
+    let (ran, results) = env.check("t_nofile", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    assert_eq!(check_status(&results, "catalog_integrity"), "fail", "{results}");
+    assert!(ran.stdout.contains("data_file_without_table"), "{}", ran.explain());
+}
+
+#[test]
+fn next_file_id_below_a_used_id_fails_catalog_integrity() {
+    let env = SharedEnv::up();
+    let run_dir = healthy_lake(&env, "t_nextid");
+    exec_catalog(&env, "UPDATE ducklake_snapshot SET next_file_id = 1 WHERE snapshot_id = (SELECT max(snapshot_id) FROM ducklake_snapshot)");
+    let (ran, results) = env.check("t_nextid", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    assert_eq!(check_status(&results, "catalog_integrity"), "fail", "{results}");
+    assert!(ran.stdout.contains("next_file_id_in_use"), "{}", ran.explain());
+}
+
+#[test]
+fn a_deleted_file_of_an_older_snapshot_fails_object_store() {
+    let env = SharedEnv::up();
+    let run_dir = healthy_lake(&env, "t_old");
+    // Deleting every row of one commit ends its data file in a new snapshot: the file is no
+    // longer in the current snapshot, but time travel to older ones still reads it.
+    let conn = duckdb(&env);
+    conn.execute_batch("DELETE FROM lake.t_old WHERE writer_id = 0 AND txn_seq = 0").unwrap();
+    drop(conn);
+    let c = catalog(&env);
+    let rows = ducklake_stress::runtime::block_on(c.query(
+        "SELECT f.path FROM ducklake_data_file f JOIN ducklake_table t ON t.table_id = f.table_id WHERE t.table_name = 't_old' AND f.end_snapshot IS NOT NULL",
+        &[],
+    ))
+    .unwrap();
+    let old: String = rows.first().expect("the emptied data file is ended, not rewritten").get(0);
+    let s3 = env.endpoints().s3.unwrap();
+    let objects = ducklake_stress::runtime::block_on(ducklake_stress::environment::s3::list_objects(&s3, "lake/")).unwrap();
+    let key = objects.iter().find(|o| o.key.ends_with(&old)).expect("the old file is in the store").key.clone();
+    let (before, results) = env.check("t_old", None, &[]);
+    assert_eq!(check_status(&results, "object_store"), "pass", "before deleting the old file: {}", before.explain());
+    ducklake_stress::runtime::block_on(ducklake_stress::environment::s3::delete_object(&s3, &key)).unwrap();
+    let (ran, results) = env.check("t_old", Some(&run_dir), &[]);
+    assert_eq!(check_status(&results, "object_store"), "fail", "{results}");
+    assert!(ran.stdout.contains("1 missing"), "{}", ran.explain());
 }

@@ -12,7 +12,7 @@ fn four_writers_append_to_s3_and_every_check_passes() {
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
     assert_eq!(r["verdict"], "pass");
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["totals"]["commits"], 60, "{}", r["totals"]);
     assert_eq!(r["totals"]["rows_committed"], 600);
     assert_eq!(r["totals"]["failed"], 0);
@@ -42,14 +42,13 @@ fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
     let path = scenario(dir.path(), "no-retries", &toml);
     let ran = run(&path, dir.path(), &[]);
     let r = ran.report();
-    // Observed with DuckDB 1.5.5 / ducklake d8a1881e: an instance whose DuckLake commit
-    // failed keeps one catalog session open after it is closed, which leftover_sessions
-    // reports (exit 1). Everything else must pass.
-    assert!(ran.code == 0 || ran.code == 1, "{}", ran.explain());
+    // Observed with DuckDB 1.5.5: an instance whose DuckLake commit failed keeps one
+    // catalog session open after it is closed (duckdb-postgres#545). writer_sessions reports
+    // it as the client's leak (warn); it does not block the lake, so the run passes.
+    assert_eq!(ran.code, 0, "{}", ran.explain());
     for c in r["checks"].as_array().unwrap() {
-        if c["name"] != "leftover_sessions" {
-            assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
-        }
+        let expected = if c["name"] == "writer_sessions" { ["pass", "warn"].as_slice() } else { ["pass"].as_slice() };
+        assert!(expected.contains(&c["status"].as_str().unwrap()), "check {} is {}: {}", c["name"], c["status"], c["summary"]);
     }
     let failed = r["totals"]["failed"].as_u64().unwrap();
     let commits = r["totals"]["commits"].as_u64().unwrap();
@@ -58,7 +57,7 @@ fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
     // Every failure is classified, none as "other".
     let errors = r["errors"].as_object().unwrap();
     let classified: u64 = errors.values().map(|e| e["count"].as_u64().unwrap()).sum();
-    assert_eq!(classified, failed, "{}", r["errors"]);
+    assert_eq!(classified, r["totals"]["attempts"].as_u64().unwrap() - commits, "one error per failed attempt: {}", r["errors"]);
     assert!(!errors.contains_key("other"), "unclassified errors: {}", r["errors"]);
     // The failed transactions left no rows behind.
     assert_eq!(check(&r, "row_count"), "pass");
@@ -167,8 +166,12 @@ fn killed_catalog_sessions_are_classified_and_integrity_holds() {
     let errors = r["errors"].as_object().unwrap();
     assert!(errors.contains_key("connection_lost"), "killing sessions must surface as connection_lost: {}", r["errors"]);
     assert!(!errors.contains_key("other"), "unclassified errors: {}", r["errors"]);
-    // Whatever happened to each commit, the lake is consistent with the ledger.
-    for name in ["row_count", "transaction_integrity", "table_stats"] {
+    // Whatever happened to each commit, the lake is consistent with the history, and every
+    // unknown outcome was resolved from its tag.
+    let t = &r["totals"];
+    assert_eq!(t["unresolved"], 0, "{t}");
+    assert_eq!(t["uncertain_attempts"].as_u64().unwrap(), t["resolved_committed"].as_u64().unwrap() + t["resolved_absent"].as_u64().unwrap(), "{t}");
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity"] {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
     let files = &r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").unwrap()["evidence"];

@@ -4,7 +4,7 @@
 //! in time become `error` results and the caller still writes its report.
 
 use super::{fill_missing, run_all_into, CheckContext, CheckResult, CheckStatus, RunFacts};
-use crate::benchmark::deadline::run_with_deadline;
+use crate::util::deadline::run_with_deadline;
 use crate::environment::EnvFile;
 use crate::lake::{self, LakeTarget};
 use crate::scenario::ChecksSpec;

@@ -1,24 +1,64 @@
 //! What checks look at: a DuckDB instance attached to the lake, a Postgres session on the
-//! catalog database, the object store, and (after a run) the writers' ledger.
+//! catalog database, the object store, and (after a run) the run's history and facts.
 
-use crate::benchmark::metrics::TxnRecord;
 use crate::environment::EnvFile;
+use crate::history::Txn;
 use crate::scenario::ChecksSpec;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::path::Path;
 
-/// Facts only a run knows. `check` on an existing lake may read them from a run directory.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunFacts {
+/// What a run knows besides its history, written to `facts.json` in the run directory when
+/// the writers start (and again when they end), so `check --run-dir` can judge a run that
+/// crashed.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct RunRecord {
     pub run_id: String,
+    pub table: String,
+    pub writers: u32,
     pub batch_rows: u32,
-    /// Per writer, every transaction and how it ended.
-    pub ledger: BTreeMap<u32, Vec<TxnRecord>>,
-    /// pg_stat_database.xact_rollback of the catalog database before and after the writers.
+    pub payload_bytes: u32,
+    /// Every object under the lake's data path before the writers started, so that only
+    /// orphans this run added are held against it.
+    pub objects_before: Option<Vec<String>>,
+    /// pg_stat_database.xact_rollback of the catalog database once every writer had
+    /// attached (ATTACH's own rollbacks are not the writers' retries), and after the run.
     pub catalog_rollbacks_before: Option<i64>,
     pub catalog_rollbacks_after: Option<i64>,
-    pub harness_retries: u64,
-    pub failed_attempts: u64,
+}
+
+pub const FACTS_FILE: &str = "facts.json";
+
+impl RunRecord {
+    pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
+        crate::util::write_atomically(&run_dir.join(FACTS_FILE), &serde_json::to_vec_pretty(self)?)
+    }
+
+    pub fn read(run_dir: &Path) -> anyhow::Result<Self> {
+        let path = run_dir.join(FACTS_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| crate::error::bad_input(format!("{}: cannot read the run's facts ({e}); --run-dir must be a results directory written by ducklake-stress.", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| crate::error::bad_input(format!("{}: not a facts file written by ducklake-stress ({e}).", path.display())))
+    }
+}
+
+/// A run's facts and its history, folded into transactions.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    pub record: RunRecord,
+    pub txns: Vec<Txn>,
+}
+
+impl RunFacts {
+    /// Reads `facts.json` and `history.ndjson` of a run directory.
+    pub fn load(run_dir: &Path) -> anyhow::Result<Self> {
+        let record = RunRecord::read(run_dir)?;
+        let events = crate::history::recorder::load(&run_dir.join(crate::history::FILE))?;
+        Ok(RunFacts { record, txns: crate::history::transaction::fold(&events) })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.record.run_id
+    }
 }
 
 pub struct CheckContext<'a> {
@@ -29,7 +69,7 @@ pub struct CheckContext<'a> {
     pub run: Option<&'a RunFacts>,
     pub thresholds: &'a ChecksSpec,
     /// application_name prefixes of the harness's own sessions (monitor, checker), which
-    /// the leftover check does not count.
+    /// the session checks do not count.
     pub own_sessions: Vec<String>,
 }
 

@@ -1,50 +1,69 @@
-//! Checks after the run (Jepsen's checker). Each check lives in its own module, looks at
-//! the real lake (DuckDB, the Postgres catalog, the object store) and returns a status
-//! with evidence. A check that cannot run is an `error`, which fails the verdict too.
+//! Checks after the run (Jepsen's checker). Each check lives in its own module, reads the
+//! run's history and looks at the real lake (DuckDB, the Postgres catalog, the object
+//! store), and returns a status with evidence. A check that cannot run is an `error`,
+//! which makes the run's verdict `error` (exit 3): the harness could not judge.
 
 pub mod bounded;
+pub mod catalog_integrity;
+pub mod catalog_locks;
 pub mod catalog_rollbacks;
 pub mod context;
-pub mod leftover_sessions;
 pub mod object_store;
+pub mod problems;
 pub mod row_count;
+pub mod sessions;
+pub mod snapshots;
 pub mod table_stats;
 pub mod transaction_integrity;
+pub mod writer_sessions;
 
-pub use context::{CheckContext, RunFacts};
+pub use context::{CheckContext, RunFacts, RunRecord};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
+    /// A finding that does not fail the run by itself (e.g. a client-side session leak).
+    Warn,
     Fail,
     Skipped,
     Error,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
-    pub name: &'static str,
+    pub name: String,
     pub status: CheckStatus,
     pub summary: String,
     pub evidence: Value,
 }
 
 impl CheckResult {
-    pub fn new(name: &'static str, ok: bool, summary: impl Into<String>, evidence: Value) -> Self {
+    pub fn new(name: &str, ok: bool, summary: impl Into<String>, evidence: Value) -> Self {
         let status = if ok { CheckStatus::Pass } else { CheckStatus::Fail };
-        CheckResult { name, status, summary: summary.into(), evidence }
+        CheckResult { name: name.to_string(), status, summary: summary.into(), evidence }
     }
 
-    pub fn skipped(name: &'static str, why: impl Into<String>) -> Self {
-        CheckResult { name, status: CheckStatus::Skipped, summary: why.into(), evidence: Value::Null }
+    pub fn skipped(name: &str, why: impl Into<String>) -> Self {
+        CheckResult { name: name.to_string(), status: CheckStatus::Skipped, summary: why.into(), evidence: Value::Null }
     }
 
     pub fn failed(&self) -> bool {
         matches!(self.status, CheckStatus::Fail | CheckStatus::Error)
+    }
+}
+
+/// The word the summaries print for a status.
+pub fn status_word(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "PASS",
+        CheckStatus::Warn => "WARN",
+        CheckStatus::Fail => "FAIL",
+        CheckStatus::Skipped => "SKIP",
+        CheckStatus::Error => "ERROR",
     }
 }
 
@@ -58,9 +77,12 @@ pub fn all() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(row_count::RowCount),
         Box::new(transaction_integrity::TransactionIntegrity),
+        Box::new(snapshots::Snapshots),
         Box::new(table_stats::TableStats),
         Box::new(object_store::ObjectStore),
-        Box::new(leftover_sessions::LeftoverSessions),
+        Box::new(catalog_integrity::CatalogIntegrity),
+        Box::new(writer_sessions::WriterSessions),
+        Box::new(catalog_locks::CatalogLocks),
         Box::new(catalog_rollbacks::CatalogRollbacks),
     ]
 }
@@ -69,21 +91,28 @@ pub fn all() -> Vec<Box<dyn Check>> {
 /// caller that gives up waiting still has the results of the checks that finished.
 pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>>) {
     for check in all() {
-        let result = check.run(ctx).unwrap_or_else(|e| CheckResult {
-            name: check.name(),
-            status: CheckStatus::Error,
-            summary: format!("the check could not run: {e:#}"),
-            evidence: Value::Null,
-        });
+        let result = check.run(ctx).unwrap_or_else(|e| failed_to_run(check.name(), &format!("{e:#}")));
         done.lock().unwrap_or_else(|p| p.into_inner()).push(result);
     }
+}
+
+/// A check whose queries failed. When the lake's own data cannot be read (a file the
+/// catalog references is gone), that is the lake failing the check, not the environment.
+fn failed_to_run(name: &str, error: &str) -> CheckResult {
+    let missing_data = ["Cannot open file", "No such file or directory", "NoSuchKey", "404 (Not Found)"].iter().any(|m| error.contains(m));
+    let (status, summary) = if missing_data {
+        (CheckStatus::Fail, format!("the lake cannot be read: a file its catalog references is missing: {error}"))
+    } else {
+        (CheckStatus::Error, format!("the check could not run: {error}"))
+    };
+    CheckResult { name: name.to_string(), status, summary, evidence: Value::Null }
 }
 
 /// Results for checks that have none in `done`: `status` with `why`.
 pub fn fill_missing(mut done: Vec<CheckResult>, status: CheckStatus, why: &str) -> Vec<CheckResult> {
     for check in all() {
         if !done.iter().any(|r| r.name == check.name()) {
-            done.push(CheckResult { name: check.name(), status, summary: why.to_string(), evidence: Value::Null });
+            done.push(CheckResult { name: check.name().to_string(), status, summary: why.to_string(), evidence: Value::Null });
         }
     }
     done

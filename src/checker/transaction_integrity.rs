@@ -1,30 +1,17 @@
 //! Check 2: every transaction all-or-nothing. No duplicate (writer, transaction, row); each
-//! committed transaction complete; no row of a failed transaction; each indeterminate one
-//! either whole or absent; every payload matches its checksum.
+//! committed transaction complete; no row of a failed transaction; each unresolved one
+//! either whole or absent; every payload matches its checksum and, after a run, the value
+//! derived from its (run, writer, transaction, row): a row moved to another transaction
+//! is caught.
 
+use super::problems::Problems;
 use super::{Check, CheckContext, CheckResult};
-use crate::benchmark::metrics::Outcome;
+use crate::history::Outcome;
+use crate::workload::append::payload_sql;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct TransactionIntegrity;
-
-const MAX_EXAMPLES: usize = 10;
-
-#[derive(Default)]
-struct Problems {
-    counts: BTreeMap<&'static str, u64>,
-    examples: Vec<String>,
-}
-
-impl Problems {
-    fn add(&mut self, kind: &'static str, example: impl FnOnce() -> String) {
-        *self.counts.entry(kind).or_default() += 1;
-        if self.examples.len() < MAX_EXAMPLES {
-            self.examples.push(format!("{kind}: {}", example()));
-        }
-    }
-}
 
 /// Per (run, writer, transaction): rows, distinct row numbers, bad checksums.
 struct TxnRows {
@@ -34,6 +21,7 @@ struct TxnRows {
     rows: u64,
     distinct_rows: u64,
     bad_checksums: u64,
+    bad_payloads: u64,
 }
 
 impl Check for TransactionIntegrity {
@@ -43,9 +31,13 @@ impl Check for TransactionIntegrity {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let filter = if ctx.run.is_some() { "WHERE run_id = ?" } else { "" };
+        let derived = match ctx.run {
+            Some(run) => format!("count(*) FILTER (WHERE payload IS DISTINCT FROM {})", payload_sql(run.record.payload_bytes)),
+            None => "0".to_string(),
+        };
         let sql = format!(
             "SELECT run_id, writer_id, txn_seq, count(*), count(DISTINCT row_seq),
-                    count(*) FILTER (WHERE md5(payload) IS DISTINCT FROM checksum)
+                    count(*) FILTER (WHERE md5(payload) IS DISTINCT FROM checksum), {derived}
              FROM {} {filter} GROUP BY run_id, writer_id, txn_seq ORDER BY ALL",
             ctx.table()
         );
@@ -58,10 +50,11 @@ impl Check for TransactionIntegrity {
                 rows: r.get::<_, i64>(3)? as u64,
                 distinct_rows: r.get::<_, i64>(4)? as u64,
                 bad_checksums: r.get::<_, i64>(5)? as u64,
+                bad_payloads: r.get::<_, i64>(6)? as u64,
             })
         };
         let found: Vec<TxnRows> = match ctx.run {
-            Some(run) => stmt.query_map([&run.run_id], map)?.collect::<Result<_, _>>()?,
+            Some(run) => stmt.query_map([run.run_id()], map)?.collect::<Result<_, _>>()?,
             None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
         };
 
@@ -73,50 +66,52 @@ impl Check for TransactionIntegrity {
             if t.bad_checksums > 0 {
                 p.add("bad_checksum", || format!("run {} writer {} txn {}: {} payload(s) do not match their checksum", t.run_id, t.writer, t.seq, t.bad_checksums));
             }
+            if t.bad_payloads > 0 {
+                p.add("moved_or_altered_row", || format!("writer {} txn {}: {} row(s) whose payload was not written for this (writer, txn, row)", t.writer, t.seq, t.bad_payloads));
+            }
         }
-        let mut checked_against_ledger = false;
+        let mut checked_against_history = false;
         if let Some(run) = ctx.run {
-            checked_against_ledger = true;
+            checked_against_history = true;
             let present: BTreeMap<(u32, u64), &TxnRows> = found.iter().map(|t| ((t.writer, t.seq), t)).collect();
             let mut known = BTreeSet::new();
-            for (&writer, txns) in &run.ledger {
-                for rec in txns {
-                    known.insert((writer, rec.seq));
-                    let here = present.get(&(writer, rec.seq));
-                    let distinct = here.map(|t| t.distinct_rows).unwrap_or(0);
-                    match rec.outcome {
-                        Outcome::Committed if distinct != rec.rows as u64 => p.add(
-                            if distinct == 0 { "committed_missing" } else { "committed_incomplete" },
-                            || format!("writer {writer} txn {} committed {} rows, {distinct} found", rec.seq, rec.rows),
-                        ),
-                        Outcome::Failed if distinct > 0 => {
-                            p.add("failed_present", || format!("writer {writer} txn {} failed but {distinct} of its rows are in the table", rec.seq))
-                        }
-                        Outcome::Indeterminate if distinct != 0 && distinct != rec.rows as u64 => p.add(
-                            "indeterminate_partial",
-                            || format!("writer {writer} txn {} (outcome unknown) is partly present: {distinct} of {} rows", rec.seq, rec.rows),
-                        ),
-                        _ => {}
+            for rec in &run.txns {
+                let writer = rec.writer;
+                known.insert((writer, rec.txn));
+                let here = present.get(&(writer, rec.txn));
+                let distinct = here.map(|t| t.distinct_rows).unwrap_or(0);
+                match rec.outcome {
+                    Outcome::Committed if distinct != rec.rows as u64 => p.add(
+                        if distinct == 0 { "committed_missing" } else { "committed_incomplete" },
+                        || format!("writer {writer} txn {} committed {} rows, {distinct} found", rec.txn, rec.rows),
+                    ),
+                    Outcome::Failed if distinct > 0 => {
+                        p.add("failed_present", || format!("writer {writer} txn {} failed but {distinct} of its rows are in the table", rec.txn))
                     }
+                    Outcome::Indeterminate if distinct != 0 && distinct != rec.rows as u64 => p.add(
+                        "indeterminate_partial",
+                        || format!("writer {writer} txn {} (outcome unknown) is partly present: {distinct} of {} rows", rec.txn, rec.rows),
+                    ),
+                    _ => {}
                 }
             }
             for t in &found {
                 if !known.contains(&(t.writer, t.seq)) {
-                    p.add("unknown_transaction", || format!("writer {} txn {} is in the table but no writer recorded it", t.writer, t.seq));
+                    p.add("unknown_transaction", || format!("writer {} txn {} is in the table but no writer recorded it in the history", t.writer, t.seq));
                 }
             }
         }
-        let ok = p.counts.is_empty();
+        let ok = p.is_empty();
         let summary = if ok {
-            format!("{} transactions checked{}; all complete, no duplicates, checksums match", found.len(), if checked_against_ledger { " against the ledger" } else { "" })
+            format!("{} transactions checked{}; all complete, no duplicates, checksums match", found.len(), if checked_against_history { " against the history" } else { "" })
         } else {
-            format!("problems: {}", p.counts.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", "))
+            format!("problems: {}", p.describe())
         };
         Ok(CheckResult::new(
             self.name(),
             ok,
             summary,
-            json!({ "transactions_in_table": found.len(), "checked_against_ledger": checked_against_ledger, "problems": p.counts, "examples": p.examples }),
+            json!({ "transactions_in_table": found.len(), "checked_against_history": checked_against_history, "problems": p.counts, "examples": p.examples }),
         ))
     }
 }

@@ -2,7 +2,8 @@
 //! and removed when the run ends. It needs a Docker engine, which the project's own CI
 //! machines do not have, so the tested path there is `native`; this one is for users.
 
-use super::native::{random_hex, BUCKET};
+use super::native::BUCKET;
+use crate::util::ids::random_hex;
 use super::process::wait_until;
 use super::{EnvFile, Environment, PgEndpoint, S3Endpoint};
 use crate::error::environment;

@@ -145,7 +145,7 @@ impl EnvFile {
     /// Writes the file readable by its owner only: it holds passwords.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        crate::export::write_atomically_with_mode(path, &json, 0o600)
+        crate::util::write_atomically_with_mode(path, &json, 0o600)
     }
 
     /// The same, with passwords replaced, for reports and logs.

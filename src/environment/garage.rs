@@ -2,7 +2,7 @@
 //! Set-up follows Garage's single-node guide: layout assign/apply, key import with
 //! generated credentials, bucket create and allow.
 
-use super::native::random_hex;
+use crate::util::ids::random_hex;
 use super::process::{free_port, wait_until, ServiceProcess};
 use super::S3Endpoint;
 use crate::error::environment;

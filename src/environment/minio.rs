@@ -1,6 +1,6 @@
 //! A private MinIO server, preferred when a `minio` binary is on PATH (users' machines).
 
-use super::native::random_hex;
+use crate::util::ids::random_hex;
 use super::process::{free_port, wait_until, ServiceProcess};
 use super::S3Endpoint;
 use nix::sys::signal::Signal;

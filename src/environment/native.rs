@@ -5,18 +5,11 @@ use super::process::{stop_process_group, ServiceProcess};
 use super::{endpoints::NativeState, EnvFile, Environment};
 use crate::error::environment;
 use nix::sys::signal::Signal;
-use rand::Rng;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub const BUCKET: &str = "ducklake-stress";
 const START_DEADLINE: Duration = Duration::from_secs(30);
-
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill(&mut buf[..]);
-    hex::encode(buf)
-}
 
 /// Owns the service processes and the scratch directory. Drop order matters: the
 /// services stop before their data directory is removed.

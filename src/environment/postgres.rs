@@ -80,7 +80,7 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
     let data = scratch.join("pgdata");
     let socket_dir = scratch.join("pgsock");
     std::fs::create_dir_all(&socket_dir)?;
-    let password = super::native::random_hex(16);
+    let password = crate::util::ids::random_hex(16);
     let pwfile = scratch.join("pgpass.tmp");
     std::fs::write(&pwfile, &password)?;
     if let Some((uid, gid)) = owner {

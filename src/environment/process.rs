@@ -104,7 +104,7 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<std::
     let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let pid = Pid::from_raw(child.id() as i32);
     let what = format!("{:?}", cmd.get_program());
-    crate::benchmark::deadline::run_with_deadline(&what, limit, move || Ok(child.wait_with_output()?)).inspect_err(|_| {
+    crate::util::deadline::run_with_deadline(&what, limit, move || Ok(child.wait_with_output()?)).inspect_err(|_| {
         // Ends the command; the waiting thread then reaps it.
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
     })
@@ -125,7 +125,7 @@ pub fn wait_until<T>(
     let until = Instant::now() + deadline;
     loop {
         alive()?;
-        crate::benchmark::interrupt::bail_if_interrupted()?;
+        crate::util::interrupt::bail_if_interrupted()?;
         match probe() {
             Ok(v) => return Ok(v),
             Err(e) if Instant::now() >= until => {

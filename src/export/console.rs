@@ -1,8 +1,8 @@
 //! summary.txt: the console summary table, also printed at the end of a run.
 
 use super::Exporter;
-use crate::benchmark::metrics::LatencySummary;
-use crate::checker::CheckStatus;
+use crate::metrics::LatencySummary;
+pub use crate::checker::status_word;
 use crate::report::Report;
 use std::fmt::Write;
 
@@ -26,22 +26,14 @@ fn latency_row(out: &mut String, name: &str, l: &LatencySummary) {
     );
 }
 
-pub fn status_word(s: CheckStatus) -> &'static str {
-    match s {
-        CheckStatus::Pass => "PASS",
-        CheckStatus::Fail => "FAIL",
-        CheckStatus::Skipped => "SKIP",
-        CheckStatus::Error => "ERROR",
-    }
-}
 
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let t = &r.totals;
     let _ = writeln!(
         o,
-        "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | {:.1} s",
-        r.tool.version, r.scenario.name, r.run_id, r.scenario.run.writers, r.scenario.run.mode, r.run_seconds
+        "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | set-up {:.1} s | measured {:.1} s (+{:.1} s drain)",
+        r.tool.version, r.scenario.name, r.run_id, r.scenario.run.writers, r.scenario.run.mode, r.setup_seconds, r.run_seconds, r.drain_seconds
     );
     let _ = writeln!(
         o,
@@ -55,10 +47,13 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(o);
     let _ = writeln!(o, "  latency (ms)    count       p50       p90       p99     p99.9       max      mean");
-    latency_row(&mut o, "commit", &r.latency_ms.commit);
-    latency_row(&mut o, "transaction", &r.latency_ms.transaction);
-    if r.latency_ms.failed_commit.count > 0 {
-        latency_row(&mut o, "failed commit", &r.latency_ms.failed_commit);
+    let l = &r.latency_ms;
+    latency_row(&mut o, "commit", &l.commit);
+    latency_row(&mut o, "transaction", &l.transaction);
+    for (name, h) in [("failed commit", &l.failed_commit), ("unknown commit", &l.indeterminate_commit), ("failed txn", &l.failed_transaction)] {
+        if h.count > 0 {
+            latency_row(&mut o, name, h);
+        }
     }
     let _ = writeln!(o);
     let _ = writeln!(
@@ -73,6 +68,26 @@ pub fn render(r: &Report) -> String {
         t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()),
         t.rows_committed,
         t.commits_per_second
+    );
+    if t.drain_commits > 0 {
+        let _ = writeln!(o, "  {} commits in the measured window, {} more in the {:.1} s drain tail", t.commits_in_window, t.drain_commits, t.drain_seconds);
+    }
+    if t.uncertain_attempts > 0 {
+        let _ = writeln!(
+            o,
+            "  unknown commit outcomes {} | resolved from their tags: committed {}, absent {} | still unknown {}",
+            t.uncertain_attempts, t.resolved_committed, t.resolved_absent, t.unresolved
+        );
+    }
+    let f = &r.fairness;
+    let _ = writeln!(
+        o,
+        "  fairness: commits per writer min {} / median {} / max {} | longest without a commit {:.1} s{}",
+        f.commits_min,
+        f.commits_median,
+        f.commits_max,
+        f.longest_without_commit_seconds,
+        f.longest_without_commit_writer.map(|w| format!(" (w{w} from {:.1} s)", f.longest_without_commit_from)).unwrap_or_default()
     );
     let _ = writeln!(
         o,
@@ -103,14 +118,16 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "    {} on {} {when}{extra}{error}", n.kind, n.target);
         }
     }
-    let _ = writeln!(o, "\n  checks:");
+    let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
     for c in &r.checks {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);
     }
     if !r.thresholds.is_empty() {
         let _ = writeln!(o, "\n  thresholds:");
         for th in &r.thresholds {
-            let _ = writeln!(o, "    {:<5} {:<26} {} (limit {})", if th.passed { "PASS" } else { "FAIL" }, th.name, th.actual, th.limit);
+            let actual = th.actual.map(|a| a.to_string()).unwrap_or_else(|| "not measured".into());
+            let note = th.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default();
+            let _ = writeln!(o, "    {:<5} {:<26} {actual} (limit {}){note}", if th.passed { "PASS" } else { "FAIL" }, th.name, th.limit);
         }
     }
     if let Some(d) = &r.diagnosis {
@@ -118,8 +135,12 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "\n  harness: {:.1} CPU s, peak RSS {:.0} MB",
-        r.harness.cpu_seconds, r.harness.peak_rss_mb
+        "\n  harness: {:.1} CPU s, peak RSS {:.0} MB | history: {} ({} entries{})",
+        r.harness.cpu_seconds,
+        r.harness.peak_rss_mb,
+        r.history.file,
+        r.history.entries,
+        if r.history.write_errors > 0 { format!(", {} NOT WRITTEN", r.history.write_errors) } else { String::new() }
     );
     let _ = writeln!(o, "\nverdict: {} (exit {}) - {}", format!("{:?}", r.verdict).to_uppercase(), r.exit_code, r.verdict_reason);
     o

@@ -17,7 +17,11 @@ impl Exporter for MarkdownExporter {
         let t = &r.totals;
         writeln!(o, "# {} — verdict **{:?}** (exit {})\n", r.scenario.name, r.verdict, r.exit_code)?;
         writeln!(o, "{}\n", r.verdict_reason)?;
-        writeln!(o, "Run `{}`: {} writers for {:.1} s. DuckDB {}, ducklake {}, PostgreSQL {}, S3 {}.\n", r.run_id, r.scenario.run.writers, r.run_seconds, r.versions.duckdb, r.versions.ducklake, r.versions.postgres, r.versions.s3_server)?;
+        writeln!(
+            o,
+            "Run `{}`: {} writers, set-up {:.1} s, measured window {:.1} s (+{:.1} s drain). DuckDB {}, ducklake {}, PostgreSQL {}, S3 {}.\n",
+            r.run_id, r.scenario.run.writers, r.setup_seconds, r.run_seconds, r.drain_seconds, r.versions.duckdb, r.versions.ducklake, r.versions.postgres, r.versions.s3_server
+        )?;
         writeln!(o, "| transactions | committed | failed | indeterminate | attempts | harness retries | catalog rollbacks | rows | commits/s |")?;
         writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
         writeln!(
@@ -28,8 +32,19 @@ impl Exporter for MarkdownExporter {
         )?;
         writeln!(o, "| latency (ms) | count | p50 | p90 | p99 | p99.9 | max | mean |")?;
         writeln!(o, "|---|---|---|---|---|---|---|---|")?;
-        for (name, l) in [("commit", &r.latency_ms.commit), ("transaction", &r.latency_ms.transaction), ("failed commit", &r.latency_ms.failed_commit)] {
+        let lat = &r.latency_ms;
+        for (name, l) in [("commit", &lat.commit), ("transaction", &lat.transaction), ("failed commit", &lat.failed_commit), ("unknown commit", &lat.indeterminate_commit), ("failed transaction", &lat.failed_transaction)] {
             writeln!(o, "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean)?;
+        }
+        let f = &r.fairness;
+        writeln!(
+            o,
+            "\nFairness: commits per writer min {} / median {} / max {}; longest without a commit {:.1} s{}.",
+            f.commits_min, f.commits_median, f.commits_max, f.longest_without_commit_seconds,
+            f.longest_without_commit_writer.map(|w| format!(" (w{w})")).unwrap_or_default()
+        )?;
+        if t.uncertain_attempts > 0 {
+            writeln!(o, "\nUnknown commit outcomes: {} (committed {}, absent {}, still unknown {}).", t.uncertain_attempts, t.resolved_committed, t.resolved_absent, t.unresolved)?;
         }
         writeln!(o, "\n| check | status | summary |")?;
         writeln!(o, "|---|---|---|")?;

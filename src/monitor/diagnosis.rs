@@ -2,11 +2,10 @@
 //! the lock picture with the sessions at the root of the blocking chains.
 
 use super::snapshot::{Blocker, BlockingChain, PgSnapshot};
-use crate::client::status::WriterSnapshot;
-use crate::client::Step;
-use serde::Serialize;
+use crate::fleet::{Step, WriterSnapshot};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnosis {
     pub summary: String,
     pub writers: Vec<WriterSnapshot>,

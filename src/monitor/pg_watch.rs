@@ -2,10 +2,9 @@
 //! keeps the peaks, the blocking chains seen, and the latest picture for a diagnosis.
 
 use super::snapshot::{self, BlockingChain, PgSnapshot};
-use crate::benchmark::metrics::Event;
-use crate::client::writer::WriterShared;
+use crate::fleet::WriterShared;
 use crate::environment::PgEndpoint;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +13,7 @@ use tokio::sync::watch;
 pub const INTERVAL: Duration = Duration::from_millis(250);
 const MAX_CHAINS_KEPT: usize = 20;
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct WatchSummary {
     pub samples: u64,
     pub failed_samples: u64,
@@ -50,11 +49,15 @@ impl PgWatch {
                 }
                 let at = shared.clock.elapsed();
                 let sample = snapshot::take(&client, at).await;
+                // Set-up samples count for the peaks; the timeline starts with the writers.
+                let run_at = shared.history.origin().map(|o| o.elapsed().as_secs_f64());
                 let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
                 match sample {
                     Ok(snap) => {
                         let waiters = snap.lock_waiters();
-                        shared.timeline.record(at, Event::LockWaiters(waiters));
+                        if let Some(t) = run_at {
+                            shared.lock_samples.push(t, waiters);
+                        }
                         shared.live.lock_waiters.store(waiters, Ordering::Relaxed);
                         s.absorb(snap);
                     }

@@ -1,11 +1,11 @@
 //! One look at the catalog database: its sessions, who blocks whom, which locks are held.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio_postgres::Client;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub pid: i32,
     pub application_name: String,
@@ -18,7 +18,7 @@ pub struct Session {
     pub blocked_by: Vec<i32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LockRow {
     pub pid: i32,
     pub locktype: String,
@@ -27,7 +27,7 @@ pub struct LockRow {
     pub relation: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct PgSnapshot {
     pub at_seconds: f64,
     pub sessions: Vec<Session>,
@@ -35,7 +35,7 @@ pub struct PgSnapshot {
 }
 
 /// A session that waits, and the sessions it waits for.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlockingChain {
     pub waiter_pid: i32,
     pub waiter: String,
@@ -43,7 +43,7 @@ pub struct BlockingChain {
     pub blockers: Vec<Blocker>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Blocker {
     pub pid: i32,
     pub application_name: String,

@@ -6,12 +6,14 @@ pub mod terminate_writer_sessions;
 
 use crate::environment::PgEndpoint;
 use crate::scenario::{NemesisKind, NemesisSpec};
-use serde::Serialize;
+use crate::history::Recorder;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
-/// What a nemesis did, for the report.
-#[derive(Debug, Clone, Serialize, Default)]
+/// What a nemesis did, for the report. Times are on the run clock (zero when the writers
+/// start), like the history's.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct NemesisLog {
     pub kind: String,
     pub target: String,
@@ -23,6 +25,22 @@ pub struct NemesisLog {
     pub error: Option<String>,
 }
 
+impl NemesisLog {
+    /// Why this fault did not act (a run that was meant to suffer it proves nothing).
+    pub fn idle_reason(&self) -> Option<String> {
+        if let Some(e) = &self.error {
+            return Some(e.clone());
+        }
+        if self.started_at_seconds.is_none() {
+            return Some("never started".into());
+        }
+        if self.kind == format!("{:?}", NemesisKind::TerminateWriterSessions) && self.sessions_terminated == 0 {
+            return Some("no writer session was terminated".into());
+        }
+        None
+    }
+}
+
 /// What one fault task works with.
 pub struct Fault {
     pub spec: NemesisSpec,
@@ -30,7 +48,7 @@ pub struct Fault {
     pub application_name: String,
     /// LIKE pattern of the run's writer sessions.
     pub writer_pattern: String,
-    pub clock: std::time::Instant,
+    pub history: Arc<Recorder>,
     stopped: watch::Receiver<bool>,
     log: Arc<Mutex<NemesisLog>>,
 }
@@ -67,8 +85,10 @@ impl Fault {
         }
     }
 
+    /// Records that the fault began (or ended), in the report and in the history.
     pub fn mark(&self, started: bool) {
-        let at = self.clock.elapsed().as_secs_f64();
+        let at = self.history.now();
+        self.history.nemesis(&format!("{:?}", self.spec.kind), if started { "start" } else { "end" });
         self.note(|l| if started { l.started_at_seconds = Some(at) } else { l.ended_at_seconds = Some(at) });
     }
 }
@@ -80,7 +100,8 @@ pub struct Nemeses {
 }
 
 impl Nemeses {
-    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, clock: std::time::Instant) -> Self {
+    /// Starts every fault; each one's `after` counts from now, which is when the writers start.
+    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, history: &Arc<Recorder>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -95,8 +116,8 @@ impl Nemeses {
                 spec: spec.clone(),
                 pg: pg.clone(),
                 application_name: format!("ducklake-stress/{run_id}/nemesis"),
-                writer_pattern: format!("ducklake-stress/{run_id}/w%"),
-                clock,
+                writer_pattern: format!("{}w%", crate::util::ids::session_prefix(run_id)),
+                history: history.clone(),
                 stopped: stopped.clone(),
                 log,
             };

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use toml::Spanned;
 
-/// A scenario as validated; durations already parsed.
-#[derive(Debug, Clone, Serialize)]
+/// A scenario as validated; durations already parsed. Written into every report (durations
+/// as milliseconds) and read back from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
@@ -25,7 +26,7 @@ pub enum WriterMode {
 }
 
 /// How long the writers keep going: for a fixed time or for a fixed number of commits each.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopCondition {
     #[serde(with = "humantime_serde_ms")]
@@ -33,7 +34,7 @@ pub enum StopCondition {
     CommitsPerWriter(u64),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSpec {
     pub writers: u32,
     pub mode: WriterMode,
@@ -50,7 +51,7 @@ pub enum DataStore {
     Local,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LakeSpec {
     pub catalog: String,
     pub data: DataStore,
@@ -102,7 +103,7 @@ pub enum WorkloadKind {
     Append,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadSpec {
     pub kind: WorkloadKind,
     pub batch_rows: u32,
@@ -121,10 +122,25 @@ pub struct ChecksSpec {
     pub max_orphan_files: Option<u64>,
     #[serde(default)]
     pub max_catalog_rollbacks: Option<u64>,
+    /// Catalog sessions the run's writers may leave open after closing their instances
+    /// (DuckDB's client-side leak); unset: reported as a warning only.
+    #[serde(default)]
+    pub max_leaked_sessions: Option<u64>,
+    /// "exact" (default): record_count must equal a scan; "report": a difference warns.
+    #[serde(default)]
+    pub table_stats: TableStatsMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TableStatsMode {
+    #[default]
+    Exact,
+    Report,
 }
 
 /// A fault injected during the run (Jepsen's nemesis).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NemesisSpec {
     pub kind: NemesisKind,
     /// Catalog table to lock (for `lock_catalog_table`).
@@ -137,6 +153,24 @@ pub struct NemesisSpec {
     /// Repeat the fault at this interval (for `terminate_writer_sessions`).
     #[serde(with = "option_humantime_ms")]
     pub every: Option<Duration>,
+    /// When to strike (for `terminate_writer_sessions`): at once, or only a session caught
+    /// committing, so that the commit's outcome is unknown to the writer.
+    #[serde(default)]
+    pub during: FaultMoment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultMoment {
+    #[default]
+    Any,
+    /// A session caught writing its commit into the catalog (the commit is then absent).
+    Commit,
+    /// A session whose catalog COMMIT is already durable but not yet acknowledged: Postgres
+    /// is made to wait for a synchronous standby that does not exist, and the waiting
+    /// writers' sessions are ended (the commit then happened, but the writer cannot know).
+    /// Needs a superuser catalog connection (the native environment has one).
+    CommitAck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +241,7 @@ pub(crate) struct RawNemesis {
     pub after: Option<Spanned<String>>,
     pub hold: Option<Spanned<String>>,
     pub every: Option<Spanned<String>>,
+    pub during: Option<Spanned<FaultMoment>>,
 }
 
 impl Default for DuckLakeRetry {
@@ -243,6 +278,8 @@ impl Default for ChecksSpec {
             max_indeterminate_commits: Some(0),
             max_orphan_files: None,
             max_catalog_rollbacks: None,
+            max_leaked_sessions: None,
+            table_stats: TableStatsMode::Exact,
         }
     }
 }
@@ -261,20 +298,26 @@ mod defaults {
 
 /// Durations are written to the report as milliseconds, which every consumer can read.
 mod humantime_serde_ms {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
     }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
 }
 
 mod option_humantime_ms {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_u64(d.as_millis() as u64),
             None => s.serialize_none(),
         }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }

@@ -268,7 +268,10 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
         Ok(())
     };
     match r.kind {
-        NemesisKind::LockCatalogTable => not_for("every", r.every.is_some())?,
+        NemesisKind::LockCatalogTable => {
+            not_for("every", r.every.is_some())?;
+            not_for("during", r.during.is_some())?;
+        }
         NemesisKind::TerminateWriterSessions => {
             not_for("table", r.table.is_some())?;
             not_for("hold", r.hold.is_some())?;
@@ -286,5 +289,6 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
     };
     let hold = r.hold.as_ref().map(|h| parse_duration(h, "nemesis.hold", here)).transpose()?;
     let every = r.every.as_ref().map(|e| parse_duration(e, "nemesis.every", here)).transpose()?;
-    Ok(NemesisSpec { kind: r.kind, table, after, hold, every })
+    let during = r.during.as_ref().map(|d| *d.get_ref()).unwrap_or_default();
+    Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during })
 }

@@ -1,16 +1,28 @@
 //! The `append` workload: each transaction inserts one batch of rows, every row tagged
-//! with (run, writer, transaction, row) and an MD5 of its random payload.
+//! with (run, writer, transaction, row). Its payload is derived from exactly those four
+//! values, so the checker can recompute it: a row that moved to another transaction, or
+//! whose payload changed, no longer matches.
 
 use crate::lake::table::qualified;
 use crate::scenario::WorkloadSpec;
 use md5::{Digest, Md5};
-use rand::Rng;
 use std::fmt::Write;
 
 pub struct AppendWorkload {
     table: String,
     batch_rows: u32,
     payload_bytes: u32,
+}
+
+/// The payload of one row: the MD5 hex of `run:writer:txn:row`, repeated to `bytes` characters.
+pub fn payload(run_id: &str, writer: u32, txn_seq: u64, row: u32, bytes: u32) -> String {
+    let seed = hex::encode(Md5::digest(format!("{run_id}:{writer}:{txn_seq}:{row}").as_bytes()));
+    seed.repeat((bytes as usize).div_ceil(32)).chars().take(bytes as usize).collect()
+}
+
+/// The same payload computed by DuckDB from a row's own columns, for the checker.
+pub fn payload_sql(bytes: u32) -> String {
+    format!("left(repeat(md5(concat_ws(':', run_id, writer_id, txn_seq, row_seq)), {}), {bytes})", (bytes as usize).div_ceil(32))
 }
 
 impl AppendWorkload {
@@ -24,16 +36,12 @@ impl AppendWorkload {
 
     /// One INSERT with the whole batch as literal rows (hex payloads need no escaping).
     pub fn insert_sql(&self, run_id: &str, writer: u32, txn_seq: u64) -> String {
-        let mut rng = rand::rng();
         let mut sql = format!(
             "INSERT INTO {} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ",
             self.table
         );
-        let mut raw = vec![0u8; self.payload_bytes.div_ceil(2) as usize];
         for row in 0..self.batch_rows {
-            rng.fill(&mut raw[..]);
-            let mut payload = hex::encode(&raw);
-            payload.truncate(self.payload_bytes as usize);
+            let payload = payload(run_id, writer, txn_seq, row, self.payload_bytes);
             let checksum = hex::encode(Md5::digest(payload.as_bytes()));
             if row > 0 {
                 sql.push(',');
@@ -41,5 +49,18 @@ impl AppendWorkload {
             let _ = write!(sql, "('{run_id}',{writer},{txn_seq},{row},'{payload}','{checksum}',now())");
         }
         sql
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn payloads_depend_on_every_coordinate_and_have_the_asked_length() {
+        let p = super::payload("r", 1, 2, 3, 70);
+        assert_eq!(p.len(), 70);
+        assert_eq!(p, super::payload("r", 1, 2, 3, 70));
+        assert_ne!(p, super::payload("r", 1, 3, 3, 70));
+        assert_ne!(p, super::payload("r", 2, 2, 3, 70));
+        assert_eq!(super::payload("r", 1, 2, 3, 0), "");
     }
 }

@@ -1,7 +1,7 @@
 //! The live progress line: commits/s, failed commits, retries, lock waiters. A spinner on
 //! a terminal; a plain line every 5 s otherwise (CI logs).
 
-use crate::client::writer::LiveCounters;
+use crate::fleet::LiveCounters;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::Ordering;

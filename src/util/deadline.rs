@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-/// Runs `work` on its own thread; gives up (leaving the thread behind) after `limit`.
+/// Runs `work` on its own thread; gives up (leaving the thread behind) after `limit`, or
+/// when Ctrl-C is pressed while it waits.
 pub fn run_with_deadline<T: Send + 'static>(
     what: &str,
     limit: Duration,
@@ -15,6 +16,7 @@ pub fn run_with_deadline<T: Send + 'static>(
         let _ = tx.send(work());
     })?;
     let until = std::time::Instant::now() + limit;
+    let interrupts_before = crate::util::interrupt::count();
     loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(result) => return result,
@@ -22,7 +24,7 @@ pub fn run_with_deadline<T: Send + 'static>(
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         // Ctrl-C is honoured here too, not only while writers run.
-        crate::benchmark::interrupt::bail_if_interrupted()?;
+        crate::util::interrupt::bail_if_interrupted_since(interrupts_before)?;
         if std::time::Instant::now() >= until {
             return Err(crate::error::environment(format!(
                 "{what} did not finish within {} s: Postgres or the S3 server stopped answering, or a lock held on the catalog blocks it",

@@ -33,6 +33,13 @@ impl ErrorClass {
             ErrorClass::Other => "other",
         }
     }
+
+    /// A COMMIT that failed with this class is known not to have committed: DuckLake (or
+    /// Postgres) rolled the catalog transaction back cleanly. Any other COMMIT error leaves
+    /// the outcome unknown (`info`) until the commit tag is looked up.
+    pub fn is_clean_abort(self) -> bool {
+        matches!(self, ErrorClass::RetriesExhausted | ErrorClass::Conflict | ErrorClass::CatalogPrimaryKey)
+    }
 }
 
 pub fn classify(message: &str) -> ErrorClass {

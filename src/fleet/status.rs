@@ -1,34 +1,13 @@
 //! Where each writer is right now, readable lock-free by the monitor: the hang diagnosis
 //! says "w3 has been in COMMIT for 41 s" from this.
 
-use serde::Serialize;
+pub use crate::history::Step;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[repr(u8)]
-pub enum Step {
-    Starting,
-    Connecting,
-    Ready,
-    Begin,
-    Insert,
-    Commit,
-    Rollback,
-    Backoff,
-    Done,
-    SetupFailed,
-}
-
-impl Step {
-    fn from_u8(v: u8) -> Step {
-        use Step::*;
-        [Starting, Connecting, Ready, Begin, Insert, Commit, Rollback, Backoff, Done, SetupFailed]
-            .get(v as usize)
-            .copied()
-            .unwrap_or(Starting)
-    }
+fn step_from_u8(v: u8) -> Step {
+    Step::ALL.get(v as usize).copied().unwrap_or(Step::Starting)
 }
 
 pub struct WriterStatus {
@@ -39,7 +18,7 @@ pub struct WriterStatus {
     clock: Instant,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WriterSnapshot {
     pub writer: u32,
     pub step: Step,
@@ -70,7 +49,7 @@ impl WriterStatus {
     }
 
     pub fn step(&self) -> Step {
-        Step::from_u8(self.step.load(Ordering::Acquire))
+        step_from_u8(self.step.load(Ordering::Acquire))
     }
 
     pub fn snapshot(&self, writer: u32) -> WriterSnapshot {

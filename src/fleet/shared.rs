@@ -1,0 +1,93 @@
+//! Everything the runner shares with its writers.
+
+use super::status::WriterStatus;
+use crate::history::Recorder;
+use crate::lake::LakeTarget;
+use crate::metrics::LockSamples;
+use crate::scenario::Scenario;
+use duckdb::InterruptHandle;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub struct WriterShared {
+    pub run_id: String,
+    pub scenario: Arc<Scenario>,
+    pub target: Arc<LakeTarget>,
+    /// When writer set-up began (writer status times count from here).
+    pub clock: Instant,
+    /// The history every writer appends to; its clock starts at `go`.
+    pub history: Arc<Recorder>,
+    /// A catalog session of the harness for looking up commit tags of unknown outcomes.
+    pub resolver: Arc<tokio_postgres::Client>,
+    /// Finish the current transaction, start no new one.
+    pub stop: AtomicBool,
+    /// The deadline passed or the user pressed Ctrl-C: abandon work now.
+    pub abort: AtomicBool,
+    /// Writers that have finished opening their instance (successfully or not).
+    pub ready: AtomicUsize,
+    /// Set once every writer is ready: all start writing at the same moment, and the
+    /// measured window does not include loading extensions and attaching.
+    pub go: AtomicBool,
+    pub live: LiveCounters,
+    pub lock_samples: LockSamples,
+    pub writers: Vec<WriterSlot>,
+}
+
+impl WriterShared {
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Acquire)
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire) || self.aborted()
+    }
+
+    /// Stop and abort, and interrupt whatever statement each writer is in.
+    pub fn abort_all(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.abort.store(true, Ordering::Release);
+        for slot in &self.writers {
+            if let Some(handle) = slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                handle.interrupt();
+            }
+        }
+    }
+
+    pub fn snapshots(&self) -> Vec<super::WriterSnapshot> {
+        self.writers.iter().enumerate().map(|(i, s)| s.status.snapshot(i as u32)).collect()
+    }
+}
+
+/// Counters the progress line reads.
+#[derive(Default)]
+pub struct LiveCounters {
+    pub commits: AtomicU64,
+    pub failed: AtomicU64,
+    pub indeterminate: AtomicU64,
+    pub retries: AtomicU64,
+    pub lock_waiters: AtomicU64,
+}
+
+/// How a writer's set-up (extensions, secret, ATTACH) went.
+#[derive(Debug, Clone, Default)]
+pub struct WriterSetup {
+    pub took: Option<Duration>,
+    pub error: Option<String>,
+}
+
+pub struct WriterSlot {
+    pub status: WriterStatus,
+    pub setup: Mutex<WriterSetup>,
+    pub interrupt: Mutex<Option<Arc<InterruptHandle>>>,
+}
+
+impl WriterSlot {
+    pub fn new(clock: Instant) -> Self {
+        WriterSlot { status: WriterStatus::new(clock), setup: Mutex::new(WriterSetup::default()), interrupt: Mutex::new(None) }
+    }
+
+    pub fn setup(&self) -> MutexGuard<'_, WriterSetup> {
+        self.setup.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,117 @@
+//! One line of `history.ndjson`. Times are seconds on the run clock, which starts when the
+//! writers start writing (set-up happens before zero and is reported apart).
+
+use super::ErrorClass;
+use serde::{Deserialize, Serialize};
+
+/// How an attempt ended, in Jepsen's terms: `info` means nobody knows whether it
+/// committed; it is resolved later from its commit tag, never guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpOutcome {
+    Ok,
+    Fail,
+    Info,
+}
+
+/// Where in its transaction a writer is (also what the hang diagnosis shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum Step {
+    Starting,
+    Connecting,
+    Ready,
+    Begin,
+    Insert,
+    Tag,
+    Commit,
+    Rollback,
+    Resolve,
+    Backoff,
+    Done,
+    SetupFailed,
+}
+
+impl Step {
+    pub const ALL: [Step; 12] = [
+        Step::Starting,
+        Step::Connecting,
+        Step::Ready,
+        Step::Begin,
+        Step::Insert,
+        Step::Tag,
+        Step::Commit,
+        Step::Rollback,
+        Step::Resolve,
+        Step::Backoff,
+        Step::Done,
+        Step::SetupFailed,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// First line: what the file belongs to.
+    Run { run_id: String, writers: u32, started_at: String },
+    /// An attempt of a transaction begins (before BEGIN).
+    Invoke { writer: u32, txn: u64, attempt: u32, at: f64, rows: u32 },
+    /// The attempt ended. `step` is where it ended (commit for a commit that went through).
+    Complete {
+        writer: u32,
+        txn: u64,
+        attempt: u32,
+        at: f64,
+        outcome: OpOutcome,
+        step: Step,
+        /// How long the COMMIT statement ran, when one was sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit_seconds: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_class: Option<ErrorClass>,
+        /// The error's first line.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// An `info` attempt looked up in the catalog by its commit tag.
+    Resolve {
+        writer: u32,
+        txn: u64,
+        attempt: u32,
+        at: f64,
+        /// `Some(true)`: its snapshot exists; `Some(false)`: it does not and cannot appear
+        /// any more; `None`: still unknown (the catalog could not be asked).
+        committed: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot_id: Option<i64>,
+        how: String,
+    },
+    /// The snapshot a committed attempt made, joined from the catalog by its tag once the
+    /// writers have stopped (asking per commit would add catalog round trips to every
+    /// commit, and a catalog transaction the rollback counter would see).
+    Snapshot { writer: u32, txn: u64, attempt: u32, snapshot_id: i64 },
+    /// A fault began or ended (Jepsen's nemesis operations share the history).
+    Nemesis { kind: String, at: f64, phase: String },
+}
+
+impl Event {
+    pub fn key(&self) -> Option<(u32, u64, u32)> {
+        match self {
+            Event::Invoke { writer, txn, attempt, .. }
+            | Event::Complete { writer, txn, attempt, .. }
+            | Event::Resolve { writer, txn, attempt, .. }
+            | Event::Snapshot { writer, txn, attempt, .. } => {
+                Some((*writer, *txn, *attempt))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The first line of an error message, trimmed to a length a report line can carry.
+pub fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or("").chars().take(300).collect()
+}

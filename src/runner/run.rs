@@ -1,0 +1,193 @@
+//! One run from start to verdict: provision the environment, prepare the lake, let the
+//! writers write, check what they wrote (also after a hang or Ctrl-C, bounded in time),
+//! and write the report. The scenario's deadline holds from the first moment: a set-up
+//! that is stuck (e.g. ATTACH behind a lock) ends as verdict `hang` with its diagnosis.
+
+use super::assemble::{self, Pieces};
+use super::catalog::{join_catalog, read_rollbacks, wait_for_writer_sessions_to_close};
+use super::setup::{self, EnvChoice};
+use super::writers::{self, Services, Writing};
+use crate::checker::{self, CheckResult, RunFacts, RunRecord};
+use crate::fleet::{LiveCounters, WriterShared, WriterSlot};
+use crate::history::{self, Recorder};
+use crate::lake::{ExtensionSource, LakeTarget};
+use crate::metrics::Window;
+use crate::monitor::pg_watch::PgWatch;
+use crate::report::{Report, Versions};
+use crate::scenario;
+use crate::util::{ids, interrupt};
+use crate::verdict::Ending;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Limits for the phases the scenario's deadline does not bound by itself.
+const SETUP_DEADLINE: Duration = Duration::from_secs(60);
+const CHECKS_DEADLINE: Duration = Duration::from_secs(180);
+/// Checks after a hang or an interrupt get less time: the user is waiting for an answer.
+const CHECKS_AFTER_TROUBLE: Duration = Duration::from_secs(60);
+
+pub struct RunOptions {
+    pub scenario_path: PathBuf,
+    pub env: EnvChoice,
+    pub results_dir: PathBuf,
+    pub keep_env: bool,
+    pub extension_dir: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+pub struct RunOutcome {
+    pub report: Report,
+    pub run_dir: PathBuf,
+}
+
+pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
+    let t0 = Instant::now();
+    let started_at = SystemTime::now();
+    let scenario = Arc::new(scenario::load_file(&opts.scenario_path)?);
+    let deadline_at = t0 + scenario.run.deadline;
+    let run_id = ids::new_run_id(started_at);
+    let run_dir = opts.results_dir.join(format!("{run_id}-{}", scenario.name));
+
+    let mut env = setup::provision(&opts.env, scenario.lake.data == scenario::DataStore::S3)?;
+    interrupt::bail_if_interrupted()?;
+    let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, ExtensionSource::resolve(opts.extension_dir.clone()))?);
+    let prefix = ids::session_prefix(&run_id);
+    let catalog = Arc::new(crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &format!("{prefix}harness")))?);
+    let history = Arc::new(Recorder::create(&run_dir.join(history::FILE), &run_id, scenario.run.writers)?);
+    let clock = Instant::now();
+    let shared = Arc::new(WriterShared {
+        run_id: run_id.clone(),
+        scenario: scenario.clone(),
+        target: target.clone(),
+        clock,
+        history: history.clone(),
+        resolver: catalog.clone(),
+        stop: false.into(),
+        abort: false.into(),
+        ready: 0.into(),
+        go: false.into(),
+        live: LiveCounters::default(),
+        lock_samples: Default::default(),
+        writers: (0..scenario.run.writers).map(|_| WriterSlot::new(clock)).collect(),
+    });
+    // The monitor watches from the start, so a set-up stuck behind a lock is diagnosed too.
+    let watch = PgWatch::start(&env.endpoints.postgres, &run_id, shared.clone())?;
+    let services = Services { catalog: &catalog, pg: &env.endpoints.postgres, watch: &watch };
+    let mut record = RunRecord {
+        run_id: run_id.clone(),
+        table: scenario.lake.table.clone(),
+        writers: scenario.run.writers,
+        batch_rows: scenario.workload.batch_rows,
+        payload_bytes: scenario.workload.payload_bytes,
+        ..Default::default()
+    };
+
+    let limit = deadline_at.saturating_duration_since(Instant::now()).min(SETUP_DEADLINE);
+    let (versions, writing) = match setup::prepare_lake(&target, &scenario, &run_id, &env, &catalog, limit) {
+        Ok(versions) => {
+            interrupt::bail_if_interrupted()?;
+            record.objects_before = setup::objects_now(&env, &target);
+            record.write(&run_dir)?;
+            (versions, writers::run(&shared, &services, deadline_at, opts.quiet)?)
+        }
+        Err(_) if Instant::now() + Duration::from_secs(1) >= deadline_at => (Versions::default(), stuck_in_setup(&shared, &services)),
+        Err(e) => return Err(e),
+    };
+    let setup_seconds = history.origin().unwrap_or_else(Instant::now).duration_since(t0).as_secs_f64();
+    let watch_summary = watch.finish();
+
+    let (checks, checks_note) = after_writing(&shared, &catalog, &env, &mut record, &writing, &run_dir);
+    let events = history::recorder::load(history.path()).unwrap_or_default();
+    let kept_scratch = match (&mut env.native, opts.keep_env) {
+        (Some(native), true) => Some(native.keep_scratch().display().to_string()),
+        _ => None,
+    };
+    let report = assemble::report(Pieces {
+        run_id,
+        scenario_file: opts.scenario_path.display().to_string(),
+        started_at,
+        setup_seconds,
+        scenario: (*scenario).clone(),
+        env: &env,
+        extension_dir: target.extensions.describe(),
+        kept_scratch,
+        versions,
+        shared: &shared,
+        events: &events,
+        record: &record,
+        writing,
+        postgres: watch_summary,
+        checks,
+        checks_note,
+        history_file: history.path().display().to_string(),
+        history_write_errors: history.write_errors(),
+    });
+    crate::export::write_all(&report, &run_dir)?;
+    drop(env); // tear down services only after the report is safely on disk
+    Ok(RunOutcome { report, run_dir })
+}
+
+/// The deadline passed while the lake was being prepared: no writer started.
+fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
+    let reason = format!("the deadline of {} passed during set-up (preparing the lake: extensions, ATTACH, CREATE TABLE)", humantime::format_duration(shared.scenario.run.deadline));
+    Writing {
+        ending: Ending::Deadline,
+        window: Window::default(),
+        diagnosis: Some(writers::diagnose(shared, services, &reason)),
+        nemesis: Vec::new(),
+        all_stopped: true,
+        started: false,
+        rollbacks_at_go: None,
+    }
+}
+
+/// Once the writers have stopped: resolve unknown outcomes, read the rollback counter,
+/// save the facts, and run the checks (after a hang or an interrupt too, for less time).
+fn after_writing(shared: &WriterShared, catalog: &Arc<tokio_postgres::Client>, env: &crate::environment::Environment, record: &mut RunRecord, writing: &Writing, run_dir: &std::path::Path) -> (Vec<CheckResult>, Option<String>) {
+    let skip = |why: &str| (checker::all().iter().map(|c| CheckResult::skipped(c.name(), why)).collect(), Some(why.to_string()));
+    if writing.ending == Ending::SetupFailed {
+        return skip("writers could not start; checks were not run");
+    }
+    if !writing.started {
+        return skip("no writer started (the run ended during set-up); checks were not run");
+    }
+    if !writing.all_stopped {
+        return skip("some writers could not be stopped (stuck in DuckDB); checks were not run, to not judge a lake still being written");
+    }
+    let settled = wait_for_writer_sessions_to_close(catalog, &shared.run_id);
+    record.catalog_rollbacks_before = writing.rollbacks_at_go;
+    record.catalog_rollbacks_after = read_rollbacks(catalog);
+    let mut events = history::recorder::load(shared.history.path()).unwrap_or_default();
+    if join_catalog(catalog, &shared.run_id, &shared.history, &history::transaction::fold(&events), settled) > 0 {
+        events = history::recorder::load(shared.history.path()).unwrap_or_default();
+    }
+    if let Err(e) = record.write(run_dir) {
+        tracing::warn!("could not write facts.json: {e:#}");
+    }
+    let (limit, note) = match writing.ending {
+        Ending::Completed | Ending::SetupFailed => (CHECKS_DEADLINE, None),
+        Ending::Deadline => (CHECKS_AFTER_TROUBLE, Some("the run hung; the checks ran after the writers were stopped, on what they had written".to_string())),
+        Ending::Interrupted => (CHECKS_AFTER_TROUBLE, Some("the run was interrupted; the checks ran after the writers were stopped, on what they had written".to_string())),
+    };
+    let facts = RunFacts { record: record.clone(), txns: history::transaction::fold(&events) };
+    let checks = run_checks(shared, catalog, env, facts, limit);
+    (checks, note)
+}
+
+fn run_checks(shared: &WriterShared, catalog: &Arc<tokio_postgres::Client>, env: &crate::environment::Environment, facts: RunFacts, limit: Duration) -> Vec<CheckResult> {
+    let prefix = ids::session_prefix(&shared.run_id);
+    checker::bounded::run_within(
+        checker::bounded::CheckRequest {
+            target: shared.target.clone(),
+            catalog: catalog.clone(),
+            endpoints: env.endpoints.clone(),
+            table: shared.scenario.lake.table.clone(),
+            run: Some(facts),
+            thresholds: shared.scenario.checks.clone(),
+            application_name: format!("{prefix}checker"),
+            own_sessions: vec![format!("{prefix}harness"), format!("{prefix}monitor"), format!("{prefix}setup")],
+        },
+        limit,
+    )
+}

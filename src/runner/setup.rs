@@ -1,0 +1,68 @@
+//! Before the writers: the environment, the lake's table, the versions in play, and the
+//! object store as it was (so only this run's orphans count against it).
+
+use crate::environment::{self, existing::ExistingArgs, Environment};
+use crate::lake::{self, LakeTarget};
+use crate::report::Versions;
+use crate::scenario::Scenario;
+use crate::util::deadline::run_with_deadline;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub enum EnvChoice {
+    Native,
+    Docker,
+    File(PathBuf),
+    Flags(ExistingArgs),
+}
+
+pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environment> {
+    match choice {
+        EnvChoice::Native => environment::native::start(needs_s3),
+        EnvChoice::Docker => {
+            let (mut env, containers) = environment::containers::start(needs_s3)?;
+            env.containers = Some(containers);
+            Ok(env)
+        }
+        EnvChoice::File(path) => environment::existing::from_file(path),
+        EnvChoice::Flags(args) => args.to_env(),
+    }
+}
+
+/// Creates the table once, before any writer attaches, and reads the versions in play.
+/// Bounded by `limit`: a catalog someone holds locked blocks ATTACH itself.
+pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client, limit: Duration) -> anyhow::Result<Versions> {
+    let (target, table, app) = (target.clone(), scenario.lake.table.clone(), format!("{}setup", crate::util::ids::session_prefix(run_id)));
+    let (duckdb, ducklake) = run_with_deadline("preparing the lake", limit, move || {
+        let conn = lake::open(&target, &app, None)?;
+        conn.execute_batch(&lake::table::create_sql(&table))
+            .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
+        let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
+        let ducklake: String = conn
+            .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))
+            .unwrap_or_default();
+        Ok((duckdb, ducklake))
+    })?;
+    let postgres = crate::runtime::block_on(crate::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
+        .ok()
+        .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
+        .unwrap_or_default();
+    let s3_server = match (&env.endpoints.s3, &env.endpoints.s3_server) {
+        (None, _) => "none (local data)".into(),
+        (Some(_), Some(v)) => v.clone(),
+        (Some(s3), None) => format!("external ({})", s3.endpoint),
+    };
+    Ok(Versions { duckdb, ducklake, postgres, s3_server })
+}
+
+/// Every object under the lake's data path now (None if it could not be listed in time:
+/// then every orphan counts, and the object_store check says so).
+pub fn objects_now(env: &Environment, target: &LakeTarget) -> Option<Vec<String>> {
+    let data_path = target.data_path.clone()?;
+    let endpoints = env.endpoints.clone();
+    run_with_deadline("listing the object store", Duration::from_secs(30), move || crate::checker::object_store::list_stored(&endpoints, &data_path))
+        .map(|m| m.into_keys().collect())
+        .inspect_err(|e| tracing::warn!("could not list the object store before the run: {e:#}"))
+        .ok()
+}

@@ -1,0 +1,9 @@
+//! Small helpers every layer may use; they depend on nothing else of the harness but its
+//! error kinds and runtime: bounded waits, Ctrl-C, atomic file writes, identifiers.
+
+pub mod atomic_write;
+pub mod deadline;
+pub mod ids;
+pub mod interrupt;
+
+pub use atomic_write::{write_atomically, write_atomically_with_mode};
