@@ -143,3 +143,26 @@ fn a_harness_killed_mid_run_leaves_a_history_that_check_can_judge() {
     }
     assert!(ran.stdout.contains("snapshots"), "{}", ran.explain());
 }
+
+#[test]
+fn a_lost_commit_acknowledgement_is_resolved_as_committed_and_the_lost_file_is_caught() {
+    // Finding (DuckDB 1.5.5, ducklake d8a1881e): when the catalog COMMIT is durable but its
+    // acknowledgement is lost, DuckDB reports the commit as failed and deletes the Parquet
+    // file it wrote, while the catalog keeps the snapshot that references it. The harness
+    // must resolve each such commit as committed (from its tag) and catch every lost file.
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/lost-commit-ack.toml"), dir.path(), &[]);
+    let r = ran.report();
+    let t = &r["totals"];
+    let committed = t["resolved_committed"].as_u64().unwrap();
+    assert!(committed >= 1, "the nemesis ended sessions whose commit had landed: {t}\n{}", ran.explain());
+    assert_eq!(t["unresolved"], 0, "{t}");
+    let checks = r["checks"].as_array().unwrap();
+    let store = checks.iter().find(|c| c["name"] == "object_store").unwrap();
+    assert_eq!(store["status"], "fail", "{store}");
+    assert_eq!(store["evidence"]["missing_count"].as_u64().unwrap(), committed, "one lost file per lost acknowledgement: {store}");
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    // catalog_integrity holds: the catalog itself is consistent, it is the data that is gone.
+    assert_eq!(checks.iter().find(|c| c["name"] == "catalog_integrity").unwrap()["status"], "pass");
+}

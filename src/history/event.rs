@@ -111,7 +111,9 @@ impl Event {
     }
 }
 
-/// The first line of an error message, trimmed to a length a report line can carry.
-pub fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or("").chars().take(300).collect()
+/// An error message on one line (DuckDB puts the cause on later lines: "Failed to commit
+/// DuckLake transaction.\nExceeded the maximum retry count..."), cut to what a report
+/// line can carry.
+pub fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect()
 }

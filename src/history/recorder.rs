@@ -2,7 +2,7 @@
 //! written and flushed to the OS at once, so a crash of the harness (or of DuckDB inside
 //! it) leaves every entry written so far on disk for `check --run-dir`.
 
-use super::event::{first_line, Event, OpOutcome, Step};
+use super::event::{one_line, Event, OpOutcome, Step};
 use super::ErrorClass;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ impl Recorder {
 
     pub fn complete(&self, writer: u32, txn: u64, attempt: u32, c: Completion) {
         let (error_class, error) = match c.error {
-            Some((class, message)) => (Some(class), Some(first_line(&message))),
+            Some((class, message)) => (Some(class), Some(one_line(&message))),
             None => (None, None),
         };
         self.append(&Event::Complete {
