@@ -8,7 +8,7 @@ source scripts/env.sh
 mkdir -p results
 log=results/last-test.log   # kept for reading failures after the fact (ignored by git)
 set +e
-cargo test --release --locked "$@" 2>&1 | tee "$log"
+cargo test --release --locked --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

@@ -102,7 +102,7 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
     };
     let app = format!("ducklake-stress/check-{}/checker", std::process::id());
     // Named under `app`, so the leftover check counts this session among the checker's own.
-    let catalog = crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &format!("{app}-pg")))?;
+    let catalog = crate::runtime::block_on(crate::environment::pg::connect(&env.endpoints.postgres, None, &format!("{app}-pg")))?;
     let results = checker::bounded::run_within(
         checker::bounded::CheckRequest {
             target: Arc::new(LakeTarget {

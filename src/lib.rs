@@ -3,7 +3,7 @@
 //! Where things live, lowest layer first (each uses only the ones above it):
 //! - `util/`        bounded waits, Ctrl-C, atomic writes, ids (`error`, `runtime` beside it)
 //! - `scenario/`    parsing and validating scenario files
-//! - `environment/` provisioning or reaching Postgres and the S3 server (`pg` for sessions)
+//! - `environment/` provisioning or reaching Postgres and the S3 server, the harness's own sessions
 //! - `lake/`        DuckDB instances attached to the lake (extensions, secret, ATTACH)
 //! - `history/`     the run's invoke/complete entries, commit tags, unknown outcomes
 //! - `metrics/`     latencies, throughput, fairness, timeline, computed from the history
@@ -31,7 +31,6 @@ pub mod lake;
 pub mod metrics;
 pub mod monitor;
 pub mod nemesis;
-pub mod pg;
 pub mod report;
 pub mod runner;
 pub mod runtime;

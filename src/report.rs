@@ -44,6 +44,8 @@ pub struct Report {
     pub postgres: WatchSummary,
     pub nemesis: Vec<NemesisLog>,
     pub history: HistoryInfo,
+    /// The catalog snapshots the run's commits made, joined by their tags.
+    pub snapshots: SnapshotRange,
     pub checks: Vec<CheckResult>,
     /// How the checks relate to the way the run ended (e.g. run after a hang).
     pub checks_note: Option<String>,
@@ -83,6 +85,13 @@ pub struct Versions {
     pub ducklake: String,
     pub postgres: String,
     pub s3_server: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct SnapshotRange {
+    pub count: u64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
 }
 
 /// Where the run's history is, and what it holds.

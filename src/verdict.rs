@@ -69,7 +69,7 @@ fn check_limit(spec: &ChecksSpec, name: &str) -> Option<u64> {
 }
 
 pub fn thresholds(spec: &ChecksSpec, totals: &Totals, checks: &[CheckResult]) -> Vec<Threshold> {
-    let mut out: Vec<Threshold> = [("max_failed_commits", spec.max_failed_commits, totals.failed), ("max_indeterminate_commits", spec.max_indeterminate_commits, totals.indeterminate)]
+    let mut out: Vec<Threshold> = [("max_failed_commits", spec.max_failed_commits, totals.counts.failed), ("max_indeterminate_commits", spec.max_indeterminate_commits, totals.counts.indeterminate)]
         .into_iter()
         .filter_map(|(name, limit, actual)| limit.map(|limit| Threshold { name: name.into(), limit, actual: Some(actual), passed: actual <= limit, note: None }))
         .collect();
@@ -177,7 +177,8 @@ mod tests {
         assert_eq!(decide(&c, &checks, &[]), (Verdict::Hang, "w1 in Commit for 9 s".to_string()));
         let c = Circumstances { ending: Ending::Interrupted, ..completed() };
         assert_eq!(decide(&c, &checks, &[]).0, Verdict::Interrupted);
-        let totals = Totals { failed: 3, ..Totals::default() };
+        let mut totals = Totals::default();
+        totals.counts.failed = 3;
         let th = thresholds(&ChecksSpec::default(), &totals, &checks);
         let (v, why) = decide(&completed(), &checks, &th);
         assert_eq!(v, Verdict::Fail);

@@ -29,7 +29,7 @@ fn the_history_joins_the_catalog_and_the_report_reads_back() {
     assert_eq!(ids.len(), 24, "{ids:?}");
     // The report is the library's type again, with raw histograms and fairness.
     let report = ducklake_stress::report::read(&ran.run_dir().join("report.json")).unwrap();
-    assert_eq!(report.totals.commits, 24);
+    assert_eq!(report.totals.counts.commits, 24);
     let h = report.latency_ms.commit.histogram().unwrap();
     assert_eq!(h.len(), 24);
     assert_eq!((report.fairness.commits_min, report.fairness.commits_max), (8, 8));
@@ -63,7 +63,7 @@ fn a_lock_held_before_the_run_is_a_diagnosed_hang_within_the_deadline() {
     std::fs::create_dir_all(&dir).unwrap();
     let first = run(&scenario(&dir, "first", &append_toml("first", 1, 2, "entries", "")), &dir, &["--env-file", &env.env_arg()]);
     assert_eq!(first.code, 0, "{}", first.explain());
-    let holder = ducklake_stress::runtime::block_on(ducklake_stress::pg::connect(&env.endpoints().postgres, None, "someone/psql")).unwrap();
+    let holder = ducklake_stress::runtime::block_on(ducklake_stress::environment::pg::connect(&env.endpoints().postgres, None, "someone/psql")).unwrap();
     ducklake_stress::runtime::block_on(holder.batch_execute("BEGIN; LOCK TABLE ducklake_snapshot IN ACCESS EXCLUSIVE MODE")).unwrap();
     let toml = append_toml("locked", 2, 5, "entries", "").replace("deadline = \"3m\"", "deadline = \"8s\"");
     let started = Instant::now();
@@ -88,7 +88,7 @@ fn orphans_and_idle_sessions_that_are_not_the_runs_do_not_fail_it() {
     ducklake_stress::runtime::block_on(ducklake_stress::environment::s3::put_object(&s3, "lake/main/entries/left-by-an-earlier-run.parquet", vec![1u8; 64])).unwrap();
     // ...and another application sits idle in a transaction on the same Postgres, on a
     // table of its own.
-    let other = ducklake_stress::runtime::block_on(ducklake_stress::pg::connect(&env.endpoints().postgres, None, "another-app")).unwrap();
+    let other = ducklake_stress::runtime::block_on(ducklake_stress::environment::pg::connect(&env.endpoints().postgres, None, "another-app")).unwrap();
     ducklake_stress::runtime::block_on(other.batch_execute("CREATE TABLE IF NOT EXISTS other_app (x int); BEGIN; INSERT INTO other_app VALUES (1)")).unwrap();
     let dir = env.dir.path().join("strict");
     std::fs::create_dir_all(&dir).unwrap();

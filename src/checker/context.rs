@@ -75,7 +75,7 @@ pub struct CheckContext<'a> {
 
 impl CheckContext<'_> {
     pub fn catalog_query(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> anyhow::Result<Vec<tokio_postgres::Row>> {
-        crate::runtime::block_on(crate::pg::query_with_deadline(self.catalog, sql, params, std::time::Duration::from_secs(10)))
+        crate::runtime::block_on(crate::environment::pg::query_with_deadline(self.catalog, sql, params, std::time::Duration::from_secs(10)))
     }
 
     pub fn table(&self) -> String {

@@ -42,23 +42,14 @@ impl Check for Snapshots {
         let (committed, resolved_now) = match_history(&run.txns, &by_key, &mut p);
         check_real_time_order(&committed, &mut p);
         let sampled = check_time_travel(ctx, run.run_id(), &committed, &mut p)?;
-        let ok = p.is_empty();
-        let summary = if ok {
-            format!(
-                "{} snapshots of the run, one per committed transaction; commit order respects real time; time travel to {} snapshot(s) shows exactly the transactions committed by then{}",
-                tagged.len(),
-                sampled.len(),
-                if resolved_now.is_empty() { String::new() } else { format!("; {} unknown outcome(s) resolved here", resolved_now.len()) }
-            )
-        } else {
-            format!("problems: {}", p.describe())
-        };
-        Ok(CheckResult::new(
-            self.name(),
-            ok,
-            summary,
-            json!({ "tagged_snapshots": tagged.len(), "committed_transactions": committed.len(), "resolved_here": resolved_now, "time_travel_versions": sampled, "problems": p.counts, "examples": p.examples }),
-        ))
+        let summary = format!(
+            "{} snapshots of the run, one per committed transaction; commit order respects real time; time travel to {} snapshot(s) shows exactly the transactions committed by then{}",
+            tagged.len(),
+            sampled.len(),
+            if resolved_now.is_empty() { String::new() } else { format!("; {} unknown outcome(s) resolved here", resolved_now.len()) }
+        );
+        let evidence = json!({ "tagged_snapshots": tagged.len(), "committed_transactions": committed.len(), "resolved_here": resolved_now, "time_travel_versions": sampled });
+        Ok(p.into_result(self.name(), summary, evidence))
     }
 }
 

@@ -101,17 +101,7 @@ impl Check for TransactionIntegrity {
                 }
             }
         }
-        let ok = p.is_empty();
-        let summary = if ok {
-            format!("{} transactions checked{}; all complete, no duplicates, checksums match", found.len(), if checked_against_history { " against the history" } else { "" })
-        } else {
-            format!("problems: {}", p.describe())
-        };
-        Ok(CheckResult::new(
-            self.name(),
-            ok,
-            summary,
-            json!({ "transactions_in_table": found.len(), "checked_against_history": checked_against_history, "problems": p.counts, "examples": p.examples }),
-        ))
+        let summary = format!("{} transactions checked{}; all complete, no duplicates, checksums match", found.len(), if checked_against_history { " against the history" } else { "" });
+        Ok(p.into_result(self.name(), summary, json!({ "transactions_in_table": found.len(), "checked_against_history": checked_against_history })))
     }
 }

@@ -49,7 +49,7 @@ pub fn start(with_s3: bool) -> anyhow::Result<(Environment, Containers)> {
     let probe = pg.clone();
     // The image restarts the server once after initialisation: wait for a real session.
     wait_until("postgres container", Duration::from_secs(60), || Ok(()), || {
-        crate::runtime::block_on(async { crate::pg::connect(&probe, None, "ducklake-stress/setup").await.map(|_| ()) })
+        crate::runtime::block_on(async { crate::environment::pg::connect(&probe, None, "ducklake-stress/setup").await.map(|_| ()) })
     })?;
 
     let mut containers = Containers { postgres: Some(postgres), minio: None };

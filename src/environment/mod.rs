@@ -8,6 +8,7 @@ pub mod existing;
 pub mod garage;
 pub mod minio;
 pub mod native;
+pub mod pg;
 pub mod postgres;
 pub mod process;
 pub mod s3;

@@ -134,7 +134,7 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
     let admin = endpoint.clone();
     let version = wait_until("postgres", deadline, || process.ensure_running(), || {
         crate::runtime::block_on(async {
-            let client = crate::pg::connect(&admin, Some("postgres"), "ducklake-stress/setup").await?;
+            let client = crate::environment::pg::connect(&admin, Some("postgres"), "ducklake-stress/setup").await?;
             let v: String = client.query_one("SHOW server_version", &[]).await?.get(0);
             client.batch_execute(&format!("CREATE DATABASE {CATALOG_DB}")).await?;
             anyhow::Ok(v)

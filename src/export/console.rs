@@ -30,6 +30,7 @@ fn latency_row(out: &mut String, name: &str, l: &LatencySummary) {
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let t = &r.totals;
+    let c = &t.counts;
     let _ = writeln!(
         o,
         "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | set-up {:.1} s | measured {:.1} s (+{:.1} s drain)",
@@ -59,14 +60,14 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         o,
         "  transactions {} | committed {} | failed {} | indeterminate {} | attempts {} | harness retries {} | catalog rollbacks {} | rows {} | {:.1} commits/s",
-        t.transactions,
-        t.commits,
-        t.failed,
-        t.indeterminate,
-        t.attempts,
-        t.harness_retries,
+        c.transactions,
+        c.commits,
+        c.failed,
+        c.indeterminate,
+        c.attempts,
+        c.harness_retries,
         t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()),
-        t.rows_committed,
+        c.rows_committed,
         t.commits_per_second
     );
     if t.drain_commits > 0 {

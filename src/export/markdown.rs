@@ -27,8 +27,8 @@ impl Exporter for MarkdownExporter {
         writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
-            t.transactions, t.commits, t.failed, t.indeterminate, t.attempts, t.harness_retries,
-            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()), t.rows_committed, t.commits_per_second
+            t.counts.transactions, t.counts.commits, t.counts.failed, t.counts.indeterminate, t.counts.attempts, t.counts.harness_retries,
+            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()), t.counts.rows_committed, t.commits_per_second
         )?;
         writeln!(o, "| latency (ms) | count | p50 | p90 | p99 | p99.9 | max | mean |")?;
         writeln!(o, "|---|---|---|---|---|---|---|---|")?;

@@ -69,7 +69,7 @@ pub struct TaggedSnapshot {
 /// (not through DuckLake), keyed by tag. A tag found twice is returned twice.
 pub async fn tagged_snapshots(catalog: &Client, run_id: &str) -> anyhow::Result<Vec<TaggedSnapshot>> {
     let pattern = format!("{}/%", run_prefix(run_id));
-    let rows = crate::pg::query_with_deadline(
+    let rows = crate::environment::pg::query_with_deadline(
         catalog,
         "SELECT snapshot_id, commit_message FROM ducklake_snapshot_changes WHERE author = $1 AND commit_message LIKE $2 ORDER BY snapshot_id",
         &[&AUTHOR, &pattern],
@@ -109,7 +109,7 @@ impl Resolution {
 pub async fn resolve(catalog: &Client, tag: &CommitTag<'_>, application_name: &str, limit: Duration) -> Resolution {
     let until = Instant::now() + limit;
     loop {
-        let in_flight = crate::pg::query_with_deadline(
+        let in_flight = crate::environment::pg::query_with_deadline(
             catalog,
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
             &[&application_name],
@@ -124,7 +124,7 @@ pub async fn resolve(catalog: &Client, tag: &CommitTag<'_>, application_name: &s
             Err(e) => return Resolution::Unknown(format!("the catalog could not be asked: {e:#}")),
         }
     }
-    match crate::pg::query_with_deadline(
+    match crate::environment::pg::query_with_deadline(
         catalog,
         "SELECT snapshot_id FROM ducklake_snapshot_changes WHERE author = $1 AND commit_message = $2",
         &[&AUTHOR, &tag.message()],

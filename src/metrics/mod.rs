@@ -8,5 +8,5 @@ pub mod summary;
 pub mod timeline;
 
 pub use latency::{LatencySummary, Latencies};
-pub use summary::{ErrorCount, Fairness, Summary, Totals, Window, WriterFigures};
+pub use summary::{Counts, ErrorCount, Fairness, Summary, Totals, Window, WriterFigures};
 pub use timeline::{LockSamples, Second};

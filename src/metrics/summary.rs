@@ -23,8 +23,9 @@ pub struct ErrorCount {
     pub example: String,
 }
 
+/// How transactions ended, for the whole run or one writer.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct Totals {
+pub struct Counts {
     pub transactions: u64,
     pub commits: u64,
     pub failed: u64,
@@ -32,6 +33,12 @@ pub struct Totals {
     pub attempts: u64,
     pub harness_retries: u64,
     pub rows_committed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Totals {
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Commits that completed inside the measured window, and their rate over it.
     pub commits_in_window: u64,
     pub commits_per_second: f64,
@@ -50,12 +57,8 @@ pub struct Totals {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct WriterFigures {
     pub writer: u32,
-    pub commits: u64,
-    pub failed: u64,
-    pub indeterminate: u64,
-    pub attempts: u64,
-    pub harness_retries: u64,
-    pub rows_committed: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
     /// The longest stretch this writer went without a commit (starvation).
     pub longest_without_commit_seconds: f64,
     pub setup_ms: Option<u64>,
@@ -141,20 +144,21 @@ fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, mess
 }
 
 fn count_txn(t: &Txn, totals: &mut Totals, errors: &mut BTreeMap<String, ErrorCount>, window: Window) {
-    totals.transactions += 1;
-    totals.attempts += t.attempts.len() as u64;
-    totals.harness_retries += t.attempts.len().saturating_sub(1) as u64;
+    let counts = &mut totals.counts;
+    counts.transactions += 1;
+    counts.attempts += t.attempts.len() as u64;
+    counts.harness_retries += t.attempts.len().saturating_sub(1) as u64;
     match t.outcome {
         Outcome::Committed => {
-            totals.commits += 1;
-            totals.rows_committed += t.rows as u64;
+            counts.commits += 1;
+            counts.rows_committed += t.rows as u64;
             match t.committing().and_then(|a| a.complete_at) {
                 Some(at) if at > window.end => totals.drain_commits += 1,
                 _ => totals.commits_in_window += 1,
             }
         }
-        Outcome::Failed => totals.failed += 1,
-        Outcome::Indeterminate => totals.indeterminate += 1,
+        Outcome::Failed => totals.counts.failed += 1,
+        Outcome::Indeterminate => totals.counts.indeterminate += 1,
     }
     for a in &t.attempts {
         if let (Some(class), Some(msg)) = (a.error_class, &a.error) {
@@ -211,19 +215,14 @@ pub fn summarize(txns: &[Txn], writers: u32, window: Window) -> Summary {
         }
         per_writer.push(WriterFigures {
             writer: w,
-            commits: t.commits,
-            failed: t.failed,
-            indeterminate: t.indeterminate,
-            attempts: t.attempts,
-            harness_retries: t.harness_retries,
-            rows_committed: t.rows_committed,
+            counts: t.counts,
             longest_without_commit_seconds: gap,
             latency_ms: h.summarize(),
             errors: e,
             ..Default::default()
         });
     }
-    let mut commits: Vec<u64> = per_writer.iter().map(|w| w.commits).collect();
+    let mut commits: Vec<u64> = per_writer.iter().map(|w| w.counts.commits).collect();
     commits.sort_unstable();
     if let (Some(min), Some(max)) = (commits.first(), commits.last()) {
         fairness.commits_min = *min;
@@ -271,12 +270,12 @@ mod tests {
         events.extend(txn_events(1, 1, 1.0, 9.0, OpOutcome::Fail));
         events.extend(txn_events(1, 2, 9.0, 10.5, OpOutcome::Ok));
         let s = summarize(&fold(&events), 2, Window { end: 10.0, writers_done: 10.5 });
-        assert_eq!(s.totals.commits, 12);
+        assert_eq!(s.totals.counts.commits, 12);
         assert_eq!(s.totals.commits_in_window, 11);
         assert_eq!(s.totals.drain_commits, 1);
         assert!((s.totals.commits_per_second - 1.1).abs() < 1e-9);
         assert!((s.totals.drain_seconds - 0.5).abs() < 1e-9);
-        assert_eq!(s.totals.failed, 1);
+        assert_eq!(s.totals.counts.failed, 1);
         assert_eq!(s.errors["retries_exhausted"].count, 1);
         assert_eq!(s.fairness.longest_without_commit_writer, Some(1));
         assert!((s.fairness.longest_without_commit_seconds - 9.5).abs() < 1e-9, "{:?}", s.fairness);

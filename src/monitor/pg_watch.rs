@@ -35,7 +35,7 @@ pub struct PgWatch {
 
 impl PgWatch {
     pub fn start(pg: &PgEndpoint, run_id: &str, shared: Arc<WriterShared>) -> anyhow::Result<Self> {
-        let client = crate::runtime::block_on(crate::pg::connect(pg, None, &format!("ducklake-stress/{run_id}/monitor")))?;
+        let client = crate::runtime::block_on(crate::environment::pg::connect(pg, None, &format!("ducklake-stress/{run_id}/monitor")))?;
         let summary = Arc::new(Mutex::new(WatchSummary::default()));
         let (stop, mut stopped) = watch::channel(false);
         let sink = summary.clone();

@@ -75,7 +75,7 @@ ORDER BY l.pid";
 
 pub async fn take(client: &Client, at: Duration) -> anyhow::Result<PgSnapshot> {
     let deadline = Duration::from_secs(2);
-    let sessions = crate::pg::query_with_deadline(client, SESSIONS_SQL, &[], deadline)
+    let sessions = crate::environment::pg::query_with_deadline(client, SESSIONS_SQL, &[], deadline)
         .await?
         .iter()
         .map(|r| Session {
@@ -90,7 +90,7 @@ pub async fn take(client: &Client, at: Duration) -> anyhow::Result<PgSnapshot> {
             blocked_by: r.get(8),
         })
         .collect();
-    let locks = crate::pg::query_with_deadline(client, LOCKS_SQL, &[], deadline)
+    let locks = crate::environment::pg::query_with_deadline(client, LOCKS_SQL, &[], deadline)
         .await?
         .iter()
         .map(|r| LockRow { pid: r.get(0), locktype: r.get(1), mode: r.get(2), granted: r.get(3), relation: r.get(4) })

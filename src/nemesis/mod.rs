@@ -76,7 +76,7 @@ impl Fault {
         if !self.sleep(self.spec.after).await {
             return None;
         }
-        match crate::pg::connect(&self.pg, None, &self.application_name).await {
+        match crate::environment::pg::connect(&self.pg, None, &self.application_name).await {
             Ok(c) => Some(c),
             Err(e) => {
                 self.note(|l| l.error = Some(format!("{e:#}")));

@@ -33,7 +33,7 @@ pub async fn run(mut fault: Fault) {
         let stalled = fault.spec.during == FaultMoment::CommitAck && stall_commits(&fault, &client, true).await;
         let hunt_until = Instant::now() + HUNT;
         loop {
-            match crate::pg::query_with_deadline(&client, &sql, &[&fault.writer_pattern], Duration::from_secs(5)).await {
+            match crate::environment::pg::query_with_deadline(&client, &sql, &[&fault.writer_pattern], Duration::from_secs(5)).await {
                 Ok(rows) => {
                     let n: i64 = rows.first().map(|r| r.get(0)).unwrap_or(0);
                     fault.note(|l| l.sessions_terminated += n as u64);
@@ -66,7 +66,7 @@ pub async fn run(mut fault: Fault) {
 async fn stall_commits(fault: &Fault, client: &tokio_postgres::Client, on: bool) -> bool {
     let set = if on { "ALTER SYSTEM SET synchronous_standby_names = 'ducklake_stress_no_standby'" } else { "ALTER SYSTEM RESET synchronous_standby_names" };
     for sql in [set, "SELECT pg_reload_conf()"] {
-        if let Err(e) = crate::pg::query_with_deadline(client, sql, &[], Duration::from_secs(5)).await {
+        if let Err(e) = crate::environment::pg::query_with_deadline(client, sql, &[], Duration::from_secs(5)).await {
             fault.note(|l| l.error = Some(format!("{sql}: {e:#}")));
             return false;
         }

@@ -90,6 +90,7 @@ pub fn report(p: Pieces) -> Report {
         postgres: p.postgres,
         nemesis: p.writing.nemesis,
         history: HistoryInfo { file: p.history_file, entries: p.events.len() as u64, write_errors: p.history_write_errors },
+        snapshots: snapshot_range(&txns),
         checks: p.checks,
         checks_note: p.checks_note,
         thresholds,
@@ -99,4 +100,9 @@ pub fn report(p: Pieces) -> Report {
         verdict_reason,
         harness: HarnessUsage::measure(startup_ms),
     }
+}
+
+fn snapshot_range(txns: &[crate::history::Txn]) -> SnapshotRange {
+    let ids: Vec<i64> = txns.iter().filter_map(|t| t.snapshot_id).collect();
+    SnapshotRange { count: ids.len() as u64, first: ids.iter().min().copied(), last: ids.iter().max().copied() }
 }

@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 pub fn read_rollbacks(catalog: &Client) -> Option<i64> {
     crate::runtime::block_on(async {
         let _ = tokio::time::timeout(Duration::from_secs(3), catalog.batch_execute("SELECT pg_stat_clear_snapshot()")).await;
-        let rows = crate::pg::query_with_deadline(
+        let rows = crate::environment::pg::query_with_deadline(
             catalog,
             "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()",
             &[],
@@ -29,7 +29,7 @@ pub fn wait_for_writer_sessions_to_close(catalog: &Client, run_id: &str) -> bool
     let pattern = format!("{}w%", crate::util::ids::session_prefix(run_id));
     let until = Instant::now() + Duration::from_secs(5);
     let count = || {
-        crate::runtime::block_on(crate::pg::query_with_deadline(
+        crate::runtime::block_on(crate::environment::pg::query_with_deadline(
             catalog,
             "SELECT count(*), count(*) FILTER (WHERE state = 'active') FROM pg_stat_activity WHERE application_name LIKE $1",
             &[&pattern],

@@ -53,7 +53,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     interrupt::bail_if_interrupted()?;
     let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, ExtensionSource::resolve(opts.extension_dir.clone()))?);
     let prefix = ids::session_prefix(&run_id);
-    let catalog = Arc::new(crate::runtime::block_on(crate::pg::connect(&env.endpoints.postgres, None, &format!("{prefix}harness")))?);
+    let catalog = Arc::new(crate::runtime::block_on(crate::environment::pg::connect(&env.endpoints.postgres, None, &format!("{prefix}harness")))?);
     let history = Arc::new(Recorder::create(&run_dir.join(history::FILE), &run_id, scenario.run.writers)?);
     let clock = Instant::now();
     let shared = Arc::new(WriterShared {
@@ -98,6 +98,12 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let watch_summary = watch.finish();
 
     let (checks, checks_note) = after_writing(&shared, &catalog, &env, &mut record, &writing, &run_dir);
+    let mut writing = writing;
+    if interrupt::is_interrupted() && writing.ending == Ending::Completed {
+        // Ctrl-C during the checks: the run is reported as interrupted (exit 130), with the
+        // checks that finished; the rest say they were cut short.
+        writing.ending = Ending::Interrupted;
+    }
     let events = history::recorder::load(history.path()).unwrap_or_default();
     let kept_scratch = match (&mut env.native, opts.keep_env) {
         (Some(native), true) => Some(native.keep_scratch().display().to_string()),

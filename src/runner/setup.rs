@@ -44,7 +44,7 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
             .unwrap_or_default();
         Ok((duckdb, ducklake))
     })?;
-    let postgres = crate::runtime::block_on(crate::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
+    let postgres = crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
         .ok()
         .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
         .unwrap_or_default();

@@ -188,7 +188,7 @@ fn drain(done: &Receiver<()>, expected: usize, limit: Duration, nudge: impl Fn()
 
 pub fn terminate_writer_sessions(catalog: &tokio_postgres::Client, run_id: &str) {
     let pattern = format!("{}w%", crate::util::ids::session_prefix(run_id));
-    let _ = crate::runtime::block_on(crate::pg::query_with_deadline(
+    let _ = crate::runtime::block_on(crate::environment::pg::query_with_deadline(
         catalog,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1",
         &[&pattern],

@@ -1,7 +1,7 @@
 //! Postgres sessions of the harness itself (monitor, checks, nemesis), each with a
 //! deadline on connecting: an unreachable server is an error within seconds, not a hang.
 
-use crate::environment::PgEndpoint;
+use super::PgEndpoint;
 use std::time::Duration;
 use tokio_postgres::{Client, NoTls};
 
