@@ -1,8 +1,6 @@
 //! The harness's own error kinds. Each maps to one documented exit code, and each message
 //! is a single paragraph that names the file, setting or service at fault and what to do.
 
-use std::fmt;
-
 /// Exit codes, documented in the README; CI jobs branch on them.
 pub mod exit_code {
     pub const PASS: i32 = 0;
@@ -14,13 +12,16 @@ pub mod exit_code {
     pub const INTERRUPTED: i32 = 130;
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
     /// A scenario file, flag or env.json the user gave us is wrong (exit 2).
+    #[error("{0}")]
     BadInput(String),
     /// A service could not be started or reached, or an extension is missing (exit 3).
+    #[error("{0}")]
     Environment(String),
     /// Ctrl-C or SIGTERM arrived before a run could start (exit 130).
+    #[error("interrupted (Ctrl-C or SIGTERM) before the run started; everything started so far was stopped")]
     Interrupted,
 }
 
@@ -33,17 +34,6 @@ impl HarnessError {
         }
     }
 }
-
-impl fmt::Display for HarnessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HarnessError::BadInput(m) | HarnessError::Environment(m) => f.write_str(m),
-            HarnessError::Interrupted => f.write_str("interrupted (Ctrl-C or SIGTERM) before the run started; everything started so far was stopped"),
-        }
-    }
-}
-
-impl std::error::Error for HarnessError {}
 
 pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     HarnessError::BadInput(msg.into()).into()
