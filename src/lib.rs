@@ -8,7 +8,7 @@
 //! - `history/`     the run's invoke/complete entries, commit tags, unknown outcomes
 //! - `metrics/`     latencies, throughput, fairness, timeline, computed from the history
 //! - `workload/`    what writers write
-//! - `fleet/`       what the runner shares with its writers, and where each one is
+//! - `fleet/`       the writers as a group (`Fleet` trait, threads), shared state, each one's step
 //! - `client/`      a writer: its transaction loop and retry policy
 //! - `monitor/`     watching pg_locks / pg_stat_activity, hang diagnosis
 //! - `nemesis/`     faults injected during a run

@@ -3,7 +3,8 @@
 //!
 //! - `run`       the phases in order, from scenario file to report
 //! - `setup`     environment, the lake's table, versions, the object store before the run
-//! - `writers`   the writing phase; the hang diagnosis when the deadline passes
+//! - `supervise` the scheduling of the writing phase against any fleet (unit-tested with a fake)
+//! - `writers`   the writing phase with real writers and services; the hang diagnosis
 //! - `catalog`   the runner's own catalog queries (rollbacks, sessions, post-run lookups)
 //! - `assemble`  from history and checks to the report
 //! - `progress`  the live line
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod progress;
 pub mod run;
 pub mod setup;
+pub mod supervise;
 pub mod writers;
 
 pub use run::{run, RunOptions, RunOutcome};

@@ -1,0 +1,81 @@
+//! The fleet as threads: one thread per writer (a pool sized to the writers, never to the
+//! cores: writers block in DuckDB and libpq and must really run at the same time), each
+//! with its own DuckDB instance, all in this process.
+
+use super::{Fleet, Step, WriterShared};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct ThreadFleet {
+    shared: Arc<WriterShared>,
+    ended: Mutex<(Receiver<()>, usize)>,
+    // Kept so the pool lives as long as the fleet.
+    _pool: rayon::ThreadPool,
+}
+
+impl ThreadFleet {
+    /// Starts every writer with `write` (the writer's whole life: set-up, barrier, work).
+    pub fn start(shared: Arc<WriterShared>, write: fn(&WriterShared, u32)) -> anyhow::Result<Self> {
+        let writers = shared.writers.len();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(writers).thread_name(|i| format!("w{i}")).build()?;
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let for_writers = shared.clone();
+        pool.spawn_broadcast(move |ctx| {
+            let id = ctx.index() as u32;
+            // A panic inside a pool job would abort the process and orphan the services.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&for_writers, id)));
+            if let Err(panic) = outcome {
+                let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                let slot = &for_writers.writers[id as usize];
+                slot.setup().error = Some(format!("writer panicked: {what}"));
+                slot.status.enter(Step::Done);
+                for_writers.ready.fetch_add(1, Ordering::AcqRel);
+            }
+            let _ = tx.send(());
+        });
+        Ok(ThreadFleet { shared, ended: Mutex::new((rx, 0)), _pool: pool })
+    }
+}
+
+impl Fleet for ThreadFleet {
+    fn size(&self) -> usize {
+        self.shared.writers.len()
+    }
+
+    fn ready(&self) -> usize {
+        self.shared.ready.load(Ordering::Acquire)
+    }
+
+    fn setup_failed(&self) -> bool {
+        self.shared.writers.iter().any(|w| w.status.step() == Step::SetupFailed)
+    }
+
+    fn go(&self) {
+        self.shared.go.store(true, Ordering::Release);
+    }
+
+    fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+    }
+
+    fn abort(&self) {
+        self.shared.abort_all();
+    }
+
+    fn wait_ended(&self, timeout: Duration) -> usize {
+        let mut guard = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        let (rx, ended) = &mut *guard;
+        match rx.recv_timeout(timeout) {
+            Ok(()) => *ended += 1,
+            Err(RecvTimeoutError::Timeout) => return *ended,
+            // Every writer has ended: each sends before its job's sender can be dropped.
+            Err(RecvTimeoutError::Disconnected) => *ended = self.size(),
+        }
+        while rx.try_recv().is_ok() {
+            *ended += 1;
+        }
+        (*ended).min(self.size())
+    }
+}
