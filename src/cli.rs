@@ -30,6 +30,9 @@ pub enum Command {
     },
     /// Run the integrity checks on an existing lake (e.g. after an incident)
     Check(CheckArgs),
+    /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
+    #[command(hide = true)]
+    Writer,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Env { action: EnvAction::Up { state, no_s3 } } => env_up(&state, !no_s3),
         Command::Env { action: EnvAction::Down { state } } => env_down(&state),
         Command::Check(args) => check(args),
+        Command::Writer => crate::client::child::main(),
     }
 }
 

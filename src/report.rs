@@ -43,6 +43,10 @@ pub struct Report {
     pub timeline: Vec<Second>,
     pub postgres: WatchSummary,
     pub nemesis: Vec<NemesisLog>,
+    /// Writer processes that died without being asked to (mode = "process").
+    pub crashes: Vec<crate::fleet::WriterCrash>,
+    /// The writers' process ids, in writer order (mode = "process").
+    pub writer_pids: Vec<i32>,
     pub history: HistoryInfo,
     /// The catalog snapshots the run's commits made, joined by their tags.
     pub snapshots: SnapshotRange,
@@ -107,6 +111,9 @@ pub struct HistoryInfo {
 pub struct HarnessUsage {
     pub cpu_seconds: f64,
     pub peak_rss_mb: f64,
+    /// Writer processes (mode = "process"): their CPU in all, and the largest one's peak RSS.
+    pub children_cpu_seconds: f64,
+    pub children_peak_rss_mb: f64,
     pub env_startup_ms: u64,
     /// CPU and memory include the writers' DuckDB instances, which run in this process.
     pub note: String,
@@ -117,11 +124,14 @@ impl HarnessUsage {
         use nix::sys::resource::{getrusage, UsageWho};
         let Ok(u) = getrusage(UsageWho::RUSAGE_SELF) else { return HarnessUsage::default() };
         let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        let children = getrusage(UsageWho::RUSAGE_CHILDREN).ok();
         HarnessUsage {
             cpu_seconds: secs(u.user_time()) + secs(u.system_time()),
             peak_rss_mb: u.max_rss() as f64 / 1024.0,
+            children_cpu_seconds: children.map(|c| secs(c.user_time()) + secs(c.system_time())).unwrap_or(0.0),
+            children_peak_rss_mb: children.map(|c| c.max_rss() as f64 / 1024.0).unwrap_or(0.0),
             env_startup_ms,
-            note: "process totals, including the writers' DuckDB instances and the harness's own threads".into(),
+            note: "this process (with the writer threads' DuckDB instances) and, apart, its writer processes; children include the native services the harness started and waited for".into(),
         }
     }
 }

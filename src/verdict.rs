@@ -68,8 +68,12 @@ fn check_limit(spec: &ChecksSpec, name: &str) -> Option<u64> {
     }
 }
 
-pub fn thresholds(spec: &ChecksSpec, totals: &Totals, checks: &[CheckResult]) -> Vec<Threshold> {
-    let mut out: Vec<Threshold> = [("max_failed_commits", spec.max_failed_commits, totals.counts.failed), ("max_indeterminate_commits", spec.max_indeterminate_commits, totals.counts.indeterminate)]
+pub fn thresholds(spec: &ChecksSpec, totals: &Totals, crashes: u64, checks: &[CheckResult]) -> Vec<Threshold> {
+    let mut out: Vec<Threshold> = [
+        ("max_failed_commits", spec.max_failed_commits, totals.counts.failed),
+        ("max_indeterminate_commits", spec.max_indeterminate_commits, totals.counts.indeterminate),
+        ("max_writer_crashes", spec.max_writer_crashes, crashes),
+    ]
         .into_iter()
         .filter_map(|(name, limit, actual)| limit.map(|limit| Threshold { name: name.into(), limit, actual: Some(actual), passed: actual <= limit, note: None }))
         .collect();
@@ -153,12 +157,12 @@ mod tests {
     fn a_skipped_check_with_a_threshold_on_it_fails_the_run() {
         let spec = ChecksSpec { max_catalog_rollbacks: Some(5), ..ChecksSpec::default() };
         let checks = vec![check("catalog_rollbacks", CheckStatus::Skipped), check("row_count", CheckStatus::Pass)];
-        let th = thresholds(&spec, &Totals::default(), &checks);
+        let th = thresholds(&spec, &Totals::default(), 0, &checks);
         let (v, why) = decide(&completed(), &checks, &th);
         assert_eq!(v, Verdict::Fail);
         assert!(why.contains("max_catalog_rollbacks"), "{why}");
         // Without the threshold the skip is only reported.
-        let th = thresholds(&ChecksSpec::default(), &Totals::default(), &checks);
+        let th = thresholds(&ChecksSpec::default(), &Totals::default(), 0, &checks);
         assert_eq!(decide(&completed(), &checks, &th).0, Verdict::Pass);
     }
 
@@ -179,7 +183,7 @@ mod tests {
         assert_eq!(decide(&c, &checks, &[]).0, Verdict::Interrupted);
         let mut totals = Totals::default();
         totals.counts.failed = 3;
-        let th = thresholds(&ChecksSpec::default(), &totals, &checks);
+        let th = thresholds(&ChecksSpec::default(), &totals, 0, &checks);
         let (v, why) = decide(&completed(), &checks, &th);
         assert_eq!(v, Verdict::Fail);
         assert!(why.contains("max_failed_commits (3 > 0)"), "{why}");

@@ -67,10 +67,12 @@ fn wrong_type_is_refused() {
 }
 
 #[test]
-fn process_mode_is_refused_clearly() {
-    let ran = validate("name = \"x\"\n[run]\nwriters = 2\nmode = \"process\"\nduration = \"5s\"\n");
+fn a_crashing_writer_needs_process_mode() {
+    let ok = validate("name = \"x\"\n[run]\nwriters = 2\nmode = \"process\"\nduration = \"5s\"\n[[nemesis]]\nkind = \"crash_writer\"\n");
+    assert_eq!(ok.code, 0, "{}", ok.explain());
+    let ran = validate("name = \"x\"\n[run]\nwriters = 2\nduration = \"5s\"\n[[nemesis]]\nkind = \"crash_writer\"\n");
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("broken.toml:4:") && ran.stderr.contains("not supported yet"), "{}", ran.explain());
+    assert!(ran.stderr.contains("broken.toml:5:") && ran.stderr.contains("run.mode = \"process\""), "{}", ran.explain());
 }
 
 #[test]

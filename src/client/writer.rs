@@ -30,7 +30,7 @@ struct Writer<'a> {
 }
 
 pub fn run(shared: &WriterShared, id: u32) {
-    let slot = &shared.writers[id as usize];
+    let slot = shared.slot(id);
     slot.status.enter(Step::Connecting);
     let started = Instant::now();
     let app = application_name(&shared.run_id, id);

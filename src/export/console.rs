@@ -119,6 +119,14 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "    {} on {} {when}{extra}{error}", n.kind, n.target);
         }
     }
+    if !r.crashes.is_empty() {
+        let _ = writeln!(o, "\n  writer crashes:");
+        for c in &r.crashes {
+            let how = c.signal.clone().unwrap_or_else(|| format!("exit code {}", c.exit_code.map(|e| e.to_string()).unwrap_or("?".into())));
+            let last = c.stderr_tail.last().map(|l| format!(", last stderr: {l}")).unwrap_or_default();
+            let _ = writeln!(o, "    w{} (pid {}) {how} at {:.1} s in {:?}{last}", c.writer, c.pid, c.at, c.step);
+        }
+    }
     let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
     for c in &r.checks {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);

@@ -2,14 +2,18 @@
 //! and abort flags, live counters) and where each one is right now (its status, read
 //! lock-free by the monitor and the hang diagnosis).
 
+pub mod processes;
+pub mod protocol;
 pub mod shared;
 pub mod status;
 pub mod threads;
 
 pub use shared::{LiveCounters, WriterSetup, WriterShared, WriterSlot};
 pub use status::{Step, WriterSnapshot, WriterStatus};
+pub use processes::{ProcessFleet, WriterCrash};
 pub use threads::ThreadFleet;
 
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 /// A group of writers the runner drives, whatever runs them (threads here; processes and
@@ -28,4 +32,38 @@ pub trait Fleet {
     fn abort(&self);
     /// Waits up to `timeout` for a writer to end; returns how many have ended so far.
     fn wait_ended(&self, timeout: Duration) -> usize;
+    /// Writers that died without being asked to (processes only: a crash in a thread ends
+    /// the whole harness).
+    fn crashes(&self) -> Vec<WriterCrash> {
+        Vec::new()
+    }
+    /// The writers' process ids (processes only), for faults that signal them.
+    fn pids(&self) -> Vec<i32> {
+        Vec::new()
+    }
+}
+
+/// Counts writers that ended, from one message each on a channel.
+struct Ended {
+    rx: Receiver<()>,
+    count: usize,
+}
+
+impl Ended {
+    fn new(rx: Receiver<()>) -> Self {
+        Ended { rx, count: 0 }
+    }
+
+    fn wait(&mut self, timeout: Duration, size: usize) -> usize {
+        match self.rx.recv_timeout(timeout) {
+            Ok(()) => self.count += 1,
+            Err(RecvTimeoutError::Timeout) => return self.count,
+            // Every sender is gone: each writer sent its message before dropping its own.
+            Err(RecvTimeoutError::Disconnected) => self.count = size,
+        }
+        while self.rx.try_recv().is_ok() {
+            self.count += 1;
+        }
+        self.count.min(size)
+    }
 }

@@ -31,7 +31,10 @@ pub struct WriterShared {
     pub go: AtomicBool,
     pub live: LiveCounters,
     pub lock_samples: LockSamples,
+    /// The writers this process runs: all of them (threads), or one (a writer process).
     pub writers: Vec<WriterSlot>,
+    /// The id of `writers[0]`.
+    pub first_writer: u32,
 }
 
 impl WriterShared {
@@ -55,7 +58,11 @@ impl WriterShared {
     }
 
     pub fn snapshots(&self) -> Vec<super::WriterSnapshot> {
-        self.writers.iter().enumerate().map(|(i, s)| s.status.snapshot(i as u32)).collect()
+        self.writers.iter().enumerate().map(|(i, s)| s.status.snapshot(self.first_writer + i as u32)).collect()
+    }
+
+    pub fn slot(&self, writer: u32) -> &WriterSlot {
+        &self.writers[(writer - self.first_writer) as usize]
     }
 }
 

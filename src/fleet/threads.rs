@@ -2,15 +2,14 @@
 //! cores: writers block in DuckDB and libpq and must really run at the same time), each
 //! with its own DuckDB instance, all in this process.
 
-use super::{Fleet, Step, WriterShared};
+use super::{Ended, Fleet, Step, WriterShared};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub struct ThreadFleet {
     shared: Arc<WriterShared>,
-    ended: Mutex<(Receiver<()>, usize)>,
+    ended: Mutex<Ended>,
     // Kept so the pool lives as long as the fleet.
     _pool: rayon::ThreadPool,
 }
@@ -28,14 +27,14 @@ impl ThreadFleet {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&for_writers, id)));
             if let Err(panic) = outcome {
                 let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-                let slot = &for_writers.writers[id as usize];
+                let slot = for_writers.slot(id);
                 slot.setup().error = Some(format!("writer panicked: {what}"));
                 slot.status.enter(Step::Done);
                 for_writers.ready.fetch_add(1, Ordering::AcqRel);
             }
             let _ = tx.send(());
         });
-        Ok(ThreadFleet { shared, ended: Mutex::new((rx, 0)), _pool: pool })
+        Ok(ThreadFleet { shared, ended: Mutex::new(Ended::new(rx)), _pool: pool })
     }
 }
 
@@ -65,17 +64,6 @@ impl Fleet for ThreadFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        let mut guard = self.ended.lock().unwrap_or_else(|p| p.into_inner());
-        let (rx, ended) = &mut *guard;
-        match rx.recv_timeout(timeout) {
-            Ok(()) => *ended += 1,
-            Err(RecvTimeoutError::Timeout) => return *ended,
-            // Every writer has ended: each sends before its job's sender can be dropped.
-            Err(RecvTimeoutError::Disconnected) => *ended = self.size(),
-        }
-        while rx.try_recv().is_ok() {
-            *ended += 1;
-        }
-        (*ended).min(self.size())
+        self.ended.lock().unwrap_or_else(|p| p.into_inner()).wait(timeout, self.size())
     }
 }

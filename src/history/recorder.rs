@@ -7,13 +7,22 @@ use super::ErrorClass;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = nix::libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
 
 pub struct Recorder {
     path: PathBuf,
-    file: Mutex<std::fs::File>,
-    /// Zero of the run clock: the moment the writers start writing.
-    origin: OnceLock<Instant>,
+    sink: Mutex<Box<dyn Write + Send>>,
+    /// Zero of the run clock: the moment the writers start writing, as an Instant and on
+    /// the system-wide monotonic clock (writer processes share the parent's zero).
+    origin: OnceLock<(Instant, u64)>,
     write_errors: std::sync::atomic::AtomicU64,
 }
 
@@ -32,10 +41,16 @@ impl Recorder {
             std::fs::create_dir_all(dir)?;
         }
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let r = Recorder { path: path.to_path_buf(), file: Mutex::new(file), origin: OnceLock::new(), write_errors: 0.into() };
+        let r = Recorder { path: path.to_path_buf(), sink: Mutex::new(Box::new(file)), origin: OnceLock::new(), write_errors: 0.into() };
         let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         r.append(&Event::Run { run_id: run_id.to_string(), writers, started_at });
         Ok(r)
+    }
+
+    /// A recorder that streams entries to standard output: a writer process's history,
+    /// which its parent appends to the run's file as the lines arrive.
+    pub fn to_stdout() -> Self {
+        Recorder { path: PathBuf::from("-"), sink: Mutex::new(Box::new(std::io::stdout())), origin: OnceLock::new(), write_errors: 0.into() }
     }
 
     pub fn path(&self) -> &Path {
@@ -44,16 +59,32 @@ impl Recorder {
 
     /// Sets zero on the run clock (once; later calls keep the first).
     pub fn start_clock(&self) -> Instant {
-        *self.origin.get_or_init(Instant::now)
+        self.origin.get_or_init(|| (Instant::now(), monotonic_ns())).0
+    }
+
+    /// Sets zero on the run clock to a moment of the system-wide monotonic clock, as
+    /// another process of the run read it (so that all writers' times compare).
+    pub fn start_clock_at(&self, monotonic: u64) -> Instant {
+        self.origin
+            .get_or_init(|| {
+                let ago = Duration::from_nanos(monotonic_ns().saturating_sub(monotonic));
+                (Instant::now().checked_sub(ago).unwrap_or_else(Instant::now), monotonic)
+            })
+            .0
     }
 
     pub fn origin(&self) -> Option<Instant> {
-        self.origin.get().copied()
+        self.origin.get().map(|o| o.0)
+    }
+
+    /// The run clock's zero on the system-wide monotonic clock.
+    pub fn origin_monotonic(&self) -> Option<u64> {
+        self.origin.get().map(|o| o.1)
     }
 
     /// Seconds on the run clock (0 before it started).
     pub fn now(&self) -> f64 {
-        self.origin.get().map(|o| o.elapsed().as_secs_f64()).unwrap_or(0.0)
+        self.origin.get().map(|o| o.0.elapsed().as_secs_f64()).unwrap_or(0.0)
     }
 
     /// Entries that could not be written (disk full...): reported, never silently lost.
@@ -64,9 +95,10 @@ impl Recorder {
     pub fn append(&self, event: &Event) {
         let mut line = serde_json::to_vec(event).expect("history entries always serialize");
         line.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        // One write per line (O_APPEND): lines of concurrent writers never interleave.
-        if f.write_all(&line).is_err() {
+        let mut f = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        // One write per line (O_APPEND, or stdout's own lock): lines never interleave. The
+        // flush hands a pipe's line to the parent at once (a file has nothing to flush).
+        if f.write_all(&line).and_then(|_| f.flush()).is_err() {
             self.write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// table scan crashes unless parquet is loaded before ducklake.
 pub const REQUIRED: &[&str] = &["parquet", "json", "httpfs", "postgres_scanner", "ducklake"];
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExtensionSource {
     /// DuckDB's `extension_directory`; `None` keeps DuckDB's default (~/.duckdb/extensions).
     pub dir: Option<PathBuf>,

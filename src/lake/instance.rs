@@ -9,7 +9,7 @@ use duckdb::{Config, Connection};
 
 pub const LAKE_ALIAS: &str = "lake";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LakeTarget {
     pub env: EnvFile,
     /// Where the lake keeps its Parquet files (`s3://bucket/lake/` or a directory);

@@ -1,6 +1,7 @@
 //! Faults injected during a run (Jepsen's nemesis), to see what writers and the harness
 //! do when the catalog misbehaves.
 
+pub mod crash_writer;
 pub mod lock_catalog_table;
 pub mod terminate_writer_sessions;
 
@@ -22,6 +23,9 @@ pub struct NemesisLog {
     pub backend_pid: Option<i32>,
     /// Sessions ended (for `terminate_writer_sessions`).
     pub sessions_terminated: u64,
+    /// The writer process signalled (for `crash_writer`).
+    #[serde(default)]
+    pub signalled_pid: Option<i32>,
     pub error: Option<String>,
 }
 
@@ -48,6 +52,8 @@ pub struct Fault {
     pub application_name: String,
     /// LIKE pattern of the run's writer sessions.
     pub writer_pattern: String,
+    /// The writers' process ids (mode = "process"), for faults that signal them.
+    pub writer_pids: Vec<i32>,
     pub history: Arc<Recorder>,
     stopped: watch::Receiver<bool>,
     log: Arc<Mutex<NemesisLog>>,
@@ -101,7 +107,7 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, history: &Arc<Recorder>) -> Self {
+    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32]) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -109,6 +115,7 @@ impl Nemeses {
             let target = match spec.kind {
                 NemesisKind::LockCatalogTable => spec.table.clone(),
                 NemesisKind::TerminateWriterSessions => format!("ducklake-stress/{run_id}/w*"),
+                NemesisKind::CrashWriter => "a writer process".to_string(),
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
@@ -117,6 +124,7 @@ impl Nemeses {
                 pg: pg.clone(),
                 application_name: format!("ducklake-stress/{run_id}/nemesis"),
                 writer_pattern: format!("{}w%", crate::util::ids::session_prefix(run_id)),
+                writer_pids: writer_pids.to_vec(),
                 history: history.clone(),
                 stopped: stopped.clone(),
                 log,
@@ -125,6 +133,7 @@ impl Nemeses {
                 match fault.spec.kind {
                     NemesisKind::LockCatalogTable => lock_catalog_table::run(fault).await,
                     NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
+                    NemesisKind::CrashWriter => crash_writer::run(fault).await,
                 }
             }));
         }

@@ -70,6 +70,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         live: LiveCounters::default(),
         lock_samples: Default::default(),
         writers: (0..scenario.run.writers).map(|_| WriterSlot::new(clock)).collect(),
+        first_writer: 0,
     });
     // The monitor watches from the start, so a set-up stuck behind a lock is diagnosed too.
     let watch = PgWatch::start(&env.endpoints.postgres, &run_id, shared.clone())?;
@@ -145,6 +146,8 @@ fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
         all_stopped: true,
         started: false,
         rollbacks_at_go: None,
+        crashes: Vec::new(),
+        pids: Vec::new(),
     }
 }
 

@@ -5,13 +5,13 @@
 use super::progress::Progress;
 use super::supervise::{self, Hooks, Plan};
 use crate::client::writer;
-use crate::fleet::{Fleet, ThreadFleet, WriterShared};
+use crate::fleet::{Fleet, ProcessFleet, ThreadFleet, WriterCrash, WriterShared};
 use crate::metrics::Window;
 use crate::monitor::diagnosis::{self, Diagnosis};
 use crate::monitor::pg_watch::PgWatch;
 use crate::monitor::snapshot;
 use crate::nemesis::{Nemeses, NemesisLog};
-use crate::scenario::StopCondition;
+use crate::scenario::{StopCondition, WriterMode};
 use crate::util::interrupt;
 use crate::verdict::Ending;
 use std::sync::Arc;
@@ -32,6 +32,10 @@ pub struct Writing {
     pub started: bool,
     /// xact_rollback of the catalog database when the writers were let go.
     pub rollbacks_at_go: Option<i64>,
+    /// Writer processes that died without being asked to.
+    pub crashes: Vec<WriterCrash>,
+    /// The writers' process ids (mode = "process").
+    pub pids: Vec<i32>,
 }
 
 /// What the writing phase needs besides the writers' shared state.
@@ -48,6 +52,7 @@ struct RunHooks<'a> {
     progress: Progress,
     nemeses: Option<Nemeses>,
     rollbacks_at_go: Option<i64>,
+    writer_pids: Vec<i32>,
 }
 
 impl Hooks for RunHooks<'_> {
@@ -55,7 +60,7 @@ impl Hooks for RunHooks<'_> {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
         self.rollbacks_at_go = super::catalog::read_rollbacks(self.services.catalog);
         let origin = self.shared.history.start_clock();
-        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.pg, &self.shared.run_id, &self.shared.history));
+        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.pg, &self.shared.run_id, &self.shared.history, &self.writer_pids));
         origin
     }
 
@@ -70,14 +75,17 @@ impl Hooks for RunHooks<'_> {
 }
 
 pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant, quiet: bool) -> anyhow::Result<Writing> {
-    let fleet = ThreadFleet::start(shared.clone(), writer::run)?;
+    let fleet: Box<dyn Fleet> = match shared.scenario.run.mode {
+        WriterMode::Thread => Box::new(ThreadFleet::start(shared.clone(), writer::run)?),
+        WriterMode::Process => Box::new(ProcessFleet::start(shared.clone())?),
+    };
     let duration = match shared.scenario.run.stop {
         StopCondition::Duration(d) => Some(d),
         StopCondition::CommitsPerWriter(_) => None,
     };
     let plan = Plan { deadline_at, duration, poll: POLL, wind_down: WIND_DOWN };
-    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None };
-    let s = supervise::until_done(&fleet, &plan, &mut hooks);
+    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids() };
+    let s = supervise::until_done(fleet.as_ref(), &plan, &mut hooks);
     let writers_done_at = shared.history.now();
     let diagnosis = (s.ending == Ending::Deadline)
         .then(|| diagnose(shared, services, &format!("the deadline of {} passed", humantime::format_duration(shared.scenario.run.deadline))));
@@ -92,7 +100,7 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
     if stuck {
         release();
     }
-    let ended = supervise::drain(&fleet, s.ended, WIND_DOWN, POLL, || {
+    let ended = supervise::drain(fleet.as_ref(), s.ended, WIND_DOWN, POLL, || {
         if stuck {
             release();
         }
@@ -104,7 +112,7 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
     };
     let window = Window { end, writers_done: shared.history.now().max(end) };
     let ending = if s.ending == Ending::Completed && shared.writers.iter().any(|w| w.setup().error.is_some()) { Ending::SetupFailed } else { s.ending };
-    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go })
+    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go, crashes: fleet.crashes(), pids: fleet.pids() })
 }
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.

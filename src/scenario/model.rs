@@ -129,6 +129,9 @@ pub struct ChecksSpec {
     /// "exact" (default): record_count must equal a scan; "report": a difference warns.
     #[serde(default)]
     pub table_stats: TableStatsMode,
+    /// Writer processes that may crash (mode = "process"); default 0.
+    #[serde(default = "defaults::zero")]
+    pub max_writer_crashes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -183,6 +186,9 @@ pub enum NemesisKind {
     /// restart or failover as the writers see it. Commits caught mid-flight become
     /// indeterminate.
     TerminateWriterSessions,
+    /// SIGSEGV to one writer process (mode = "process"): what a DuckDB crash looks like,
+    /// to prove the harness survives it and reports it.
+    CrashWriter,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----
@@ -280,6 +286,7 @@ impl Default for ChecksSpec {
             max_catalog_rollbacks: None,
             max_leaked_sessions: None,
             table_stats: TableStatsMode::Exact,
+            max_writer_crashes: Some(0),
         }
     }
 }

@@ -132,6 +132,9 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         .map(|n| validate_nemesis(n, here))
         .collect::<anyhow::Result<Vec<_>>>()?;
     for (spec, raw_n) in nemesis.iter().zip(&raw.nemesis) {
+        if spec.kind == NemesisKind::CrashWriter && run.mode != WriterMode::Process {
+            return Err(here.at(raw_n, "nemesis.kind", "crash_writer signals a writer process: it needs run.mode = \"process\" (a crashing thread would take the whole harness down)."));
+        }
         if let StopCondition::Duration(d) = run.stop {
             if spec.after >= d {
                 return Err(here.at(raw_n, "nemesis.after", "is not before the end of run.duration: the fault would never happen."));
@@ -157,10 +160,6 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
         return Err(here.at(&r.writers, "run.writers", &format!("is {writers}; allowed: 1 to {MAX_WRITERS} (each writer holds catalog connections; the native Postgres allows {} in all).", crate::environment::postgres::MAX_CONNECTIONS)));
     }
     let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or(WriterMode::Thread);
-    if mode == WriterMode::Process {
-        let span = r.mode.as_ref().map(|m| m.span());
-        return Err(here.error(span, "run.mode", "\"process\" is not supported yet (it is planned); use mode = \"thread\", where every writer still has its own DuckDB instance."));
-    }
     let stop = match (&r.duration, &r.commits_per_writer) {
         (Some(d), None) => StopCondition::Duration(parse_duration(d, "run.duration", here)?),
         (None, Some(c)) if *c.get_ref() == 0 => {
@@ -275,6 +274,11 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
         NemesisKind::TerminateWriterSessions => {
             not_for("table", r.table.is_some())?;
             not_for("hold", r.hold.is_some())?;
+        }
+        NemesisKind::CrashWriter => {
+            for (key, present) in [("table", r.table.is_some()), ("hold", r.hold.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
+                not_for(key, present)?;
+            }
         }
     }
     let table = match &r.table {

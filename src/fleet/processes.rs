@@ -1,0 +1,245 @@
+//! The fleet as processes: each writer is a child (`ducklake-stress writer`) with its own
+//! DuckDB instance. A writer that crashes (a signal, or an exit it did not mean) is a
+//! finding, not the end of the run: its signal and the last lines of its stderr are kept,
+//! its in-flight transaction stays unknown in the history (resolved from its tag after the
+//! run), and the others go on. Children die with the harness (PR_SET_PDEATHSIG), abort when
+//! their stdin closes, and are killed if they do not stop within a grace period.
+
+use super::protocol::{Control, WriterSpec};
+use super::{Ended, Fleet, Step, WriterShared};
+use crate::history::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// After `abort`, how long children get before they are killed.
+const KILL_AFTER: Duration = Duration::from_secs(3);
+const STDERR_LINES_KEPT: usize = 20;
+
+/// A writer process that ended without being asked to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriterCrash {
+    pub writer: u32,
+    pub pid: i32,
+    /// e.g. "SIGSEGV"; `None` when it exited with a code instead.
+    pub signal: Option<String>,
+    pub exit_code: Option<i32>,
+    /// On the run clock.
+    pub at: f64,
+    /// Where the writer was when it died.
+    pub step: Step,
+    pub stderr_tail: Vec<String>,
+}
+
+struct Child {
+    pid: i32,
+    stdin: Mutex<Option<ChildStdin>>,
+    alive: Arc<AtomicBool>,
+    killed_by_us: Arc<AtomicBool>,
+}
+
+pub struct ProcessFleet {
+    shared: Arc<WriterShared>,
+    children: Vec<Child>,
+    ended: Mutex<Ended>,
+    crashes: Arc<Mutex<Vec<WriterCrash>>>,
+    abort_sent: Mutex<Option<Instant>>,
+}
+
+impl ProcessFleet {
+    pub fn start(shared: Arc<WriterShared>) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let crashes = Arc::new(Mutex::new(Vec::new()));
+        // Each child's last counters (commits, failed, indeterminate, retries), summed into
+        // the shared live counters for the progress line.
+        let counters = Arc::new(Mutex::new(vec![[0u64; 4]; shared.writers.len()]));
+        let mut children = Vec::new();
+        for i in 0..shared.writers.len() as u32 {
+            let id = shared.first_writer + i;
+            children.push(spawn_one(&exe, &shared, id, tx.clone(), &crashes, &counters)?);
+        }
+        Ok(ProcessFleet { shared, children, ended: Mutex::new(Ended::new(rx)), crashes, abort_sent: Mutex::new(None) })
+    }
+
+    fn tell_all(&self, line: &str) {
+        for c in &self.children {
+            if let Some(stdin) = c.stdin.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                let _ = writeln!(stdin, "{line}").and_then(|_| stdin.flush());
+            }
+        }
+    }
+
+    fn kill_remaining(&self) {
+        for c in self.children.iter().filter(|c| c.alive.load(Ordering::Acquire)) {
+            c.killed_by_us.store(true, Ordering::Release);
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ProcessFleet {
+    /// No orphans, whatever happened.
+    fn drop(&mut self) {
+        self.kill_remaining();
+    }
+}
+
+fn spawn_one(exe: &std::path::Path, shared: &Arc<WriterShared>, id: u32, ended: Sender<()>, crashes: &Arc<Mutex<Vec<WriterCrash>>>, counters: &Arc<Mutex<Vec<[u64; 4]>>>) -> anyhow::Result<Child> {
+    let mut child = Command::new(exe).arg("writer").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
+        .map_err(|e| crate::error::environment(format!("could not start writer process {id} ({}): {e}", exe.display())))?;
+    let pid = child.id() as i32;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let spec = WriterSpec { run_id: shared.run_id.clone(), writer: id, scenario: (*shared.scenario).clone(), target: (*shared.target).clone() };
+    writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
+    stdin.flush()?;
+    let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
+    let (stdout, stderr) = (child.stdout.take().expect("piped stdout"), child.stderr.take().expect("piped stderr"));
+    let keep = tail.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut t = keep.lock().unwrap_or_else(|p| p.into_inner());
+            if t.len() == STDERR_LINES_KEPT {
+                t.pop_front();
+            }
+            t.push_back(line);
+        }
+    });
+    let (reader_shared, reader_counters) = (shared.clone(), counters.clone());
+    let reader = std::thread::spawn(move || {
+        let mut ready = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            handle_line(&reader_shared, id, &line, &mut ready, &reader_counters);
+        }
+        ready
+    });
+    let alive = Arc::new(AtomicBool::new(true));
+    let killed_by_us = Arc::new(AtomicBool::new(false));
+    let (waiter_shared, waiter_crashes, waiter_alive, waiter_killed) = (shared.clone(), crashes.clone(), alive.clone(), killed_by_us.clone());
+    std::thread::spawn(move || {
+        let status = child.wait();
+        // Every line the child wrote is in the history before the runner hears it ended.
+        let was_ready = reader.join().unwrap_or(false);
+        waiter_alive.store(false, Ordering::Release);
+        let slot = waiter_shared.slot(id);
+        let (signal, code) = match &status {
+            Ok(s) => (s.signal(), s.code()),
+            Err(_) => (None, None),
+        };
+        let crashed = !waiter_killed.load(Ordering::Acquire) && (signal.is_some() || code != Some(0));
+        if crashed {
+            let stderr_tail: Vec<String> = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+            let signal = signal.map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")));
+            waiter_crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash { writer: id, pid, signal, exit_code: code, at: waiter_shared.history.now(), step: slot.status.step(), stderr_tail });
+        }
+        if !was_ready {
+            // It died in set-up: the barrier must not wait for it.
+            slot.setup().error.get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
+            slot.status.enter(Step::SetupFailed);
+            waiter_shared.ready.fetch_add(1, Ordering::AcqRel);
+        } else {
+            slot.status.enter(Step::Done);
+        }
+        let _ = ended.send(());
+    });
+    Ok(Child { pid, stdin: Mutex::new(Some(stdin)), alive, killed_by_us })
+}
+
+/// One line from a child: a history entry goes into the run's history; a control line
+/// updates the writer's slot and the live counters.
+fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mut bool, counters: &Mutex<Vec<[u64; 4]>>) {
+    if let Ok(event) = serde_json::from_str::<Event>(line) {
+        shared.history.append(&event);
+        return;
+    }
+    let Ok(control) = serde_json::from_str::<Control>(line) else {
+        tracing::warn!("writer {id} wrote a line that is neither a history entry nor a control line: {line}");
+        return;
+    };
+    let slot = shared.slot(id);
+    match control {
+        Control::Ready { setup_ms } => {
+            slot.setup().took = Some(Duration::from_millis(setup_ms));
+            slot.status.enter(Step::Ready);
+            *ready = true;
+            shared.ready.fetch_add(1, Ordering::AcqRel);
+        }
+        Control::SetupFailed { error } => {
+            slot.setup().error = Some(error);
+            slot.status.enter(Step::SetupFailed);
+            *ready = true;
+            shared.ready.fetch_add(1, Ordering::AcqRel);
+        }
+        Control::Status { step, txn, attempt, commits, failed, indeterminate, retries } => {
+            if slot.status.step() != step {
+                slot.status.enter(step);
+            }
+            slot.status.set_txn(txn, attempt);
+            let mut all = counters.lock().unwrap_or_else(|p| p.into_inner());
+            all[(id - shared.first_writer) as usize] = [commits, failed, indeterminate, retries];
+            let sum = |k: usize| all.iter().map(|c| c[k]).sum::<u64>();
+            let l = &shared.live;
+            l.commits.store(sum(0), Ordering::Relaxed);
+            l.failed.store(sum(1), Ordering::Relaxed);
+            l.indeterminate.store(sum(2), Ordering::Relaxed);
+            l.retries.store(sum(3), Ordering::Relaxed);
+        }
+        Control::Done => {}
+    }
+}
+
+impl Fleet for ProcessFleet {
+    fn size(&self) -> usize {
+        self.children.len()
+    }
+
+    fn ready(&self) -> usize {
+        self.shared.ready.load(Ordering::Acquire)
+    }
+
+    fn setup_failed(&self) -> bool {
+        self.shared.writers.iter().any(|w| w.status.step() == Step::SetupFailed)
+    }
+
+    /// Every child starts its run clock at the parent's zero, whenever it reads the line.
+    fn go(&self) {
+        let zero = self.shared.history.origin_monotonic().unwrap_or_else(crate::history::recorder::monotonic_ns);
+        self.tell_all(&format!("go {zero}"));
+    }
+
+    fn stop(&self) {
+        self.tell_all("stop");
+    }
+
+    /// First call: ask every child to abort. A later call, once the grace period is over:
+    /// kill those still alive.
+    fn abort(&self) {
+        let mut sent = self.abort_sent.lock().unwrap_or_else(|p| p.into_inner());
+        match *sent {
+            None => {
+                *sent = Some(Instant::now());
+                self.tell_all("abort");
+            }
+            Some(at) if at.elapsed() >= KILL_AFTER => self.kill_remaining(),
+            Some(_) => {}
+        }
+    }
+
+    fn wait_ended(&self, timeout: Duration) -> usize {
+        self.ended.lock().unwrap_or_else(|p| p.into_inner()).wait(timeout, self.size())
+    }
+
+    fn crashes(&self) -> Vec<WriterCrash> {
+        self.crashes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn pids(&self) -> Vec<i32> {
+        self.children.iter().map(|c| c.pid).collect()
+    }
+}

@@ -1,0 +1,54 @@
+//! Writers as processes against real Postgres, a real S3 server and real DuckLake: the
+//! same checks as threads, and a writer that crashes is a finding, not the end of the run.
+
+mod common;
+use common::*;
+
+fn alive(pid: i64) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+}
+
+#[test]
+fn eight_writer_processes_append_like_threads() {
+    let dir = tempdir();
+    let toml = append_toml("procs", 8, 10, "entries", PATIENT_RETRIES).replace("writers = 8", "writers = 8\nmode = \"process\"");
+    let ran = run(&scenario(dir.path(), "procs", &toml), dir.path(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    assert_eq!(r["totals"]["commits"], 80, "{}", r["totals"]);
+    assert_eq!(r["totals"]["rows_committed"], 800);
+    for c in r["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
+    }
+    let pids = r["writer_pids"].as_array().unwrap();
+    assert_eq!(pids.len(), 8);
+    assert!(pids.iter().all(|p| !alive(p.as_i64().unwrap())), "writer processes outlived the run: {pids:?}");
+    assert!(r["harness"]["children_cpu_seconds"].as_f64().unwrap() > 0.0, "{}", r["harness"]);
+    assert_eq!(r["crashes"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_writer_process_that_crashes_is_reported_and_the_others_go_on() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/crash-writer.toml"), dir.path(), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let r = ran.report();
+    let crashes = r["crashes"].as_array().unwrap();
+    assert_eq!(crashes.len(), 1, "{}", r["crashes"]);
+    assert_eq!(crashes[0]["signal"], "SIGSEGV");
+    let dead = crashes[0]["writer"].as_u64().unwrap();
+    let crashed_at = crashes[0]["at"].as_f64().unwrap();
+    assert!(r["verdict_reason"].as_str().unwrap().contains("max_writer_crashes (1 > 0)"), "{}", r["verdict_reason"]);
+    assert!(ran.stdout.contains("SIGSEGV"), "{}", ran.explain());
+    // The others kept committing after the crash.
+    let later: u64 = r["timeline"].as_array().unwrap().iter().filter(|s| s["second"].as_f64().unwrap() > crashed_at + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
+    assert!(later > 0, "no commit after the crash at {crashed_at} s: {}", r["timeline"]);
+    // The dead writer's last transaction was looked up, and the lake is consistent.
+    assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+    assert!(r["writers"][dead as usize]["commits"].as_u64().unwrap() < r["fairness"]["commits_max"].as_u64().unwrap());
+    let pids = r["writer_pids"].as_array().unwrap();
+    assert!(pids.iter().all(|p| !alive(p.as_i64().unwrap())), "writer processes outlived the run: {pids:?}");
+}
