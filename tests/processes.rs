@@ -52,3 +52,25 @@ fn a_writer_process_that_crashes_is_reported_and_the_others_go_on() {
     let pids = r["writer_pids"].as_array().unwrap();
     assert!(pids.iter().all(|p| !alive(p.as_i64().unwrap())), "writer processes outlived the run: {pids:?}");
 }
+
+#[test]
+fn a_writer_killed_in_commit_has_its_transaction_resolved_and_the_lake_holds() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/kill-writer.toml"), dir.path(), &[]);
+    let r = ran.report();
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let killed = r["nemesis"][0]["killed_pids"].as_array().unwrap();
+    assert!(!killed.is_empty(), "{}", r["nemesis"]);
+    let crashes = r["crashes"].as_array().unwrap();
+    assert_eq!(crashes.len(), killed.len(), "{}", r["crashes"]);
+    assert!(crashes.iter().all(|c| c["expected"] == true && c["signal"] == "SIGKILL"), "{}", r["crashes"]);
+    // Each killed writer left an attempt without a completion; every one was resolved.
+    let t = &r["totals"];
+    assert_eq!(t["unresolved"], 0, "{t}");
+    assert!(t["uncertain_attempts"].as_u64().unwrap() >= killed.len() as u64, "{t}");
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+    let pids = r["writer_pids"].as_array().unwrap();
+    assert!(pids.iter().all(|p| !alive(p.as_i64().unwrap())), "writer processes outlived the run: {pids:?}");
+}

@@ -26,8 +26,9 @@ pub fn main() -> anyhow::Result<i32> {
     let mut first = String::new();
     std::io::stdin().read_line(&mut first)?;
     let spec: WriterSpec = serde_json::from_str(&first).map_err(|e| crate::error::bad_input(format!("`ducklake-stress writer` is started by the harness (mode = \"process\"), which sends its spec on standard input; this was not one ({e}).")))?;
-    let app = writer::application_name(&spec.run_id, spec.writer);
-    let resolver = crate::runtime::block_on(crate::environment::pg::connect(&spec.target.env.postgres, None, &format!("{app}-resolver")))?;
+    // Named apart from the writers' sessions (`.../w<N>`), which faults terminate.
+    let resolver_app = format!("{}resolver-w{}", crate::util::ids::session_prefix(&spec.run_id), spec.writer);
+    let resolver = crate::runtime::block_on(crate::environment::pg::connect(&spec.target.env.postgres, None, &resolver_app))?;
     let clock = Instant::now();
     let shared = Arc::new(WriterShared {
         run_id: spec.run_id.clone(),

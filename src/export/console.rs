@@ -124,7 +124,8 @@ pub fn render(r: &Report) -> String {
         for c in &r.crashes {
             let how = c.signal.clone().unwrap_or_else(|| format!("exit code {}", c.exit_code.map(|e| e.to_string()).unwrap_or("?".into())));
             let last = c.stderr_tail.last().map(|l| format!(", last stderr: {l}")).unwrap_or_default();
-            let _ = writeln!(o, "    w{} (pid {}) {how} at {:.1} s in {:?}{last}", c.writer, c.pid, c.at, c.step);
+            let why = if c.expected { " (killed by the kill_writer fault)" } else { "" };
+            let _ = writeln!(o, "    w{} (pid {}) {how}{why} at {:.1} s in {:?}{last}", c.writer, c.pid, c.at, c.step);
         }
     }
     let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());

@@ -35,6 +35,9 @@ pub struct WriterCrash {
     /// Where the writer was when it died.
     pub step: Step,
     pub stderr_tail: Vec<String>,
+    /// Killed on purpose by a `kill_writer` fault: reported, not held against the run.
+    #[serde(default)]
+    pub expected: bool,
 }
 
 struct Child {
@@ -136,7 +139,7 @@ fn spawn_one(exe: &std::path::Path, shared: &Arc<WriterShared>, id: u32, ended: 
         if crashed {
             let stderr_tail: Vec<String> = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
             let signal = signal.map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")));
-            waiter_crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash { writer: id, pid, signal, exit_code: code, at: waiter_shared.history.now(), step: slot.status.step(), stderr_tail });
+            waiter_crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash { writer: id, pid, signal, exit_code: code, at: waiter_shared.history.now(), step: slot.status.step(), stderr_tail, expected: false });
         }
         if !was_ready {
             // It died in set-up: the barrier must not wait for it.

@@ -2,6 +2,7 @@
 //! do when the catalog misbehaves.
 
 pub mod crash_writer;
+pub mod kill_writer;
 pub mod lock_catalog_table;
 pub mod terminate_writer_sessions;
 
@@ -26,6 +27,10 @@ pub struct NemesisLog {
     /// The writer process signalled (for `crash_writer`).
     #[serde(default)]
     pub signalled_pid: Option<i32>,
+    /// Writer processes killed on purpose (for `kill_writer`): their deaths are the fault,
+    /// not crashes.
+    #[serde(default)]
+    pub killed_pids: Vec<i32>,
     pub error: Option<String>,
 }
 
@@ -40,6 +45,9 @@ impl NemesisLog {
         }
         if self.kind == format!("{:?}", NemesisKind::TerminateWriterSessions) && self.sessions_terminated == 0 {
             return Some("no writer session was terminated".into());
+        }
+        if self.kind == format!("{:?}", NemesisKind::KillWriter) && self.killed_pids.is_empty() {
+            return Some("no writer process was killed".into());
         }
         None
     }
@@ -115,7 +123,7 @@ impl Nemeses {
             let target = match spec.kind {
                 NemesisKind::LockCatalogTable => spec.table.clone(),
                 NemesisKind::TerminateWriterSessions => format!("ducklake-stress/{run_id}/w*"),
-                NemesisKind::CrashWriter => "a writer process".to_string(),
+                NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
@@ -134,6 +142,7 @@ impl Nemeses {
                     NemesisKind::LockCatalogTable => lock_catalog_table::run(fault).await,
                     NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
                     NemesisKind::CrashWriter => crash_writer::run(fault).await,
+                    NemesisKind::KillWriter => kill_writer::run(fault).await,
                 }
             }));
         }

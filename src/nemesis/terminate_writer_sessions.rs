@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// commit as one multi-statement string starting `INSERT INTO "<schema>".ducklake_snapshot
 /// VALUES`, then sends `COMMIT` (seen with log_statement = all); between the two the
 /// session is idle in transaction with the INSERT as its last query.
-const COMMITTING: &str = "((state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO %ducklake_snapshot VALUES%') OR (state = 'active' AND query = 'COMMIT'))";
+pub const COMMITTING: &str = "((state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO %ducklake_snapshot VALUES%') OR (state = 'active' AND query = 'COMMIT'))";
 
 /// How often to look for a committing session, and for how long per strike at most.
 const POLL: Duration = Duration::from_millis(2);

@@ -47,7 +47,13 @@ pub fn report(p: Pieces) -> Report {
         }
         figures.setup_error = setup.error;
     }
-    let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, p.writing.crashes.len() as u64, &p.checks);
+    let killed: Vec<i32> = p.writing.nemesis.iter().flat_map(|n| n.killed_pids.iter().copied()).collect();
+    let mut crashes = p.writing.crashes;
+    for c in &mut crashes {
+        c.expected = killed.contains(&c.pid);
+    }
+    let unexpected = crashes.iter().filter(|c| !c.expected).count() as u64;
+    let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, unexpected, &p.checks);
     // A fault that never happened makes a passing run meaningless.
     let idle_nemeses = if p.writing.started {
         p.writing.nemesis.iter().filter_map(|n| n.idle_reason().map(|why| format!("{} on {}: {why}", n.kind, n.target))).collect()
@@ -89,7 +95,7 @@ pub fn report(p: Pieces) -> Report {
         timeline: timeline::build(&txns, &p.shared.lock_samples.all()),
         postgres: p.postgres,
         nemesis: p.writing.nemesis,
-        crashes: p.writing.crashes,
+        crashes,
         writer_pids: p.writing.pids,
         history: HistoryInfo { file: p.history_file, entries: p.events.len() as u64, write_errors: p.history_write_errors },
         snapshots: snapshot_range(&txns),

@@ -189,6 +189,9 @@ pub enum NemesisKind {
     /// SIGSEGV to one writer process (mode = "process"): what a DuckDB crash looks like,
     /// to prove the harness survives it and reports it.
     CrashWriter,
+    /// SIGKILL to one writer process (mode = "process"), with `during = "commit"` one caught
+    /// writing its commit into the catalog: a pipeline worker killed by its orchestrator.
+    KillWriter,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----

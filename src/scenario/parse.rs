@@ -132,8 +132,8 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         .map(|n| validate_nemesis(n, here))
         .collect::<anyhow::Result<Vec<_>>>()?;
     for (spec, raw_n) in nemesis.iter().zip(&raw.nemesis) {
-        if spec.kind == NemesisKind::CrashWriter && run.mode != WriterMode::Process {
-            return Err(here.at(raw_n, "nemesis.kind", "crash_writer signals a writer process: it needs run.mode = \"process\" (a crashing thread would take the whole harness down)."));
+        if matches!(spec.kind, NemesisKind::CrashWriter | NemesisKind::KillWriter) && run.mode != WriterMode::Process {
+            return Err(here.at(raw_n, "nemesis.kind", &format!("{:?} signals a writer process: it needs run.mode = \"process\" (a thread cannot be killed alone; it would take the whole harness down).", spec.kind)));
         }
         if let StopCondition::Duration(d) = run.stop {
             if spec.after >= d {
@@ -278,6 +278,13 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
         NemesisKind::CrashWriter => {
             for (key, present) in [("table", r.table.is_some()), ("hold", r.hold.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
                 not_for(key, present)?;
+            }
+        }
+        NemesisKind::KillWriter => {
+            not_for("table", r.table.is_some())?;
+            not_for("hold", r.hold.is_some())?;
+            if r.during.as_ref().is_some_and(|d| *d.get_ref() == FaultMoment::CommitAck) {
+                return Err(here.at(n, "nemesis.during", "\"commit_ack\" applies to terminate_writer_sessions; kill_writer allows \"any\" and \"commit\"."));
             }
         }
     }
