@@ -55,6 +55,9 @@ pub struct Report {
     pub checks_note: Option<String>,
     pub thresholds: Vec<Threshold>,
     pub diagnosis: Option<Diagnosis>,
+    /// Stretches in which no transaction completed for `run.stall_after`, each diagnosed
+    /// when it was noticed.
+    pub stalls: Vec<crate::monitor::diagnosis::Stall>,
     pub verdict: Verdict,
     pub verdict_reason: String,
     pub exit_code: i32,

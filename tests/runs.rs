@@ -85,6 +85,7 @@ fn a_lock_held_on_the_catalog_ends_as_a_diagnosed_hang() {
 writers = 3
 duration = "4s"
 deadline = "8s"
+stall_after = "2s"
 [workload]
 batch_rows = 5
 [[nemesis]]
@@ -107,6 +108,13 @@ after = "1s"
     assert!(d["summary"].as_str().unwrap().contains("AccessExclusiveLock on ducklake_snapshot"), "{}", d["summary"]);
     assert!(d["writers"].as_array().unwrap().len() == 3);
     assert!(r["postgres"]["peak_lock_waiters"].as_u64().unwrap() >= 1);
+    // The stall was diagnosed when it began, before the deadline: writers matched to their
+    // catalog sessions, waiting for the nemesis's lock.
+    let stall = &r["stalls"][0];
+    let places = stall["diagnosis"]["places"].as_array().expect("a stall with its diagnosis");
+    let waiting = format!("for a lock held by pid {nemesis_pid}");
+    assert!(places.iter().any(|p| p["place"].as_str().unwrap().contains(&waiting)), "{stall}");
+    assert!(r["timeline"].as_array().unwrap().iter().any(|s| s["stalled"] == true));
 }
 
 #[test]

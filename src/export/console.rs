@@ -140,6 +140,10 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "    {:<5} {:<26} {actual} (limit {}){note}", if th.passed { "PASS" } else { "FAIL" }, th.name, th.limit);
         }
     }
+    for st in &r.stalls {
+        let until = st.until.map(|u| format!("until {u:.1} s")).unwrap_or_else(|| "until the end".into());
+        let _ = writeln!(o, "\n  stall from {:.1} s {until}: {}", st.from, st.diagnosis.summary);
+    }
     if let Some(d) = &r.diagnosis {
         let _ = writeln!(o, "\n  diagnosis: {}", d.summary);
     }

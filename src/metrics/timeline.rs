@@ -15,6 +15,9 @@ pub struct Second {
     pub retries: u64,
     /// The most sessions waiting on a lock in any sample of this second.
     pub lock_waiters: u64,
+    /// Part of a stall: no transaction completed for `stall_after` around this second.
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 /// The monitor's lock-waiter samples (run clock seconds, waiters).
@@ -41,7 +44,8 @@ fn slot(seconds: &mut Vec<Second>, at: f64) -> &mut Second {
     &mut seconds[s]
 }
 
-pub fn build(txns: &[Txn], lock_samples: &[(f64, u64)]) -> Vec<Second> {
+/// `stalls`: (from, until) on the run clock.
+pub fn build(txns: &[Txn], lock_samples: &[(f64, u64)], stalls: &[(f64, f64)]) -> Vec<Second> {
     let mut seconds: Vec<Second> = Vec::new();
     for t in txns {
         for a in t.attempts.iter().skip(1) {
@@ -56,6 +60,13 @@ pub fn build(txns: &[Txn], lock_samples: &[(f64, u64)]) -> Vec<Second> {
     for &(at, waiters) in lock_samples.iter().filter(|(at, _)| *at >= 0.0) {
         let s = slot(&mut seconds, at);
         s.lock_waiters = s.lock_waiters.max(waiters);
+    }
+    for &(from, until) in stalls {
+        let mut at = from.floor();
+        while at <= until {
+            slot(&mut seconds, at).stalled = true;
+            at += 1.0;
+        }
     }
     seconds
 }

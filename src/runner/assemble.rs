@@ -92,7 +92,7 @@ pub fn report(p: Pieces) -> Report {
         fairness: measured.fairness,
         writers: measured.writers,
         errors: measured.errors,
-        timeline: timeline::build(&txns, &p.shared.lock_samples.all()),
+        timeline: timeline::build(&txns, &p.shared.lock_samples.all(), &stall_spans(&p.writing.stalls, p.writing.window.writers_done)),
         postgres: p.postgres,
         nemesis: p.writing.nemesis,
         crashes,
@@ -103,6 +103,7 @@ pub fn report(p: Pieces) -> Report {
         checks_note: p.checks_note,
         thresholds,
         diagnosis: p.writing.diagnosis,
+        stalls: p.writing.stalls,
         exit_code: verdict.exit_code(),
         verdict,
         verdict_reason,
@@ -113,4 +114,8 @@ pub fn report(p: Pieces) -> Report {
 fn snapshot_range(txns: &[crate::history::Txn]) -> SnapshotRange {
     let ids: Vec<i64> = txns.iter().filter_map(|t| t.snapshot_id).collect();
     SnapshotRange { count: ids.len() as u64, first: ids.iter().min().copied(), last: ids.iter().max().copied() }
+}
+
+fn stall_spans(stalls: &[crate::monitor::diagnosis::Stall], end: f64) -> Vec<(f64, f64)> {
+    stalls.iter().map(|s| (s.from, s.until.unwrap_or(end))).collect()
 }

@@ -148,6 +148,7 @@ fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
         rollbacks_at_go: None,
         crashes: Vec::new(),
         pids: Vec::new(),
+        stalls: Vec::new(),
     }
 }
 

@@ -7,13 +7,14 @@ use super::supervise::{self, Hooks, Plan};
 use crate::client::writer;
 use crate::fleet::{Fleet, ProcessFleet, ThreadFleet, WriterCrash, WriterShared};
 use crate::metrics::Window;
-use crate::monitor::diagnosis::{self, Diagnosis};
+use crate::monitor::diagnosis::{self, Diagnosis, Stall};
 use crate::monitor::pg_watch::PgWatch;
 use crate::monitor::snapshot;
 use crate::nemesis::{Nemeses, NemesisLog};
 use crate::scenario::{StopCondition, WriterMode};
 use crate::util::interrupt;
 use crate::verdict::Ending;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,8 @@ pub struct Writing {
     pub crashes: Vec<WriterCrash>,
     /// The writers' process ids (mode = "process").
     pub pids: Vec<i32>,
+    /// Stretches without a completed transaction, each diagnosed when noticed.
+    pub stalls: Vec<Stall>,
 }
 
 /// What the writing phase needs besides the writers' shared state.
@@ -53,6 +56,34 @@ struct RunHooks<'a> {
     nemeses: Option<Nemeses>,
     rollbacks_at_go: Option<i64>,
     writer_pids: Vec<i32>,
+    /// Transactions completed so far, and when that number last changed (run clock).
+    completed: (u64, f64),
+    stalls: Vec<Stall>,
+}
+
+impl RunHooks<'_> {
+    /// Notices a stall (nothing completed for `stall_after`) and diagnoses it at once; the
+    /// stall ends when a transaction completes again.
+    fn watch_for_stalls(&mut self) {
+        let (s, now) = (self.shared, self.shared.history.now());
+        if s.history.origin().is_none() {
+            return; // set-up: the deadline covers it
+        }
+        let l = &s.live;
+        let done = l.commits.load(Ordering::Relaxed) + l.failed.load(Ordering::Relaxed) + l.indeterminate.load(Ordering::Relaxed);
+        let open = self.stalls.last().is_some_and(|st| st.until.is_none());
+        if done != self.completed.0 {
+            self.completed = (done, now);
+            if open {
+                if let Some(st) = self.stalls.last_mut() {
+                    st.until = Some(now);
+                }
+            }
+        } else if !open && !s.stopping() && now - self.completed.1 >= s.scenario.run.stall_after.as_secs_f64() {
+            let reason = format!("no transaction completed for {:.1} s (stall_after {})", now - self.completed.1, humantime::format_duration(s.scenario.run.stall_after));
+            self.stalls.push(Stall { from: self.completed.1, until: None, diagnosis: diagnose(s, self.services, &reason) });
+        }
+    }
 }
 
 impl Hooks for RunHooks<'_> {
@@ -67,6 +98,7 @@ impl Hooks for RunHooks<'_> {
     fn on_tick(&mut self, ended: usize) {
         let s = self.shared;
         self.progress.update(Duration::from_secs_f64(s.history.now()), &s.live, ended, s.scenario.run.writers);
+        self.watch_for_stalls();
     }
 
     fn interrupted(&self) -> bool {
@@ -84,7 +116,7 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
         StopCondition::CommitsPerWriter(_) => None,
     };
     let plan = Plan { deadline_at, duration, poll: POLL, wind_down: WIND_DOWN };
-    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids() };
+    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids(), completed: (0, 0.0), stalls: Vec::new() };
     let s = supervise::until_done(fleet.as_ref(), &plan, &mut hooks);
     let writers_done_at = shared.history.now();
     let diagnosis = (s.ending == Ending::Deadline)
@@ -112,7 +144,7 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
     };
     let window = Window { end, writers_done: shared.history.now().max(end) };
     let ending = if s.ending == Ending::Completed && shared.writers.iter().any(|w| w.setup().error.is_some()) { Ending::SetupFailed } else { s.ending };
-    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go, crashes: fleet.crashes(), pids: fleet.pids() })
+    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go, crashes: fleet.crashes(), pids: fleet.pids(), stalls: hooks.stalls })
 }
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.

@@ -42,6 +42,10 @@ pub struct RunSpec {
     /// The whole run, hang or not, ends by then.
     #[serde(with = "humantime_serde_ms")]
     pub deadline: Duration,
+    /// No transaction completed for this long: a stall, diagnosed at once (the deadline
+    /// still ends the run). Default: DuckLake's longest retry wait plus 5 s.
+    #[serde(with = "humantime_serde_ms", default = "defaults::stall_after")]
+    pub stall_after: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +227,7 @@ pub(crate) struct RawRun {
     pub duration: Option<Spanned<String>>,
     pub commits_per_writer: Option<Spanned<u64>>,
     pub deadline: Option<Spanned<String>>,
+    pub stall_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +256,14 @@ pub(crate) struct RawNemesis {
     pub hold: Option<Spanned<String>>,
     pub every: Option<Spanned<String>>,
     pub during: Option<Spanned<FaultMoment>>,
+}
+
+impl DuckLakeRetry {
+    /// How long one COMMIT can spend in DuckLake's retry waits before it gives up.
+    pub fn longest_wait(&self) -> Duration {
+        let ms: f64 = (0..self.max_retry_count.min(1000)).map(|i| self.retry_wait_ms as f64 * self.retry_backoff.powi(i as i32)).sum();
+        Duration::from_millis(ms.min(3_600_000.0) as u64)
+    }
 }
 
 impl Default for DuckLakeRetry {
@@ -304,6 +317,7 @@ mod defaults {
     pub fn harness_backoff() -> f64 { 2.0 }
     pub fn yes() -> bool { true }
     pub fn zero() -> Option<u64> { Some(0) }
+    pub fn stall_after() -> std::time::Duration { std::time::Duration::from_secs(16) }
 }
 
 /// Durations are written to the report as milliseconds, which every consumer can read.

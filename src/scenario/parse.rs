@@ -126,6 +126,11 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     let lake = validate_lake(raw.lake.as_ref(), here)?;
     let workload = validate_workload(raw.workload.as_ref(), here)?;
     validate_retry(&raw.retry, here)?;
+    let mut run = run;
+    if run.stall_after.is_zero() {
+        // A few seconds beyond the slowest commit DuckLake's own retries allow.
+        run.stall_after = (raw.retry.ducklake.longest_wait() + Duration::from_secs(5)).min(Duration::from_secs(600));
+    }
     let nemesis = raw
         .nemesis
         .iter()
@@ -186,7 +191,8 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
             return Err(here.at(spanned, "run.deadline", "must be longer than run.duration: the deadline is the hard stop for a run that hangs."));
         }
     }
-    Ok(RunSpec { writers, mode, stop, deadline })
+    let stall_after = r.stall_after.as_ref().map(|s| parse_duration(s, "run.stall_after", here)).transpose()?.unwrap_or(Duration::ZERO);
+    Ok(RunSpec { writers, mode, stop, deadline, stall_after })
 }
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
