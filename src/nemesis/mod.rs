@@ -4,6 +4,7 @@
 pub mod crash_writer;
 pub mod kill_writer;
 pub mod lock_catalog_table;
+pub mod pause_service;
 pub mod terminate_writer_sessions;
 
 use crate::environment::PgEndpoint;
@@ -62,6 +63,8 @@ pub struct Fault {
     pub writer_pattern: String,
     /// The writers' process ids (mode = "process"), for faults that signal them.
     pub writer_pids: Vec<i32>,
+    /// Process groups of the services the harness started, by name ("postgres", "garage", "minio").
+    pub service_groups: Vec<(String, i32)>,
     pub history: Arc<Recorder>,
     stopped: watch::Receiver<bool>,
     log: Arc<Mutex<NemesisLog>>,
@@ -115,7 +118,7 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32]) -> Self {
+    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], service_groups: &[(String, i32)]) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -124,6 +127,8 @@ impl Nemeses {
                 NemesisKind::LockCatalogTable => spec.table.clone(),
                 NemesisKind::TerminateWriterSessions => format!("ducklake-stress/{run_id}/w*"),
                 NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
+                NemesisKind::PauseCatalog => "the catalog's Postgres".to_string(),
+                NemesisKind::PauseS3 => "the S3 server".to_string(),
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
@@ -133,6 +138,7 @@ impl Nemeses {
                 application_name: format!("ducklake-stress/{run_id}/nemesis"),
                 writer_pattern: format!("{}w%", crate::util::ids::session_prefix(run_id)),
                 writer_pids: writer_pids.to_vec(),
+                service_groups: service_groups.to_vec(),
                 history: history.clone(),
                 stopped: stopped.clone(),
                 log,
@@ -143,6 +149,8 @@ impl Nemeses {
                     NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
                     NemesisKind::CrashWriter => crash_writer::run(fault).await,
                     NemesisKind::KillWriter => kill_writer::run(fault).await,
+                    NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
+                    NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
                 }
             }));
         }

@@ -74,7 +74,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     });
     // The monitor watches from the start, so a set-up stuck behind a lock is diagnosed too.
     let watch = PgWatch::start(&env.endpoints.postgres, &run_id, shared.clone())?;
-    let services = Services { catalog: &catalog, pg: &env.endpoints.postgres, watch: &watch };
+    let service_groups = env.native.as_ref().map(|n| n.services.iter().map(|s| (s.name.to_string(), s.pid())).collect()).unwrap_or_default();
+    let services = Services { catalog: &catalog, pg: &env.endpoints.postgres, watch: &watch, service_groups };
     let mut record = RunRecord {
         run_id: run_id.clone(),
         table: scenario.lake.table.clone(),

@@ -46,6 +46,8 @@ pub struct Services<'a> {
     pub catalog: &'a tokio_postgres::Client,
     pub pg: &'a crate::environment::PgEndpoint,
     pub watch: &'a PgWatch,
+    /// Process groups of the services the harness started (for faults that pause them).
+    pub service_groups: Vec<(String, i32)>,
 }
 
 /// The runner's side of the supervisor's moments.
@@ -91,7 +93,7 @@ impl Hooks for RunHooks<'_> {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
         self.rollbacks_at_go = super::catalog::read_rollbacks(self.services.catalog);
         let origin = self.shared.history.start_clock();
-        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.pg, &self.shared.run_id, &self.shared.history, &self.writer_pids));
+        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.pg, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_groups));
         origin
     }
 
@@ -149,9 +151,19 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.
 pub fn diagnose(shared: &WriterShared, services: &Services, reason: &str) -> Diagnosis {
-    let pg = crate::runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), snapshot::take(services.catalog, shared.clock.elapsed())).await.ok()?.ok() })
-        .or_else(|| services.watch.summary.lock().ok().and_then(|s| s.latest.clone()));
-    diagnosis::diagnose(reason, shared.snapshots(), pg)
+    let fresh = crate::runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), snapshot::take(services.catalog, shared.clock.elapsed())).await.ok()?.ok() });
+    if fresh.is_some() {
+        return diagnosis::diagnose(reason, shared.snapshots(), fresh);
+    }
+    // The catalog does not answer (stopped, overloaded, locked): say so, and show its last
+    // picture for what it is.
+    let latest = services.watch.summary.lock().ok().and_then(|s| s.latest.clone());
+    let age = latest.as_ref().map(|l| shared.clock.elapsed().as_secs_f64() - l.at_seconds);
+    let reason = match age {
+        Some(age) => format!("{reason}; the catalog database did not answer within 3 s (its last picture, {age:.1} s old, is shown)"),
+        None => format!("{reason}; the catalog database did not answer within 3 s"),
+    };
+    diagnosis::diagnose(&reason, shared.snapshots(), latest)
 }
 
 pub fn terminate_writer_sessions(catalog: &tokio_postgres::Client, run_id: &str) {

@@ -196,6 +196,11 @@ pub enum NemesisKind {
     /// SIGKILL to one writer process (mode = "process"), with `during = "commit"` one caught
     /// writing its commit into the catalog: a pipeline worker killed by its orchestrator.
     KillWriter,
+    /// SIGSTOP to the catalog's Postgres (all its processes) for `hold`, then SIGCONT: a
+    /// stall without a disconnect. Needs services the harness started (native).
+    PauseCatalog,
+    /// The same for the S3 server.
+    PauseS3,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----

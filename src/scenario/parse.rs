@@ -286,6 +286,14 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
                 not_for(key, present)?;
             }
         }
+        NemesisKind::PauseCatalog | NemesisKind::PauseS3 => {
+            for (key, present) in [("table", r.table.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
+                not_for(key, present)?;
+            }
+            if r.hold.is_none() {
+                return Err(here.at(n, "nemesis.hold", &format!("is required for {:?}: how long the server stays paused (e.g. \"5s\").", r.kind)));
+            }
+        }
         NemesisKind::KillWriter => {
             not_for("table", r.table.is_some())?;
             not_for("hold", r.hold.is_some())?;
