@@ -7,12 +7,12 @@
 
 use super::writer;
 use crate::fleet::protocol::{Control, WriterSpec};
-use crate::fleet::{LiveCounters, WriterShared, WriterSlot};
+use crate::fleet::{Members, WriterShared};
 use crate::history::Recorder;
 use std::io::{BufRead, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn say(c: &Control) {
     let line = serde_json::to_string(c).expect("control lines serialize");
@@ -29,23 +29,15 @@ pub fn main() -> anyhow::Result<i32> {
     // Named apart from the writers' sessions (`.../w<N>`), which faults terminate.
     let resolver_app = format!("{}resolver-w{}", crate::util::ids::session_prefix(&spec.run_id), spec.writer);
     let resolver = crate::runtime::block_on(crate::environment::pg::connect(&spec.target.env.postgres, None, &resolver_app))?;
-    let clock = Instant::now();
-    let shared = Arc::new(WriterShared {
+    let shared = Arc::new(WriterShared::new(Members {
         run_id: spec.run_id.clone(),
         scenario: Arc::new(spec.scenario),
         target: Arc::new(spec.target),
-        clock,
         history: Arc::new(Recorder::to_stdout()),
         resolver: Arc::new(resolver),
-        stop: false.into(),
-        abort: false.into(),
-        ready: 0.into(),
-        go: false.into(),
-        live: LiveCounters::default(),
-        lock_samples: Default::default(),
-        writers: vec![WriterSlot::new(clock)],
-        first_writer: spec.writer,
-    });
+        first: spec.writer,
+        count: 1,
+    }));
     let control = shared.clone();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {

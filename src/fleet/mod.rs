@@ -8,7 +8,7 @@ pub mod shared;
 pub mod status;
 pub mod threads;
 
-pub use shared::{LiveCounters, WriterSetup, WriterShared, WriterSlot};
+pub use shared::{LiveCounters, Members, WriterSetup, WriterShared, WriterSlot};
 pub use status::{Step, WriterSnapshot, WriterStatus};
 pub use processes::{ProcessFleet, WriterCrash};
 pub use threads::ThreadFleet;

@@ -37,7 +37,40 @@ pub struct WriterShared {
     pub first_writer: u32,
 }
 
+/// Who the writers of one process are: a run, and which of its writers run here.
+pub struct Members {
+    pub run_id: String,
+    pub scenario: Arc<Scenario>,
+    pub target: Arc<LakeTarget>,
+    pub history: Arc<Recorder>,
+    pub resolver: Arc<tokio_postgres::Client>,
+    /// The writers this process runs: `first..first + count`.
+    pub first: u32,
+    pub count: u32,
+}
+
 impl WriterShared {
+    /// Nothing started yet: no writer ready, the barrier closed, no stop asked.
+    pub fn new(m: Members) -> Self {
+        let clock = Instant::now();
+        WriterShared {
+            run_id: m.run_id,
+            scenario: m.scenario,
+            target: m.target,
+            clock,
+            history: m.history,
+            resolver: m.resolver,
+            stop: false.into(),
+            abort: false.into(),
+            ready: 0.into(),
+            go: false.into(),
+            live: LiveCounters::default(),
+            lock_samples: LockSamples::default(),
+            writers: (0..m.count).map(|_| WriterSlot::new(clock)).collect(),
+            first_writer: m.first,
+        }
+    }
+
     pub fn aborted(&self) -> bool {
         self.abort.load(Ordering::Acquire)
     }

@@ -8,7 +8,7 @@ use super::catalog::{join_catalog, read_rollbacks, wait_for_writer_sessions_to_c
 use super::setup::{self, EnvChoice};
 use super::writers::{self, Services, Writing};
 use crate::checker::{self, CheckResult, RunFacts, RunRecord};
-use crate::fleet::{LiveCounters, WriterShared, WriterSlot};
+use crate::fleet::{Members, WriterShared};
 use crate::history::{self, Recorder};
 use crate::lake::{ExtensionSource, LakeTarget};
 use crate::metrics::Window;
@@ -55,23 +55,15 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let prefix = ids::session_prefix(&run_id);
     let catalog = Arc::new(crate::runtime::block_on(crate::environment::pg::connect(&env.endpoints.postgres, None, &format!("{prefix}harness")))?);
     let history = Arc::new(Recorder::create(&run_dir.join(history::FILE), &run_id, scenario.run.writers)?);
-    let clock = Instant::now();
-    let shared = Arc::new(WriterShared {
+    let shared = Arc::new(WriterShared::new(Members {
         run_id: run_id.clone(),
         scenario: scenario.clone(),
         target: target.clone(),
-        clock,
         history: history.clone(),
         resolver: catalog.clone(),
-        stop: false.into(),
-        abort: false.into(),
-        ready: 0.into(),
-        go: false.into(),
-        live: LiveCounters::default(),
-        lock_samples: Default::default(),
-        writers: (0..scenario.run.writers).map(|_| WriterSlot::new(clock)).collect(),
-        first_writer: 0,
-    });
+        first: 0,
+        count: scenario.run.writers,
+    }));
     // The monitor watches from the start, so a set-up stuck behind a lock is diagnosed too.
     let watch = PgWatch::start(&env.endpoints.postgres, &run_id, shared.clone())?;
     let service_groups = env.native.as_ref().map(|n| n.services.iter().map(|s| (s.name.to_string(), s.pid())).collect()).unwrap_or_default();
