@@ -81,7 +81,10 @@ fn match_history(txns: &[Txn], by_key: &BTreeMap<TagKey, i64>, p: &mut Problems)
                     if let Some(seen) = a.snapshot_id.filter(|seen| *seen != s) {
                         p.add("snapshot_id_mismatch", || format!("{}: the writer saw snapshot {seen}, its tag is on snapshot {s}", name()));
                     }
-                    committed.push(Committed { writer: t.writer, txn: t.txn, rows: t.rows, invoke_at: a.invoke_at, complete_at: a.complete_at, snapshot_id: s });
+                    // An attempt whose outcome was unknown has no known completion time
+                    // (Jepsen's `info`): it may have landed after its COMMIT returned.
+                    let complete_at = if a.was_uncertain() { None } else { a.complete_at };
+                    committed.push(Committed { writer: t.writer, txn: t.txn, rows: t.rows, invoke_at: a.invoke_at, complete_at, snapshot_id: s });
                 }
                 (Some(false), Some(s)) => p.add("failed_with_snapshot", || format!("{} did not commit by the history, yet snapshot {s} carries its tag", name())),
                 (Some(false), None) => {}

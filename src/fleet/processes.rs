@@ -146,7 +146,7 @@ fn spawn_one(exe: &std::path::Path, shared: &Arc<WriterShared>, id: u32, ended: 
             slot.setup().error.get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
             slot.status.enter(Step::SetupFailed);
             waiter_shared.ready.fetch_add(1, Ordering::AcqRel);
-        } else {
+        } else if slot.status.step() != Step::SetupFailed {
             slot.status.enter(Step::Done);
         }
         let _ = ended.send(());
@@ -207,7 +207,7 @@ impl Fleet for ProcessFleet {
     }
 
     fn setup_failed(&self) -> bool {
-        self.shared.writers.iter().any(|w| w.status.step() == Step::SetupFailed)
+        self.shared.writers.iter().any(|w| w.setup().error.is_some())
     }
 
     /// Every child starts its run clock at the parent's zero, whenever it reads the line.

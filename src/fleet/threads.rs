@@ -48,7 +48,7 @@ impl Fleet for ThreadFleet {
     }
 
     fn setup_failed(&self) -> bool {
-        self.shared.writers.iter().any(|w| w.status.step() == Step::SetupFailed)
+        self.shared.writers.iter().any(|w| w.setup().error.is_some())
     }
 
     fn go(&self) {

@@ -37,7 +37,8 @@ pub async fn run(mut fault: Fault) {
 /// The process to kill: any writer, or one whose catalog session is committing right now.
 async fn victim(fault: &Fault, client: &tokio_postgres::Client) -> Option<i32> {
     if fault.spec.during != FaultMoment::Commit {
-        return fault.writer_pids.choose(&mut rand::rng()).copied();
+        let alive: Vec<i32> = fault.writer_pids.iter().copied().filter(|p| super::is_writer_process(*p)).collect();
+        return alive.choose(&mut rand::rng()).copied();
     }
     let sql = format!("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE $1 AND {COMMITTING} LIMIT 1");
     let until = Instant::now() + HUNT;
@@ -45,7 +46,7 @@ async fn victim(fault: &Fault, client: &tokio_postgres::Client) -> Option<i32> {
         let rows = crate::environment::pg::query_with_deadline(client, &sql, &[&fault.writer_pattern], Duration::from_secs(5)).await.ok()?;
         // `.../w<N>`: writer N, whose process is writer_pids[N].
         let writer = rows.first().and_then(|r| r.get::<_, String>(0).rsplit_once("/w").and_then(|(_, n)| n.parse::<usize>().ok()));
-        if let Some(pid) = writer.and_then(|n| fault.writer_pids.get(n).copied()) {
+        if let Some(pid) = writer.and_then(|n| fault.writer_pids.get(n).copied()).filter(|p| super::is_writer_process(*p)) {
             return Some(pid);
         }
         tokio::time::sleep(POLL).await;

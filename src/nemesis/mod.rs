@@ -35,6 +35,15 @@ pub struct NemesisLog {
     pub error: Option<String>,
 }
 
+/// Whether `pid` is still one of our writer processes (a pid of a writer that died may
+/// have been reused by an unrelated process: never signal that one).
+pub fn is_writer_process(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+        args.first().is_some_and(|a| a.ends_with(b"ducklake-stress")) && args.get(1) == Some(&&b"writer"[..])
+    })
+}
+
 impl NemesisLog {
     /// Why this fault did not act (a run that was meant to suffer it proves nothing).
     pub fn idle_reason(&self) -> Option<String> {
