@@ -22,3 +22,19 @@ fn a_paused_object_store_is_a_diagnosed_stall_and_the_run_recovers() {
         assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
     }
 }
+
+#[test]
+fn an_idle_in_transaction_timeout_ends_catalog_transactions_and_the_lake_holds() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/idle-in-transaction-timeout.toml"), dir.path(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    assert!(r["nemesis"][0]["sessions_terminated"].as_u64().unwrap() >= 1, "the 5 ms timeout ended no session: {}", r["nemesis"]);
+    let t = &r["totals"];
+    assert!(t["uncertain_attempts"].as_u64().unwrap() >= 1, "{t}");
+    assert_eq!(t["unresolved"], 0, "{t}");
+    assert!(r["errors"].as_object().unwrap().contains_key("connection_lost"), "{}", r["errors"]);
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity", "catalog_locks"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+}

@@ -2,6 +2,7 @@
 //! do when the catalog misbehaves.
 
 pub mod crash_writer;
+pub mod idle_in_transaction_timeout;
 pub mod kill_writer;
 pub mod lock_catalog_table;
 pub mod pause_service;
@@ -138,6 +139,7 @@ impl Nemeses {
                 NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
                 NemesisKind::PauseCatalog => "the catalog's Postgres".to_string(),
                 NemesisKind::PauseS3 => "the S3 server".to_string(),
+                NemesisKind::IdleInTransactionTimeout => format!("idle_in_transaction_session_timeout = {}", spec.timeout.map(|t| humantime::format_duration(t).to_string()).unwrap_or_default()),
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
@@ -160,6 +162,7 @@ impl Nemeses {
                     NemesisKind::KillWriter => kill_writer::run(fault).await,
                     NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
                     NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
+                    NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,
                 }
             }));
         }

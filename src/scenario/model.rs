@@ -160,6 +160,9 @@ pub struct NemesisSpec {
     /// Repeat the fault at this interval (for `terminate_writer_sessions`).
     #[serde(with = "option_humantime_ms")]
     pub every: Option<Duration>,
+    /// The timeout to set (for `idle_in_transaction_timeout`).
+    #[serde(default, with = "option_humantime_ms")]
+    pub timeout: Option<Duration>,
     /// When to strike (for `terminate_writer_sessions`): at once, or only a session caught
     /// committing, so that the commit's outcome is unknown to the writer.
     #[serde(default)]
@@ -201,6 +204,10 @@ pub enum NemesisKind {
     PauseCatalog,
     /// The same for the S3 server.
     PauseS3,
+    /// Postgres's `idle_in_transaction_session_timeout` set to `timeout` (for `hold`, or
+    /// until the run ends): a common production setting that ends a writer's catalog
+    /// transaction while DuckDB writes Parquet. Needs a superuser catalog connection.
+    IdleInTransactionTimeout,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----
@@ -261,6 +268,7 @@ pub(crate) struct RawNemesis {
     pub hold: Option<Spanned<String>>,
     pub every: Option<Spanned<String>>,
     pub during: Option<Spanned<FaultMoment>>,
+    pub timeout: Option<Spanned<String>>,
 }
 
 impl DuckLakeRetry {

@@ -294,6 +294,14 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
                 return Err(here.at(n, "nemesis.hold", &format!("is required for {:?}: how long the server stays paused (e.g. \"5s\").", r.kind)));
             }
         }
+        NemesisKind::IdleInTransactionTimeout => {
+            for (key, present) in [("table", r.table.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
+                not_for(key, present)?;
+            }
+            if r.timeout.is_none() {
+                return Err(here.at(n, "nemesis.timeout", "is required for idle_in_transaction_timeout: the value to set, e.g. \"50ms\"."));
+            }
+        }
         NemesisKind::KillWriter => {
             not_for("table", r.table.is_some())?;
             not_for("hold", r.hold.is_some())?;
@@ -315,5 +323,9 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
     let hold = r.hold.as_ref().map(|h| parse_duration(h, "nemesis.hold", here)).transpose()?;
     let every = r.every.as_ref().map(|e| parse_duration(e, "nemesis.every", here)).transpose()?;
     let during = r.during.as_ref().map(|d| *d.get_ref()).unwrap_or_default();
-    Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during })
+    if r.timeout.is_some() && r.kind != NemesisKind::IdleInTransactionTimeout {
+        return Err(here.at(n, "nemesis.timeout", &format!("does not apply to kind {:?}.", r.kind)));
+    }
+    let timeout = r.timeout.as_ref().map(|t| parse_duration(t, "nemesis.timeout", here)).transpose()?;
+    Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during, timeout })
 }
