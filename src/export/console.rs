@@ -26,11 +26,19 @@ fn latency_row(out: &mut String, name: &str, l: &LatencySummary) {
     );
 }
 
-
+/// The whole summary, also printed at the end of a run.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let t = &r.totals;
-    let c = &t.counts;
+    header(&mut o, r);
+    latencies(&mut o, r);
+    totals(&mut o, r);
+    events(&mut o, r);
+    judgement(&mut o, r);
+    o
+}
+
+/// Scenario, run, times, environment and versions.
+fn header(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | set-up {:.1} s | measured {:.1} s (+{:.1} s drain)",
@@ -46,16 +54,26 @@ pub fn render(r: &Report) -> String {
         r.versions.postgres,
         r.versions.s3_server
     );
+}
+
+/// The latency table, rows for failures and unknown outcomes only when there were any.
+fn latencies(o: &mut String, r: &Report) {
     let _ = writeln!(o);
     let _ = writeln!(o, "  latency (ms)    count       p50       p90       p99     p99.9       max      mean");
     let l = &r.latency_ms;
-    latency_row(&mut o, "commit", &l.commit);
-    latency_row(&mut o, "transaction", &l.transaction);
+    latency_row(o, "commit", &l.commit);
+    latency_row(o, "transaction", &l.transaction);
     for (name, h) in [("failed commit", &l.failed_commit), ("unknown commit", &l.indeterminate_commit), ("failed txn", &l.failed_transaction)] {
         if h.count > 0 {
-            latency_row(&mut o, name, h);
+            latency_row(o, name, h);
         }
     }
+}
+
+/// Counts, throughput, unknown outcomes, fairness, the catalog watch.
+fn totals(o: &mut String, r: &Report) {
+    let t = &r.totals;
+    let c = &t.counts;
     let _ = writeln!(o);
     let _ = writeln!(
         o,
@@ -99,6 +117,10 @@ pub fn render(r: &Report) -> String {
         r.postgres.peak_sessions,
         r.postgres.samples
     );
+}
+
+/// Errors by class, faults, writer crashes.
+fn events(o: &mut String, r: &Report) {
     if !r.errors.is_empty() {
         let _ = writeln!(o, "\n  errors by class:");
         for (class, e) in &r.errors {
@@ -128,6 +150,10 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "    w{} (pid {}) {how}{why} at {:.1} s in {:?}{last}", c.writer, c.pid, c.at, c.step);
         }
     }
+}
+
+/// Checks, thresholds, stalls, the diagnosis, the harness itself, the verdict.
+fn judgement(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
     for c in &r.checks {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);
@@ -157,5 +183,4 @@ pub fn render(r: &Report) -> String {
         if r.history.write_errors > 0 { format!(", {} NOT WRITTEN", r.history.write_errors) } else { String::new() }
     );
     let _ = writeln!(o, "\nverdict: {} (exit {}) - {}", format!("{:?}", r.verdict).to_uppercase(), r.exit_code, r.verdict_reason);
-    o
 }
