@@ -38,3 +38,88 @@ fn an_idle_in_transaction_timeout_ends_catalog_transactions_and_the_lake_holds()
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
 }
+
+/// Every restart of the fault happened and the service answered again, commits went on
+/// after the last one, nothing stayed unknown, and the checks that judge the lake passed.
+fn assert_restarted_and_recovered(r: &serde_json::Value, restarts: usize) {
+    let n = &r["nemesis"][0];
+    assert!(n["error"].is_null(), "the fault failed: {n}");
+    let done = n["restarts"].as_array().expect("restarts recorded");
+    assert!(done.len() >= restarts, "fewer restarts than planned: {n}");
+    for restart in done {
+        assert!(restart["ready_at_seconds"].as_f64().is_some(), "the service did not come back: {restart}");
+    }
+    let last_up = done.last().unwrap()["ready_at_seconds"].as_f64().unwrap();
+    let after: u64 = r["timeline"].as_array().unwrap().iter().filter(|s| s["second"].as_f64().unwrap() > last_up + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
+    assert!(after > 0, "no commit after the service came back at {last_up:.1} s: {}", r["timeline"]);
+    assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "object_store", "catalog_integrity", "catalog_locks"] {
+        assert_eq!(check(r, name), "pass", "{name}: {}", r["checks"]);
+    }
+}
+
+#[test]
+fn a_catalog_restarted_in_fast_mode_ends_every_session_and_the_lake_holds() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/restart-catalog.toml"), dir.path(), &[]);
+    let r = ran.report();
+    assert!(r["errors"].as_object().unwrap().contains_key("connection_lost"), "no writer saw its catalog connection end: {}", r["errors"]);
+    assert_restarted_and_recovered(&r, 2);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}
+
+#[test]
+fn a_catalog_restarted_in_immediate_mode_recovers_and_the_lake_holds() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/restart-catalog-immediate.toml"), dir.path(), &[]);
+    let r = ran.report();
+    assert!(r["nemesis"][0]["restarts"][0]["exit"].as_str().unwrap_or("").contains("exit status"), "{}", r["nemesis"]);
+    assert_restarted_and_recovered(&r, 2);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}
+
+#[test]
+fn a_killed_object_store_fails_uploads_and_the_run_recovers_when_it_is_back() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/kill-s3.toml"), dir.path(), &[]);
+    let r = ran.report();
+    let restart = &r["nemesis"][0]["restarts"][0];
+    assert!(restart["exit"].as_str().unwrap_or("").contains("SIGKILL"), "{restart}");
+    assert!(r["errors"].as_object().unwrap().contains_key("s3_http"), "no upload failed while S3 was down: {}", r["errors"]);
+    assert_restarted_and_recovered(&r, 1);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}
+
+#[test]
+fn an_object_store_restarted_twice_and_the_run_recovers() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/restart-s3.toml"), dir.path(), &[]);
+    assert_restarted_and_recovered(&ran.report(), 2);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}
+
+/// netem is a kernel module; where the kernel lacks it (these machines' does), the fault
+/// must say so and the run must go on unharmed. Where it has it, the rule must be in place
+/// for the fault's window and gone afterwards.
+#[test]
+fn catalog_latency_is_added_with_netem_or_its_absence_is_reported() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/latency-catalog.toml"), dir.path(), &[]);
+    let r = ran.report();
+    let n = &r["nemesis"][0];
+    match n["error"].as_str() {
+        Some(e) => {
+            assert!(e.contains("sch_netem"), "the fault failed for another reason than a missing netem: {n}");
+            assert!(n["started_at_seconds"].is_null(), "{n}");
+        }
+        None => {
+            assert!(n["rule"].as_str().unwrap().contains("netem delay 20000us 5000us"), "{n}");
+            assert!(n["ended_at_seconds"].as_f64().is_some(), "{n}");
+        }
+    }
+    let qdiscs = std::process::Command::new("tc").args(["qdisc", "show", "dev", "lo"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&qdiscs.stdout).contains("netem"), "the netem rule was left on lo");
+    for name in ["row_count", "transaction_integrity", "snapshots", "catalog_integrity"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+}

@@ -74,3 +74,32 @@ fn a_writer_killed_in_commit_has_its_transaction_resolved_and_the_lake_holds() {
     let pids = r["writer_pids"].as_array().unwrap();
     assert!(pids.iter().all(|p| !alive(p.as_i64().unwrap())), "writer processes outlived the run: {pids:?}");
 }
+
+#[test]
+fn a_killed_writer_restarted_goes_on_with_its_next_transactions_and_the_lake_holds() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/kill-writer-restart.toml"), dir.path(), &[]);
+    let r = ran.report();
+    let n = &r["nemesis"][0];
+    let (killed, restarted) = (n["killed_pids"].as_array().unwrap(), n["restarted_pids"].as_array().unwrap());
+    assert!(!killed.is_empty() && killed.len() == restarted.len(), "{n}");
+    // The replacements are the writers' processes at the end, and each wrote after its start.
+    let pids = r["writer_pids"].as_array().unwrap();
+    let last = restarted.last().unwrap();
+    let writer = pids.iter().position(|p| p == last).unwrap_or_else(|| panic!("the last replacement {last} is not among the writers {pids:?}"));
+    let history = std::fs::read_to_string(std::path::Path::new(r["history_file"].as_str().unwrap())).unwrap();
+    let txns: Vec<u64> = history
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["type"] == "invoke" && e["writer"] == writer as u64 && e["attempt"] == 0)
+        .map(|e| e["txn"].as_u64().unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<u64> = txns.iter().copied().collect();
+    assert_eq!(distinct.len(), txns.len(), "writer {writer} began a transaction number twice: {txns:?}");
+    assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
+    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert!(pids.iter().all(|p| !alive(p.as_i64().unwrap())), "writer processes outlived the run: {pids:?}");
+}

@@ -18,6 +18,9 @@ impl Check for CatalogRollbacks {
         let Some(run) = ctx.run else {
             return Ok(CheckResult::skipped(self.name(), "needs the counters taken before and after a run"));
         };
+        if let Some(why) = &run.record.catalog_rollbacks_untrusted {
+            return Ok(CheckResult::skipped(self.name(), why.clone()));
+        }
         let (Some(before), Some(after)) = (run.record.catalog_rollbacks_before, run.record.catalog_rollbacks_after) else {
             return Ok(CheckResult::skipped(self.name(), "pg_stat_database could not be read before and after the writers"));
         };

@@ -24,6 +24,9 @@ pub struct RunRecord {
     /// attached (ATTACH's own rollbacks are not the writers' retries), and after the run.
     pub catalog_rollbacks_before: Option<i64>,
     pub catalog_rollbacks_after: Option<i64>,
+    /// Why the counter cannot be trusted for this run, if it cannot.
+    #[serde(default)]
+    pub catalog_rollbacks_untrusted: Option<String>,
 }
 
 pub const FACTS_FILE: &str = "facts.json";

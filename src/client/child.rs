@@ -28,7 +28,7 @@ pub fn main() -> anyhow::Result<i32> {
     let spec: WriterSpec = serde_json::from_str(&first).map_err(|e| crate::error::bad_input(format!("`ducklake-stress writer` is started by the harness (mode = \"process\"), which sends its spec on standard input; this was not one ({e}).")))?;
     // Named apart from the writers' sessions (`.../w<N>`), which faults terminate.
     let resolver_app = format!("{}resolver-w{}", crate::util::ids::session_prefix(&spec.run_id), spec.writer);
-    let resolver = crate::runtime::block_on(crate::environment::pg::connect(&spec.target.env.postgres, None, &resolver_app))?;
+    let resolver = crate::runtime::block_on(crate::environment::pg::Session::open(&spec.target.env.postgres, &resolver_app))?;
     let shared = Arc::new(WriterShared::new(Members {
         run_id: spec.run_id.clone(),
         scenario: Arc::new(spec.scenario),
@@ -37,6 +37,7 @@ pub fn main() -> anyhow::Result<i32> {
         resolver: Arc::new(resolver),
         first: spec.writer,
         count: 1,
+        first_txn: spec.first_txn,
     }));
     let control = shared.clone();
     std::thread::spawn(move || {
@@ -61,6 +62,9 @@ pub fn main() -> anyhow::Result<i32> {
     let reporter = shared.clone();
     std::thread::spawn(move || report_status(&reporter));
     writer::run(&shared, spec.writer);
+    // A writer told to stop as it finished set-up (one restarted at the end of the run) can
+    // be done before the status thread's next look: the parent must hear how set-up went.
+    tell_ready_once(&shared);
     say(&Control::Done);
     Ok(crate::error::exit_code::PASS)
 }
@@ -74,11 +78,7 @@ fn report_status(shared: &WriterShared) {
     loop {
         if !told_ready && shared.ready.load(Ordering::Acquire) > 0 {
             told_ready = true;
-            let setup = slot.setup().clone();
-            say(&match setup.error {
-                Some(error) => Control::SetupFailed { error },
-                None => Control::Ready { setup_ms: setup.took.map(|d| d.as_millis() as u64).unwrap_or(0) },
-            });
+            tell_ready_once(shared);
         }
         let snap = slot.status.snapshot(shared.first_writer);
         let l = &shared.live;
@@ -97,4 +97,17 @@ fn report_status(shared: &WriterShared) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Says `ready` (or `setup_failed`) exactly once, whoever gets here first.
+fn tell_ready_once(shared: &WriterShared) {
+    static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if shared.ready.load(Ordering::Acquire) == 0 || TOLD.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let setup = shared.writers[0].setup().clone();
+    say(&match setup.error {
+        Some(error) => Control::SetupFailed { error },
+        None => Control::Ready { setup_ms: setup.took.map(|d| d.as_millis() as u64).unwrap_or(0) },
+    });
 }

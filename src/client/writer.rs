@@ -53,7 +53,7 @@ pub fn run(shared: &WriterShared, id: u32) {
 
     let w = Writer { shared, slot, conn, id, app };
     let workload = AppendWorkload::new(&shared.scenario.workload, &shared.scenario.lake.table);
-    let mut seq: u64 = 0;
+    let mut seq: u64 = shared.first_txn;
     while !shared.stopping() {
         // Like pgbench -t: every transaction counts, committed or not, so a writer whose
         // commits keep failing still finishes instead of running into the deadline.
@@ -126,7 +126,7 @@ impl Writer<'_> {
             let done = Completion {
                 outcome: if uncertain { OpOutcome::Info } else { OpOutcome::Fail },
                 step: failure.step,
-                commit_seconds: at_commit.then(|| failure.spent.as_secs_f64()),
+                commit_seconds: at_commit.then_some(failure.spent.as_secs_f64()),
                 snapshot_id: None,
                 error: Some((class, failure.message)),
             };
@@ -152,7 +152,20 @@ impl Writer<'_> {
     /// Looks an unknown commit up by its tag and records what the catalog said.
     fn resolve(&self, tag: &CommitTag) -> Option<bool> {
         self.slot.status.enter(Step::Resolve);
-        let r = crate::runtime::block_on(tag::resolve(&self.shared.resolver, tag, &self.app, RESOLVE_LIMIT));
+        let r = crate::runtime::block_on(async {
+            // A catalog that is restarting refuses connections for a moment: keep asking
+            // (within the limit) rather than leave the outcome unknown.
+            let until = Instant::now() + RESOLVE_LIMIT;
+            loop {
+                match self.shared.resolver.client().await {
+                    Ok(catalog) => break tag::resolve(&catalog, tag, &self.app, RESOLVE_LIMIT).await,
+                    Err(e) if Instant::now() >= until || self.shared.aborted() => {
+                        break Resolution::Unknown(format!("the catalog could not be reached to look the tag up within {} s: {e:#}", RESOLVE_LIMIT.as_secs()))
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
         let (snapshot_id, how) = match &r {
             Resolution::Committed(s) => (Some(*s), format!("tag found in ducklake_snapshot_changes (snapshot {s}) by the writer")),
             Resolution::Absent => (None, "tag absent from ducklake_snapshot_changes and no session of the writer running a query: retried".to_string()),

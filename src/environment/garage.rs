@@ -69,7 +69,7 @@ root_domain = ".s3.garage.localhost"
 
     let mut cmd = Command::new(binary);
     cmd.arg("-c").arg(&config).arg("server").env("RUST_LOG", "garage=warn");
-    let mut process = ServiceProcess::spawn("garage", &mut cmd, &dir.join("garage.log"), Signal::SIGTERM)?;
+    let mut process = ServiceProcess::spawn("garage", &mut cmd, None, &dir.join("garage.log"), Signal::SIGTERM)?;
 
     // `status` needs the daemon's RPC up; `node id` alone would answer from the key file.
     wait_until("garage (rpc)", deadline, || process.ensure_running(), || cli(&["status"]))?;

@@ -35,7 +35,7 @@ pub fn start(binary: &Path, scratch: &Path, bucket: &str, deadline: Duration) ->
         .args(["--address", &format!("127.0.0.1:{port}"), "--console-address", &format!("127.0.0.1:{console}")])
         .env("MINIO_ROOT_USER", &user)
         .env("MINIO_ROOT_PASSWORD", &password);
-    let mut process = ServiceProcess::spawn("minio", &mut cmd, &dir.join("minio.log"), Signal::SIGTERM)?;
+    let mut process = ServiceProcess::spawn("minio", &mut cmd, None, &dir.join("minio.log"), Signal::SIGTERM)?;
     let endpoint = S3Endpoint::loopback(port, user, password, bucket);
     let probe = endpoint.clone();
     wait_until("minio", deadline, || process.ensure_running(), || {

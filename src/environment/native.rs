@@ -37,6 +37,11 @@ impl NativeServices {
         self.scratch_path.clone()
     }
 
+    /// Handles for faults that pause, kill or restart these services during a run.
+    pub fn handles(&self) -> Vec<super::process::ServiceHandle> {
+        self.services.iter().map(|s| s.handle()).collect()
+    }
+
     /// What `env down` needs to stop these services later.
     pub fn state(&self) -> NativeState {
         NativeState { process_groups: self.services.iter().map(|s| s.pid()).collect(), scratch_dir: self.scratch_path.clone() }

@@ -48,3 +48,34 @@ pub async fn query_with_deadline(
         }
     }
 }
+
+/// A harness session that survives a catalog restart: tokio-postgres's client is dead once
+/// its connection drops, so `client()` opens a new one when the old is closed. Faults such
+/// as `restart_catalog` end every session, and the monitor, the resolver and the checks must
+/// carry on afterwards.
+pub struct Session {
+    pg: PgEndpoint,
+    application_name: String,
+    client: tokio::sync::Mutex<std::sync::Arc<Client>>,
+}
+
+impl Session {
+    pub async fn open(pg: &PgEndpoint, application_name: &str) -> anyhow::Result<Self> {
+        let client = connect(pg, None, application_name).await?;
+        Ok(Session { pg: pg.clone(), application_name: application_name.to_string(), client: tokio::sync::Mutex::new(std::sync::Arc::new(client)) })
+    }
+
+    /// The live client, reconnecting (within `CONNECT_TIMEOUT`) if the server dropped it.
+    pub async fn client(&self) -> anyhow::Result<std::sync::Arc<Client>> {
+        let mut current = self.client.lock().await;
+        if current.is_closed() {
+            *current = std::sync::Arc::new(connect(&self.pg, None, &self.application_name).await?);
+        }
+        Ok(current.clone())
+    }
+
+    /// `client()` for synchronous callers.
+    pub fn client_blocking(&self) -> anyhow::Result<std::sync::Arc<Client>> {
+        crate::runtime::block_on(self.client())
+    }
+}

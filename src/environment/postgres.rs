@@ -121,8 +121,8 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
         // Many writers, each with a small pool of catalog connections, plus the monitor.
         .arg("-c")
         .arg(format!("max_connections={MAX_CONNECTIONS}"));
-    as_owner(&mut server);
-    let mut process = ServiceProcess::spawn("postgres", &mut server, &scratch.join("postgres.log"), Signal::SIGINT)?;
+    let owner = owner.map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
+    let mut process = ServiceProcess::spawn("postgres", &mut server, owner, &scratch.join("postgres.log"), Signal::SIGINT)?;
 
     let endpoint = PgEndpoint {
         host: "127.0.0.1".into(),

@@ -1,57 +1,108 @@
 //! A service child process in its own process group, stopped on drop (also on panic and
 //! Ctrl-C, which the harness turns into an orderly unwind) so no server outlives a run.
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub struct ServiceProcess {
-    pub name: &'static str,
-    child: Child,
-    stop_signal: Signal,
-    pub log_path: PathBuf,
-    detached: bool,
+/// How to start the service again (a restart fault): the command as first given.
+struct Recipe {
+    program: OsString,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, Option<OsString>)>,
+    /// uid and gid to run as (Postgres refuses root).
+    owner: Option<(u32, u32)>,
 }
 
-impl ServiceProcess {
-    pub fn spawn(name: &'static str, cmd: &mut Command, log_path: &Path, stop_signal: Signal) -> anyhow::Result<Self> {
+impl Recipe {
+    fn of(cmd: &Command, owner: Option<(u32, u32)>) -> Self {
+        Recipe {
+            program: cmd.get_program().to_owned(),
+            args: cmd.get_args().map(|a| a.to_owned()).collect(),
+            envs: cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect(),
+            owner,
+        }
+    }
+
+    fn spawn(&self, name: &str, log_path: &Path) -> anyhow::Result<Child> {
         use std::os::unix::process::CommandExt;
-        let log = std::fs::File::create(log_path)?;
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        for (k, v) in &self.envs {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some((uid, gid)) = self.owner {
+            cmd.uid(uid).gid(gid);
+        }
+        // Appended to: a restarted service keeps one log.
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log_path)?;
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             // Own process group: the terminal's Ctrl-C does not reach the service, the
             // harness decides when it stops, and killpg reaches its children too.
             .process_group(0);
-        let child = cmd.spawn().map_err(|e| {
-            crate::error::environment(format!("could not start {name} ({:?}): {e}. Run scripts/setup.sh, which installs it.", cmd.get_program()))
-        })?;
-        Ok(ServiceProcess { name, child, stop_signal, log_path: log_path.to_path_buf(), detached: false })
+        cmd.spawn().map_err(|e| {
+            crate::error::environment(format!("could not start {name} ({:?}): {e}. Run scripts/setup.sh, which installs it.", self.program))
+        })
+    }
+}
+
+/// What the owner and the faults' handles share.
+struct Service {
+    name: &'static str,
+    recipe: Recipe,
+    stop_signal: Signal,
+    log_path: PathBuf,
+    child: Mutex<Child>,
+}
+
+impl Service {
+    fn child(&self) -> MutexGuard<'_, Child> {
+        self.child.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The service as its owner holds it: stopped when dropped.
+pub struct ServiceProcess {
+    pub name: &'static str,
+    service: Arc<Service>,
+    pub log_path: PathBuf,
+    detached: bool,
+}
+
+impl ServiceProcess {
+    pub fn spawn(name: &'static str, cmd: &mut Command, owner: Option<(u32, u32)>, log_path: &Path, stop_signal: Signal) -> anyhow::Result<Self> {
+        let _ = std::fs::remove_file(log_path);
+        let recipe = Recipe::of(cmd, owner);
+        let child = recipe.spawn(name, log_path)?;
+        let service = Arc::new(Service { name, recipe, stop_signal, log_path: log_path.to_path_buf(), child: Mutex::new(child) });
+        Ok(ServiceProcess { name, service, log_path: log_path.to_path_buf(), detached: false })
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.service.child().id() as i32
+    }
+
+    /// A handle for faults that pause, kill or restart the service during a run.
+    pub fn handle(&self) -> ServiceHandle {
+        ServiceHandle(self.service.clone())
     }
 
     /// Fails with the service's last log lines if it has exited.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Err(crate::error::environment(format!(
-                "{} exited during start-up ({status}). Its log ({}) ends with: {}",
-                self.name,
-                self.log_path.display(),
-                self.log_tail(8)
-            )));
-        }
-        Ok(())
+        self.handle().ensure_running()
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join(" | ")
+        log_tail(&self.log_path, lines)
     }
 
     /// Leave the process running after the harness exits (`env up`).
@@ -63,14 +114,81 @@ impl ServiceProcess {
         if self.detached {
             return;
         }
-        stop_process_group(self.pid(), self.stop_signal, grace);
-        let _ = self.child.wait();
+        let mut child = self.service.child();
+        stop_process_group(child.id() as i32, self.service.stop_signal, grace);
+        let _ = child.wait();
     }
 }
 
 impl Drop for ServiceProcess {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(10));
+    }
+}
+
+fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join(" | ")
+}
+
+/// A service the harness started, as a fault sees it. The owner still stops it at the end,
+/// whatever a fault did meanwhile.
+#[derive(Clone)]
+pub struct ServiceHandle(Arc<Service>);
+
+impl ServiceHandle {
+    pub fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    /// The main process now (it changes when the service is restarted).
+    pub fn pid(&self) -> i32 {
+        self.0.child().id() as i32
+    }
+
+    pub fn ensure_running(&self) -> anyhow::Result<()> {
+        if let Ok(Some(status)) = self.0.child().try_wait() {
+            return Err(crate::error::environment(format!(
+                "{} exited ({status}). Its log ({}) ends with: {}",
+                self.0.name,
+                self.0.log_path.display(),
+                log_tail(&self.0.log_path, 8)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends `signal` to the main process only (Postgres's postmaster ends its backends
+    /// itself, in the mode the signal names) and waits up to `grace` for it to exit; past
+    /// that the whole group is killed. Returns how the process ended.
+    pub fn stop_with(&self, signal: Signal, grace: Duration) -> anyhow::Result<String> {
+        let mut child = self.0.child();
+        let pid = child.id() as i32;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(format!("already exited ({status})"));
+        }
+        kill(Pid::from_raw(pid), signal).map_err(|e| crate::error::environment(format!("could not signal {} (pid {pid}): {e}", self.0.name)))?;
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Ok(format!("{status}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop_process_group(pid, Signal::SIGKILL, Duration::from_secs(2));
+        let _ = child.wait();
+        Ok(format!("did not exit within {} s of {signal}; killed", grace.as_secs()))
+    }
+
+    /// Starts the service again from its original command (same ports, same data).
+    pub fn start_again(&self) -> anyhow::Result<i32> {
+        let mut child = self.0.child();
+        if let Ok(None) = child.try_wait() {
+            anyhow::bail!("{} is still running (pid {})", self.0.name, child.id());
+        }
+        *child = self.0.recipe.spawn(self.0.name, &self.0.log_path)?;
+        Ok(child.id() as i32)
     }
 }
 

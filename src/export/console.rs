@@ -136,9 +136,8 @@ fn events(o: &mut String, r: &Report) {
                 (Some(a), None) => format!("from {a:.1} s until the end"),
                 _ => "never started".to_string(),
             };
-            let extra = if n.sessions_terminated > 0 { format!(", {} sessions terminated", n.sessions_terminated) } else { String::new() };
             let error = n.error.as_ref().map(|e| format!(", error: {e}")).unwrap_or_default();
-            let _ = writeln!(o, "    {} on {} {when}{extra}{error}", n.kind, n.target);
+            let _ = writeln!(o, "    {} on {} {when}{}{error}", n.kind, n.target, nemesis_details(n));
         }
     }
     if !r.crashes.is_empty() {
@@ -183,4 +182,29 @@ fn judgement(o: &mut String, r: &Report) {
         if r.history.write_errors > 0 { format!(", {} NOT WRITTEN", r.history.write_errors) } else { String::new() }
     );
     let _ = writeln!(o, "\nverdict: {} (exit {}) - {}", format!("{:?}", r.verdict).to_uppercase(), r.exit_code, r.verdict_reason);
+}
+
+/// What a fault did, beyond when: sessions ended, processes killed, restarts and downtime.
+fn nemesis_details(n: &crate::nemesis::NemesisLog) -> String {
+    let mut parts = Vec::new();
+    if n.sessions_terminated > 0 {
+        parts.push(format!("{} sessions terminated", n.sessions_terminated));
+    }
+    if !n.killed_pids.is_empty() {
+        parts.push(format!("{} writer processes killed", n.killed_pids.len()));
+    }
+    if !n.restarted_pids.is_empty() {
+        parts.push(format!("{} restarted", n.restarted_pids.len()));
+    }
+    if !n.restarts.is_empty() {
+        let downs: Vec<String> = n.restarts.iter().map(|r| match r.ready_at_seconds {
+            Some(up) => format!("{:.1} s at {:.1} s", up - r.stopped_at_seconds, r.stopped_at_seconds),
+            None => format!("not back after {:.1} s", r.stopped_at_seconds),
+        }).collect();
+        parts.push(format!("{} restarts, down {}", n.restarts.len(), downs.join(", ")));
+    }
+    if let Some(rule) = &n.rule {
+        parts.push(rule.clone());
+    }
+    parts.iter().map(|p| format!(", {p}")).collect()
 }

@@ -43,6 +43,15 @@ pub trait Fleet {
     }
 }
 
+/// A fleet whose writers can be killed and started again while the run goes on (writer
+/// processes), for the `kill_writer` fault with `restart = true`.
+pub trait Restarter: Send + Sync {
+    /// Kills writer `id` and starts a new one in its place: (old pid, new pid).
+    fn kill_and_restart(&self, id: u32) -> anyhow::Result<(i32, i32)>;
+    /// The writers' process ids now, by writer.
+    fn pids(&self) -> Vec<i32>;
+}
+
 /// Counts writers that ended, from one message each on a channel.
 struct Ended {
     rx: Receiver<()>,

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,48 +42,119 @@ pub struct WriterCrash {
 
 struct Child {
     pid: i32,
-    stdin: Mutex<Option<ChildStdin>>,
+    stdin: Option<ChildStdin>,
     alive: Arc<AtomicBool>,
     killed_by_us: Arc<AtomicBool>,
+    /// Killed to be replaced by a new process (kill_writer with restart): its end is not
+    /// the writer's end.
+    replaced: Arc<AtomicBool>,
+}
+
+impl Child {
+    fn tell(&mut self, line: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = writeln!(stdin, "{line}").and_then(|_| stdin.flush());
+        }
+    }
+}
+
+/// What starting a writer process needs, kept for restarts during the run.
+struct Spawner {
+    exe: std::path::PathBuf,
+    shared: Arc<WriterShared>,
+    ended: Mutex<Sender<()>>,
+    crashes: Arc<Mutex<Vec<WriterCrash>>>,
+    /// Each child's last counters (commits, failed, indeterminate, retries), summed into
+    /// the shared live counters for the progress line.
+    counters: Arc<Mutex<Vec<[u64; 4]>>>,
+    /// Per writer, one past the highest transaction number seen in its history: where a
+    /// restarted writer goes on, so that no commit tag is used twice.
+    next_txn: Vec<Arc<AtomicU64>>,
 }
 
 pub struct ProcessFleet {
     shared: Arc<WriterShared>,
-    children: Vec<Child>,
+    spawner: Spawner,
+    children: Vec<Mutex<Child>>,
     ended: Mutex<Ended>,
-    crashes: Arc<Mutex<Vec<WriterCrash>>>,
     abort_sent: Mutex<Option<Instant>>,
+    /// The `go` line, once sent (a restarted writer gets it at once), and whether `stop` was.
+    go_line: Mutex<Option<String>>,
+    stop_sent: AtomicBool,
 }
 
 impl ProcessFleet {
     pub fn start(shared: Arc<WriterShared>) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe()?;
         let (tx, rx) = std::sync::mpsc::channel();
-        let crashes = Arc::new(Mutex::new(Vec::new()));
-        // Each child's last counters (commits, failed, indeterminate, retries), summed into
-        // the shared live counters for the progress line.
-        let counters = Arc::new(Mutex::new(vec![[0u64; 4]; shared.writers.len()]));
+        let n = shared.writers.len();
+        let spawner = Spawner {
+            exe: std::env::current_exe()?,
+            shared: shared.clone(),
+            ended: Mutex::new(tx),
+            crashes: Arc::default(),
+            counters: Arc::new(Mutex::new(vec![[0u64; 4]; n])),
+            next_txn: (0..n).map(|_| Arc::new(AtomicU64::new(0))).collect(),
+        };
         let mut children = Vec::new();
-        for i in 0..shared.writers.len() as u32 {
-            let id = shared.first_writer + i;
-            children.push(spawn_one(&exe, &shared, id, tx.clone(), &crashes, &counters)?);
+        for i in 0..n as u32 {
+            children.push(Mutex::new(spawner.spawn(shared.first_writer + i, 0)?));
         }
-        Ok(ProcessFleet { shared, children, ended: Mutex::new(Ended::new(rx)), crashes, abort_sent: Mutex::new(None) })
+        Ok(ProcessFleet { shared, spawner, children, ended: Mutex::new(Ended::new(rx)), abort_sent: Mutex::new(None), go_line: Mutex::new(None), stop_sent: AtomicBool::new(false) })
+    }
+
+    fn child(&self, i: usize) -> std::sync::MutexGuard<'_, Child> {
+        self.children[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn tell_all(&self, line: &str) {
-        for c in &self.children {
-            if let Some(stdin) = c.stdin.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                let _ = writeln!(stdin, "{line}").and_then(|_| stdin.flush());
-            }
+        for i in 0..self.children.len() {
+            self.child(i).tell(line);
         }
     }
 
     fn kill_remaining(&self) {
-        for c in self.children.iter().filter(|c| c.alive.load(Ordering::Acquire)) {
-            c.killed_by_us.store(true, Ordering::Release);
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), nix::sys::signal::Signal::SIGKILL);
+        for i in 0..self.children.len() {
+            let c = self.child(i);
+            if c.alive.load(Ordering::Acquire) {
+                c.killed_by_us.store(true, Ordering::Release);
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), nix::sys::signal::Signal::SIGKILL);
+            }
         }
+    }
+}
+
+impl super::Restarter for ProcessFleet {
+    /// SIGKILL to writer `id`'s process, then a new process for the same writer, which goes
+    /// on with the next transaction number and starts writing as soon as it has attached.
+    fn kill_and_restart(&self, id: u32) -> anyhow::Result<(i32, i32)> {
+        let i = id.checked_sub(self.shared.first_writer).map(|i| i as usize).filter(|i| *i < self.children.len()).ok_or_else(|| anyhow::anyhow!("no writer {id}"))?;
+        let mut child = self.child(i);
+        if !child.alive.load(Ordering::Acquire) || self.shared.stopping() || self.stop_sent.load(Ordering::Acquire) {
+            anyhow::bail!("writer {id} is not running");
+        }
+        child.replaced.store(true, Ordering::Release);
+        let old = child.pid;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), nix::sys::signal::Signal::SIGKILL)?;
+        // Its waiter has read every line it wrote (so `next_txn` is final) once it is dead.
+        let until = Instant::now() + Duration::from_secs(5);
+        while child.alive.load(Ordering::Acquire) {
+            if Instant::now() >= until {
+                anyhow::bail!("writer {id} (pid {old}) did not die within 5 s of SIGKILL");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        *child = self.spawner.spawn(id, self.spawner.next_txn[i].load(Ordering::Acquire))?;
+        if let Some(go) = self.go_line.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            child.tell(&go);
+        }
+        if self.stop_sent.load(Ordering::Acquire) {
+            child.tell("stop");
+        }
+        Ok((old, child.pid))
+    }
+
+    fn pids(&self) -> Vec<i32> {
+        (0..self.children.len()).map(|i| self.child(i).pid).collect()
     }
 }
 
@@ -94,16 +165,68 @@ impl Drop for ProcessFleet {
     }
 }
 
-fn spawn_one(exe: &std::path::Path, shared: &Arc<WriterShared>, id: u32, ended: Sender<()>, crashes: &Arc<Mutex<Vec<WriterCrash>>>, counters: &Arc<Mutex<Vec<[u64; 4]>>>) -> anyhow::Result<Child> {
-    let mut child = Command::new(exe).arg("writer").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
-        .map_err(|e| crate::error::environment(format!("could not start writer process {id} ({}): {e}", exe.display())))?;
-    let pid = child.id() as i32;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let spec = WriterSpec { run_id: shared.run_id.clone(), writer: id, scenario: (*shared.scenario).clone(), target: (*shared.target).clone() };
-    writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
-    stdin.flush()?;
+impl Spawner {
+    fn spawn(&self, id: u32, first_txn: u64) -> anyhow::Result<Child> {
+        let (exe, shared) = (&self.exe, &self.shared);
+        let mut child = Command::new(exe).arg("writer").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
+            .map_err(|e| crate::error::environment(format!("could not start writer process {id} ({}): {e}", exe.display())))?;
+        let pid = child.id() as i32;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let spec = WriterSpec { run_id: shared.run_id.clone(), writer: id, scenario: (*shared.scenario).clone(), target: (*shared.target).clone(), first_txn };
+        writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
+        stdin.flush()?;
+        let tail = keep_stderr_tail(child.stderr.take().expect("piped stderr"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (reader_shared, reader_counters) = (shared.clone(), self.counters.clone());
+        let next_txn = self.next_txn[(id - shared.first_writer) as usize].clone();
+        let reader = std::thread::spawn(move || {
+            let mut ready = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                handle_line(&reader_shared, id, &line, &mut ready, &reader_counters, &next_txn);
+            }
+            ready
+        });
+        let flags = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let (alive, killed_by_us, replaced) = flags.clone();
+        let (waiter_shared, crashes) = (shared.clone(), self.crashes.clone());
+        let ended = self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        std::thread::spawn(move || {
+            let status = child.wait();
+            // Every line the child wrote is in the history before the runner hears it ended.
+            let was_ready = reader.join().unwrap_or(false);
+            let (alive, killed_by_us, replaced) = flags;
+            let slot = waiter_shared.slot(id);
+            let (signal, code) = match &status {
+                Ok(s) => (s.signal(), s.code()),
+                Err(_) => (None, None),
+            };
+            if !killed_by_us.load(Ordering::Acquire) && (signal.is_some() || code != Some(0)) {
+                let stderr_tail: Vec<String> = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+                let signal = signal.map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")));
+                crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash { writer: id, pid, signal, exit_code: code, at: waiter_shared.history.now(), step: slot.status.step(), stderr_tail, expected: false });
+            }
+            let replacing = replaced.load(Ordering::Acquire);
+            alive.store(false, Ordering::Release);
+            if replacing {
+                return; // a new process carries on as this writer
+            }
+            if !was_ready {
+                // It died in set-up: the barrier must not wait for it.
+                slot.setup().error.get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
+                slot.status.enter(Step::SetupFailed);
+                waiter_shared.ready.fetch_add(1, Ordering::AcqRel);
+            } else if slot.status.step() != Step::SetupFailed {
+                slot.status.enter(Step::Done);
+            }
+            let _ = ended.send(());
+        });
+        Ok(Child { pid, stdin: Some(stdin), alive, killed_by_us, replaced })
+    }
+}
+
+/// Keeps the last lines a child wrote to stderr, for the crash report.
+fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<VecDeque<String>>> {
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
-    let (stdout, stderr) = (child.stdout.take().expect("piped stdout"), child.stderr.take().expect("piped stderr"));
     let keep = tail.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -114,50 +237,16 @@ fn spawn_one(exe: &std::path::Path, shared: &Arc<WriterShared>, id: u32, ended: 
             t.push_back(line);
         }
     });
-    let (reader_shared, reader_counters) = (shared.clone(), counters.clone());
-    let reader = std::thread::spawn(move || {
-        let mut ready = false;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            handle_line(&reader_shared, id, &line, &mut ready, &reader_counters);
-        }
-        ready
-    });
-    let alive = Arc::new(AtomicBool::new(true));
-    let killed_by_us = Arc::new(AtomicBool::new(false));
-    let (waiter_shared, waiter_crashes, waiter_alive, waiter_killed) = (shared.clone(), crashes.clone(), alive.clone(), killed_by_us.clone());
-    std::thread::spawn(move || {
-        let status = child.wait();
-        // Every line the child wrote is in the history before the runner hears it ended.
-        let was_ready = reader.join().unwrap_or(false);
-        waiter_alive.store(false, Ordering::Release);
-        let slot = waiter_shared.slot(id);
-        let (signal, code) = match &status {
-            Ok(s) => (s.signal(), s.code()),
-            Err(_) => (None, None),
-        };
-        let crashed = !waiter_killed.load(Ordering::Acquire) && (signal.is_some() || code != Some(0));
-        if crashed {
-            let stderr_tail: Vec<String> = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-            let signal = signal.map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")));
-            waiter_crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash { writer: id, pid, signal, exit_code: code, at: waiter_shared.history.now(), step: slot.status.step(), stderr_tail, expected: false });
-        }
-        if !was_ready {
-            // It died in set-up: the barrier must not wait for it.
-            slot.setup().error.get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
-            slot.status.enter(Step::SetupFailed);
-            waiter_shared.ready.fetch_add(1, Ordering::AcqRel);
-        } else if slot.status.step() != Step::SetupFailed {
-            slot.status.enter(Step::Done);
-        }
-        let _ = ended.send(());
-    });
-    Ok(Child { pid, stdin: Mutex::new(Some(stdin)), alive, killed_by_us })
+    tail
 }
 
 /// One line from a child: a history entry goes into the run's history; a control line
 /// updates the writer's slot and the live counters.
-fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mut bool, counters: &Mutex<Vec<[u64; 4]>>) {
+fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mut bool, counters: &Mutex<Vec<[u64; 4]>>, next_txn: &AtomicU64) {
     if let Ok(event) = serde_json::from_str::<Event>(line) {
+        if let Event::Invoke { txn, .. } = &event {
+            next_txn.fetch_max(txn + 1, Ordering::AcqRel);
+        }
         shared.history.append(&event);
         return;
     }
@@ -213,10 +302,13 @@ impl Fleet for ProcessFleet {
     /// Every child starts its run clock at the parent's zero, whenever it reads the line.
     fn go(&self) {
         let zero = self.shared.history.origin_monotonic().unwrap_or_else(crate::history::recorder::monotonic_ns);
-        self.tell_all(&format!("go {zero}"));
+        let line = format!("go {zero}");
+        *self.go_line.lock().unwrap_or_else(|p| p.into_inner()) = Some(line.clone());
+        self.tell_all(&line);
     }
 
     fn stop(&self) {
+        self.stop_sent.store(true, Ordering::Release);
         self.tell_all("stop");
     }
 
@@ -239,10 +331,10 @@ impl Fleet for ProcessFleet {
     }
 
     fn crashes(&self) -> Vec<WriterCrash> {
-        self.crashes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.spawner.crashes.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn pids(&self) -> Vec<i32> {
-        self.children.iter().map(|c| c.pid).collect()
+        super::Restarter::pids(self)
     }
 }

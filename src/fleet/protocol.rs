@@ -15,6 +15,9 @@ pub struct WriterSpec {
     pub writer: u32,
     pub scenario: Scenario,
     pub target: LakeTarget,
+    /// The first transaction number (a restarted writer goes on where the killed one was).
+    #[serde(default)]
+    pub first_txn: u64,
 }
 
 /// A control line from a writer process.

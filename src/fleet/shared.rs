@@ -19,7 +19,7 @@ pub struct WriterShared {
     /// The history every writer appends to; its clock starts at `go`.
     pub history: Arc<Recorder>,
     /// A catalog session of the harness for looking up commit tags of unknown outcomes.
-    pub resolver: Arc<tokio_postgres::Client>,
+    pub resolver: Arc<crate::environment::pg::Session>,
     /// Finish the current transaction, start no new one.
     pub stop: AtomicBool,
     /// The deadline passed or the user pressed Ctrl-C: abandon work now.
@@ -35,6 +35,8 @@ pub struct WriterShared {
     pub writers: Vec<WriterSlot>,
     /// The id of `writers[0]`.
     pub first_writer: u32,
+    /// Where transaction numbers start (0, or further on for a restarted writer process).
+    pub first_txn: u64,
 }
 
 /// Who the writers of one process are: a run, and which of its writers run here.
@@ -43,10 +45,11 @@ pub struct Members {
     pub scenario: Arc<Scenario>,
     pub target: Arc<LakeTarget>,
     pub history: Arc<Recorder>,
-    pub resolver: Arc<tokio_postgres::Client>,
+    pub resolver: Arc<crate::environment::pg::Session>,
     /// The writers this process runs: `first..first + count`.
     pub first: u32,
     pub count: u32,
+    pub first_txn: u64,
 }
 
 impl WriterShared {
@@ -68,6 +71,7 @@ impl WriterShared {
             lock_samples: LockSamples::default(),
             writers: (0..m.count).map(|_| WriterSlot::new(clock)).collect(),
             first_writer: m.first,
+            first_txn: m.first_txn,
         }
     }
 

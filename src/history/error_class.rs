@@ -51,6 +51,10 @@ pub fn classify(message: &str) -> ErrorClass {
         ErrorClass::RetriesExhausted
     } else if any(&["duplicate key value violates unique constraint", "violates primary key", "primary key constraint"]) {
         ErrorClass::CatalogPrimaryKey
+    } else if any(&["error for http ", "http error", "http put", "http get", "http head", "http post", "http delete"]) {
+        // Before the connection patterns: httpfs says "Could not connect to server error for
+        // HTTP PUT" when the object store is down, which is S3's failure, not the catalog's.
+        ErrorClass::S3Http
     } else if any(&[
         "server closed the connection",
         "terminating connection",
@@ -89,6 +93,7 @@ mod tests {
             ("TransactionContext Error: Failed to commit: Failed to execute query \"ROLLBACK\": ", ErrorClass::ConnectionLost),
             ("INTERRUPT Error: Interrupted!", ErrorClass::InterruptedByDeadline),
             ("duplicate key value violates unique constraint \"ducklake_snapshot_pkey\"", ErrorClass::CatalogPrimaryKey),
+            ("IO Error: Could not connect to server error for HTTP PUT to 'http://127.0.0.1:35285/ducklake-stress/lake/main/entries/ducklake-019ac.parquet'", ErrorClass::S3Http),
             ("HTTP Error: Unable to connect to URL \"http://127.0.0.1:9/b/lake/x.parquet\": 503 (Service Unavailable)", ErrorClass::S3Http),
             ("Binder Error: Table with name nope does not exist!", ErrorClass::Other),
         ];

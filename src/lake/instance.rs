@@ -44,7 +44,7 @@ impl LakeTarget {
 pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLakeRetry>) -> anyhow::Result<Connection> {
     let mut config = Config::default();
     if let Some(dir) = &target.extensions.dir {
-        config = config.with("extension_directory", &dir.display().to_string())?;
+        config = config.with("extension_directory", dir.display().to_string())?;
     }
     let conn = Connection::open_in_memory_with_flags(config)
         .map_err(|e| environment(format!("DuckDB could not open an in-memory database: {e}")))?;

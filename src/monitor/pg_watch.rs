@@ -35,7 +35,8 @@ pub struct PgWatch {
 
 impl PgWatch {
     pub fn start(pg: &PgEndpoint, run_id: &str, shared: Arc<WriterShared>) -> anyhow::Result<Self> {
-        let client = crate::runtime::block_on(crate::environment::pg::connect(pg, None, &format!("ducklake-stress/{run_id}/monitor")))?;
+        // Reopened when a fault (a catalog restart) ends it: the timeline goes on after it.
+        let session = crate::runtime::block_on(crate::environment::pg::Session::open(pg, &format!("ducklake-stress/{run_id}/monitor")))?;
         let summary = Arc::new(Mutex::new(WatchSummary::default()));
         let (stop, mut stopped) = watch::channel(false);
         let sink = summary.clone();
@@ -48,7 +49,10 @@ impl PgWatch {
                     _ = stopped.changed() => return,
                 }
                 let at = shared.clock.elapsed();
-                let sample = snapshot::take(&client, at).await;
+                let sample = match session.client().await {
+                    Ok(client) => snapshot::take(&client, at).await,
+                    Err(e) => Err(e),
+                };
                 // Set-up samples count for the peaks; the timeline starts with the writers.
                 let run_at = shared.history.origin().map(|o| o.elapsed().as_secs_f64());
                 let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());

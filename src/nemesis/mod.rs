@@ -4,11 +4,15 @@
 pub mod crash_writer;
 pub mod idle_in_transaction_timeout;
 pub mod kill_writer;
+pub mod latency;
 pub mod lock_catalog_table;
 pub mod pause_service;
+pub mod restart_service;
 pub mod terminate_writer_sessions;
 
-use crate::environment::PgEndpoint;
+use crate::environment::process::ServiceHandle;
+use crate::fleet::Restarter;
+use crate::environment::{EnvFile, PgEndpoint, S3Endpoint};
 use crate::scenario::{NemesisKind, NemesisSpec};
 use crate::history::Recorder;
 use serde::{Deserialize, Serialize};
@@ -33,6 +37,26 @@ pub struct NemesisLog {
     /// not crashes.
     #[serde(default)]
     pub killed_pids: Vec<i32>,
+    /// The processes that replaced them (kill_writer with `restart = true`).
+    #[serde(default)]
+    pub restarted_pids: Vec<i32>,
+    /// Each time the service was stopped and started again (restart and kill faults).
+    #[serde(default)]
+    pub restarts: Vec<Restart>,
+    /// The netem rule added (for `latency`).
+    #[serde(default)]
+    pub rule: Option<String>,
+    pub error: Option<String>,
+}
+
+/// One stop and start of a service, on the run clock.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Restart {
+    pub stopped_at_seconds: f64,
+    /// How the old process ended.
+    pub exit: String,
+    /// When the service answered again; `None`: it did not (see `error`).
+    pub ready_at_seconds: Option<f64>,
     pub error: Option<String>,
 }
 
@@ -60,6 +84,15 @@ impl NemesisLog {
         if self.kind == format!("{:?}", NemesisKind::KillWriter) && self.killed_pids.is_empty() {
             return Some("no writer process was killed".into());
         }
+        let restarting = [NemesisKind::RestartCatalog, NemesisKind::KillS3, NemesisKind::RestartS3].map(|k| format!("{k:?}"));
+        if restarting.contains(&self.kind) {
+            if let Some(e) = self.restarts.iter().find_map(|r| r.error.clone()) {
+                return Some(e);
+            }
+            if self.restarts.is_empty() {
+                return Some("the service was never stopped".into());
+            }
+        }
         None
     }
 }
@@ -73,8 +106,12 @@ pub struct Fault {
     pub writer_pattern: String,
     /// The writers' process ids (mode = "process"), for faults that signal them.
     pub writer_pids: Vec<i32>,
-    /// Process groups of the services the harness started, by name ("postgres", "garage", "minio").
-    pub service_groups: Vec<(String, i32)>,
+    pub s3: Option<S3Endpoint>,
+    /// Kills and restarts writer processes (mode = "process").
+    pub restarter: Option<Arc<dyn Restarter>>,
+    /// The services the harness started ("postgres", "garage", "minio"), to pause, kill or
+    /// restart; empty when they run elsewhere.
+    pub services: Vec<ServiceHandle>,
     pub history: Arc<Recorder>,
     stopped: watch::Receiver<bool>,
     log: Arc<Mutex<NemesisLog>>,
@@ -91,6 +128,30 @@ impl Fault {
             _ = tokio::time::sleep(d) => true,
             _ = self.stopped.changed() => false,
         }
+    }
+
+    /// The writers' process ids now (they change when a writer is restarted).
+    pub fn pids(&self) -> Vec<i32> {
+        match &self.restarter {
+            Some(r) => r.pids(),
+            None => self.writer_pids.clone(),
+        }
+    }
+
+    /// Whether the run has ended.
+    pub fn stopped(&self) -> bool {
+        *self.stopped.borrow()
+    }
+
+    /// The first service the harness started with one of `names` (None, noted as the
+    /// fault's error, when the services run elsewhere).
+    pub fn service(&self, names: &[&str]) -> Option<ServiceHandle> {
+        let found = self.services.iter().find(|s| names.contains(&s.name())).cloned();
+        if found.is_none() {
+            let why = format!("no {} process the harness started: {:?} needs the native environment", names.join(" or "), self.spec.kind);
+            self.note(|l| l.error = Some(why));
+        }
+        found
     }
 
     /// Waits until the run ends.
@@ -121,6 +182,7 @@ impl Fault {
 }
 
 pub struct Nemeses {
+    restarting: bool,
     logs: Vec<Arc<Mutex<NemesisLog>>>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -128,7 +190,7 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(specs: &[NemesisSpec], pg: &PgEndpoint, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], service_groups: &[(String, i32)]) -> Self {
+    pub fn start(specs: &[NemesisSpec], endpoints: &EnvFile, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], services: &[ServiceHandle], restarter: Option<Arc<dyn Restarter>>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -139,17 +201,22 @@ impl Nemeses {
                 NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
                 NemesisKind::PauseCatalog => "the catalog's Postgres".to_string(),
                 NemesisKind::PauseS3 => "the S3 server".to_string(),
+                NemesisKind::RestartCatalog => format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase(),
+                NemesisKind::KillS3 | NemesisKind::RestartS3 => "the S3 server".to_string(),
+                NemesisKind::Latency => latency::describe(spec),
                 NemesisKind::IdleInTransactionTimeout => format!("idle_in_transaction_session_timeout = {}", spec.timeout.map(|t| humantime::format_duration(t).to_string()).unwrap_or_default()),
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
             logs.push(log.clone());
             let fault = Fault {
                 spec: spec.clone(),
-                pg: pg.clone(),
+                pg: endpoints.postgres.clone(),
+                s3: endpoints.s3.clone(),
                 application_name: format!("ducklake-stress/{run_id}/nemesis"),
                 writer_pattern: format!("{}w%", crate::util::ids::session_prefix(run_id)),
                 writer_pids: writer_pids.to_vec(),
-                service_groups: service_groups.to_vec(),
+                services: services.to_vec(),
+                restarter: restarter.clone(),
                 history: history.clone(),
                 stopped: stopped.clone(),
                 log,
@@ -163,17 +230,23 @@ impl Nemeses {
                     NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
                     NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
                     NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,
+                    NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 => restart_service::run(fault).await,
+                    NemesisKind::Latency => latency::run(fault).await,
                 }
             }));
         }
-        Nemeses { logs, stop, tasks }
+        let restarting = specs.iter().any(|s| matches!(s.kind, NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 | NemesisKind::Latency));
+        Nemeses { restarting, logs, stop, tasks }
     }
 
     /// Ends every fault (releasing its locks) and returns what each did.
     pub fn finish(self) -> Vec<NemesisLog> {
         let _ = self.stop.send(true);
+        // A service that is down when the run ends is being started again: wait for it,
+        // or the checks would find no catalog or no object store.
+        let limit = if self.restarting { restart_service::READY_LIMIT + std::time::Duration::from_secs(35) } else { std::time::Duration::from_secs(3) };
         for t in self.tasks {
-            let _ = crate::runtime::block_on(async { tokio::time::timeout(std::time::Duration::from_secs(3), t).await });
+            let _ = crate::runtime::block_on(async { tokio::time::timeout(limit, t).await });
         }
         self.logs.iter().map(|l| l.lock().unwrap_or_else(|p| p.into_inner()).clone()).collect()
     }

@@ -13,10 +13,8 @@ pub async fn run(mut fault: Fault, names: &[&str]) {
     if !fault.sleep(fault.spec.after).await {
         return;
     }
-    let Some((name, main)) = fault.service_groups.iter().find(|(n, _)| names.contains(&n.as_str())).cloned() else {
-        let why = format!("no {} process the harness started to pause: pause faults need the native environment", names.join(" or "));
-        return fault.note(|l| l.error = Some(why));
-    };
+    let Some(service) = fault.service(names) else { return };
+    let (name, main) = (service.name(), service.pid());
     // The main process first, so it starts no new child meanwhile.
     let mut family = vec![main];
     family.extend(children_of(main));

@@ -37,7 +37,7 @@ pub struct Pieces<'a> {
 pub fn report(p: Pieces) -> Report {
     let txns = transaction::fold(p.events);
     let mut measured = summary::summarize(&txns, p.scenario.run.writers, p.writing.window);
-    measured.totals.catalog_rollbacks = p.record.catalog_rollbacks_before.zip(p.record.catalog_rollbacks_after).map(|(b, a)| (a - b).max(0) as u64);
+    measured.totals.catalog_rollbacks = p.record.catalog_rollbacks_before.zip(p.record.catalog_rollbacks_after).filter(|_| p.record.catalog_rollbacks_untrusted.is_none()).map(|(b, a)| (a - b).max(0) as u64);
     let mut setup_errors = Vec::new();
     for (figures, slot) in measured.writers.iter_mut().zip(&p.shared.writers) {
         let setup = slot.setup().clone();

@@ -5,7 +5,9 @@
 use super::progress::Progress;
 use super::supervise::{self, Hooks, Plan};
 use crate::client::writer;
-use crate::fleet::{Fleet, ProcessFleet, ThreadFleet, WriterCrash, WriterShared};
+use crate::environment::pg::Session;
+use crate::environment::process::ServiceHandle;
+use crate::fleet::{Fleet, ProcessFleet, Restarter, ThreadFleet, WriterCrash, WriterShared};
 use crate::metrics::Window;
 use crate::monitor::diagnosis::{self, Diagnosis, Stall};
 use crate::monitor::pg_watch::PgWatch;
@@ -43,11 +45,12 @@ pub struct Writing {
 
 /// What the writing phase needs besides the writers' shared state.
 pub struct Services<'a> {
-    pub catalog: &'a tokio_postgres::Client,
-    pub pg: &'a crate::environment::PgEndpoint,
+    /// The harness's own catalog session (reopened after a catalog restart).
+    pub catalog: &'a Session,
+    pub endpoints: &'a crate::environment::EnvFile,
     pub watch: &'a PgWatch,
-    /// Process groups of the services the harness started (for faults that pause them).
-    pub service_groups: Vec<(String, i32)>,
+    /// The services the harness started (for faults that pause, kill or restart them).
+    pub service_handles: Vec<ServiceHandle>,
 }
 
 /// The runner's side of the supervisor's moments.
@@ -58,6 +61,8 @@ struct RunHooks<'a> {
     nemeses: Option<Nemeses>,
     rollbacks_at_go: Option<i64>,
     writer_pids: Vec<i32>,
+    /// Kills and restarts writer processes (for `kill_writer` with `restart`).
+    restarter: Option<Arc<dyn Restarter>>,
     /// Transactions completed so far, and when that number last changed (run clock).
     completed: (u64, f64),
     stalls: Vec<Stall>,
@@ -91,9 +96,9 @@ impl RunHooks<'_> {
 impl Hooks for RunHooks<'_> {
     fn on_go(&mut self) -> Instant {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
-        self.rollbacks_at_go = super::catalog::read_rollbacks(self.services.catalog);
+        self.rollbacks_at_go = self.services.catalog.client_blocking().ok().and_then(|c| super::catalog::read_rollbacks(&c));
         let origin = self.shared.history.start_clock();
-        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.pg, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_groups));
+        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, self.restarter.clone()));
         origin
     }
 
@@ -109,16 +114,19 @@ impl Hooks for RunHooks<'_> {
 }
 
 pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant, quiet: bool) -> anyhow::Result<Writing> {
-    let fleet: Box<dyn Fleet> = match shared.scenario.run.mode {
-        WriterMode::Thread => Box::new(ThreadFleet::start(shared.clone(), writer::run)?),
-        WriterMode::Process => Box::new(ProcessFleet::start(shared.clone())?),
+    let (fleet, restarter): (Arc<dyn Fleet>, Option<Arc<dyn Restarter>>) = match shared.scenario.run.mode {
+        WriterMode::Thread => (Arc::new(ThreadFleet::start(shared.clone(), writer::run)?), None),
+        WriterMode::Process => {
+            let processes = Arc::new(ProcessFleet::start(shared.clone())?);
+            (processes.clone(), Some(processes))
+        }
     };
     let duration = match shared.scenario.run.stop {
         StopCondition::Duration(d) => Some(d),
         StopCondition::CommitsPerWriter(_) => None,
     };
     let plan = Plan { deadline_at, duration, poll: POLL, wind_down: WIND_DOWN };
-    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids(), completed: (0, 0.0), stalls: Vec::new() };
+    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids(), restarter, completed: (0, 0.0), stalls: Vec::new() };
     let s = supervise::until_done(fleet.as_ref(), &plan, &mut hooks);
     let writers_done_at = shared.history.now();
     let diagnosis = (s.ending == Ending::Deadline)
@@ -151,7 +159,10 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.
 pub fn diagnose(shared: &WriterShared, services: &Services, reason: &str) -> Diagnosis {
-    let fresh = crate::runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), snapshot::take(services.catalog, shared.clock.elapsed())).await.ok()?.ok() });
+    let fresh = crate::runtime::block_on(async {
+        let catalog = tokio::time::timeout(Duration::from_secs(3), services.catalog.client()).await.ok()?.ok()?;
+        tokio::time::timeout(Duration::from_secs(3), snapshot::take(&catalog, shared.clock.elapsed())).await.ok()?.ok()
+    });
     if fresh.is_some() {
         return diagnosis::diagnose(reason, shared.snapshots(), fresh);
     }
@@ -166,12 +177,10 @@ pub fn diagnose(shared: &WriterShared, services: &Services, reason: &str) -> Dia
     diagnosis::diagnose(&reason, shared.snapshots(), latest)
 }
 
-pub fn terminate_writer_sessions(catalog: &tokio_postgres::Client, run_id: &str) {
+pub fn terminate_writer_sessions(session: &Session, run_id: &str) {
     let pattern = format!("{}w%", crate::util::ids::session_prefix(run_id));
-    let _ = crate::runtime::block_on(crate::environment::pg::query_with_deadline(
-        catalog,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1",
-        &[&pattern],
-        Duration::from_secs(3),
-    ));
+    let _ = crate::runtime::block_on(async {
+        let catalog = session.client().await?;
+        crate::environment::pg::query_with_deadline(&catalog, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1", &[&pattern], Duration::from_secs(3)).await
+    });
 }

@@ -167,6 +167,37 @@ pub struct NemesisSpec {
     /// committing, so that the commit's outcome is unknown to the writer.
     #[serde(default)]
     pub during: FaultMoment,
+    /// How Postgres shuts down (for `restart_catalog`).
+    #[serde(default)]
+    pub mode: RestartMode,
+    /// Which connections get slower (for `latency`).
+    #[serde(default)]
+    pub target: Option<LatencyTarget>,
+    /// Added one-way delay, and its random variation (for `latency`).
+    #[serde(default, with = "option_humantime_ms")]
+    pub delay: Option<Duration>,
+    #[serde(default, with = "option_humantime_ms")]
+    pub jitter: Option<Duration>,
+    /// Start a killed writer process again (for `kill_writer`).
+    #[serde(default)]
+    pub restart: bool,
+}
+
+/// Postgres's shutdown modes: `fast` ends sessions and checkpoints, `immediate` quits
+/// without a checkpoint (the restart then runs crash recovery), as a power cut would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartMode {
+    #[default]
+    Fast,
+    Immediate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyTarget {
+    Catalog,
+    S3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -208,6 +239,18 @@ pub enum NemesisKind {
     /// until the run ends): a common production setting that ends a writer's catalog
     /// transaction while DuckDB writes Parquet. Needs a superuser catalog connection.
     IdleInTransactionTimeout,
+    /// Postgres shut down (`mode` fast or immediate), down for `hold` (default 0), started
+    /// again; repeated `every`. Every session ends: writers must reconnect. Native only.
+    RestartCatalog,
+    /// SIGKILL to the S3 server, down for `hold` (default 5 s), then started again on the
+    /// same port and data. Native only.
+    KillS3,
+    /// The S3 server stopped cleanly (SIGTERM) and started again at once (after `hold`).
+    RestartS3,
+    /// Delay (`delay`, `jitter`) on every packet to and from the catalog's or the S3
+    /// server's port, with Linux `tc netem` on the loopback device, for `hold` or until
+    /// the run ends. Needs root (CAP_NET_ADMIN) and services on this machine.
+    Latency,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----
@@ -269,6 +312,11 @@ pub(crate) struct RawNemesis {
     pub every: Option<Spanned<String>>,
     pub during: Option<Spanned<FaultMoment>>,
     pub timeout: Option<Spanned<String>>,
+    pub mode: Option<Spanned<RestartMode>>,
+    pub target: Option<Spanned<LatencyTarget>>,
+    pub delay: Option<Spanned<String>>,
+    pub jitter: Option<Spanned<String>>,
+    pub restart: Option<Spanned<bool>>,
 }
 
 impl DuckLakeRetry {

@@ -264,51 +264,50 @@ fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The optional keys each fault kind takes (`kind` and `after` apply to all), and the ones
+/// it requires, with what to write.
+fn nemesis_keys(kind: NemesisKind) -> (&'static [&'static str], &'static [(&'static str, &'static str)]) {
+    use NemesisKind::*;
+    match kind {
+        LockCatalogTable => (&["table", "hold"], &[]),
+        TerminateWriterSessions => (&["every", "during"], &[]),
+        CrashWriter => (&[], &[]),
+        KillWriter => (&["every", "during", "restart"], &[]),
+        PauseCatalog | PauseS3 => (&["hold"], &[("hold", "how long the server stays paused (e.g. \"5s\")")]),
+        IdleInTransactionTimeout => (&["hold", "timeout"], &[("timeout", "the value to set, e.g. \"50ms\"")]),
+        RestartCatalog => (&["hold", "every", "mode"], &[]),
+        KillS3 | RestartS3 => (&["hold", "every"], &[]),
+        Latency => (&["hold", "target", "delay", "jitter"], &[("target", "\"catalog\" or \"s3\""), ("delay", "the added one-way delay, e.g. \"20ms\"")]),
+    }
+}
+
 fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<NemesisSpec> {
     let r = n.get_ref();
-    let not_for = |key: &str, present: bool| -> anyhow::Result<()> {
-        if present {
-            return Err(here.at(n, &format!("nemesis.{key}"), &format!("does not apply to kind {:?}.", r.kind)));
+    let present = [
+        ("table", r.table.is_some()),
+        ("hold", r.hold.is_some()),
+        ("every", r.every.is_some()),
+        ("during", r.during.is_some()),
+        ("timeout", r.timeout.is_some()),
+        ("mode", r.mode.is_some()),
+        ("target", r.target.is_some()),
+        ("delay", r.delay.is_some()),
+        ("jitter", r.jitter.is_some()),
+        ("restart", r.restart.is_some()),
+    ];
+    let (allowed, required) = nemesis_keys(r.kind);
+    for (key, is_there) in present {
+        if is_there && !allowed.contains(&key) {
+            return Err(here.at(n, &format!("nemesis.{key}"), &format!("does not apply to kind {:?} (it takes: kind, after{}).", r.kind, allowed.iter().map(|k| format!(", {k}")).collect::<String>())));
         }
-        Ok(())
-    };
-    match r.kind {
-        NemesisKind::LockCatalogTable => {
-            not_for("every", r.every.is_some())?;
-            not_for("during", r.during.is_some())?;
+    }
+    for (key, what) in required {
+        if !present.iter().any(|(k, there)| k == key && *there) {
+            return Err(here.at(n, &format!("nemesis.{key}"), &format!("is required for {:?}: {what}.", r.kind)));
         }
-        NemesisKind::TerminateWriterSessions => {
-            not_for("table", r.table.is_some())?;
-            not_for("hold", r.hold.is_some())?;
-        }
-        NemesisKind::CrashWriter => {
-            for (key, present) in [("table", r.table.is_some()), ("hold", r.hold.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
-                not_for(key, present)?;
-            }
-        }
-        NemesisKind::PauseCatalog | NemesisKind::PauseS3 => {
-            for (key, present) in [("table", r.table.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
-                not_for(key, present)?;
-            }
-            if r.hold.is_none() {
-                return Err(here.at(n, "nemesis.hold", &format!("is required for {:?}: how long the server stays paused (e.g. \"5s\").", r.kind)));
-            }
-        }
-        NemesisKind::IdleInTransactionTimeout => {
-            for (key, present) in [("table", r.table.is_some()), ("every", r.every.is_some()), ("during", r.during.is_some())] {
-                not_for(key, present)?;
-            }
-            if r.timeout.is_none() {
-                return Err(here.at(n, "nemesis.timeout", "is required for idle_in_transaction_timeout: the value to set, e.g. \"50ms\"."));
-            }
-        }
-        NemesisKind::KillWriter => {
-            not_for("table", r.table.is_some())?;
-            not_for("hold", r.hold.is_some())?;
-            if r.during.as_ref().is_some_and(|d| *d.get_ref() == FaultMoment::CommitAck) {
-                return Err(here.at(n, "nemesis.during", "\"commit_ack\" applies to terminate_writer_sessions; kill_writer allows \"any\" and \"commit\"."));
-            }
-        }
+    }
+    if r.kind == NemesisKind::KillWriter && r.during.as_ref().is_some_and(|d| *d.get_ref() == FaultMoment::CommitAck) {
+        return Err(here.at(n, "nemesis.during", "\"commit_ack\" applies to terminate_writer_sessions; kill_writer allows \"any\" and \"commit\"."));
     }
     let table = match &r.table {
         Some(t) if is_identifier(t.get_ref()) => t.get_ref().clone(),
@@ -323,9 +322,11 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
     let hold = r.hold.as_ref().map(|h| parse_duration(h, "nemesis.hold", here)).transpose()?;
     let every = r.every.as_ref().map(|e| parse_duration(e, "nemesis.every", here)).transpose()?;
     let during = r.during.as_ref().map(|d| *d.get_ref()).unwrap_or_default();
-    if r.timeout.is_some() && r.kind != NemesisKind::IdleInTransactionTimeout {
-        return Err(here.at(n, "nemesis.timeout", &format!("does not apply to kind {:?}.", r.kind)));
-    }
     let timeout = r.timeout.as_ref().map(|t| parse_duration(t, "nemesis.timeout", here)).transpose()?;
-    Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during, timeout })
+    let delay = r.delay.as_ref().map(|t| parse_duration(t, "nemesis.delay", here)).transpose()?;
+    let jitter = r.jitter.as_ref().map(|t| parse_duration(t, "nemesis.jitter", here)).transpose()?;
+    let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or_default();
+    let target = r.target.as_ref().map(|t| *t.get_ref());
+    let restart = r.restart.as_ref().is_some_and(|b| *b.get_ref());
+    Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during, timeout, mode, target, delay, jitter, restart })
 }
