@@ -58,24 +58,49 @@ fn assert_restarted_and_recovered(r: &serde_json::Value, restarts: usize) {
     }
 }
 
+
+/// A restart can cut a commit off after Postgres made it durable (the acknowledgement is
+/// lost with the connection): DuckDB then deletes the commit's Parquet file while the
+/// catalog keeps it (README, findings). Whether a run hits that window is chance, so the
+/// test asserts the harness's judgement either way: such a commit is resolved committed
+/// from its tag, the missing file is named and the lake is judged unreadable (exit 1);
+/// without one, every check passes (exit 0).
+fn assert_judged_after_catalog_restarts(ran: &Ran) {
+    let r = ran.report();
+    let missing = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").map(|c| c["evidence"]["missing_count"].as_u64().unwrap_or(0)).unwrap();
+    if missing == 0 {
+        assert_restarted_and_recovered(&r, 2);
+        assert_eq!(ran.code, 0, "{}", ran.explain());
+        return;
+    }
+    let resolved_committed = r["totals"]["resolved_committed"].as_u64().unwrap();
+    assert!(resolved_committed >= missing, "{missing} files missing but only {resolved_committed} cut-off commits resolved committed: {}", ran.explain());
+    for name in ["row_count", "transaction_integrity", "object_store"] {
+        assert_eq!(check(&r, name), "fail", "{name} missed the lost file: {}", r["checks"]);
+    }
+    assert_eq!(check(&r, "catalog_integrity"), "pass", "{}", r["checks"]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+}
+
 #[test]
-fn a_catalog_restarted_in_fast_mode_ends_every_session_and_the_lake_holds() {
+fn a_catalog_restarted_in_fast_mode_is_survived_or_its_lost_file_is_caught() {
     let dir = tempdir();
     let ran = run(&repo().join("scenarios/restart-catalog.toml"), dir.path(), &[]);
     let r = ran.report();
     assert!(r["errors"].as_object().unwrap().contains_key("connection_lost"), "no writer saw its catalog connection end: {}", r["errors"]);
-    assert_restarted_and_recovered(&r, 2);
-    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
+    assert_judged_after_catalog_restarts(&ran);
 }
 
 #[test]
-fn a_catalog_restarted_in_immediate_mode_recovers_and_the_lake_holds() {
+fn a_catalog_restarted_in_immediate_mode_is_survived_or_its_lost_file_is_caught() {
     let dir = tempdir();
     let ran = run(&repo().join("scenarios/restart-catalog-immediate.toml"), dir.path(), &[]);
     let r = ran.report();
     assert!(r["nemesis"][0]["restarts"][0]["exit"].as_str().unwrap_or("").contains("exit status"), "{}", r["nemesis"]);
-    assert_restarted_and_recovered(&r, 2);
-    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert_eq!(check(&r, "catalog_rollbacks"), "skipped", "an immediate restart resets the counter: {}", r["checks"]);
+    assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
+    assert_judged_after_catalog_restarts(&ran);
 }
 
 #[test]

@@ -155,15 +155,17 @@ impl Writer<'_> {
         let r = crate::runtime::block_on(async {
             // A catalog that is restarting refuses connections for a moment: keep asking
             // (within the limit) rather than leave the outcome unknown.
+            // (Its connection can also die under a lookup: that is asked again too.)
             let until = Instant::now() + RESOLVE_LIMIT;
             loop {
-                match self.shared.resolver.client().await {
-                    Ok(catalog) => break tag::resolve(&catalog, tag, &self.app, RESOLVE_LIMIT).await,
-                    Err(e) if Instant::now() >= until || self.shared.aborted() => {
-                        break Resolution::Unknown(format!("the catalog could not be reached to look the tag up within {} s: {e:#}", RESOLVE_LIMIT.as_secs()))
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                let r = match self.shared.resolver.client().await {
+                    Ok(catalog) => tag::resolve(&catalog, tag, &self.app, until.saturating_duration_since(Instant::now())).await,
+                    Err(e) => Resolution::Unknown(format!("the catalog could not be reached to look the tag up within {} s: {e:#}", RESOLVE_LIMIT.as_secs())),
+                };
+                if !matches!(r, Resolution::Unknown(_)) || Instant::now() >= until || self.shared.aborted() {
+                    break r;
                 }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         });
         let (snapshot_id, how) = match &r {
