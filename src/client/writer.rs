@@ -151,6 +151,11 @@ impl Writer<'_> {
 
     /// Looks an unknown commit up by its tag and records what the catalog said.
     fn resolve(&self, tag: &CommitTag) -> Option<bool> {
+        if !self.shared.target.catalog.is_postgres() {
+            // A file catalog has no server to ask while the writers hold it: the attempt
+            // stays unknown and is looked up by its tag once the writers have ended.
+            return None;
+        }
         self.slot.status.enter(Step::Resolve);
         let r = crate::runtime::block_on(tag::resolve(&self.shared.resolver, tag, &self.app, RESOLVE_LIMIT));
         let (snapshot_id, how) = match &r {
