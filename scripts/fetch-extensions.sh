@@ -16,7 +16,8 @@ dest="$DUCKLAKE_STRESS_EXTENSION_DIR/v$DUCKDB_VERSION/$platform"
 mkdir -p "$dest"
 wheels="$cache_root/wheels"
 mkdir -p "$wheels"
-for name in parquet json httpfs postgres_scanner ducklake; do
+# sqlite_scanner only for lakes with catalog = "sqlite" (loaded only then).
+for name in parquet json httpfs postgres_scanner ducklake sqlite_scanner; do
   [ -s "$dest/$name.duckdb_extension" ] && continue
   pkg="duckdb-extension-${name//_/-}==$DUCKDB_VERSION"
   printf '==> fetching %s\n' "$pkg" >&2

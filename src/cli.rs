@@ -92,6 +92,10 @@ pub struct CheckArgs {
     pub run_dir: Option<PathBuf>,
     #[arg(long)]
     pub extension_dir: Option<PathBuf>,
+    /// Where the lake's catalog is: postgres, or a sqlite / duckdb file in the
+    /// environment's catalog_dir (--catalog-dir)
+    #[arg(long, default_value = "postgres", value_parser = ["postgres", "sqlite", "duckdb"])]
+    pub catalog: String,
     /// Fail when more orphan files than this are found
     #[arg(long)]
     pub max_orphan_files: Option<u64>,

@@ -7,7 +7,7 @@ use crate::environment::{self, existing::ExistingArgs, EnvFile};
 use crate::error::{bad_input, exit_code};
 use crate::export::console::status_word;
 use crate::lake::{ExtensionSource, LakeTarget};
-use crate::scenario::{self, ChecksSpec};
+use crate::scenario::{self, CatalogKind, ChecksSpec};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -108,6 +108,11 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
         checker::bounded::CheckRequest {
             target: Arc::new(LakeTarget {
                 env: env.endpoints.clone(),
+                catalog: match args.catalog.as_str() {
+                    "sqlite" => CatalogKind::Sqlite,
+                    "duckdb" => CatalogKind::Duckdb,
+                    _ => CatalogKind::Postgres,
+                },
                 data_path: None,
                 extensions: ExtensionSource::resolve(args.extension_dir),
                 data_inlining_row_limit: None,

@@ -98,6 +98,9 @@ pub struct Circumstances<'a> {
     /// The hang diagnosis' summary, for a run that hit its deadline.
     pub diagnosis: Option<&'a str>,
     pub setup_errors: &'a [String],
+    /// The set-up failures are the lake's own behaviour (a DuckDB catalog file locked by
+    /// another writer of the run), not a broken environment: the run fails (exit 1).
+    pub setup_failure_is_finding: bool,
     /// Faults the scenario asked for that never happened (a run without them proves nothing).
     pub idle_nemeses: Vec<String>,
 }
@@ -106,6 +109,9 @@ pub fn decide(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold
     match c.ending {
         Ending::Deadline => return (Verdict::Hang, c.diagnosis.unwrap_or("the deadline passed").to_string()),
         Ending::Interrupted => return (Verdict::Interrupted, "interrupted by Ctrl-C or SIGTERM; the report holds what was measured and checked until then".into()),
+        Ending::SetupFailed if c.setup_failure_is_finding => {
+            return (Verdict::Fail, format!("writers could not start: the DuckDB catalog file admits one writing process, and another writer of this run held its lock (catalog_file_lock): {}", c.setup_errors.join("; ")))
+        }
         Ending::SetupFailed => return (Verdict::Error, format!("writers could not start: {}", c.setup_errors.join("; "))),
         Ending::Completed => {}
     }
@@ -150,7 +156,7 @@ mod tests {
     }
 
     fn completed() -> Circumstances<'static> {
-        Circumstances { ending: Ending::Completed, diagnosis: None, setup_errors: &[], idle_nemeses: vec![] }
+        Circumstances { ending: Ending::Completed, diagnosis: None, setup_errors: &[], setup_failure_is_finding: false, idle_nemeses: vec![] }
     }
 
     #[test]
@@ -181,6 +187,13 @@ mod tests {
         assert_eq!(decide(&c, &checks, &[]), (Verdict::Hang, "w1 in Commit for 9 s".to_string()));
         let c = Circumstances { ending: Ending::Interrupted, ..completed() };
         assert_eq!(decide(&c, &checks, &[]).0, Verdict::Interrupted);
+        // Writers that could not attach: the environment's fault, unless the lake itself
+        // refused them (a DuckDB catalog file locked by another writer of the run).
+        let errors = ["w1: IO Error: Could not set lock on file".to_string()];
+        let c = Circumstances { ending: Ending::SetupFailed, setup_errors: &errors, ..completed() };
+        assert_eq!(decide(&c, &checks, &[]).0, Verdict::Error);
+        let c = Circumstances { ending: Ending::SetupFailed, setup_errors: &errors, setup_failure_is_finding: true, ..completed() };
+        assert_eq!(decide(&c, &checks, &[]).0, Verdict::Fail);
         let mut totals = Totals::default();
         totals.counts.failed = 3;
         let th = thresholds(&ChecksSpec::default(), &totals, 0, &checks);

@@ -24,7 +24,7 @@ fn healthy_lake(env: &SharedEnv, table: &str) -> PathBuf {
 
 fn duckdb(env: &SharedEnv) -> duckdb::Connection {
     // No inlining: deletes and inserts go to files, as in the runs these tests break.
-    let target = LakeTarget { env: env.endpoints(), data_path: None, extensions: ExtensionSource::resolve(None), data_inlining_row_limit: Some(0) };
+    let target = LakeTarget { env: env.endpoints(), catalog: Default::default(), data_path: None, extensions: ExtensionSource::resolve(None), data_inlining_row_limit: Some(0) };
     lake::open(&target, "ducklake-stress/test/breaker", None).unwrap()
 }
 

@@ -30,11 +30,14 @@ pub fn run_within(request: CheckRequest, limit: Duration) -> Vec<CheckResult> {
     let outcome = run_with_deadline("the checks", limit, move || {
         let r = request;
         let lake = lake::open(&r.target, &r.application_name, None)?;
+        let metadata = if r.target.catalog.is_postgres() { None } else { Some(super::context::open_metadata(&lake)?) };
         let mut own = r.own_sessions.clone();
         own.push(r.application_name.clone());
         let ctx = CheckContext {
             lake: &lake,
             catalog: &r.catalog,
+            catalog_kind: r.target.catalog,
+            metadata: metadata.as_ref(),
             env: &r.endpoints,
             table: &r.table,
             run: r.run.as_ref(),

@@ -5,6 +5,7 @@
 //! no negative record counts; no file ends before it begins.
 
 use super::problems::Problems;
+use super::context::metadata_rows;
 use super::{Check, CheckContext, CheckResult};
 use serde_json::json;
 
@@ -79,8 +80,12 @@ impl Check for CatalogIntegrity {
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let mut p = Problems::default();
         for (kind, sql) in INVARIANTS {
-            for row in ctx.catalog_query(sql, &[])? {
-                let what: String = row.get(0);
+            let violations: Vec<String> = match ctx.metadata {
+                // DuckDB's printf takes Postgres's %s placeholders.
+                Some(m) => metadata_rows(m, &sql.replace("format(", "printf("), |r| r.get(0))?,
+                None => ctx.catalog_query(sql, &[])?.iter().map(|r| r.get(0)).collect(),
+            };
+            for what in violations {
                 p.add(kind, || what);
             }
         }

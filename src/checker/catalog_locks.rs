@@ -31,6 +31,9 @@ impl Check for CatalogLocks {
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
+        if let Some(why) = ctx.no_postgres() {
+            return Ok(CheckResult::skipped(self.name(), why));
+        }
         let (sessions, locks, _) = leftovers(ctx, |s, l| blocking(s, l).0.is_empty())?;
         let (bad, holders) = blocking(&sessions, &locks);
         let ignored: Vec<&Session> = sessions.iter().filter(|s| s.state.starts_with("idle in transaction") && !holders.iter().any(|h| h.pid == s.pid)).collect();

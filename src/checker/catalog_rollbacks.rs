@@ -15,6 +15,9 @@ impl Check for CatalogRollbacks {
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
+        if let Some(why) = ctx.no_postgres() {
+            return Ok(CheckResult::skipped(self.name(), why));
+        }
         let Some(run) = ctx.run else {
             return Ok(CheckResult::skipped(self.name(), "needs the counters taken before and after a run"));
         };

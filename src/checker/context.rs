@@ -3,7 +3,7 @@
 
 use crate::environment::EnvFile;
 use crate::history::Txn;
-use crate::scenario::ChecksSpec;
+use crate::scenario::{CatalogKind, ChecksSpec};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -66,7 +66,13 @@ impl RunFacts {
 
 pub struct CheckContext<'a> {
     pub lake: &'a duckdb::Connection,
+    /// The environment's Postgres: the catalog itself when `catalog_kind` is Postgres.
     pub catalog: &'a tokio_postgres::Client,
+    pub catalog_kind: CatalogKind,
+    /// For a SQLite or DuckDB-file catalog: a connection to the lake's instance whose
+    /// default database is DuckLake's metadata database, so the catalog tables are read
+    /// by their plain names, as over Postgres.
+    pub metadata: Option<&'a duckdb::Connection>,
     pub env: &'a EnvFile,
     pub table: &'a str,
     pub run: Option<&'a RunFacts>,
@@ -81,7 +87,27 @@ impl CheckContext<'_> {
         crate::runtime::block_on(crate::environment::pg::query_with_deadline(self.catalog, sql, params, std::time::Duration::from_secs(10)))
     }
 
+    /// Why a check that reads Postgres itself (sessions, locks, counters) does not apply.
+    pub fn no_postgres(&self) -> Option<String> {
+        self.catalog_kind.no_postgres()
+    }
+
     pub fn table(&self) -> String {
         crate::lake::table::qualified(self.table)
     }
+}
+
+/// Rows of a query on a file catalog's tables, each read by `row`.
+pub fn metadata_rows<T>(metadata: &duckdb::Connection, sql: &str, row: impl FnMut(&duckdb::Row) -> duckdb::Result<T>) -> anyhow::Result<Vec<T>> {
+    let mut stmt = metadata.prepare(sql)?;
+    let rows = stmt.query_map([], row)?.collect::<Result<Vec<T>, _>>()?;
+    Ok(rows)
+}
+
+/// A second connection to the lake's instance, its default database DuckLake's metadata
+/// database (`__ducklake_metadata_lake` for a lake attached as `lake`).
+pub fn open_metadata(lake: &duckdb::Connection) -> anyhow::Result<duckdb::Connection> {
+    let conn = lake.try_clone()?;
+    conn.execute_batch(&format!("USE {}", crate::lake::METADATA_ALIAS))?;
+    Ok(conn)
 }

@@ -100,8 +100,12 @@ pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>
 /// catalog references is gone), that is the lake failing the check, not the environment.
 fn failed_to_run(name: &str, error: &str) -> CheckResult {
     let missing_data = ["Cannot open file", "No such file or directory", "NoSuchKey", "404 (Not Found)"].iter().any(|m| error.contains(m));
+    // A DuckDB catalog file that DuckDB itself calls corrupt: the lake broke, not the environment.
+    let corrupt_catalog = error.contains("corrupt database file");
     let (status, summary) = if missing_data {
         (CheckStatus::Fail, format!("the lake cannot be read: a file its catalog references is missing: {error}"))
+    } else if corrupt_catalog {
+        (CheckStatus::Fail, format!("the lake cannot be read: its catalog database file is corrupt: {error}"))
     } else {
         (CheckStatus::Error, format!("the check could not run: {error}"))
     };

@@ -6,6 +6,7 @@
 //! a run only if the run added them: objects present before the writers started are
 //! listed first, so an earlier run's orphans never fail a later run.
 
+use super::context::metadata_rows;
 use super::{Check, CheckContext, CheckResult};
 use crate::environment::EnvFile;
 use serde_json::json;
@@ -39,15 +40,7 @@ impl Check for ObjectStore {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let data_path = data_path(ctx)?;
-        let referenced: BTreeMap<String, u64> = ctx
-            .catalog_query(REFERENCED_SQL, &[&data_path])?
-            .iter()
-            .filter_map(|r| Some((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1).unwrap_or(0).max(0) as u64)))
-            .collect();
-        let scheduled: Vec<String> = ctx
-            .catalog_query("SELECT path FROM ducklake_files_scheduled_for_deletion", &[])
-            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-            .unwrap_or_default();
+        let (referenced, scheduled) = references(ctx, &data_path)?;
         let stored = list_stored(ctx.env, &data_path)?;
 
         let mut missing = Vec::new();
@@ -104,11 +97,32 @@ impl Check for ObjectStore {
     }
 }
 
+/// The files the catalog references (full path, size) and those scheduled for deletion.
+fn references(ctx: &CheckContext, data_path: &str) -> anyhow::Result<(BTreeMap<String, u64>, Vec<String>)> {
+    const SCHEDULED_SQL: &str = "SELECT path FROM ducklake_files_scheduled_for_deletion";
+    let size = |s: Option<i64>| s.unwrap_or(0).max(0) as u64;
+    Ok(match ctx.metadata {
+        Some(m) => {
+            let sql = REFERENCED_SQL.replace("$1", &crate::lake::sql_str(data_path));
+            let rows: Vec<(Option<String>, Option<i64>)> = metadata_rows(m, &sql, |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let scheduled = metadata_rows(m, SCHEDULED_SQL, |r| r.get(0)).unwrap_or_default();
+            (rows.into_iter().filter_map(|(p, s)| Some((p?, size(s)))).collect(), scheduled)
+        }
+        None => {
+            let referenced = ctx.catalog_query(REFERENCED_SQL, &[&data_path])?.iter().filter_map(|r| Some((r.get::<_, Option<String>>(0)?, size(r.get(1))))).collect();
+            let scheduled = ctx.catalog_query(SCHEDULED_SQL, &[]).map(|rows| rows.iter().map(|r| r.get(0)).collect()).unwrap_or_default();
+            (referenced, scheduled)
+        }
+    })
+}
+
 fn data_path(ctx: &CheckContext) -> anyhow::Result<String> {
-    ctx.catalog_query("SELECT value FROM ducklake_metadata WHERE key = 'data_path'", &[])?
-        .first()
-        .map(|r| r.get(0))
-        .ok_or_else(|| anyhow::anyhow!("the catalog has no data_path in ducklake_metadata"))
+    const SQL: &str = "SELECT value FROM ducklake_metadata WHERE key = 'data_path'";
+    let found: Vec<String> = match ctx.metadata {
+        Some(m) => metadata_rows(m, SQL, |r| r.get(0))?,
+        None => ctx.catalog_query(SQL, &[])?.iter().map(|r| r.get(0)).collect(),
+    };
+    found.into_iter().next().ok_or_else(|| anyhow::anyhow!("the catalog has no data_path in ducklake_metadata"))
 }
 
 /// Every object under the data path, keyed by the same full path the catalog uses.

@@ -31,7 +31,10 @@ impl Check for Snapshots {
         let Some(run) = ctx.run else {
             return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
         };
-        let tagged = crate::runtime::block_on(tag::tagged_snapshots(ctx.catalog, run.run_id()))?;
+        let tagged = match ctx.metadata {
+            Some(_) => tag::tagged_snapshots_in_lake(ctx.lake, run.run_id())?,
+            None => crate::runtime::block_on(tag::tagged_snapshots(ctx.catalog, run.run_id()))?,
+        };
         let mut p = Problems::default();
         let mut by_key: BTreeMap<TagKey, i64> = BTreeMap::new();
         for t in &tagged {

@@ -19,6 +19,9 @@ impl Check for WriterSessions {
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
+        if let Some(why) = ctx.no_postgres() {
+            return Ok(CheckResult::skipped(self.name(), why));
+        }
         let Some(run) = ctx.run else {
             return Ok(CheckResult::skipped(self.name(), "needs a run (its writers' session names)"));
         };

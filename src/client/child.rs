@@ -10,7 +10,7 @@ use crate::fleet::protocol::{Control, WriterSpec};
 use crate::fleet::{Members, WriterShared};
 use crate::history::Recorder;
 use std::io::{BufRead, Write};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,22 +62,36 @@ pub fn main() -> anyhow::Result<i32> {
     let reporter = shared.clone();
     std::thread::spawn(move || report_status(&reporter));
     writer::run(&shared, spec.writer);
-    // A writer told to stop as it finished set-up (one restarted at the end of the run) can
-    // be done before the status thread's next look: the parent must hear how set-up went.
+    // A writer whose set-up failed, or that was told to stop as it finished set-up (one
+    // restarted at the end of the run), can be done before the status thread's next look:
+    // say how set-up went before exiting, or the parent only learns that the process ended.
     tell_ready_once(&shared);
     say(&Control::Done);
     Ok(crate::error::exit_code::PASS)
+}
+
+/// Whether the parent was told how set-up ended: it counts every `ready` it hears.
+static TOLD_READY: AtomicBool = AtomicBool::new(false);
+
+/// Tells the parent, once, that set-up ended and how.
+fn tell_ready_once(shared: &WriterShared) {
+    if TOLD_READY.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let setup = shared.writers[0].setup().clone();
+    say(&match setup.error {
+        Some(error) => Control::SetupFailed { error },
+        None => Control::Ready { setup_ms: setup.took.map(|d| d.as_millis() as u64).unwrap_or(0) },
+    });
 }
 
 /// Tells the parent when set-up ended and, every 100 ms while anything changed, where the
 /// writer is and what it counted (for the progress line and the hang diagnosis).
 fn report_status(shared: &WriterShared) {
     let slot = &shared.writers[0];
-    let mut told_ready = false;
     let mut last: Option<Control> = None;
     loop {
-        if !told_ready && shared.ready.load(Ordering::Acquire) > 0 {
-            told_ready = true;
+        if shared.ready.load(Ordering::Acquire) > 0 {
             tell_ready_once(shared);
         }
         let snap = slot.status.snapshot(shared.first_writer);
@@ -97,17 +111,4 @@ fn report_status(shared: &WriterShared) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Says `ready` (or `setup_failed`) exactly once, whoever gets here first.
-fn tell_ready_once(shared: &WriterShared) {
-    static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if shared.ready.load(Ordering::Acquire) == 0 || TOLD.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    let setup = shared.writers[0].setup().clone();
-    say(&match setup.error {
-        Some(error) => Control::SetupFailed { error },
-        None => Control::Ready { setup_ms: setup.took.map(|d| d.as_millis() as u64).unwrap_or(0) },
-    });
 }

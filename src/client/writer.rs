@@ -32,12 +32,20 @@ struct Writer<'a> {
 pub fn run(shared: &WriterShared, id: u32) {
     let slot = shared.slot(id);
     slot.status.enter(Step::Connecting);
-    let started = Instant::now();
     let app = application_name(&shared.run_id, id);
-    let conn = match lake::open(&shared.target, &app, Some(&shared.scenario.retry.ducklake)) {
+    let Some(pass) = shared.setup_gate.enter(|| shared.aborted()) else {
+        slot.setup().error = Some("the run was aborted before this writer could set up".into());
+        slot.status.enter(Step::SetupFailed);
+        shared.ready.fetch_add(1, Ordering::AcqRel);
+        return;
+    };
+    let started = Instant::now();
+    let opened = lake::open(&shared.target, &app, Some(&shared.scenario.retry.ducklake));
+    drop(pass);
+    let conn = match opened {
         Ok(c) => c,
         Err(e) => {
-            slot.setup().error = Some(format!("{e:#}"));
+            slot.setup().error = Some(shared.target.mask_secrets(&format!("{e:#}")));
             slot.status.enter(Step::SetupFailed);
             shared.ready.fetch_add(1, Ordering::AcqRel);
             return;
@@ -151,6 +159,11 @@ impl Writer<'_> {
 
     /// Looks an unknown commit up by its tag and records what the catalog said.
     fn resolve(&self, tag: &CommitTag) -> Option<bool> {
+        if !self.shared.target.catalog.is_postgres() {
+            // A file catalog has no server to ask while the writers hold it: the attempt
+            // stays unknown and is looked up by its tag once the writers have ended.
+            return None;
+        }
         self.slot.status.enter(Step::Resolve);
         let r = crate::runtime::block_on(async {
             // A catalog that is restarting refuses connections for a moment: keep asking
@@ -187,7 +200,7 @@ impl Writer<'_> {
             }
             self.slot.status.enter(step);
             let t = Instant::now();
-            self.conn.execute_batch(stmt).map_err(|e| Failure { step, message: e.to_string(), spent: t.elapsed(), sent: true })
+            self.conn.execute_batch(stmt).map_err(|e| Failure { step, message: self.shared.target.mask_secrets(&e.to_string()), spent: t.elapsed(), sent: true })
         };
         exec(Step::Begin, "BEGIN TRANSACTION")?;
         exec(Step::Insert, sql)?;

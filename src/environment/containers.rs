@@ -75,7 +75,7 @@ pub fn start(with_s3: bool) -> anyhow::Result<(Environment, Containers)> {
         None
     };
     let local_data_dir = (!with_s3).then(|| std::env::temp_dir().join(format!("ducklake-stress-data-{}", random_hex(4))));
-    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, s3_server: with_s3.then(|| "minio (testcontainers)".into()), native: None };
+    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir: None, s3_server: with_s3.then(|| "minio (testcontainers)".into()), native: None };
     let mut env = Environment::existing(endpoints);
     env.startup = started.elapsed();
     Ok((env, containers))

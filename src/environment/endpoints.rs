@@ -15,6 +15,10 @@ pub struct EnvFile {
     /// Directory for `data = "local"` lakes.
     #[serde(default)]
     pub local_data_dir: Option<PathBuf>,
+    /// Directory for file catalogs (`lake.catalog = "sqlite"` or `"duckdb"`): the catalog
+    /// file lives here. The native environment uses its scratch directory.
+    #[serde(default)]
+    pub catalog_dir: Option<PathBuf>,
     /// What serves S3 (`garage 2.5.0`, `minio`, ...), for the report.
     #[serde(default)]
     pub s3_server: Option<String>,
@@ -138,7 +142,7 @@ impl EnvFile {
             bad_input(format!("{}: cannot read the environment file ({e}). Create one with `ducklake-stress env up --state DIR` (it writes DIR/env.json) or write it by hand as the README shows.", path.display()))
         })?;
         serde_json::from_str(&text).map_err(|e| {
-            bad_input(format!("{}:{}:{}: the environment file is not valid ({e}). Expected keys: postgres {{host, port, user, password, dbname}}, optional s3 {{endpoint, access_key_id, secret_access_key, bucket, region, url_style, use_ssl}}, optional local_data_dir.", path.display(), e.line(), e.column()))
+            bad_input(format!("{}:{}:{}: the environment file is not valid ({e}). Expected keys: postgres {{host, port, user, password, dbname}}, optional s3 {{endpoint, access_key_id, secret_access_key, bucket, region, url_style, use_ssl}}, optional local_data_dir, optional catalog_dir.", path.display(), e.line(), e.column()))
         })
     }
 

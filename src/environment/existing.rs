@@ -29,6 +29,9 @@ pub struct ExistingArgs {
     /// Directory for lakes with data = "local"
     #[arg(long, env = "DUCKLAKE_STRESS_LOCAL_DATA_DIR")]
     pub local_data_dir: Option<std::path::PathBuf>,
+    /// Directory for the catalog file of lakes with catalog = "sqlite" or "duckdb"
+    #[arg(long, env = "DUCKLAKE_STRESS_CATALOG_DIR")]
+    pub catalog_dir: Option<std::path::PathBuf>,
 }
 
 impl ExistingArgs {
@@ -60,6 +63,7 @@ impl ExistingArgs {
             postgres,
             s3,
             local_data_dir: self.local_data_dir.clone(),
+            catalog_dir: self.catalog_dir.clone(),
             s3_server: None,
             native: None,
         }))

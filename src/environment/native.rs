@@ -114,6 +114,7 @@ pub fn start(with_s3: bool) -> anyhow::Result<Environment> {
         postgres: pg.endpoint,
         s3: s3_endpoint,
         local_data_dir,
+        catalog_dir: Some(scratch_path.clone()),
         s3_server,
         native: None,
     };

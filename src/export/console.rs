@@ -46,14 +46,25 @@ fn header(o: &mut String, r: &Report) {
     );
     let _ = writeln!(
         o,
-        "environment: {} (up in {:.1} s) | DuckDB {} | ducklake {} | PostgreSQL {} | S3: {}",
+        "environment: {} (up in {:.1} s) | DuckDB {} | ducklake {} | catalog: {} | S3: {}",
         r.environment.kind,
         r.environment.startup_ms as f64 / 1000.0,
         r.versions.duckdb,
         r.versions.ducklake,
-        r.versions.postgres,
+        catalog(r),
         r.versions.s3_server
     );
+}
+
+/// The catalog the lake ran on: Postgres and its version, or the catalog file.
+fn catalog(r: &Report) -> String {
+    use crate::scenario::CatalogKind;
+    let dir = r.environment.endpoints.catalog_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+    match r.scenario.lake.catalog {
+        CatalogKind::Postgres => format!("PostgreSQL {}", r.versions.postgres),
+        CatalogKind::Sqlite => format!("SQLite file {dir}/catalog.sqlite"),
+        CatalogKind::Duckdb => format!("DuckDB file {dir}/catalog.ducklake"),
+    }
 }
 
 /// The latency table, rows for failures and unknown outcomes only when there were any.
@@ -108,6 +119,10 @@ fn totals(o: &mut String, r: &Report) {
         f.longest_without_commit_seconds,
         f.longest_without_commit_writer.map(|w| format!(" (w{w} from {:.1} s)", f.longest_without_commit_from)).unwrap_or_default()
     );
+    if let Some(why) = &r.postgres.skipped {
+        let _ = writeln!(o, "  postgres: not watched ({why})");
+        return;
+    }
     let _ = writeln!(
         o,
         "  postgres: lock waiters peak {} | longest lock wait {:.2} s | idle in transaction peak {} | sessions peak {} | {} samples",

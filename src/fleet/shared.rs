@@ -37,6 +37,8 @@ pub struct WriterShared {
     pub first_writer: u32,
     /// Where transaction numbers start (0, or further on for a restarted writer process).
     pub first_txn: u64,
+    /// How many of this process's writers may set up at once.
+    pub setup_gate: crate::util::gate::Gate,
 }
 
 /// Who the writers of one process are: a run, and which of its writers run here.
@@ -72,6 +74,9 @@ impl WriterShared {
             writers: (0..m.count).map(|_| WriterSlot::new(clock)).collect(),
             first_writer: m.first,
             first_txn: m.first_txn,
+            // A few per core: enough to keep the machine busy, few enough that no ATTACH
+            // waits past the catalog's connect timeout.
+            setup_gate: crate::util::gate::Gate::new(std::thread::available_parallelism().map_or(8, |n| n.get() * 4)),
         }
     }
 

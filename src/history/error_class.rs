@@ -16,6 +16,12 @@ pub enum ErrorClass {
     ConnectionLost,
     /// Reading or writing Parquet files in the object store failed.
     S3Http,
+    /// Another process holds the lock on a DuckDB catalog file ("Could not set lock on
+    /// file"): DuckDB admits one writing process per database file.
+    CatalogFileLock,
+    /// SQLite refused the catalog write: another connection holds its write lock ("database
+    /// is locked", SQLITE_BUSY). DuckLake does not retry it.
+    CatalogBusy,
     /// The harness interrupted the statement (deadline or Ctrl-C).
     InterruptedByDeadline,
     Other,
@@ -29,6 +35,8 @@ impl ErrorClass {
             ErrorClass::CatalogPrimaryKey => "catalog_primary_key",
             ErrorClass::ConnectionLost => "connection_lost",
             ErrorClass::S3Http => "s3_http",
+            ErrorClass::CatalogFileLock => "catalog_file_lock",
+            ErrorClass::CatalogBusy => "catalog_busy",
             ErrorClass::InterruptedByDeadline => "interrupted_by_deadline",
             ErrorClass::Other => "other",
         }
@@ -47,6 +55,11 @@ pub fn classify(message: &str) -> ErrorClass {
     let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
     if any(&["interrupt"]) {
         ErrorClass::InterruptedByDeadline
+    } else if any(&["could not set lock on file"]) {
+        // Before "conflict": DuckDB's message goes on "Conflicting lock is held in ...".
+        ErrorClass::CatalogFileLock
+    } else if any(&["database is locked", "database table is locked"]) {
+        ErrorClass::CatalogBusy
     } else if any(&["exceeded the maximum retry count", "maximum retry count"]) {
         ErrorClass::RetriesExhausted
     } else if any(&["duplicate key value violates unique constraint", "violates primary key", "primary key constraint"]) {
@@ -83,7 +96,7 @@ pub fn classify(message: &str) -> ErrorClass {
 mod tests {
     use super::*;
 
-    // The first three are verbatim from this project's runs (DuckDB 1.5.5, ducklake
+    // The first three, and the two file-catalog locks, are verbatim from this project's runs (DuckDB 1.5.5, ducklake
     // d8a1881e); the others follow DuckDB's and Postgres's message formats.
     #[test]
     fn real_messages_land_in_their_class() {
@@ -96,6 +109,8 @@ mod tests {
             ("IO Error: Could not connect to server error for HTTP PUT to 'http://127.0.0.1:35285/ducklake-stress/lake/main/entries/ducklake-019ac.parquet'", ErrorClass::S3Http),
             ("HTTP Error: Unable to connect to URL \"http://127.0.0.1:9/b/lake/x.parquet\": 503 (Service Unavailable)", ErrorClass::S3Http),
             ("Binder Error: Table with name nope does not exist!", ErrorClass::Other),
+            ("TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Failed to flush changes into DuckLake: database is locked", ErrorClass::CatalogBusy),
+            ("IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also https://duckdb.org/docs/stable/connect/concurrency", ErrorClass::CatalogFileLock),
         ];
         for (message, class) in cases {
             assert_eq!(classify(message), class, "{message}");

@@ -85,6 +85,25 @@ pub async fn tagged_snapshots(catalog: &Client, run_id: &str) -> anyhow::Result<
         .collect())
 }
 
+/// The same for a SQLite or DuckDB-file catalog, which has no server to ask: its tables are
+/// read through the metadata database DuckLake attached beside the lake (`conn` must be
+/// attached as `lake`). Ask only once no writer can still be committing: a file catalog's
+/// commit runs inside the writer's process, so that means once the writers have ended.
+pub fn tagged_snapshots_in_lake(conn: &duckdb::Connection, run_id: &str) -> anyhow::Result<Vec<TaggedSnapshot>> {
+    let pattern = format!("{}/%", run_prefix(run_id));
+    let sql = format!("SELECT snapshot_id, commit_message FROM {}.ducklake_snapshot_changes WHERE author = ? AND commit_message LIKE ? ORDER BY snapshot_id", crate::lake::METADATA_ALIAS);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(duckdb::params![AUTHOR, pattern], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (snapshot_id, message) = row?;
+        if let Some(key) = message.as_deref().and_then(|m| parse_message(run_id, m)) {
+            out.push(TaggedSnapshot { snapshot_id, key });
+        }
+    }
+    Ok(out)
+}
+
 /// What the catalog says about one attempt whose COMMIT ended in an unknown state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolution {

@@ -3,11 +3,21 @@
 //! directory); machines with internet can let DuckDB `INSTALL` them itself.
 
 use crate::error::environment;
+use crate::scenario::CatalogKind;
 use std::path::PathBuf;
 
-/// Load order matters: the bundled DuckDB has no built-in parquet, and DuckLake's first
-/// table scan crashes unless parquet is loaded before ducklake.
-pub const REQUIRED: &[&str] = &["parquet", "json", "httpfs", "postgres_scanner", "ducklake"];
+/// The extensions a lake with this catalog needs, in load order. Load order matters: the
+/// bundled DuckDB has no built-in parquet, and DuckLake's first table scan crashes unless
+/// parquet is loaded before ducklake. The catalog's own scanner (postgres or sqlite) is
+/// loaded only for that catalog; a DuckDB-file catalog needs none.
+pub fn required(catalog: CatalogKind) -> Vec<&'static str> {
+    let scanner = match catalog {
+        CatalogKind::Postgres => Some("postgres_scanner"),
+        CatalogKind::Sqlite => Some("sqlite_scanner"),
+        CatalogKind::Duckdb => None,
+    };
+    ["parquet", "json", "httpfs"].into_iter().chain(scanner).chain(["ducklake"]).collect()
+}
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExtensionSource {
@@ -52,8 +62,8 @@ pub fn default_cache_dir() -> PathBuf {
     base.join("ducklake-stress").join("extensions")
 }
 
-pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource) -> anyhow::Result<()> {
-    for name in REQUIRED {
+pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource, catalog: CatalogKind) -> anyhow::Result<()> {
+    for name in required(catalog) {
         if conn.execute_batch(&format!("LOAD {name}")).is_ok() {
             continue;
         }
@@ -73,4 +83,16 @@ pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource) -> anyhow::
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_catalog_loads_its_own_scanner_and_ducklake_last() {
+        assert_eq!(required(CatalogKind::Postgres), ["parquet", "json", "httpfs", "postgres_scanner", "ducklake"]);
+        assert_eq!(required(CatalogKind::Sqlite), ["parquet", "json", "httpfs", "sqlite_scanner", "ducklake"]);
+        assert_eq!(required(CatalogKind::Duckdb), ["parquet", "json", "httpfs", "ducklake"]);
+    }
 }

@@ -1,17 +1,26 @@
 //! Opens one DuckDB instance (its own in-memory database, never shared) attached to the
 //! lake. `application_name` makes its catalog sessions attributable in pg_stat_activity.
+//! The catalog is a Postgres database, or a SQLite or DuckDB file in the environment's
+//! catalog directory.
 
 use super::{extensions, sql_str, ExtensionSource};
 use crate::environment::EnvFile;
 use crate::error::{bad_input, environment};
-use crate::scenario::DuckLakeRetry;
+use crate::scenario::{CatalogKind, DuckLakeRetry};
 use duckdb::{Config, Connection};
+use std::path::PathBuf;
 
 pub const LAKE_ALIAS: &str = "lake";
+/// The name DuckLake gives the attached metadata database of a lake attached `AS lake`:
+/// the catalog tables of a file catalog are read through it (`__ducklake_metadata_lake.ducklake_snapshot`).
+pub const METADATA_ALIAS: &str = "__ducklake_metadata_lake";
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LakeTarget {
     pub env: EnvFile,
+    /// Where the catalog lives (a file catalog's file is in `env.catalog_dir`).
+    #[serde(default)]
+    pub catalog: CatalogKind,
     /// Where the lake keeps its Parquet files (`s3://bucket/lake/` or a directory);
     /// `None` attaches an existing lake with the path recorded in its catalog.
     pub data_path: Option<String>,
@@ -35,7 +44,52 @@ impl LakeTarget {
                 format!("{}/", dir.display())
             }
         };
-        Ok(LakeTarget { env: env.clone(), data_path: Some(data_path), extensions, data_inlining_row_limit: lake.data_inlining_row_limit })
+        let target = LakeTarget { env: env.clone(), catalog: lake.catalog, data_path: Some(data_path), extensions, data_inlining_row_limit: lake.data_inlining_row_limit };
+        if let Some(file) = target.catalog_file()? {
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| environment(format!("cannot create the catalog directory {}: {e}", dir.display())))?;
+            }
+        }
+        Ok(target)
+    }
+
+    /// The catalog file of a SQLite or DuckDB catalog (`None` for Postgres): `catalog.sqlite`
+    /// or `catalog.ducklake` in the environment's `catalog_dir`.
+    pub fn catalog_file(&self) -> anyhow::Result<Option<PathBuf>> {
+        let name = match self.catalog {
+            CatalogKind::Postgres => return Ok(None),
+            CatalogKind::Sqlite => "catalog.sqlite",
+            CatalogKind::Duckdb => "catalog.ducklake",
+        };
+        let dir = self.env.catalog_dir.as_ref().ok_or_else(|| {
+            bad_input(format!(
+                "lake.catalog = \"{}\" keeps the catalog in a file, but the environment names no catalog_dir: add \"catalog_dir\": \"/some/dir\" to env.json (or pass --catalog-dir / DUCKLAKE_STRESS_CATALOG_DIR); the native environment (no --env-file) uses its scratch directory.",
+                self.catalog.name()
+            ))
+        })?;
+        Ok(Some(dir.join(name)))
+    }
+
+    /// The ATTACH path: `ducklake:postgres:<libpq string>`, `ducklake:sqlite:<file>` or
+    /// `ducklake:<file>` (a DuckDB file).
+    fn attach_path(&self, application_name: &str) -> anyhow::Result<String> {
+        let file = self.catalog_file()?.map(|f| f.display().to_string()).unwrap_or_default();
+        Ok(match self.catalog {
+            CatalogKind::Postgres => format!("ducklake:postgres:{}", self.env.postgres.conn_string(None, Some(application_name))),
+            CatalogKind::Sqlite => format!("ducklake:sqlite:{file}"),
+            CatalogKind::Duckdb => format!("ducklake:{file}"),
+        })
+    }
+
+    /// Where the catalog is, for messages.
+    fn describe_catalog(&self) -> String {
+        match self.catalog_file() {
+            Ok(Some(file)) => format!("the {} catalog file {}", self.catalog.name(), file.display()),
+            _ => {
+                let pg = &self.env.postgres;
+                format!("the DuckLake catalog in Postgres {}:{} database `{}`", pg.host, pg.port, pg.dbname)
+            }
+        }
     }
 }
 
@@ -48,7 +102,7 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
     }
     let conn = Connection::open_in_memory_with_flags(config)
         .map_err(|e| environment(format!("DuckDB could not open an in-memory database: {e}")))?;
-    extensions::load_all(&conn, &target.extensions)?;
+    extensions::load_all(&conn, &target.extensions, target.catalog)?;
 
     if let Some(s3) = &target.env.s3 {
         conn.execute_batch(&format!(
@@ -63,7 +117,6 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
         .map_err(|e| environment(format!("creating the DuckDB S3 secret for {} failed: {e}", s3.endpoint)))?;
     }
 
-    let catalog = target.env.postgres.conn_string(None, Some(application_name));
     let mut options: Vec<String> = Vec::new();
     if let Some(p) = &target.data_path {
         options.push(format!("DATA_PATH {}", sql_str(p)));
@@ -72,14 +125,8 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
         options.push(format!("DATA_INLINING_ROW_LIMIT {limit}"));
     }
     let options = if options.is_empty() { String::new() } else { format!(" ({})", options.join(", ")) };
-    conn.execute_batch(&format!("ATTACH {} AS {LAKE_ALIAS}{options}", sql_str(&format!("ducklake:postgres:{catalog}"))))
-        .map_err(|e| {
-            let pg = &target.env.postgres;
-            environment(format!(
-                "attaching the DuckLake catalog in Postgres {}:{} database `{}` failed: {e}. Check that Postgres is reachable and the database exists (the env.json `postgres` section or --pg-dsn).",
-                pg.host, pg.port, pg.dbname
-            ))
-        })?;
+    conn.execute_batch(&format!("ATTACH {} AS {LAKE_ALIAS}{options}", sql_str(&target.attach_path(application_name)?)))
+        .map_err(|e| attach_failed(target, &e.to_string()))?;
 
     if let Some(r) = retry {
         conn.execute_batch(&format!(
@@ -89,4 +136,48 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
         .map_err(|e| environment(format!("setting DuckLake's retry settings failed ({e}); this ducklake extension may predate them.")))?;
     }
     Ok(conn)
+}
+
+fn attach_failed(target: &LakeTarget, e: &str) -> anyhow::Error {
+    let hint = match target.catalog {
+        CatalogKind::Postgres => "Check that Postgres is reachable and the database exists (the env.json `postgres` section or --pg-dsn).",
+        // DuckDB's own message names the process that holds the file (history::error_class
+        // counts it as catalog_file_lock; lake sits below history, so the words are matched here).
+        CatalogKind::Duckdb if e.contains("Could not set lock on file") => "A DuckDB file admits one writing process at a time: another process holds its lock.",
+        _ => "Check that the catalog directory exists and is writable (env.json `catalog_dir`).",
+    };
+    // DuckDB's message repeats the whole connection string, password included: the error
+    // ends up in reports and CI logs.
+    let e = target.mask_secrets(e);
+    environment(format!("attaching {} failed: {e}. {hint}", target.describe_catalog()))
+}
+
+fn mask_secret(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    text.replace(secret, "****")
+}
+
+impl LakeTarget {
+    /// `text` with the catalog's password and the S3 secret replaced: DuckDB's errors quote
+    /// the whole connection string when the catalog cannot be reached, and errors end up in
+    /// the history, reports and CI logs.
+    pub fn mask_secrets(&self, text: &str) -> String {
+        let masked = mask_secret(text, &self.env.postgres.password);
+        match &self.env.s3 {
+            Some(s3) => mask_secret(&masked, &s3.secret_access_key),
+            None => masked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_in_an_attach_error_is_masked() {
+        let e = "Unable to connect to Postgres at \"host=127.0.0.1 port=1 user=u password=d9712ef2 dbname=c\": timeout expired";
+        let masked = super::mask_secret(e, "d9712ef2");
+        assert!(!masked.contains("d9712ef2") && masked.contains("password=****"), "{masked}");
+    }
 }

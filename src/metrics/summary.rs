@@ -135,7 +135,8 @@ impl Hists {
     }
 }
 
-fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, message: &str) {
+/// Counts one error under its class, keeping the first message as the example.
+pub fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, message: &str) {
     let e = errors.entry(class.name().to_string()).or_default();
     if e.count == 0 {
         e.example = message.to_string();

@@ -23,6 +23,9 @@ pub struct WatchSummary {
     pub peak_sessions: u64,
     /// Distinct (waiter, blocker) situations seen during the run, first ones first.
     pub blocking_chains_seen: Vec<BlockingChain>,
+    /// Why nothing was sampled (a SQLite or DuckDB-file catalog has no Postgres to watch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     #[serde(skip)]
     pub latest: Option<PgSnapshot>,
 }
@@ -35,6 +38,9 @@ pub struct PgWatch {
 
 impl PgWatch {
     pub fn start(pg: &PgEndpoint, run_id: &str, shared: Arc<WriterShared>) -> anyhow::Result<Self> {
+        if let Some(why) = shared.scenario.lake.catalog.no_postgres() {
+            return Ok(Self::skipped(why));
+        }
         // Reopened when a fault (a catalog restart) ends it: the timeline goes on after it.
         let session = crate::runtime::block_on(crate::environment::pg::Session::open(pg, &format!("ducklake-stress/{run_id}/monitor")))?;
         let summary = Arc::new(Mutex::new(WatchSummary::default()));
@@ -70,6 +76,14 @@ impl PgWatch {
             }
         });
         Ok(PgWatch { summary, stop, task })
+    }
+
+    /// A watch that samples nothing and says why.
+    fn skipped(why: String) -> Self {
+        let summary = Arc::new(Mutex::new(WatchSummary { skipped: Some(why), ..WatchSummary::default() }));
+        let (stop, _) = watch::channel(false);
+        let task = crate::runtime::get().spawn(async {});
+        PgWatch { summary, stop, task }
     }
 
     /// Stops sampling (waiting at most a second for the task) and returns what it saw.

@@ -5,7 +5,8 @@ use super::writers::Writing;
 use crate::checker::{CheckResult, RunRecord};
 use crate::environment::Environment;
 use crate::fleet::WriterShared;
-use crate::history::{transaction, Event};
+use crate::history::error_class::classify;
+use crate::history::{transaction, ErrorClass, Event};
 use crate::metrics::{summary, timeline};
 use crate::monitor::pg_watch::WatchSummary;
 use crate::report::*;
@@ -38,15 +39,7 @@ pub fn report(p: Pieces) -> Report {
     let txns = transaction::fold(p.events);
     let mut measured = summary::summarize(&txns, p.scenario.run.writers, p.writing.window);
     measured.totals.catalog_rollbacks = p.record.catalog_rollbacks_before.zip(p.record.catalog_rollbacks_after).filter(|_| p.record.catalog_rollbacks_untrusted.is_none()).map(|(b, a)| (a - b).max(0) as u64);
-    let mut setup_errors = Vec::new();
-    for (figures, slot) in measured.writers.iter_mut().zip(&p.shared.writers) {
-        let setup = slot.setup().clone();
-        figures.setup_ms = setup.took.map(|d| d.as_millis() as u64);
-        if let Some(e) = &setup.error {
-            setup_errors.push(format!("w{}: {e}", figures.writer));
-        }
-        figures.setup_error = setup.error;
-    }
+    let setup = note_setup_errors(&mut measured, p.shared, &p.writing.pids);
     let killed: Vec<i32> = p.writing.nemesis.iter().flat_map(|n| n.killed_pids.iter().copied()).collect();
     let mut crashes = p.writing.crashes;
     for c in &mut crashes {
@@ -60,7 +53,7 @@ pub fn report(p: Pieces) -> Report {
     } else {
         Vec::new()
     };
-    let circumstances = Circumstances { ending: p.writing.ending, diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()), setup_errors: &setup_errors, idle_nemeses };
+    let circumstances = Circumstances { ending: p.writing.ending, diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()), setup_errors: &setup.errors, setup_failure_is_finding: setup.lock_among_writers, idle_nemeses };
     let (verdict, verdict_reason) = verdict::decide(&circumstances, &p.checks, &thresholds);
     let startup_ms = p.env.startup.as_millis() as u64;
     Report {
@@ -111,6 +104,40 @@ pub fn report(p: Pieces) -> Report {
     }
 }
 
+/// The writers' set-up failures: in their figures, in the errors by class, and whether
+/// they are a finding about the lake rather than a broken environment.
+struct SetupErrors {
+    /// "w<N>: message", for the verdict's reason.
+    errors: Vec<String>,
+    /// Every failure is a DuckDB catalog file locked by another writer of this very run
+    /// (DuckDB names the holder's pid): the catalog admits fewer writers than the scenario.
+    lock_among_writers: bool,
+}
+
+fn note_setup_errors(measured: &mut summary::Summary, shared: &WriterShared, pids: &[i32]) -> SetupErrors {
+    let mut errors = Vec::new();
+    let mut lock_among_writers = true;
+    for (figures, slot) in measured.writers.iter_mut().zip(&shared.writers) {
+        let setup = slot.setup().clone();
+        figures.setup_ms = setup.took.map(|d| d.as_millis() as u64);
+        if let Some(e) = &setup.error {
+            errors.push(format!("w{}: {e}", figures.writer));
+            let class = classify(e);
+            summary::note_error(&mut figures.errors, class, e);
+            summary::note_error(&mut measured.errors, class, e);
+            lock_among_writers &= class == ErrorClass::CatalogFileLock && lock_holder(e).is_some_and(|pid| pids.contains(&pid));
+        }
+        figures.setup_error = setup.error;
+    }
+    SetupErrors { lock_among_writers: lock_among_writers && !errors.is_empty(), errors }
+}
+
+/// The pid in DuckDB's "Conflicting lock is held in <program> (PID <n>)".
+fn lock_holder(message: &str) -> Option<i32> {
+    let rest = &message[message.find("(PID ")? + 5..];
+    rest[..rest.find(')')?].trim().parse().ok()
+}
+
 fn snapshot_range(txns: &[crate::history::Txn]) -> SnapshotRange {
     let ids: Vec<i64> = txns.iter().filter_map(|t| t.snapshot_id).collect();
     SnapshotRange { count: ids.len() as u64, first: ids.iter().min().copied(), last: ids.iter().max().copied() }
@@ -118,4 +145,15 @@ fn snapshot_range(txns: &[crate::history::Txn]) -> SnapshotRange {
 
 fn stall_spans(stalls: &[crate::monitor::diagnosis::Stall], end: f64) -> Vec<(f64, f64)> {
     stalls.iter().map(|s| (s.from, s.until.unwrap_or(end))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_holder_is_read_from_duckdbs_message() {
+        // Verbatim from DuckDB 1.5.5 (the path shortened).
+        let m = "IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also https://duckdb.org/docs/stable/connect/concurrency";
+        assert_eq!(super::lock_holder(m), Some(21385));
+        assert_eq!(super::lock_holder("IO Error: Could not set lock on file"), None);
+    }
 }

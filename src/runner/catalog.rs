@@ -3,6 +3,9 @@
 
 use crate::history::tag;
 use crate::history::{Event, Recorder, Txn};
+use crate::lake::LakeTarget;
+use crate::util::deadline::run_with_deadline;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
@@ -47,13 +50,30 @@ pub fn wait_for_writer_sessions_to_close(catalog: &Client, run_id: &str) -> bool
     }
 }
 
+/// The run's tagged snapshots from a Postgres catalog.
+pub fn tagged_in_postgres(catalog: &Client, run_id: &str) -> anyhow::Result<Vec<tag::TaggedSnapshot>> {
+    crate::runtime::block_on(tag::tagged_snapshots(catalog, run_id))
+}
+
+/// The run's tagged snapshots from a SQLite or DuckDB-file catalog, through a DuckDB
+/// instance of the harness's own (opened once the writers have ended, so a DuckDB file's
+/// lock is free), within 60 s.
+pub fn tagged_in_file_catalog(target: &Arc<LakeTarget>, run_id: &str) -> anyhow::Result<Vec<tag::TaggedSnapshot>> {
+    let (target, run, app) = (target.clone(), run_id.to_string(), format!("{}join", crate::util::ids::session_prefix(run_id)));
+    run_with_deadline("reading the run's commit tags from the catalog file", Duration::from_secs(60), move || {
+        let conn = crate::lake::open(&target, &app, None)?;
+        tag::tagged_snapshots_in_lake(&conn, &run)
+    })
+}
+
 /// After the writers have stopped: joins every committed attempt to its snapshot by tag,
 /// and looks up every attempt whose outcome is still unknown, writing what the catalog says
-/// into the history. `settled`: none of the writers' sessions runs a query any more, so an
-/// absent tag means the commit did not happen (else those stay unknown). Returns how many
-/// entries were added.
-pub fn join_catalog(catalog: &Client, run_id: &str, history: &Recorder, txns: &[Txn], settled: bool) -> usize {
-    let found = match crate::runtime::block_on(tag::tagged_snapshots(catalog, run_id)) {
+/// into the history. `settled`: why no commit of the writers can still land (none of their
+/// catalog sessions runs a query; or they all ended, for a file catalog), so an absent tag
+/// means the commit did not happen (`None`: those stay unknown). Returns how many entries
+/// were added.
+pub fn join_catalog(tagged: anyhow::Result<Vec<tag::TaggedSnapshot>>, history: &Recorder, txns: &[Txn], settled: Option<&str>) -> usize {
+    let found = match tagged {
         Ok(snapshots) => tag::by_key(&snapshots),
         Err(e) => {
             tracing::warn!("could not read the run's snapshots from the catalog: {e:#}");
@@ -73,8 +93,8 @@ pub fn join_catalog(catalog: &Client, run_id: &str, history: &Recorder, txns: &[
                     let how = format!("after the run: tag found in ducklake_snapshot_changes (snapshot {s})");
                     history.append(&Event::Resolve { writer: k.writer, txn: k.txn, attempt: k.attempt, at: history.now(), committed: Some(true), snapshot_id: Some(s), how });
                 }
-                (None, None) if settled => {
-                    let how = "after the run: tag absent from ducklake_snapshot_changes, and no session of the writers runs a query".to_string();
+                (None, None) if settled.is_some() => {
+                    let how = format!("after the run: tag absent from ducklake_snapshot_changes, and {}", settled.unwrap_or_default());
                     history.append(&Event::Resolve { writer: k.writer, txn: k.txn, attempt: k.attempt, at: history.now(), committed: Some(false), snapshot_id: None, how });
                 }
                 _ => continue,

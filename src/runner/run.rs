@@ -4,7 +4,7 @@
 //! that is stuck (e.g. ATTACH behind a lock) ends as verdict `hang` with its diagnosis.
 
 use super::assemble::{self, Pieces};
-use super::catalog::{join_catalog, read_rollbacks, wait_for_writer_sessions_to_close};
+use super::catalog::{join_catalog, read_rollbacks, tagged_in_file_catalog, tagged_in_postgres, wait_for_writer_sessions_to_close};
 use super::setup::{self, EnvChoice};
 use super::writers::{self, Services, Writing};
 use crate::checker::{self, CheckResult, RunFacts, RunRecord};
@@ -169,16 +169,23 @@ fn after_writing(shared: &WriterShared, session: &Session, env: &crate::environm
         }
     };
     let catalog = &catalog;
-    let settled = wait_for_writer_sessions_to_close(catalog, &shared.run_id);
-    record.catalog_rollbacks_before = writing.rollbacks_at_go;
-    record.catalog_rollbacks_after = read_rollbacks(catalog);
-    let immediate = shared.scenario.nemesis.iter().any(|n| n.kind == scenario::NemesisKind::RestartCatalog && n.mode == scenario::RestartMode::Immediate);
-    if immediate {
-        // Measured: after an immediate shutdown Postgres 15 starts with xact_rollback at 0.
-        record.catalog_rollbacks_untrusted = Some("the catalog was restarted in immediate mode, which discards Postgres's statistics: the rollback counter started again from 0 mid-run".into());
-    }
+    let (settled, tagged) = if shared.scenario.lake.catalog.is_postgres() {
+        let settled = wait_for_writer_sessions_to_close(catalog, &shared.run_id);
+        record.catalog_rollbacks_before = writing.rollbacks_at_go;
+        record.catalog_rollbacks_after = read_rollbacks(catalog);
+        let immediate = shared.scenario.nemesis.iter().any(|n| n.kind == scenario::NemesisKind::RestartCatalog && n.mode == scenario::RestartMode::Immediate);
+        if immediate {
+            // Measured: after an immediate shutdown Postgres 15 starts with xact_rollback at 0.
+            record.catalog_rollbacks_untrusted = Some("the catalog was restarted in immediate mode, which discards Postgres's statistics: the rollback counter started again from 0 mid-run".into());
+        }
+        (settled.then_some("no session of the writers runs a query"), tagged_in_postgres(catalog, &shared.run_id))
+    } else {
+        // A file catalog commits inside the writer's own process, and every writer has
+        // ended (checked above): no commit can still land. No rollback counter to read.
+        (Some("every writer has ended (a file catalog commits inside the writer's own process)"), tagged_in_file_catalog(&shared.target, &shared.run_id))
+    };
     let mut events = history::recorder::load(shared.history.path()).unwrap_or_default();
-    if join_catalog(catalog, &shared.run_id, &shared.history, &history::transaction::fold(&events), settled) > 0 {
+    if join_catalog(tagged, &shared.history, &history::transaction::fold(&events), settled) > 0 {
         events = history::recorder::load(shared.history.path()).unwrap_or_default();
     }
     if let Err(e) = record.write(run_dir) {

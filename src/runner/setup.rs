@@ -44,10 +44,13 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
             .unwrap_or_default();
         Ok((duckdb, ducklake))
     })?;
-    let postgres = crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
-        .ok()
-        .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
-        .unwrap_or_default();
+    let postgres = match scenario.lake.catalog.no_postgres() {
+        Some(_) => format!("none (catalog = {})", scenario.lake.catalog.name()),
+        None => crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
+            .ok()
+            .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
+            .unwrap_or_default(),
+    };
     let s3_server = match (&env.endpoints.s3, &env.endpoints.s3_server) {
         (None, _) => "none (local data)".into(),
         (Some(_), Some(v)) => v.clone(),

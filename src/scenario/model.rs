@@ -55,9 +55,43 @@ pub enum DataStore {
     Local,
 }
 
+/// Where DuckLake keeps its catalog. Written as these lowercase words in scenario files
+/// and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogKind {
+    /// Tables in a Postgres database: many processes can write.
+    #[default]
+    Postgres,
+    /// A SQLite file in the environment's catalog directory (DuckDB's sqlite_scanner).
+    Sqlite,
+    /// A DuckDB database file in the environment's catalog directory: one process at a time
+    /// holds its lock.
+    Duckdb,
+}
+
+impl CatalogKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CatalogKind::Postgres => "postgres",
+            CatalogKind::Sqlite => "sqlite",
+            CatalogKind::Duckdb => "duckdb",
+        }
+    }
+
+    pub fn is_postgres(self) -> bool {
+        self == CatalogKind::Postgres
+    }
+
+    /// Why a Postgres-only check or monitor does not apply, `None` for Postgres.
+    pub fn no_postgres(self) -> Option<String> {
+        (!self.is_postgres()).then(|| format!("catalog = {}: no Postgres catalog to inspect", self.name()))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LakeSpec {
-    pub catalog: String,
+    pub catalog: CatalogKind,
     pub data: DataStore,
     pub table: String,
     /// DuckLake writes inserts of at most this many rows into the catalog instead of

@@ -140,6 +140,9 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         if matches!(spec.kind, NemesisKind::CrashWriter | NemesisKind::KillWriter) && run.mode != WriterMode::Process {
             return Err(here.at(raw_n, "nemesis.kind", &format!("{:?} signals a writer process: it needs run.mode = \"process\" (a thread cannot be killed alone; it would take the whole harness down).", spec.kind)));
         }
+        if !lake.catalog.is_postgres() && needs_postgres_catalog(&spec) {
+            return Err(here.at(raw_n, "nemesis.kind", &format!("{:?} acts on a Postgres catalog, but lake.catalog = \"{}\": drop this fault or use catalog = \"postgres\".", spec.kind, lake.catalog.name())));
+        }
         if let StopCondition::Duration(d) = run.stop {
             if spec.after >= d {
                 return Err(here.at(raw_n, "nemesis.after", "is not before the end of run.duration: the fault would never happen."));
@@ -156,6 +159,18 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         checks: raw.checks,
         nemesis,
     })
+}
+
+/// Faults that act on the catalog's Postgres server or its sessions.
+fn needs_postgres_catalog(spec: &NemesisSpec) -> bool {
+    use NemesisKind::*;
+    match spec.kind {
+        LockCatalogTable | TerminateWriterSessions | PauseCatalog | IdleInTransactionTimeout | RestartCatalog => true,
+        // Finding a writer caught committing reads pg_stat_activity.
+        KillWriter => spec.during == FaultMoment::Commit,
+        Latency => spec.target == Some(LatencyTarget::Catalog),
+        CrashWriter | PauseS3 | KillS3 | RestartS3 => false,
+    }
 }
 
 fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec> {
@@ -197,14 +212,17 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
     let Some(lake) = lake else {
-        return Ok(LakeSpec { catalog: "postgres".into(), data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None });
+        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None });
     };
     let l = lake.get_ref();
-    if let Some(c) = &l.catalog {
-        if c.get_ref() != "postgres" {
-            return Err(here.at(c, "lake.catalog", &format!("is \"{}\"; allowed: \"postgres\".", c.get_ref())));
+    let catalog = match l.catalog.as_ref().map(|c| (c, c.get_ref().as_str())) {
+        None | Some((_, "postgres")) => CatalogKind::Postgres,
+        Some((_, "sqlite")) => CatalogKind::Sqlite,
+        Some((_, "duckdb")) => CatalogKind::Duckdb,
+        Some((c, other)) => {
+            return Err(here.at(c, "lake.catalog", &format!("is \"{other}\"; allowed: \"postgres\", \"sqlite\" (a SQLite file in the environment's catalog directory) or \"duckdb\" (a DuckDB file there).")))
         }
-    }
+    };
     let table = match &l.table {
         Some(t) if !is_identifier(t.get_ref()) => {
             return Err(here.at(t, "lake.table", "must be a plain SQL identifier (letters, digits, '_', not starting with a digit, at most 63 characters)."))
@@ -213,7 +231,7 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
         None => "entries".into(),
     };
     Ok(LakeSpec {
-        catalog: "postgres".into(),
+        catalog,
         data: l.data.unwrap_or(DataStore::S3),
         table,
         data_inlining_row_limit: l.data_inlining_row_limit,

@@ -3,6 +3,7 @@
 
 pub mod atomic_write;
 pub mod deadline;
+pub mod gate;
 pub mod ids;
 pub mod interrupt;
 
