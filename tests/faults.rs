@@ -67,6 +67,12 @@ fn assert_restarted_and_recovered(r: &serde_json::Value, restarts: usize) {
 /// without one, every check passes (exit 0).
 fn assert_judged_after_catalog_restarts(ran: &Ran) {
     let r = ran.report();
+    // DuckDB's reconnect errors quote the catalog's connection string: never its password.
+    let history = std::fs::read_to_string(r["history_file"].as_str().unwrap()).unwrap();
+    let report = serde_json::to_string(&r).unwrap();
+    for (name, text) in [("history", &history), ("report", &report)] {
+        assert!(text.match_indices("password=").all(|(i, _)| text[i + 9..].starts_with("****")), "a password in the {name}");
+    }
     let missing = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").map(|c| c["evidence"]["missing_count"].as_u64().unwrap_or(0)).unwrap();
     if missing == 0 {
         assert_restarted_and_recovered(&r, 2);

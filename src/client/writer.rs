@@ -56,7 +56,8 @@ pub fn run(shared: &WriterShared, id: u32) {
     slot.status.enter(Step::Ready);
     shared.ready.fetch_add(1, Ordering::AcqRel);
     while !shared.go.load(Ordering::Acquire) && !shared.aborted() {
-        std::thread::sleep(Duration::from_millis(2));
+        // 10 ms, not less: hundreds of writers polling faster starve the ones still attaching.
+        std::thread::sleep(Duration::from_millis(10));
     }
 
     let w = Writer { shared, slot, conn, id, app };
