@@ -87,7 +87,7 @@ fn a_killed_writer_restarted_goes_on_with_its_next_transactions_and_the_lake_hol
     let pids = r["writer_pids"].as_array().unwrap();
     let last = restarted.last().unwrap();
     let writer = pids.iter().position(|p| p == last).unwrap_or_else(|| panic!("the last replacement {last} is not among the writers {pids:?}"));
-    let history = std::fs::read_to_string(std::path::Path::new(r["history_file"].as_str().unwrap())).unwrap();
+    let history = std::fs::read_to_string(std::path::Path::new(r["history"]["file"].as_str().unwrap())).unwrap();
     let txns: Vec<u64> = history
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
