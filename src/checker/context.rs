@@ -17,6 +17,11 @@ pub struct RunRecord {
     pub writers: u32,
     pub batch_rows: u32,
     pub payload_bytes: u32,
+    /// The upsert workload's key space (0: the append workload) and whether it was seeded.
+    #[serde(default)]
+    pub upsert_keys: u32,
+    #[serde(default)]
+    pub seeded: bool,
     /// Every object under the lake's data path before the writers started, so that only
     /// orphans this run added are held against it.
     pub objects_before: Option<Vec<String>>,
@@ -32,6 +37,11 @@ pub struct RunRecord {
 pub const FACTS_FILE: &str = "facts.json";
 
 impl RunRecord {
+    /// Why the append checks (every committed row present) do not apply, if they do not.
+    pub fn rows_are_replaced(&self) -> Option<&'static str> {
+        (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them")
+    }
+
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
         crate::util::write_atomically(&run_dir.join(FACTS_FILE), &serde_json::to_vec_pretty(self)?)
     }

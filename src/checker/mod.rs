@@ -15,6 +15,7 @@ pub mod sessions;
 pub mod snapshots;
 pub mod table_stats;
 pub mod transaction_integrity;
+pub mod upsert_keys;
 pub mod writer_sessions;
 
 pub use context::{CheckContext, RunFacts, RunRecord};
@@ -78,6 +79,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(row_count::RowCount),
         Box::new(transaction_integrity::TransactionIntegrity),
         Box::new(snapshots::Snapshots),
+        Box::new(upsert_keys::UpsertKeys),
         Box::new(table_stats::TableStats),
         Box::new(object_store::ObjectStore),
         Box::new(catalog_integrity::CatalogIntegrity),

@@ -16,6 +16,9 @@ impl Check for RowCount {
         let Some(run) = ctx.run else {
             return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
         };
+        if let Some(why) = run.record.rows_are_replaced() {
+            return Ok(CheckResult::skipped(self.name(), why));
+        }
         let actual: i64 = ctx.lake.query_row(&format!("SELECT count(*) FROM {} WHERE run_id = ?", ctx.table()), [run.run_id()], |r| r.get(0))?;
         let mut committed_rows = 0u64;
         let mut indeterminate: Vec<(u32, u64)> = Vec::new();

@@ -10,7 +10,7 @@ use crate::history::tag::{self, CommitTag, Resolution, TagKey};
 use crate::history::{ErrorClass, Event, OpOutcome, Outcome};
 use crate::lake;
 use crate::scenario::StopCondition;
-use crate::workload::append::AppendWorkload;
+use crate::workload::Workload;
 use duckdb::Connection;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ pub fn run(shared: &WriterShared, id: u32) {
     }
 
     let w = Writer { shared, slot, conn, id, app };
-    let workload = AppendWorkload::new(&shared.scenario.workload, &shared.scenario.lake.table);
+    let workload = Workload::new(&shared.scenario.workload, &shared.scenario.lake.table);
     let mut seq: u64 = shared.first_txn;
     while !shared.stopping() {
         // Like pgbench -t: every transaction counts, committed or not, so a writer whose
@@ -71,7 +71,7 @@ pub fn run(shared: &WriterShared, id: u32) {
                 break;
             }
         }
-        let sql = workload.insert_sql(&shared.run_id, id, seq);
+        let sql = workload.txn_sql(&shared.run_id, id, seq);
         if let Some(outcome) = w.transaction(&sql, seq, workload.rows()) {
             let counter = match outcome {
                 Outcome::Committed => &shared.live.commits,

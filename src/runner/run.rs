@@ -75,6 +75,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         table: scenario.lake.table.clone(),
         writers: scenario.run.writers,
         batch_rows: scenario.workload.batch_rows,
+        upsert_keys: if scenario.workload.kind == scenario::WorkloadKind::Upsert { scenario.workload.keys } else { 0 },
+        seeded: scenario.workload.seed,
         payload_bytes: scenario.workload.payload_bytes,
         ..Default::default()
     };

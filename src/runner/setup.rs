@@ -34,10 +34,16 @@ pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environme
 /// Bounded by `limit`: a catalog someone holds locked blocks ATTACH itself.
 pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client, limit: Duration) -> anyhow::Result<Versions> {
     let (target, table, app) = (target.clone(), scenario.lake.table.clone(), format!("{}setup", crate::util::ids::session_prefix(run_id)));
+    let seed = scenario.workload.seed.then(|| crate::workload::Workload::new(&scenario.workload, &table).seed_sql(run_id)).flatten();
     let (duckdb, ducklake) = run_with_deadline("preparing the lake", limit, move || {
         let conn = lake::open(&target, &app, None)?;
         conn.execute_batch(&lake::table::create_sql(&table))
             .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
+        if let Some(sql) = &seed {
+            // One commit, before the writers: every key present once (upsert, seed = true).
+            conn.execute_batch(&format!("BEGIN TRANSACTION; {sql}; COMMIT"))
+                .map_err(|e| crate::error::environment(format!("seeding table {table} failed: {e}")))?;
+        }
         let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
         let ducklake: String = conn
             .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))

@@ -139,13 +139,22 @@ pub struct RetrySpec {
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     Append,
+    /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again.
+    Upsert,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadSpec {
     pub kind: WorkloadKind,
+    /// Rows per transaction (for `upsert`: keys replaced per transaction).
     pub batch_rows: u32,
     pub payload_bytes: u32,
+    /// The key space the upsert writers share (0 for append).
+    #[serde(default)]
+    pub keys: u32,
+    /// Upsert: write every key once before the writers start (else the table starts empty).
+    #[serde(default)]
+    pub seed: bool,
 }
 
 /// Thresholds that decide the verdict. `None` means "report, don't judge".
@@ -334,6 +343,8 @@ pub(crate) struct RawWorkload {
     pub kind: Option<WorkloadKind>,
     pub batch_rows: Option<Spanned<u32>>,
     pub payload_bytes: Option<Spanned<u32>>,
+    pub keys: Option<Spanned<u32>>,
+    pub seed: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

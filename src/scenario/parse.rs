@@ -239,7 +239,7 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
-    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64 };
+    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false };
     let Some(w) = w else { return Ok(spec) };
     let w = w.get_ref();
     if let Some(k) = w.kind {
@@ -257,11 +257,35 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
         }
         spec.payload_bytes = *p.get_ref();
     }
+    validate_keys(w, &mut spec, here)?;
     if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
         let span = w.batch_rows.as_ref().map(|b| b.span());
         return Err(here.error(span, "workload.batch_rows", "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads."));
     }
     Ok(spec)
+}
+
+/// `keys` and `seed` belong to `upsert`, which needs a key space at least one batch wide.
+fn validate_keys(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
+    if spec.kind != WorkloadKind::Upsert {
+        if let Some(k) = &w.keys {
+            return Err(here.at(k, "workload.keys", "applies to kind = \"upsert\" only."));
+        }
+        if let Some(s) = &w.seed {
+            return Err(here.at(s, "workload.seed", "applies to kind = \"upsert\" only."));
+        }
+        return Ok(());
+    }
+    if w.batch_rows.is_none() {
+        spec.batch_rows = 3;
+    }
+    spec.keys = w.keys.as_ref().map(|k| *k.get_ref()).unwrap_or(20);
+    spec.seed = w.seed.as_ref().is_some_and(|s| *s.get_ref());
+    if spec.keys < spec.batch_rows || spec.keys > 100_000 {
+        let span = w.keys.as_ref().map(|k| k.span());
+        return Err(here.error(span, "workload.keys", &format!("is {}; allowed: batch_rows ({}, the keys one transaction replaces) to 100000.", spec.keys, spec.batch_rows)));
+    }
+    Ok(())
 }
 
 fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {

@@ -1,0 +1,69 @@
+//! Workloads beyond append, against real Postgres, S3 and DuckLake: what each one's checker
+//! finds in DuckLake 1.5.5, and that it fails on a lake broken on purpose.
+
+mod common;
+use common::*;
+
+/// duckdb/ducklake#1393 (fixed after 1.5.5): a DELETE that matches no row is not recorded,
+/// so concurrent upserts of absent keys do not conflict and all commit. Measured here: 4
+/// writers, one upsert each of the same 3 keys: every key present 4 times. Should the
+/// writers happen to run one after the other (a later one then sees and deletes the rows),
+/// no key is duplicated: the check must then pass, and the run too.
+#[test]
+fn concurrent_first_upserts_of_absent_keys_are_caught_duplicating_them() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/upsert-empty.toml"), dir.path(), &[]);
+    let r = ran.report();
+    let c = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "upsert_keys").unwrap().clone();
+    if c["status"] == "pass" {
+        assert_eq!(ran.code, 0, "{}", ran.explain());
+        return;
+    }
+    assert_eq!(c["status"], "fail", "{c}");
+    let dup = c["evidence"]["duplicated_keys"].as_array().unwrap();
+    assert!(!dup.is_empty(), "{c}");
+    assert_eq!(c["evidence"]["problems"].as_object().unwrap().keys().collect::<Vec<_>>(), ["duplicate_key"], "{c}");
+    // Every copy is a committed transaction of a different writer.
+    let example = c["evidence"]["examples"][0].as_str().unwrap();
+    assert!(example.matches(" t0").count() >= 2, "{example}");
+    assert_eq!(r["totals"]["commits"], 4, "{}", r["totals"]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+}
+
+#[test]
+fn upserts_on_a_seeded_table_conflict_and_keep_every_key_once() {
+    let dir = tempdir();
+    let ran = run(&repo().join("scenarios/upsert-seeded.toml"), dir.path(), &[]);
+    let r = ran.report();
+    assert!(r["errors"].as_object().unwrap().contains_key("conflict"), "concurrent upserts never conflicted: {}", r["errors"]);
+    assert_eq!(check(&r, "upsert_keys"), "pass", "{}", r["checks"]);
+    for (name, why) in [("row_count", "replaces rows"), ("transaction_integrity", "replaces rows")] {
+        let c = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap();
+        assert!(c["status"] == "skipped" && c["summary"].as_str().unwrap().contains(why), "{c}");
+    }
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}
+
+#[test]
+fn a_lost_and_a_duplicated_key_behind_the_harness_fail_upsert_keys() {
+    let env = SharedEnv::up();
+    let dir = env.dir.path().join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = std::fs::read_to_string(repo().join("scenarios/upsert-seeded.toml")).unwrap().replace("upserts_seeded", "t_upsert").replace("duration = \"8s\"", "duration = \"3s\"");
+    let ran = run(&scenario(&dir, "upsert", &toml), &dir, &["--env-file", &env.env_arg()]);
+    let run_dir = ran.run_dir();
+    let (before, results) = env.check("t_upsert", Some(&run_dir), &[]);
+    assert_eq!(check_status(&results, "upsert_keys"), "pass", "before breaking: {}", before.explain());
+
+    let target = ducklake_stress::lake::LakeTarget { env: env.endpoints(), catalog: Default::default(), data_path: None, extensions: ducklake_stress::lake::ExtensionSource::resolve(None), data_inlining_row_limit: Some(0) };
+    let conn = ducklake_stress::lake::open(&target, "ducklake-stress/test/breaker", None).unwrap();
+    conn.execute_batch("DELETE FROM lake.t_upsert WHERE row_seq = 0; INSERT INTO lake.t_upsert SELECT * FROM lake.t_upsert WHERE row_seq = 1").unwrap();
+    drop(conn);
+    let (after, results) = env.check("t_upsert", Some(&run_dir), &[]);
+    assert_eq!(after.code, 1, "{}", after.explain());
+    assert_eq!(check_status(&results, "upsert_keys"), "fail", "{results}");
+    let c = results.as_array().unwrap().iter().find(|c| c["name"] == "upsert_keys").unwrap();
+    let problems = c["evidence"]["problems"].as_object().unwrap();
+    assert!(problems.contains_key("lost_key") && problems.contains_key("duplicate_key"), "{c}");
+    assert_eq!(c["evidence"]["duplicated_keys"], serde_json::json!([1]), "{c}");
+}
