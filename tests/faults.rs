@@ -18,7 +18,7 @@ fn a_paused_object_store_is_a_diagnosed_stall_and_the_run_recovers() {
     assert!(stall["until"].as_f64().expect("the stall ended") >= paused);
     let after: u64 = r["timeline"].as_array().unwrap().iter().filter(|s| s["second"].as_f64().unwrap() > resumed + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
     assert!(after > 0, "no commit after the object store came back: {}", r["timeline"]);
-    for c in r["checks"].as_array().unwrap() {
+    for c in &judging_checks(&r) {
         assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
     }
 }

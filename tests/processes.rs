@@ -17,7 +17,7 @@ fn eight_writer_processes_append_like_threads() {
     let r = ran.report();
     assert_eq!(r["totals"]["commits"], 80, "{}", r["totals"]);
     assert_eq!(r["totals"]["rows_committed"], 800);
-    for c in r["checks"].as_array().unwrap() {
+    for c in &judging_checks(&r) {
         assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
     }
     let pids = r["writer_pids"].as_array().unwrap();

@@ -160,3 +160,9 @@ pub fn check_status(results: &Value, name: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The checks that judge a run of this workload: all of them but `upsert_keys`, which an
+/// append run skips (it has no keys to replace).
+pub fn judging_checks(report: &Value) -> Vec<Value> {
+    report["checks"].as_array().unwrap().iter().filter(|c| !(c["name"] == "upsert_keys" && c["status"] == "skipped" && report["scenario"]["workload"]["kind"] == "append")).cloned().collect()
+}
