@@ -1,6 +1,8 @@
 //! Command-line interface.
 
 use crate::environment::existing::ExistingArgs;
+use crate::parameter::Param;
+use crate::scenario::Override;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -30,6 +32,12 @@ pub enum Command {
     },
     /// Run the integrity checks on an existing lake (e.g. after an incident)
     Check(CheckArgs),
+    /// Run every combination of parameter values (each in its own process, in a shuffled
+    /// order, on a fresh table) and tabulate them, with the envelope of clean writer counts
+    Sweep(SweepArgs),
+    /// Baseline against candidate (reports, directories of reports, or scenarios to run
+    /// interleaved): each figure with a 95 % interval, and a verdict
+    Compare(CompareArgs),
     /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
     #[command(hide = true)]
     Writer,
@@ -58,6 +66,116 @@ pub struct RunArgs {
     /// No progress line
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub tuning: Tuning,
+    /// Run the scenario N times (each in its own process, on a fresh table, in one
+    /// environment) and aggregate them: median and range of each figure, merged latencies
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+}
+
+fn parse_override(s: &str) -> Result<Override, String> {
+    s.parse::<Override>().map_err(|e| format!("{e:#}"))
+}
+
+fn parse_param(s: &str) -> Result<Param, String> {
+    s.parse::<Param>().map_err(|e| format!("{e:#}"))
+}
+
+/// Changes to the scenario on the command line, for run, sweep and compare alike.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Tuning {
+    /// Override a scenario key as if written in the file (repeatable), e.g.
+    /// --set run.writers=16 --set retry.ducklake.max_retry_count=100
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub set: Vec<Override>,
+    /// Load an extension from this file instead of the extension directory (a DuckLake
+    /// you built), e.g. --extension ducklake=build/release/extension/ducklake/ducklake.duckdb_extension
+    #[arg(long = "extension", value_name = "NAME=PATH", value_parser = parse_override)]
+    pub extension: Vec<Override>,
+    /// Let DuckDB load unsigned extension files (needed for one you built yourself)
+    #[arg(long)]
+    pub allow_unsigned_extensions: bool,
+}
+
+impl Tuning {
+    /// `--set` and `--extension` as overrides of the scenario (an extension is the key
+    /// lake.extensions.NAME, its path always a string).
+    pub fn overrides(&self) -> Vec<Override> {
+        let extensions = self.extension.iter().map(|e| Override {
+            key: format!("lake.extensions.{}", e.key),
+            value: toml_edit::Value::from(e.value.as_str()).to_string().trim().to_string(),
+        });
+        self.set.iter().cloned().chain(extensions).collect()
+    }
+}
+
+/// Where the runs of a sweep or comparison happen and go.
+#[derive(Debug, Args)]
+pub struct CampaignEnvArgs {
+    /// Use a running environment described by this env.json instead of starting one
+    #[arg(long, conflicts_with = "pg_dsn")]
+    pub env_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub existing: ExistingArgs,
+    /// Start Postgres and MinIO as containers (testcontainers; needs a Docker engine)
+    #[arg(long, conflicts_with_all = ["env_file", "pg_dsn"])]
+    pub docker: bool,
+    /// Where the campaign's directory is created
+    #[arg(long, default_value = "results")]
+    pub results_dir: PathBuf,
+    /// DuckDB extension directory (default: $DUCKLAKE_STRESS_EXTENSION_DIR, else the setup script's cache)
+    #[arg(long)]
+    pub extension_dir: Option<PathBuf>,
+    /// No progress lines
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    pub scenario: PathBuf,
+    /// A scenario key and the values it takes (repeatable; every combination runs), e.g.
+    /// --param run.writers=4,8,16,32 --param retry.ducklake.max_retry_count=10,100
+    #[arg(long = "param", value_name = "KEY=V1,V2,...", required = true, value_parser = parse_param)]
+    pub params: Vec<Param>,
+    /// Runs per point
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Seed of the shuffled order (default: random, recorded in sweep.json)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub tuning: Tuning,
+    #[command(flatten)]
+    pub env: CampaignEnvArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A report.json, a directory of runs (every report.json under it), or a scenario to run
+    pub baseline: PathBuf,
+    /// The same kinds as BASELINE
+    pub candidate: PathBuf,
+    /// Runs per scenario side (sides run alternately: A B B A ...)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Override a key of the baseline's scenario only (repeatable)
+    #[arg(long = "baseline-set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub baseline_set: Vec<Override>,
+    /// Override a key of the candidate's scenario only (repeatable)
+    #[arg(long = "candidate-set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub candidate_set: Vec<Override>,
+    /// Exit 1 when the verdict is `worse` (for CI)
+    #[arg(long)]
+    pub fail_if_worse: bool,
+    /// Where comparison.json and comparison.md go (default: a new directory under --results-dir)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub tuning: Tuning,
+    #[command(flatten)]
+    pub env: CampaignEnvArgs,
 }
 
 #[derive(Debug, Subcommand)]

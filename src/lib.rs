@@ -2,7 +2,9 @@
 //!
 //! Where things live, lowest layer first (each uses only the ones above it):
 //! - `util/`        bounded waits, Ctrl-C, atomic writes, ids (`error`, `runtime` beside it)
-//! - `scenario/`    parsing and validating scenario files
+//! - `stats/`       intervals and tests for comparisons (bootstrap, Mann-Whitney, proportions)
+//! - `scenario/`    parsing and validating scenario files, `--set` overrides
+//! - `parameter/`   `--param` lists and the matrix of a sweep
 //! - `environment/` provisioning or reaching Postgres and the S3 server, the harness's own sessions
 //! - `lake/`        DuckDB instances attached to the lake (extensions, secret, ATTACH)
 //! - `history/`     the run's invoke/complete entries, commit tags, unknown outcomes
@@ -16,8 +18,11 @@
 //! - `verdict`      thresholds and the verdict, in one place
 //! - `report`       the report's content; `export/` its formats (JSON, Markdown, console)
 //! - `runner/`      one run from scenario to report
-//! - `commands`, `cli` the command line
+//! - `campaign/`    many runs: executor (child processes), plan, aggregates, sweep table, comparison
+//! - `export/`      report, sweep and comparison formats (above `campaign/`, whose types it writes)
+//! - `commands/`, `cli` the command line
 
+pub mod campaign;
 pub mod checker;
 pub mod cli;
 pub mod client;
@@ -31,10 +36,12 @@ pub mod lake;
 pub mod metrics;
 pub mod monitor;
 pub mod nemesis;
+pub mod parameter;
 pub mod report;
 pub mod runner;
 pub mod runtime;
 pub mod scenario;
+pub mod stats;
 pub mod util;
 pub mod verdict;
 pub mod workload;

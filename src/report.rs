@@ -4,6 +4,7 @@
 
 use crate::checker::CheckResult;
 use crate::environment::EnvFile;
+pub use crate::lake::extensions::ExtensionInfo;
 use crate::metrics::{ErrorCount, Fairness, Latencies, Second, Totals, WriterFigures};
 use crate::monitor::diagnosis::Diagnosis;
 use crate::monitor::pg_watch::WatchSummary;
@@ -21,6 +22,9 @@ pub struct Report {
     pub tool: ToolInfo,
     pub run_id: String,
     pub scenario_file: String,
+    /// `--set key=value` given on the command line; `scenario` below has them applied.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     pub started_at: String,
     pub finished_at: String,
     /// From the start of `run` until the writers started writing: the environment, the
@@ -92,6 +96,9 @@ pub struct Versions {
     pub ducklake: String,
     pub postgres: String,
     pub s3_server: String,
+    /// Each extension the lake loaded, from which file, with its hash.
+    #[serde(default)]
+    pub extensions: Vec<ExtensionInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

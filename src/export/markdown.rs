@@ -57,3 +57,106 @@ impl Exporter for MarkdownExporter {
         Ok(o.into_bytes())
     }
 }
+
+fn num(x: f64, digits: usize) -> String {
+    if x.is_finite() { format!("{x:.digits$}") } else { "n/a".into() }
+}
+
+/// `12.5 (11.0–14.2)`: median and range over repetitions; the median alone for one run.
+fn spread(s: &crate::stats::spread::Spread, digits: usize) -> String {
+    match s.n {
+        0 => "n/a".into(),
+        1 => num(s.median, digits),
+        _ => format!("{} ({}–{})", num(s.median, digits), num(s.min, digits), num(s.max, digits)),
+    }
+}
+
+fn verdicts(a: &crate::campaign::Aggregate) -> String {
+    let mut parts: Vec<String> = a.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    if !a.broken.is_empty() {
+        parts.push(format!("{} without report", a.broken.len()));
+    }
+    parts.join(", ")
+}
+
+/// sweep.md: the sweep's table (median and range over repetitions) and its envelope.
+pub struct SweepMarkdown;
+
+impl Exporter<crate::campaign::sweep::SweepResult> for SweepMarkdown {
+    fn file_name(&self) -> &'static str {
+        "sweep.md"
+    }
+
+    fn render(&self, s: &crate::campaign::sweep::SweepResult) -> anyhow::Result<Vec<u8>> {
+        let mut o = String::new();
+        let runs: usize = s.points.iter().map(|p| p.aggregate.runs).sum();
+        writeln!(o, "# Sweep of {} — {} points × {} repetitions = {runs} runs{}\n", s.scenario_file, s.points.len(), s.repeat, if s.interrupted { " (interrupted)" } else { "" })?;
+        writeln!(o, "Order shuffled with seed {}; environment {}; medians with the range over repetitions in brackets; latency percentiles of all repetitions' commits merged.\n", s.seed, s.environment)?;
+        writeln!(o, "| point | commits/s | failed | indeterminate | harness retries | catalog rollbacks/commit | commit p50 ms | p99 ms | max ms | starvation s | verdicts |")?;
+        writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+        for p in &s.points {
+            let a = &p.aggregate;
+            let l = &a.commit_latency_ms;
+            writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                p.label, spread(&a.commits_per_second, 1), spread(&a.failed_commits, 0), spread(&a.indeterminate_commits, 0), spread(&a.harness_retries, 0),
+                spread(&a.catalog_rollbacks_per_commit, 2), num(l.p50, 1), num(l.p99, 1), num(l.max, 1), spread(&a.starvation_seconds, 1), verdicts(a)
+            )?;
+        }
+        writeln!(o, "\n## Envelope\n")?;
+        match &s.envelope.note {
+            Some(note) => writeln!(o, "{note}.")?,
+            None => {
+                writeln!(o, "The largest writer count at which every repetition passed with zero failed commits.\n")?;
+                writeln!(o, "| setting | largest clean writer count | not clean below it |")?;
+                writeln!(o, "|---|---|---|")?;
+                for r in &s.envelope.rows {
+                    let below: Vec<String> = r.unclean_below.iter().map(|w| w.to_string()).collect();
+                    writeln!(o, "| {} | {} | {} |", r.setting, r.largest_clean_writers.map(|w| w.to_string()).unwrap_or("none".into()), if below.is_empty() { "—".into() } else { below.join(", ") })?;
+                }
+            }
+        }
+        Ok(o.into_bytes())
+    }
+}
+
+/// comparison.md: each figure side by side with its interval, and the verdict.
+pub struct ComparisonMarkdown;
+
+impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
+    fn file_name(&self) -> &'static str {
+        "comparison.md"
+    }
+
+    fn render(&self, c: &crate::campaign::compare::Comparison) -> anyhow::Result<Vec<u8>> {
+        use crate::campaign::compare::Judgement;
+        let mut o = String::new();
+        writeln!(o, "# Comparison — **{}**\n", c.verdict.words())?;
+        writeln!(o, "{}.\n", c.verdict_reason)?;
+        for (name, side) in [("baseline", &c.baseline), ("candidate", &c.candidate)] {
+            let ext: Vec<String> = side.extensions.iter().filter(|e| e.name == "ducklake").map(|e| format!("ducklake {} sha256 {}", e.version, &e.sha256[..e.sha256.len().min(12)])).collect();
+            writeln!(o, "- **{name}**: {} — {} runs ({}){}", side.source, side.aggregate.runs, verdicts(&side.aggregate), if ext.is_empty() { String::new() } else { format!("; {}", ext.join(", ")) })?;
+        }
+        writeln!(o, "\n| figure | baseline | candidate | difference (95 % interval) | method | judgement |")?;
+        writeln!(o, "|---|---|---|---|---|---|")?;
+        for f in &c.figures {
+            let percent = f.unit == "of transactions";
+            let show = |x: f64| if percent { format!("{}%", num(x * 100.0, 2)) } else { num(x, 3) };
+            let diff = match (&f.interval, f.p_value) {
+                (Some(i), _) => format!("{} ({} to {})", show(i.estimate), show(i.low), show(i.high)),
+                (None, Some(p)) => format!("p = {}", num(p, 4)),
+                (None, None) => format!("{} (no interval)", show(f.candidate - f.baseline)),
+            };
+            let judgement = match f.judgement {
+                Judgement::Better => "better",
+                Judgement::Worse => "worse",
+                Judgement::NoDifference => "no difference",
+                Judgement::Inconclusive => "inconclusive",
+                Judgement::NotTested => "not tested",
+            };
+            writeln!(o, "| {} ({}) | {} | {} | {diff} | {} | {judgement} |", f.name, f.unit, show(f.baseline), show(f.candidate), f.method)?;
+        }
+        Ok(o.into_bytes())
+    }
+}

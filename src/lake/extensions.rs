@@ -6,17 +6,9 @@ use crate::error::environment;
 use crate::scenario::CatalogKind;
 use std::path::PathBuf;
 
-/// The extensions a lake with this catalog needs, in load order. Load order matters: the
-/// bundled DuckDB has no built-in parquet, and DuckLake's first table scan crashes unless
-/// parquet is loaded before ducklake. The catalog's own scanner (postgres or sqlite) is
-/// loaded only for that catalog; a DuckDB-file catalog needs none.
+/// The extensions a lake with this catalog needs, in load order (see `CatalogKind::extensions`).
 pub fn required(catalog: CatalogKind) -> Vec<&'static str> {
-    let scanner = match catalog {
-        CatalogKind::Postgres => Some("postgres_scanner"),
-        CatalogKind::Sqlite => Some("sqlite_scanner"),
-        CatalogKind::Duckdb => None,
-    };
-    ["parquet", "json", "httpfs"].into_iter().chain(scanner).chain(["ducklake"]).collect()
+    catalog.extensions()
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -25,6 +17,13 @@ pub struct ExtensionSource {
     pub dir: Option<PathBuf>,
     /// Whether to try `INSTALL` (needs internet) when `LOAD` finds nothing.
     pub allow_install: bool,
+    /// Extensions loaded from a file of the user's (a patched DuckLake), by name.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, PathBuf>,
+    /// DuckDB's `allow_unsigned_extensions`: only on the user's explicit flag, since an
+    /// unsigned file is code nobody vouched for.
+    #[serde(default)]
+    pub allow_unsigned: bool,
 }
 
 impl ExtensionSource {
@@ -36,13 +35,13 @@ impl ExtensionSource {
         let allow_install = std::env::var_os("DUCKLAKE_STRESS_NO_EXTENSION_INSTALL").is_none();
         let explicit = flag.or_else(|| std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from));
         if let Some(dir) = explicit {
-            return ExtensionSource { dir: Some(dir), allow_install };
+            return ExtensionSource { dir: Some(dir), allow_install, files: Default::default(), allow_unsigned: false };
         }
         let cache = default_cache_dir();
         if cache.is_dir() {
-            return ExtensionSource { dir: Some(cache), allow_install };
+            return ExtensionSource { dir: Some(cache), allow_install, files: Default::default(), allow_unsigned: false };
         }
-        ExtensionSource { dir: None, allow_install }
+        ExtensionSource { dir: None, allow_install, files: Default::default(), allow_unsigned: false }
     }
 
     pub fn describe(&self) -> String {
@@ -62,8 +61,23 @@ pub fn default_cache_dir() -> PathBuf {
     base.join("ducklake-stress").join("extensions")
 }
 
+fn load_file(conn: &duckdb::Connection, name: &str, file: &std::path::Path, source: &ExtensionSource) -> anyhow::Result<()> {
+    conn.execute_batch(&format!("LOAD {}", super::sql_str(&file.display().to_string()))).map_err(|e| {
+        let hint = if source.allow_unsigned {
+            "Check that it was built for DuckDB ".to_string() + crate::DUCKDB_VERSION + " on this platform."
+        } else {
+            "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions.".to_string()
+        };
+        environment(format!("the DuckDB extension `{name}` could not be loaded from {} (lake.extensions.{name}): {e}. {hint}", file.display()))
+    })
+}
+
 pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource, catalog: CatalogKind) -> anyhow::Result<()> {
     for name in required(catalog) {
+        if let Some(file) = source.files.get(name) {
+            load_file(conn, name, file, source)?;
+            continue;
+        }
         if conn.execute_batch(&format!("LOAD {name}")).is_ok() {
             continue;
         }
@@ -83,6 +97,46 @@ pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource, catalog: Ca
         }
     }
     Ok(())
+}
+
+/// One extension as the run loaded it: enough to tell a patched DuckLake from the release.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExtensionInfo {
+    pub name: String,
+    pub version: String,
+    /// The file it was loaded from.
+    pub file: String,
+    /// SHA-256 of that file, hex ("" if it could not be read).
+    pub sha256: String,
+    /// "directory" (the extension directory) or "file" (lake.extensions).
+    pub source: String,
+}
+
+/// The loaded extensions of `conn`, with their files hashed.
+pub fn loaded(conn: &duckdb::Connection, source: &ExtensionSource, catalog: CatalogKind) -> Vec<ExtensionInfo> {
+    let platform: String = conn.query_row("SELECT platform FROM pragma_platform()", [], |r| r.get(0)).unwrap_or_default();
+    required(catalog)
+        .into_iter()
+        .map(|name| {
+            let version: String = conn
+                .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = ?", [name], |r| r.get(0))
+                .unwrap_or_default();
+            let (file, from) = match (source.files.get(name), &source.dir) {
+                (Some(f), _) => (f.clone(), "file"),
+                (None, Some(dir)) => (dir.join(format!("v{}", crate::DUCKDB_VERSION)).join(&platform).join(format!("{name}.duckdb_extension")), "directory"),
+                (None, None) => (PathBuf::new(), "directory"),
+            };
+            ExtensionInfo { name: name.to_string(), version, sha256: sha256_of(&file), file: file.display().to_string(), source: from.to_string() }
+        })
+        .collect()
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    match std::fs::read(path) {
+        Ok(bytes) => hex::encode(sha2::Sha256::digest(&bytes)),
+        Err(_) => String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ impl LakeTarget {
                 format!("{}/", dir.display())
             }
         };
+        let mut extensions = extensions;
+        extensions.files = lake.extension_files.clone();
         let target = LakeTarget { env: env.clone(), catalog: lake.catalog, data_path: Some(data_path), extensions, data_inlining_row_limit: lake.data_inlining_row_limit };
         if let Some(file) = target.catalog_file()? {
             if let Some(dir) = file.parent() {
@@ -99,6 +101,9 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
     let mut config = Config::default();
     if let Some(dir) = &target.extensions.dir {
         config = config.with("extension_directory", dir.display().to_string())?;
+    }
+    if target.extensions.allow_unsigned {
+        config = config.allow_unsigned_extensions()?;
     }
     let conn = Connection::open_in_memory_with_flags(config)
         .map_err(|e| environment(format!("DuckDB could not open an in-memory database: {e}")))?;

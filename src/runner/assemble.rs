@@ -17,6 +17,7 @@ use std::time::SystemTime;
 pub struct Pieces<'a> {
     pub run_id: String,
     pub scenario_file: String,
+    pub overrides: Vec<String>,
     pub started_at: SystemTime,
     pub setup_seconds: f64,
     pub scenario: Scenario,
@@ -61,6 +62,7 @@ pub fn report(p: Pieces) -> Report {
         tool: ToolInfo::default(),
         run_id: p.run_id,
         scenario_file: p.scenario_file,
+        overrides: p.overrides,
         started_at: humantime::format_rfc3339_millis(p.started_at).to_string(),
         finished_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         setup_seconds: p.setup_seconds,

@@ -30,6 +30,10 @@ const CHECKS_AFTER_TROUBLE: Duration = Duration::from_secs(60);
 
 pub struct RunOptions {
     pub scenario_path: PathBuf,
+    /// `--set key=value`, applied to the file before it is parsed.
+    pub overrides: Vec<scenario::Override>,
+    /// `--allow-unsigned-extensions`: a DuckLake the user built may be loaded.
+    pub allow_unsigned_extensions: bool,
     pub env: EnvChoice,
     pub results_dir: PathBuf,
     pub keep_env: bool,
@@ -45,14 +49,16 @@ pub struct RunOutcome {
 pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let t0 = Instant::now();
     let started_at = SystemTime::now();
-    let scenario = Arc::new(scenario::load_file(&opts.scenario_path)?);
+    let scenario = Arc::new(scenario::load_with(&opts.scenario_path, &opts.overrides)?);
     let deadline_at = t0 + scenario.run.deadline;
     let run_id = ids::new_run_id(started_at);
     let run_dir = opts.results_dir.join(format!("{run_id}-{}", scenario.name));
 
     let mut env = setup::provision(&opts.env, scenario.lake.data == scenario::DataStore::S3)?;
     interrupt::bail_if_interrupted()?;
-    let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, ExtensionSource::resolve(opts.extension_dir.clone()))?);
+    let mut extensions = ExtensionSource::resolve(opts.extension_dir.clone());
+    extensions.allow_unsigned = opts.allow_unsigned_extensions;
+    let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, extensions)?);
     let prefix = ids::session_prefix(&run_id);
     let catalog = Arc::new(crate::runtime::block_on(Session::open(&env.endpoints.postgres, &format!("{prefix}harness")))?);
     let history = Arc::new(Recorder::create(&run_dir.join(history::FILE), &run_id, scenario.run.writers)?);
@@ -110,6 +116,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let report = assemble::report(Pieces {
         run_id,
         scenario_file: opts.scenario_path.display().to_string(),
+        overrides: opts.overrides.iter().map(|o| o.to_string()).collect(),
         started_at,
         setup_seconds,
         scenario: (*scenario).clone(),

@@ -35,7 +35,7 @@ pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environme
 pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client, limit: Duration) -> anyhow::Result<Versions> {
     let (target, table, app) = (target.clone(), scenario.lake.table.clone(), format!("{}setup", crate::util::ids::session_prefix(run_id)));
     let seed = scenario.workload.seed.then(|| crate::workload::Workload::new(&scenario.workload, &table).seed_sql(run_id)).flatten();
-    let (duckdb, ducklake) = run_with_deadline("preparing the lake", limit, move || {
+    let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
         let conn = lake::open(&target, &app, None)?;
         conn.execute_batch(&lake::table::create_sql(&table))
             .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
@@ -48,7 +48,8 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
         let ducklake: String = conn
             .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))
             .unwrap_or_default();
-        Ok((duckdb, ducklake))
+        let extensions = lake::extensions::loaded(&conn, &target.extensions, target.catalog);
+        Ok((duckdb, ducklake, extensions))
     })?;
     let postgres = match scenario.lake.catalog.no_postgres() {
         Some(_) => format!("none (catalog = {})", scenario.lake.catalog.name()),
@@ -62,7 +63,7 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
         (Some(_), Some(v)) => v.clone(),
         (Some(s3), None) => format!("external ({})", s3.endpoint),
     };
-    Ok(Versions { duckdb, ducklake, postgres, s3_server })
+    Ok(Versions { duckdb, ducklake, postgres, s3_server, extensions })
 }
 
 /// Every object under the lake's data path now (None if it could not be listed in time:

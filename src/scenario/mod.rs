@@ -1,10 +1,13 @@
 //! Scenario files: the declarative description of one stress run (TOML, schema v1).
 //!
 //! `model` holds the types exactly as written in the file, `parse` turns a file into a
-//! validated [`Scenario`] or a one-paragraph error naming file, line, column and key.
+//! validated [`Scenario`] or a one-paragraph error naming file, line, column and key;
+//! `overrides` applies `--set key=value` to the file's text first.
 
 mod model;
+pub mod overrides;
 mod parse;
 
 pub use model::*;
-pub use parse::{load_file, parse_str};
+pub use overrides::Override;
+pub use parse::{load_file, load_with, parse_str};

@@ -87,6 +87,19 @@ impl CatalogKind {
     pub fn no_postgres(self) -> Option<String> {
         (!self.is_postgres()).then(|| format!("catalog = {}: no Postgres catalog to inspect", self.name()))
     }
+
+    /// The DuckDB extensions a lake with this catalog loads, in load order. Load order
+    /// matters: the bundled DuckDB has no built-in parquet, and DuckLake's first table scan
+    /// crashes unless parquet is loaded before ducklake. The catalog's own scanner (postgres
+    /// or sqlite) is loaded only for that catalog; a DuckDB-file catalog needs none.
+    pub fn extensions(self) -> Vec<&'static str> {
+        let scanner = match self {
+            CatalogKind::Postgres => Some("postgres_scanner"),
+            CatalogKind::Sqlite => Some("sqlite_scanner"),
+            CatalogKind::Duckdb => None,
+        };
+        ["parquet", "json", "httpfs"].into_iter().chain(scanner).chain(["ducklake"]).collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +111,10 @@ pub struct LakeSpec {
     /// Parquet files (DuckLake's default is 10; 0 turns inlining off). `None` keeps the
     /// default.
     pub data_inlining_row_limit: Option<u64>,
+    /// Extensions loaded from these files instead of the extension directory (a patched
+    /// DuckLake under test): name -> absolute path of `<name>.duckdb_extension`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub extension_files: std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 /// DuckLake's own retry settings, SET on every writer's connection.
@@ -335,6 +352,7 @@ pub(crate) struct RawLake {
     pub data: Option<DataStore>,
     pub table: Option<Spanned<String>>,
     pub data_inlining_row_limit: Option<u64>,
+    pub extensions: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }
 
 #[derive(Debug, Deserialize)]

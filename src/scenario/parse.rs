@@ -9,13 +9,25 @@ use std::time::Duration;
 use toml::Spanned;
 
 pub fn load_file(path: &Path) -> anyhow::Result<Scenario> {
+    load_with(path, &[])
+}
+
+/// The file with `--set` overrides applied before it is parsed; messages then name the
+/// file and the overrides, since a line may hold a value the file never had.
+pub fn load_with(path: &Path, overrides: &[super::Override]) -> anyhow::Result<Scenario> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         bad_input(format!(
             "{}: cannot read the scenario file ({e}). Check the path; scenario files live in scenarios/.",
             path.display()
         ))
     })?;
-    parse_str(&text, &path.display().to_string())
+    let origin = path.display().to_string();
+    if overrides.is_empty() {
+        return parse_str(&text, &origin);
+    }
+    let edited = super::overrides::apply(&text, &origin, overrides)?;
+    let sets: Vec<String> = overrides.iter().map(|o| format!("--set {o}")).collect();
+    parse_str(&edited, &format!("{origin} (with {})", sets.join(" ")))
 }
 
 /// Parses and validates `text`; `origin` is the file name used in messages.
@@ -212,7 +224,7 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
     let Some(lake) = lake else {
-        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None });
+        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None, extension_files: Default::default() });
     };
     let l = lake.get_ref();
     let catalog = match l.catalog.as_ref().map(|c| (c, c.get_ref().as_str())) {
@@ -235,7 +247,29 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
         data: l.data.unwrap_or(DataStore::S3),
         table,
         data_inlining_row_limit: l.data_inlining_row_limit,
+        extension_files: validate_extension_files(l.extensions.as_ref(), catalog, here)?,
     })
+}
+
+/// `extensions = { ducklake = "path/ducklake.duckdb_extension" }`: each a file that exists,
+/// named as DuckDB derives the extension's name from it, of an extension the lake loads.
+fn validate_extension_files(files: Option<&Spanned<std::collections::BTreeMap<String, String>>>, catalog: CatalogKind, here: &Locator) -> anyhow::Result<std::collections::BTreeMap<String, std::path::PathBuf>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(files) = files else { return Ok(out) };
+    let loaded = catalog.extensions();
+    for (name, path) in files.get_ref() {
+        let key = format!("lake.extensions.{name}");
+        if !loaded.contains(&name.as_str()) {
+            return Err(here.at(files, &key, &format!("`{name}` is not an extension this lake loads (it loads: {}).", loaded.join(", "))));
+        }
+        let file = std::path::Path::new(path);
+        if file.file_name().and_then(|f| f.to_str()) != Some(&format!("{name}.duckdb_extension")) {
+            return Err(here.at(files, &key, &format!("is \"{path}\", but DuckDB takes an extension's name from its file name: the file must be called {name}.duckdb_extension (copy or link it under that name).")));
+        }
+        let absolute = std::fs::canonicalize(file).map_err(|e| here.at(files, &key, &format!("\"{path}\" cannot be read ({e}); give the path of the built extension (relative paths start from the directory ducklake-stress runs in).")))?;
+        out.insert(name.clone(), absolute);
+    }
+    Ok(out)
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {

@@ -1,4 +1,7 @@
-//! What each subcommand does; returns the process exit code.
+//! What each subcommand does; returns the process exit code. `campaign` holds the ones
+//! made of many runs: sweep, compare, run --repeat.
+
+mod campaign;
 
 use crate::runner::{self, EnvChoice, RunOptions};
 use crate::checker::{self, CheckStatus, RunFacts};
@@ -18,11 +21,13 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Env { action: EnvAction::Up { state, no_s3 } } => env_up(&state, !no_s3),
         Command::Env { action: EnvAction::Down { state } } => env_down(&state),
         Command::Check(args) => check(args),
+        Command::Sweep(args) => campaign::sweep(args),
+        Command::Compare(args) => campaign::compare(args),
         Command::Writer => crate::client::child::main(),
     }
 }
 
-fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> EnvChoice {
+pub(crate) fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> EnvChoice {
     match env_file {
         Some(f) => EnvChoice::File(f),
         None if existing.given() => EnvChoice::Flags(existing),
@@ -31,8 +36,13 @@ fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> EnvChoice {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if args.repeat > 1 {
+        return campaign::repeat(args);
+    }
     let opts = RunOptions {
         scenario_path: args.scenario,
+        overrides: args.tuning.overrides(),
+        allow_unsigned_extensions: args.tuning.allow_unsigned_extensions,
         env: if args.docker { EnvChoice::Docker } else { env_choice(args.env_file, args.existing) },
         results_dir: args.results_dir,
         keep_env: args.keep_env,

@@ -1,0 +1,319 @@
+//! Baseline against candidate: each figure with its difference, a 95 % interval from the
+//! method that fits it, and a judgement; then one verdict. "No difference" is said only
+//! when the intervals show any difference is small, otherwise "inconclusive": a single
+//! run that happens to look better is not a fix.
+
+use super::figures::Aggregate;
+use crate::stats::bootstrap::{self, Weighted};
+use crate::stats::{mann_whitney, proportion, Interval};
+use serde::{Deserialize, Serialize};
+
+/// Equivalence margins: a difference inside them is "no difference" for a person.
+const RATE_MARGIN: f64 = 0.01; // one percentage point of transactions
+const RELATIVE_MARGIN: f64 = 0.10; // ten percent of the baseline's figure
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Judgement {
+    Better,
+    Worse,
+    NoDifference,
+    Inconclusive,
+    /// No interval could be had (e.g. one run a side for a per-run figure).
+    NotTested,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Better,
+    Worse,
+    NoDifference,
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoDifference => "no difference",
+            Verdict::Inconclusive => "inconclusive: run more repetitions",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FigureComparison {
+    pub name: String,
+    pub unit: String,
+    pub better: Better,
+    pub baseline: f64,
+    pub candidate: f64,
+    /// Candidate minus baseline, with its 95 % interval.
+    pub interval: Option<Interval>,
+    pub method: String,
+    pub p_value: Option<f64>,
+    pub judgement: Judgement,
+    /// Whether this figure can make the verdict "no difference" (it must be equivalent).
+    pub decides_equivalence: bool,
+    /// Failed or unknown commits (lost work) weigh before speed.
+    pub correctness: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Side {
+    pub label: String,
+    /// A report, a directory of reports, or a scenario that was run.
+    pub source: String,
+    pub aggregate: Aggregate,
+    /// Each extension file the side's runs loaded, with its hash, when they differ by run
+    /// the first run's.
+    pub extensions: Vec<crate::report::ExtensionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    pub schema_version: u32,
+    pub tool: crate::report::ToolInfo,
+    pub baseline: Side,
+    pub candidate: Side,
+    pub figures: Vec<FigureComparison>,
+    pub verdict: Verdict,
+    pub verdict_reason: String,
+}
+
+pub fn compare(baseline: Side, candidate: Side) -> Comparison {
+    let figures = figures(&baseline.aggregate, &candidate.aggregate);
+    let (verdict, verdict_reason) = decide(&figures, &baseline.aggregate, &candidate.aggregate);
+    Comparison { schema_version: 1, tool: Default::default(), baseline, candidate, figures, verdict, verdict_reason }
+}
+
+fn judge(interval: Option<Interval>, better: Better, margin: f64) -> Judgement {
+    let Some(i) = interval else { return Judgement::NotTested };
+    if i.excludes_zero() {
+        let candidate_higher = i.low > 0.0;
+        return if candidate_higher == (better == Better::Higher) { Judgement::Better } else { Judgement::Worse };
+    }
+    if i.within(margin) { Judgement::NoDifference } else { Judgement::Inconclusive }
+}
+
+fn rate(name: &str, xa: u64, a: &Aggregate, xb: u64, b: &Aggregate) -> FigureComparison {
+    let interval = (a.transactions > 0 && b.transactions > 0).then(|| proportion::newcombe(xa, a.transactions, xb, b.transactions));
+    let r = |x: u64, n: u64| if n == 0 { f64::NAN } else { x as f64 / n as f64 };
+    FigureComparison {
+        name: name.into(),
+        unit: "of transactions".into(),
+        better: Better::Lower,
+        baseline: r(xa, a.transactions),
+        candidate: r(xb, b.transactions),
+        interval,
+        method: "Newcombe's hybrid score interval (pooled over runs)".into(),
+        p_value: None,
+        judgement: judge(interval, Better::Lower, RATE_MARGIN),
+        decides_equivalence: true,
+        correctness: true,
+    }
+}
+
+fn latency_quantile(name: &str, q: f64, a: &Weighted, b: &Weighted, decides: bool) -> FigureComparison {
+    let interval = bootstrap::of_quantile(a, b, q);
+    let base = a.quantile(q);
+    FigureComparison {
+        name: name.into(),
+        unit: "ms".into(),
+        better: Better::Lower,
+        baseline: base,
+        candidate: b.quantile(q),
+        interval,
+        method: "bootstrap of the merged commit latencies (percentile interval)".into(),
+        p_value: None,
+        judgement: judge(interval, Better::Lower, RELATIVE_MARGIN * base.abs()),
+        decides_equivalence: decides,
+        correctness: false,
+    }
+}
+
+/// The merged commit histogram as weighted milliseconds.
+fn weighted(a: &Aggregate) -> Weighted {
+    let h = a.commit_latency_ms.histogram().unwrap_or_else(|_| crate::metrics::latency::new_histogram());
+    Weighted::new(h.iter_recorded().map(|v| (v.value_iterated_to() as f64 / 1000.0, v.count_at_value())))
+}
+
+fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
+    let (wa, wb) = (weighted(a), weighted(b));
+    let mut out = vec![
+        rate("failed commits", a.failed_total, a, b.failed_total, b),
+        rate("indeterminate commits", a.indeterminate_total, a, b.indeterminate_total, b),
+    ];
+    let per_run = |get: fn(&super::figures::RunFigures) -> f64, agg: &Aggregate| agg.per_run.iter().map(get).filter(|x| x.is_finite()).collect::<Vec<f64>>();
+    let (ta, tb) = (per_run(|f| f.commits_per_second, a), per_run(|f| f.commits_per_second, b));
+    let interval = bootstrap::of_values(&ta, &tb, bootstrap::mean);
+    out.push(FigureComparison {
+        name: "commits per second".into(),
+        unit: "commits/s (mean of runs)".into(),
+        better: Better::Higher,
+        baseline: mean_or_nan(&ta),
+        candidate: mean_or_nan(&tb),
+        interval,
+        method: "bootstrap of the per-run means (needs 2 runs a side)".into(),
+        p_value: None,
+        judgement: judge(interval, Better::Higher, RELATIVE_MARGIN * mean_or_nan(&ta).abs()),
+        decides_equivalence: false,
+        correctness: false,
+    });
+    out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, true));
+    out.push(latency_quantile("commit latency p99", 0.99, &wa, &wb, false));
+    if let Some(mw) = mann_whitney::test(&wa, &wb) {
+        let significant = mw.p_value < 0.05;
+        out.push(FigureComparison {
+            name: "commit latency distribution".into(),
+            unit: "P(candidate slower)".into(),
+            better: Better::Lower,
+            baseline: 0.5,
+            candidate: mw.probability_greater,
+            interval: None,
+            method: "Mann-Whitney U, normal approximation with tie correction".into(),
+            p_value: Some(mw.p_value),
+            judgement: match (significant, mw.probability_greater < 0.5) {
+                (true, true) => Judgement::Better,
+                (true, false) => Judgement::Worse,
+                (false, _) if (mw.probability_greater - 0.5).abs() < 0.05 => Judgement::NoDifference,
+                (false, _) => Judgement::Inconclusive,
+            },
+            decides_equivalence: false,
+            correctness: false,
+        });
+    }
+    let (ra, rb) = (per_run(|f| f.catalog_rollbacks_per_commit, a), per_run(|f| f.catalog_rollbacks_per_commit, b));
+    let interval = bootstrap::of_values(&ra, &rb, bootstrap::mean);
+    out.push(FigureComparison {
+        name: "catalog rollbacks per commit".into(),
+        unit: "hidden DuckLake retries (mean of runs)".into(),
+        better: Better::Lower,
+        baseline: mean_or_nan(&ra),
+        candidate: mean_or_nan(&rb),
+        interval,
+        method: "bootstrap of the per-run means (needs 2 runs a side)".into(),
+        p_value: None,
+        judgement: judge(interval, Better::Lower, RELATIVE_MARGIN * mean_or_nan(&ra).abs()),
+        decides_equivalence: false,
+        correctness: false,
+    });
+    out
+}
+
+fn mean_or_nan(v: &[f64]) -> f64 {
+    if v.is_empty() { f64::NAN } else { bootstrap::mean(v) }
+}
+
+/// Lost work weighs first: the failed and indeterminate commits decide if either differs
+/// significantly (a fix that removes failures at the price of a slower p99 is better, and
+/// the reason names the price); only when they do not, the speed figures decide. "No
+/// difference" needs every figure that decides equivalence shown equivalent.
+fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
+    let names = |correctness: bool, j: Judgement| figures.iter().filter(|f| f.correctness == correctness && f.judgement == j).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+    if a.reports == 0 || b.reports == 0 {
+        return (Verdict::Inconclusive, "a side has no report to compare".into());
+    }
+    let price = |better: bool| {
+        let other = names(false, if better { Judgement::Worse } else { Judgement::Better });
+        match (other.is_empty(), better) {
+            (true, _) => String::new(),
+            (false, true) => format!("; at a price: worse in {other}"),
+            (false, false) => format!("; though better in {other}"),
+        }
+    };
+    let (worse, better) = (names(true, Judgement::Worse), names(true, Judgement::Better));
+    if !worse.is_empty() {
+        return (Verdict::Worse, format!("the candidate loses more work: significantly worse in {worse}{}", price(false)));
+    }
+    if !better.is_empty() {
+        return (Verdict::Better, format!("the candidate loses less work: significantly better in {better}{}", price(true)));
+    }
+    let (worse, better) = (names(false, Judgement::Worse), names(false, Judgement::Better));
+    if !worse.is_empty() {
+        return (Verdict::Worse, format!("no difference in lost work shown; the candidate is significantly worse in: {worse}"));
+    }
+    if !better.is_empty() {
+        return (Verdict::Better, format!("no difference in lost work shown; the candidate is significantly better in: {better}, and worse in nothing"));
+    }
+    let open: Vec<&str> = figures.iter().filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference).map(|f| f.name.as_str()).collect();
+    if open.is_empty() {
+        (Verdict::NoDifference, "no significant difference, and the intervals of failed and indeterminate commits and of the median commit latency lie within the margins (1 percentage point, 10 %)".into())
+    } else {
+        (Verdict::Inconclusive, format!("no significant difference, but the intervals are too wide to rule one out for: {}; run more repetitions (--repeat)", open.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::figures::RunFigures;
+
+    fn side(failed: u64, transactions: u64, latencies_ms: &[(u64, u64)], per_run_cps: &[f64]) -> Aggregate {
+        let mut h = crate::metrics::latency::new_histogram();
+        for &(ms, n) in latencies_ms {
+            h.record_n(ms * 1000, n).unwrap();
+        }
+        Aggregate {
+            runs: per_run_cps.len(),
+            reports: per_run_cps.len(),
+            transactions,
+            failed_total: failed,
+            commit_latency_ms: crate::metrics::LatencySummary::of(&h),
+            per_run: per_run_cps.iter().map(|&c| RunFigures { commits_per_second: c, catalog_rollbacks_per_commit: f64::NAN, ..Default::default() }).collect(),
+            ..Aggregate::default()
+        }
+    }
+
+    fn run(a: Aggregate, b: Aggregate) -> Comparison {
+        let s = |agg| Side { label: String::new(), source: String::new(), aggregate: agg, extensions: Vec::new() };
+        compare(s(a), s(b))
+    }
+
+    #[test]
+    fn fewer_failures_make_the_candidate_better() {
+        let lat = [(50, 300), (80, 100)];
+        let c = run(side(120, 400, &lat, &[10.0]), side(2, 400, &lat, &[10.0]));
+        assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
+        let failed = &c.figures[0];
+        assert_eq!(failed.judgement, Judgement::Better);
+        assert!(failed.interval.unwrap().high < 0.0);
+    }
+
+    #[test]
+    fn fewer_failures_at_the_price_of_slower_commits_is_better_and_says_the_price() {
+        let c = run(side(120, 400, &[(50, 400)], &[10.0]), side(0, 400, &[(90, 400)], &[10.0]));
+        assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("at a price") && c.verdict_reason.contains("commit latency p50"), "{}", c.verdict_reason);
+        let back = run(side(0, 400, &[(90, 400)], &[10.0]), side(120, 400, &[(50, 400)], &[10.0]));
+        assert_eq!(back.verdict, Verdict::Worse, "{}", back.verdict_reason);
+    }
+
+    #[test]
+    fn the_same_side_twice_is_no_difference() {
+        // 3 failures in 2000: the interval of the difference is about ±0.3 points, inside
+        // the margin; with 3 in 500 it would reach ±1.2 points and stay inconclusive.
+        let a = side(3, 2000, &[(40, 800), (60, 1000), (90, 200)], &[11.0]);
+        let c = run(a.clone(), a);
+        assert_eq!(c.verdict, Verdict::NoDifference, "{}: {:#?}", c.verdict_reason, c.figures);
+    }
+
+    #[test]
+    fn few_transactions_are_inconclusive_and_slower_commits_worse() {
+        let same = side(3, 500, &[(40, 200), (60, 250), (90, 50)], &[11.0]);
+        assert_eq!(run(same.clone(), same).verdict, Verdict::Inconclusive);
+        let c = run(side(0, 10, &[(50, 10)], &[1.0]), side(1, 10, &[(50, 10)], &[1.0]));
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
+        let c = run(side(0, 400, &[(50, 400)], &[10.0]), side(0, 400, &[(90, 400)], &[10.0]));
+        assert_eq!(c.verdict, Verdict::Worse, "{}", c.verdict_reason);
+    }
+}

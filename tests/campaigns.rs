@@ -1,0 +1,184 @@
+//! Campaigns against real services: `--set`, `run --repeat`, `sweep`, `compare`, and a
+//! DuckLake extension loaded from a file of the user's.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A small append scenario: `writers` writers, `commits` commits each.
+fn small(dir: &Path, name: &str, writers: u32, commits: u32, ducklake_retries: u32) -> PathBuf {
+    scenario(
+        dir,
+        name,
+        &format!(
+            "name = \"{name}\"\n[run]\nwriters = {writers}\ncommits_per_writer = {commits}\ndeadline = \"3m\"\n[retry.ducklake]\nmax_retry_count = {ducklake_retries}\n[retry.harness]\nmax_attempts = 1\n[workload]\nbatch_rows = 5\n[checks]\nmax_failed_commits = 1000000\n"
+        ),
+    )
+}
+
+fn campaign(args: &[&str], results: &Path) -> Ran {
+    Ran::from(bin().args(args).arg("--results-dir").arg(results).arg("--quiet").output().expect("binary runs"))
+}
+
+/// The path a campaign printed after `prefix: `.
+fn printed(ran: &Ran, prefix: &str) -> PathBuf {
+    let line = ran.stdout.lines().find_map(|l| l.strip_prefix(prefix)).unwrap_or_else(|| panic!("no `{prefix}` line\n{}", ran.explain()));
+    PathBuf::from(line)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+#[test]
+fn set_overrides_a_key_and_the_report_records_it() {
+    let dir = tempdir();
+    let s = small(dir.path(), "set", 4, 3, 10);
+    let ran = run(&s, dir.path(), &["--set", "run.writers=2", "--set", "workload.batch_rows=7"]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    assert_eq!(r["scenario"]["run"]["writers"], 2);
+    assert_eq!(r["totals"]["rows_committed"], 2 * 3 * 7);
+    assert_eq!(r["overrides"], serde_json::json!(["run.writers=2", "workload.batch_rows=7"]));
+}
+
+#[test]
+fn a_bad_override_is_refused_before_anything_starts_naming_the_key() {
+    let dir = tempdir();
+    let s = small(dir.path(), "badset", 2, 1, 10);
+    let ran = run(&s, dir.path(), &["--set", "run.writers=0"]);
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("run.writers") && ran.stderr.contains("--set run.writers=0"), "{}", ran.explain());
+    let ran = run(&s, dir.path(), &["--set", "run.writerz=3"]);
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("writerz"), "{}", ran.explain());
+}
+
+#[test]
+fn a_two_by_two_sweep_with_two_repetitions_accounts_for_eight_runs() {
+    let dir = tempdir();
+    let s = small(dir.path(), "sweep", 2, 4, 10);
+    let ran = campaign(&["sweep", s.to_str().unwrap(), "--param", "run.writers=2,3", "--param", "retry.ducklake.max_retry_count=0,10", "--repeat", "2", "--seed", "42"], dir.path());
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let sweep_json = printed(&ran, "sweep: ");
+    let sweep = json(&sweep_json);
+    let points = sweep["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let runs: u64 = points.iter().map(|p| p["aggregate"]["reports"].as_u64().unwrap()).sum();
+    assert_eq!(runs, 8, "every run gave a report");
+    assert_eq!(sweep["order"].as_array().unwrap().len(), 8);
+    for p in points {
+        let writers: u64 = p["point"]["values"][0][1].as_str().unwrap().parse().unwrap();
+        let commits: u64 = p["aggregate"]["commits"].as_u64().unwrap();
+        let failed: u64 = p["aggregate"]["failed_total"].as_u64().unwrap();
+        assert_eq!(commits + failed, 2 * writers * 4, "each run's transactions all accounted: {p}");
+    }
+    let out = sweep_json.parent().unwrap();
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
+    assert!(csv.starts_with("run.writers,retry.ducklake.max_retry_count,repetition,report,verdict"), "{csv}");
+    let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(md.contains("## Envelope") && md.contains("retry.ducklake.max_retry_count=10"), "{md}");
+    assert_eq!(sweep["envelope"]["rows"].as_array().unwrap().len(), 2);
+    // Each run had its own table, in the one environment the sweep started.
+    let tables: std::collections::HashSet<String> = points
+        .iter()
+        .flat_map(|p| p["aggregate"]["report_files"].as_array().unwrap().iter().map(|f| json(Path::new(f.as_str().unwrap()))["scenario"]["lake"]["table"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(tables.len(), 8);
+}
+
+#[test]
+fn repeat_runs_the_same_point_and_a_report_against_itself_is_no_difference() {
+    let dir = tempdir();
+    // Enough transactions (2 x 600) that "no difference" can be shown: the intervals of
+    // failed commits and of the median latency must fit in the margins (1 point, 10 %).
+    let s = small(dir.path(), "again", 4, 150, 10);
+    let ran = run(&s, dir.path(), &["--repeat", "2"]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let sweep = json(&printed(&ran, "repeat: "));
+    assert_eq!(sweep["points"][0]["aggregate"]["reports"], 2);
+    let report = sweep["points"][0]["aggregate"]["report_files"][0].as_str().unwrap().to_string();
+    let out = dir.path().join("self");
+    let ran = Ran::from(bin().args(["compare", &report, &report, "--out"]).arg(&out).output().unwrap());
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let c = json(&out.join("comparison.json"));
+    assert_eq!(c["verdict"], "no_difference", "{}", ran.explain());
+    // A directory of runs is a side too: both reports of the repetition.
+    let runs_dir = Path::new(&report).parent().unwrap().parent().unwrap().to_path_buf();
+    let ran = Ran::from(bin().args(["compare"]).arg(&runs_dir).arg(&report).arg("--out").arg(dir.path().join("dir")).output().unwrap());
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert_eq!(json(&dir.path().join("dir").join("comparison.json"))["baseline"]["aggregate"]["reports"], 2);
+}
+
+#[test]
+fn more_ducklake_retries_give_fewer_failed_commits_with_an_interval() {
+    let dir = tempdir();
+    let none = small(dir.path(), "retries-0", 8, 8, 0);
+    let many = small(dir.path(), "retries-100", 8, 8, 100);
+    let out = dir.path().join("cmp");
+    let ran = Ran::from(
+        bin().args(["compare", none.to_str().unwrap(), many.to_str().unwrap(), "--repeat", "2", "--quiet", "--fail-if-worse", "--out"]).arg(&out).arg("--results-dir").arg(dir.path()).output().unwrap(),
+    );
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let c = json(&out.join("comparison.json"));
+    assert_eq!(c["baseline"]["aggregate"]["reports"], 2, "{}", ran.explain());
+    assert_eq!(c["candidate"]["aggregate"]["reports"], 2);
+    let failed = c["figures"].as_array().unwrap().iter().find(|f| f["name"] == "failed commits").unwrap().clone();
+    assert_eq!(failed["judgement"], "better", "{failed}\n{}", ran.stdout);
+    assert!(failed["interval"]["high"].as_f64().unwrap() < 0.0, "{failed}");
+    assert_eq!(c["verdict"], "better", "{}", ran.stdout);
+    // The same comparison the other way round is worse, and --fail-if-worse says so.
+    let back = dir.path().join("back");
+    let candidate_reports: Vec<String> = c["candidate"]["aggregate"]["report_files"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let baseline_reports: Vec<String> = c["baseline"]["aggregate"]["report_files"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let ran = Ran::from(bin().args(["compare", &candidate_reports[0], &baseline_reports[0], "--fail-if-worse", "--out"]).arg(&back).output().unwrap());
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+}
+
+/// The ducklake extension file of the setup script's cache directory.
+fn released_ducklake() -> PathBuf {
+    let dir = std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/ducklake-stress/extensions"));
+    let found: Vec<PathBuf> = glob_ducklake(&dir.join(format!("v{}", ducklake_stress::DUCKDB_VERSION)));
+    found.into_iter().next().unwrap_or_else(|| panic!("no ducklake.duckdb_extension under {}", dir.display()))
+}
+
+fn glob_ducklake(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map(|e| e.filter_map(|e| e.ok()).map(|e| e.path().join("ducklake.duckdb_extension")).filter(|p| p.exists()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn an_extension_from_a_file_is_loaded_and_told_apart_by_its_hash() {
+    use sha2::Digest;
+    let dir = tempdir();
+    let s = small(dir.path(), "ext", 2, 2, 10);
+    let released = released_ducklake();
+    let copy_dir = dir.path().join("patched");
+    std::fs::create_dir_all(&copy_dir).unwrap();
+    let copy = copy_dir.join("ducklake.duckdb_extension");
+    std::fs::copy(&released, &copy).unwrap();
+    let ran = run(&s, dir.path(), &["--extension", &format!("ducklake={}", copy.display())]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    let ducklake = r["versions"]["extensions"].as_array().unwrap().iter().find(|e| e["name"] == "ducklake").unwrap().clone();
+    assert_eq!(ducklake["source"], "file");
+    assert_eq!(ducklake["file"], copy.canonicalize().unwrap().display().to_string());
+    assert_eq!(ducklake["sha256"], hex::encode(sha2::Sha256::digest(std::fs::read(&released).unwrap())));
+    assert!(!ducklake["version"].as_str().unwrap().is_empty(), "{ducklake}");
+    // A file whose signature no longer matches is refused, and the message says what to do.
+    let mut bytes = std::fs::read(&released).unwrap();
+    let n = bytes.len();
+    bytes[n - 300] ^= 0xff;
+    std::fs::write(&copy, bytes).unwrap();
+    let ran = run(&s, dir.path(), &["--extension", &format!("ducklake={}", copy.display())]);
+    assert_eq!(ran.code, 3, "{}", ran.explain());
+    assert!(ran.stderr.contains("--allow-unsigned-extensions"), "{}", ran.explain());
+    // Named otherwise, DuckDB could not tell which extension it is: refused at parse time.
+    let wrong = copy_dir.join("my-ducklake.duckdb_extension");
+    std::fs::copy(&released, &wrong).unwrap();
+    let ran = run(&s, dir.path(), &["--extension", &format!("ducklake={}", wrong.display())]);
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("ducklake.duckdb_extension"), "{}", ran.explain());
+}
