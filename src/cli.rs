@@ -58,6 +58,9 @@ pub struct RunArgs {
     /// No progress line
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write the JUnit XML here (every run directory has its junit.xml anyway)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,9 @@ fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> EnvChoice {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if let Some(path) = &args.junit {
+        crate::export::check_output_path("--junit", path)?;
+    }
     let opts = RunOptions {
         scenario_path: args.scenario,
         env: if args.docker { EnvChoice::Docker } else { env_choice(args.env_file, args.existing) },
@@ -42,6 +45,10 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     let outcome = runner::run(&opts)?;
     print!("{}", crate::export::console::render(&outcome.report));
     println!("report: {}", outcome.run_dir.join("report.json").display());
+    if let Some(path) = &args.junit {
+        crate::export::write_to(&crate::export::junit::JunitExporter, &outcome.report, path)?;
+        println!("junit: {}", path.display());
+    }
     Ok(outcome.report.exit_code)
 }
 

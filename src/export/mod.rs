@@ -1,8 +1,12 @@
 //! Writing a report in each format, one file per format behind one trait, always
-//! atomically (see `util::atomic_write`) so a reader never sees half a report.
+//! atomically (see `util::atomic_write`) so a reader never sees half a report: report.json,
+//! summary.md, summary.txt, junit.xml (CI) and report.html (people; its `charts` draw the
+//! sweep and comparison pages too).
 
 pub mod console;
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 
 use crate::report::Report;
@@ -15,7 +19,13 @@ pub trait Exporter {
 }
 
 pub fn all() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(json::JsonExporter), Box::new(markdown::MarkdownExporter), Box::new(console::ConsoleExporter)]
+    vec![
+        Box::new(json::JsonExporter),
+        Box::new(markdown::MarkdownExporter),
+        Box::new(console::ConsoleExporter),
+        Box::new(junit::JunitExporter),
+        Box::new(html::HtmlExporter),
+    ]
 }
 
 /// Writes every format into `dir`.
@@ -23,6 +33,24 @@ pub fn write_all(report: &Report, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     for e in all() {
         crate::util::write_atomically(&dir.join(e.file_name()), &e.render(report)?)?;
+    }
+    Ok(())
+}
+
+/// Writes one format to a path of the user's choice (`run --junit FILE`).
+pub fn write_to(exporter: &dyn Exporter, report: &Report, path: &Path) -> anyhow::Result<()> {
+    crate::util::write_atomically(path, &exporter.render(report)?)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write the {} there ({e:#}); the run directory has its own copy.", path.display(), exporter.file_name()))
+}
+
+/// Refuses an output path that cannot be a file, before a run spends minutes.
+pub fn check_output_path(flag: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() || path.as_os_str().is_empty() || path.to_string_lossy().ends_with('/') {
+        return Err(crate::error::bad_input(format!(
+            "{flag} {}: is a directory, not a file. Give a file name, e.g. {flag} {}.",
+            path.display(),
+            path.join("junit.xml").display()
+        )));
     }
     Ok(())
 }
