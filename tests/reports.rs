@@ -169,7 +169,7 @@ for (const f of document.querySelectorAll('figure.chart')) {
   const svg = f.querySelector('svg');
   if (!svg) { out[f.id] = null; continue; }
   const box = svg.getBoundingClientRect();
-  const texts = [...svg.querySelectorAll('text')];
+  const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '');
   const lines = {};
   for (const p of svg.querySelectorAll('polyline')) {
     if (p.getAttribute('stroke-width') === '2') lines[p.getAttribute('stroke')] = (lines[p.getAttribute('stroke')] || 0) + 1;

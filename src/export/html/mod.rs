@@ -64,11 +64,15 @@ pub fn figure(id: &str, caption: &str, chart: anyhow::Result<String>) -> String 
     format!("<figure class=\"chart\" id=\"{}\">\n{body}\n<figcaption>{}</figcaption>\n</figure>\n", esc(id), esc(caption))
 }
 
-/// The whole page.
+/// A self-contained page around `body` (HTML), in the run page's style: for sweep and
+/// comparison pages too.
+pub fn page(title: &str, body: &str) -> String {
+    format!("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n", esc(title))
+}
+
+/// The whole page of one run.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let title = format!("{} — {} — ducklake-stress", r.scenario.name, verdict_word(r.verdict));
-    let _ = write!(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n", esc(&title));
     header(&mut o, r);
     totals(&mut o, r);
     timeline(&mut o, r);
@@ -79,13 +83,13 @@ pub fn render(r: &Report) -> String {
     faults(&mut o, r);
     let _ = writeln!(
         o,
-        "<footer><p>ducklake-stress {}; history: {} ({} entries). Generated from report.json (schema {}).</p></footer>\n</body>\n</html>",
+        "<footer><p>ducklake-stress {}; history: {} ({} entries). Generated from report.json (schema {}).</p></footer>",
         esc(&r.tool.version),
         esc(&r.history.file),
         r.history.entries,
         r.schema_version
     );
-    o
+    page(&format!("{} — {} — ducklake-stress", r.scenario.name, verdict_word(r.verdict)), &o)
 }
 
 pub fn verdict_word(v: Verdict) -> &'static str {
@@ -372,5 +376,23 @@ fn faults(o: &mut String, r: &Report) {
     }
     if let Some(d) = &r.diagnosis {
         let _ = writeln!(o, "<p id=\"diagnosis\"><b>Diagnosis:</b> {}</p>", esc(&d.summary));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_pages_stand_alone() {
+        assert_eq!(esc(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(snake_case("LockCatalogTable"), "lock_catalog_table");
+        let p = page("a <b>", &figure("chart-x", "caption & more", charts::bar_chart("t", "y", &["w0".into()], &[1.0])));
+        assert!(p.contains("<title>a &lt;b&gt;</title>") && p.contains("<figure class=\"chart\" id=\"chart-x\">") && p.contains("caption &amp; more"));
+        for outside in ["<script", "<link", "https://", "@import"] {
+            assert!(!p.contains(outside), "{outside}");
+        }
+        let failed = figure("chart-y", "c", Err(anyhow::anyhow!("no <data>")));
+        assert!(failed.contains("could not be drawn: no &lt;data&gt;"), "{failed}");
     }
 }
