@@ -113,6 +113,9 @@ fn font(size: u32) -> TextStyle<'static> {
 pub fn time_chart(c: &TimeChart) -> anyhow::Result<String> {
     let x_end = if c.x_end.is_finite() { c.x_end.max(1.0) } else { 1.0 };
     let y_top = nice_top(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max));
+    // Counts (lock waiters, commits in a quiet second) get whole-number ticks, not 0.5 steps.
+    let whole = c.series.iter().flat_map(|s| s.points.iter()).all(|p| p.1.fract() == 0.0);
+    let y_ticks = if whole && y_top <= 10.0 { y_top as usize + 1 } else { 10 };
     svg((WIDTH, HEIGHT), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(c.title, font(18))
@@ -130,6 +133,7 @@ pub fn time_chart(c: &TimeChart) -> anyhow::Result<String> {
             .axis_desc_style(font(15))
             .x_desc("seconds since the writers started")
             .y_desc(c.y_label)
+            .y_labels(y_ticks)
             .x_label_formatter(&|v| fmt_num(*v))
             .y_label_formatter(&|v| fmt_num(*v))
             .draw()
