@@ -72,6 +72,9 @@ pub struct RunArgs {
     /// environment) and aggregate them: median and range of each figure, merged latencies
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
+    /// Also write the JUnit XML here (every run directory has its junit.xml anyway)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 fn parse_override(s: &str) -> Result<Override, String> {

@@ -36,7 +36,13 @@ pub(crate) fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> E
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if let Some(path) = &args.junit {
+        crate::export::check_output_path("--junit", path)?;
+    }
     if args.repeat > 1 {
+        if args.junit.is_some() {
+            return Err(bad_input("--junit writes the JUnit of one run; with --repeat each run directory has its own junit.xml (under the campaign's runs/)."));
+        }
         return campaign::repeat(args);
     }
     let opts = RunOptions {
@@ -52,6 +58,10 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     let outcome = runner::run(&opts)?;
     print!("{}", crate::export::console::render(&outcome.report));
     println!("report: {}", outcome.run_dir.join("report.json").display());
+    if let Some(path) = &args.junit {
+        crate::export::write_to(&crate::export::junit::JunitExporter, &outcome.report, path)?;
+        println!("junit: {}", path.display());
+    }
     Ok(outcome.report.exit_code)
 }
 
