@@ -180,7 +180,8 @@ for (const f of document.querySelectorAll('figure.chart')) {
     lines, rects: svg.querySelectorAll('rect').length,
   };
 }
-out.verdict = document.getElementById('verdict').textContent;
+const v = document.getElementById('verdict'); out.verdict = v ? v.textContent : null;
+out.tables = [...document.querySelectorAll('table[id]')].map(t => [t.id, t.rows.length]);
 const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
 </script>"#;
 
@@ -288,4 +289,61 @@ fn assert_charts(probe: &Value, r: &Value) {
     assert!(words("chart-latency-percentiles").iter().any(|t| t == "99%"));
     assert!(probe["chart-commit-distribution"]["rects"].as_u64().unwrap() > 3, "distribution bars");
     assert_eq!(probe["verdict"], "PASS (exit 0)");
+}
+
+/// The page in Chromium, measured by PROBE.
+fn probe_page(page: &Path, dir: &Path, name: &str) -> Value {
+    let probed = dir.join(format!("{name}-probed.html"));
+    std::fs::write(&probed, std::fs::read_to_string(page).unwrap().replace("</body>", &format!("{PROBE}\n</body>"))).unwrap();
+    let dom = chromium(&["--dump-dom"], &probed, &dir.join(format!("{name}-profile")));
+    assert_eq!(dom.code, 0, "{}", dom.explain());
+    let probe = dom.stdout.split("<pre id=\"probe\">").nth(1).and_then(|s| s.split("</pre>").next()).unwrap_or_else(|| panic!("no probe output: {}", dom.explain()));
+    serde_json::from_str(&probe.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")).unwrap()
+}
+
+fn laid_out(probe: &Value, id: &str) -> Vec<String> {
+    let c = &probe[id];
+    assert!(c["width"].as_f64().unwrap_or(0.0) > 500.0 && c["height"].as_f64().unwrap_or(0.0) > 150.0, "{id} missing or laid out too small: {probe}");
+    assert_eq!(c["drawn"].as_array().unwrap().len() as u64, c["texts"].as_u64().unwrap(), "{id}: some text has no width: {c}");
+    c["drawn"].as_array().unwrap().iter().map(|t| t[0].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_sweep_and_comparison_pages_render_in_headless_chromium() {
+    let Some(_) = tool("chromium") else {
+        return skipped("the_sweep_and_comparison_pages_render_in_headless_chromium", "chromium not installed (Debian package chromium; scripts/setup.sh installs it as root)");
+    };
+    let dir = tempdir();
+    let toml = "name = \"tiny\"\n[run]\nwriters = 2\ncommits_per_writer = 3\ndeadline = \"2m\"\n[retry.harness]\nmax_attempts = 1\n[workload]\nbatch_rows = 2\n[checks]\nmax_failed_commits = 1000\n";
+    let s = scenario(dir.path(), "tiny", toml);
+    let ran = Ran::from(
+        bin().args(["sweep", s.to_str().unwrap(), "--param", "run.writers=1,2", "--param", "retry.ducklake.max_retry_count=0,10", "--quiet", "--results-dir"]).arg(dir.path()).output().unwrap(),
+    );
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let sweep_json = std::path::PathBuf::from(ran.stdout.lines().find_map(|l| l.strip_prefix("sweep: ")).unwrap());
+    let out = sweep_json.parent().unwrap();
+    let probe = probe_page(&out.join("sweep.html"), dir.path(), "sweep");
+    let words = laid_out(&probe, "chart-sweep-throughput");
+    for label in ["1 writers", "2 writers", "retry.ducklake.max_retry_count=0", "retry.ducklake.max_retry_count=10"] {
+        assert!(words.iter().any(|w| w == label), "{label} missing from the heatmap: {words:?}");
+    }
+    laid_out(&probe, "chart-sweep-failed");
+    laid_out(&probe, "chart-sweep-p99");
+    let tables = probe["tables"].as_array().unwrap();
+    assert!(tables.iter().any(|t| t[0] == "envelope" && t[1] == 3), "envelope table with a row per retry setting: {tables:?}");
+
+    let sweep: Value = serde_json::from_str(&std::fs::read_to_string(&sweep_json).unwrap()).unwrap();
+    let report_of = |i: usize| sweep["points"][i]["aggregate"]["report_files"][0].as_str().unwrap().to_string();
+    let cmp = dir.path().join("cmp");
+    let ran = Ran::from(bin().args(["compare", &report_of(0), &report_of(1), "--out"]).arg(&cmp).output().unwrap());
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let probe = probe_page(&cmp.join("comparison.html"), dir.path(), "comparison");
+    let lines = probe["chart-compare-latency"]["lines"].as_object().unwrap_or_else(|| panic!("{probe}"));
+    assert_eq!(lines.len(), 2, "baseline and candidate: {lines:?}");
+    laid_out(&probe, "chart-compare-failed");
+    assert!(probe["tables"].as_array().unwrap().iter().any(|t| t[0] == "figures" && t[1].as_u64().unwrap() >= 6), "{probe}");
+    if let Some(keep) = std::env::var_os("DUCKLAKE_STRESS_KEEP_SWEEP_SCREENSHOT") {
+        let shot = chromium(&["--window-size=1040,1400", &format!("--screenshot={}", std::path::Path::new(&keep).display())], &out.join("sweep.html"), &dir.path().join("shot-profile"));
+        assert_eq!(shot.code, 0, "{}", shot.explain());
+    }
 }

@@ -169,7 +169,10 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
         decides_equivalence: false,
         correctness: false,
     });
-    out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, true));
+    // Latency intervals are wide with one or two runs (commits retried inside DuckLake make
+    // the distribution bimodal: ±19 % on the median of 600 commits, measured); they decide
+    // better or worse when significant, but "no difference" rests on the lost work.
+    out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, false));
     out.push(latency_quantile("commit latency p99", 0.99, &wa, &wb, false));
     if let Some(mw) = mann_whitney::test(&wa, &wb) {
         let significant = mw.p_value < 0.05;
@@ -217,7 +220,8 @@ fn mean_or_nan(v: &[f64]) -> f64 {
 /// Lost work weighs first: the failed and indeterminate commits decide if either differs
 /// significantly (a fix that removes failures at the price of a slower p99 is better, and
 /// the reason names the price); only when they do not, the speed figures decide. "No
-/// difference" needs every figure that decides equivalence shown equivalent.
+/// difference" needs no significant difference anywhere and the lost work shown
+/// equivalent (its intervals within 1 percentage point).
 fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
     let names = |correctness: bool, j: Judgement| figures.iter().filter(|f| f.correctness == correctness && f.judgement == j).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
     if a.reports == 0 || b.reports == 0 {
@@ -247,7 +251,7 @@ fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdic
     }
     let open: Vec<&str> = figures.iter().filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference).map(|f| f.name.as_str()).collect();
     if open.is_empty() {
-        (Verdict::NoDifference, "no significant difference, and the intervals of failed and indeterminate commits and of the median commit latency lie within the margins (1 percentage point, 10 %)".into())
+        (Verdict::NoDifference, "no significant difference in any figure, and the intervals of failed and indeterminate commits lie within 1 percentage point".into())
     } else {
         (Verdict::Inconclusive, format!("no significant difference, but the intervals are too wide to rule one out for: {}; run more repetitions (--repeat)", open.join(", ")))
     }
