@@ -46,26 +46,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     pub scenario: PathBuf,
-    /// Use a running environment described by this env.json instead of starting one
-    #[arg(long, conflicts_with = "pg_dsn")]
-    pub env_file: Option<PathBuf>,
     #[command(flatten)]
-    pub existing: ExistingArgs,
-    /// Start Postgres and MinIO as containers (testcontainers; needs a Docker engine)
-    #[arg(long, conflicts_with_all = ["env_file", "pg_dsn"])]
-    pub docker: bool,
-    /// Where run directories are created
-    #[arg(long, default_value = "results")]
-    pub results_dir: PathBuf,
+    pub env: EnvArgs,
     /// Keep the native environment's scratch directory (data, server logs) after the run
     #[arg(long)]
     pub keep_env: bool,
-    /// DuckDB extension directory (default: $DUCKLAKE_STRESS_EXTENSION_DIR, else the setup script's cache)
-    #[arg(long)]
-    pub extension_dir: Option<PathBuf>,
-    /// No progress line
-    #[arg(long, short)]
-    pub quiet: bool,
     #[command(flatten)]
     pub tuning: Tuning,
     /// Run the scenario N times (each in its own process, on a fresh table, in one
@@ -113,9 +98,9 @@ impl Tuning {
     }
 }
 
-/// Where the runs of a sweep or comparison happen and go.
+/// Where runs (of `run`, `sweep`, `compare`) happen and where their results go.
 #[derive(Debug, Args)]
-pub struct CampaignEnvArgs {
+pub struct EnvArgs {
     /// Use a running environment described by this env.json instead of starting one
     #[arg(long, conflicts_with = "pg_dsn")]
     pub env_file: Option<PathBuf>,
@@ -124,7 +109,7 @@ pub struct CampaignEnvArgs {
     /// Start Postgres and MinIO as containers (testcontainers; needs a Docker engine)
     #[arg(long, conflicts_with_all = ["env_file", "pg_dsn"])]
     pub docker: bool,
-    /// Where the campaign's directory is created
+    /// Where run (or sweep, comparison) directories are created
     #[arg(long, default_value = "results")]
     pub results_dir: PathBuf,
     /// DuckDB extension directory (default: $DUCKLAKE_STRESS_EXTENSION_DIR, else the setup script's cache)
@@ -151,7 +136,7 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub tuning: Tuning,
     #[command(flatten)]
-    pub env: CampaignEnvArgs,
+    pub env: EnvArgs,
 }
 
 #[derive(Debug, Args)]
@@ -178,7 +163,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub tuning: Tuning,
     #[command(flatten)]
-    pub env: CampaignEnvArgs,
+    pub env: EnvArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -68,6 +68,37 @@ pub struct FigureComparison {
     pub correctness: bool,
 }
 
+/// A figure as a table shows it: baseline, candidate, difference with its interval, and
+/// the judgement in words (rates in percent).
+pub struct FigureText {
+    pub baseline: String,
+    pub candidate: String,
+    pub difference: String,
+    pub judgement: &'static str,
+}
+
+impl FigureComparison {
+    pub fn text(&self) -> FigureText {
+        let num = |x: f64, d: usize| if x.is_finite() { format!("{x:.d$}") } else { "n/a".into() };
+        let percent = self.unit == "of transactions";
+        let show = |x: f64| if percent { format!("{}%", num(x * 100.0, 2)) } else { num(x, 3) };
+        let difference = match (&self.interval, self.p_value) {
+            (Some(i), _) => format!("{} ({} to {})", show(i.estimate), show(i.low), show(i.high)),
+            (None, Some(p)) if p < 1e-4 => "p < 0.0001".into(),
+            (None, Some(p)) => format!("p = {}", num(p, 4)),
+            (None, None) => format!("{} (no interval)", show(self.candidate - self.baseline)),
+        };
+        let judgement = match self.judgement {
+            Judgement::Better => "better",
+            Judgement::Worse => "worse",
+            Judgement::NoDifference => "no difference",
+            Judgement::Inconclusive => "inconclusive",
+            Judgement::NotTested => "not tested",
+        };
+        FigureText { baseline: show(self.baseline), candidate: show(self.candidate), difference, judgement }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Side {
     pub label: String,
@@ -77,6 +108,13 @@ pub struct Side {
     /// Each extension file the side's runs loaded, with its hash, when they differ by run
     /// the first run's.
     pub extensions: Vec<crate::report::ExtensionInfo>,
+}
+
+impl Side {
+    /// "ducklake d8a1881e sha256 e51bf9e8d933": which DuckLake this side ran.
+    pub fn ducklake(&self) -> String {
+        self.extensions.iter().filter(|e| e.name == "ducklake").map(|e| format!("ducklake {} sha256 {}", e.version, &e.sha256[..e.sha256.len().min(12)])).collect::<Vec<_>>().join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -110,6 +110,15 @@ impl Aggregate {
         a
     }
 
+    /// "3 pass, 1 fail, 1 without report": how the runs ended, for tables.
+    pub fn verdict_counts(&self) -> String {
+        let mut parts: Vec<String> = self.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+        if !self.broken.is_empty() {
+            parts.push(format!("{} without report", self.broken.len()));
+        }
+        parts.join(", ")
+    }
+
     /// From reports read back (a directory of earlier runs).
     pub fn of_reports(reports: &[(String, Report)]) -> Aggregate {
         let mut a = Aggregate::default();

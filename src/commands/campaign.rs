@@ -6,7 +6,7 @@ use crate::campaign::compare::{self, Comparison, Side};
 use crate::campaign::plan::{self, Group, Order};
 use crate::campaign::sweep::{self, Envelope, SweepResult};
 use crate::campaign::{Aggregate, Job, Outcome, ProcessExecutor};
-use crate::cli::{CampaignEnvArgs, CompareArgs, RunArgs, SweepArgs, Tuning};
+use crate::cli::{EnvArgs, CompareArgs, RunArgs, SweepArgs, Tuning};
 use crate::error::{bad_input, exit_code};
 use crate::export::{self, Exporter};
 use crate::parameter::{self, Param, Point};
@@ -75,7 +75,7 @@ struct Campaign {
 }
 
 impl Campaign {
-    fn start(args: &CampaignEnvArgs, tuning: &Tuning, dir: &Path, needs_s3: bool) -> anyhow::Result<Campaign> {
+    fn start(args: &EnvArgs, tuning: &Tuning, dir: &Path, needs_s3: bool) -> anyhow::Result<Campaign> {
         std::fs::create_dir_all(dir)?;
         let choice = if args.docker { EnvChoice::Docker } else { super::env_choice(args.env_file.clone(), args.existing.clone()) };
         let env = CampaignEnv::start(choice, needs_s3, dir)?;
@@ -124,13 +124,12 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
 
 /// `run --repeat N`: a sweep of one point.
 pub fn repeat(args: RunArgs) -> anyhow::Result<i32> {
-    let env = CampaignEnvArgs { env_file: args.env_file, existing: args.existing, docker: args.docker, results_dir: args.results_dir, extension_dir: args.extension_dir, quiet: args.quiet };
     let matrix = vec![Point { values: Vec::new() }];
-    run_points(&args.scenario, &[], matrix, args.repeat, None, &args.tuning, &env, "repeat")
+    run_points(&args.scenario, &[], matrix, args.repeat, None, &args.tuning, &args.env, "repeat")
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_points(scenario_path: &Path, params: &[Param], matrix: Vec<Point>, repeat: u32, seed: Option<u64>, tuning: &Tuning, env_args: &CampaignEnvArgs, kind: &str) -> anyhow::Result<i32> {
+fn run_points(scenario_path: &Path, params: &[Param], matrix: Vec<Point>, repeat: u32, seed: Option<u64>, tuning: &Tuning, env_args: &EnvArgs, kind: &str) -> anyhow::Result<i32> {
     let base = tuning.overrides();
     let mut groups = Vec::new();
     let mut needs_s3 = false;

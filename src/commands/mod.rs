@@ -49,11 +49,11 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         scenario_path: args.scenario,
         overrides: args.tuning.overrides(),
         allow_unsigned_extensions: args.tuning.allow_unsigned_extensions,
-        env: if args.docker { EnvChoice::Docker } else { env_choice(args.env_file, args.existing) },
-        results_dir: args.results_dir,
+        env: if args.env.docker { EnvChoice::Docker } else { env_choice(args.env.env_file, args.env.existing) },
+        results_dir: args.env.results_dir,
         keep_env: args.keep_env,
-        extension_dir: args.extension_dir,
-        quiet: args.quiet,
+        extension_dir: args.env.extension_dir,
+        quiet: args.env.quiet,
     };
     let outcome = runner::run(&opts)?;
     print!("{}", crate::export::console::render(&outcome.report));

@@ -71,14 +71,6 @@ fn spread(s: &crate::stats::spread::Spread, digits: usize) -> String {
     }
 }
 
-fn verdicts(a: &crate::campaign::Aggregate) -> String {
-    let mut parts: Vec<String> = a.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
-    if !a.broken.is_empty() {
-        parts.push(format!("{} without report", a.broken.len()));
-    }
-    parts.join(", ")
-}
-
 /// sweep.md: the sweep's table (median and range over repetitions) and its envelope.
 pub struct SweepMarkdown;
 
@@ -101,7 +93,7 @@ impl Exporter<crate::campaign::sweep::SweepResult> for SweepMarkdown {
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 p.label, spread(&a.commits_per_second, 1), spread(&a.failed_commits, 0), spread(&a.indeterminate_commits, 0), spread(&a.harness_retries, 0),
-                spread(&a.catalog_rollbacks_per_commit, 2), num(l.p50, 1), num(l.p99, 1), num(l.max, 1), spread(&a.starvation_seconds, 1), verdicts(a)
+                spread(&a.catalog_rollbacks_per_commit, 2), num(l.p50, 1), num(l.p99, 1), num(l.max, 1), spread(&a.starvation_seconds, 1), a.verdict_counts()
             )?;
         }
         writeln!(o, "\n## Envelope\n")?;
@@ -130,32 +122,18 @@ impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
     }
 
     fn render(&self, c: &crate::campaign::compare::Comparison) -> anyhow::Result<Vec<u8>> {
-        use crate::campaign::compare::Judgement;
         let mut o = String::new();
         writeln!(o, "# Comparison — **{}**\n", c.verdict.words())?;
         writeln!(o, "{}.\n", c.verdict_reason)?;
         for (name, side) in [("baseline", &c.baseline), ("candidate", &c.candidate)] {
-            let ext: Vec<String> = side.extensions.iter().filter(|e| e.name == "ducklake").map(|e| format!("ducklake {} sha256 {}", e.version, &e.sha256[..e.sha256.len().min(12)])).collect();
-            writeln!(o, "- **{name}**: {} — {} runs ({}){}", side.source, side.aggregate.runs, verdicts(&side.aggregate), if ext.is_empty() { String::new() } else { format!("; {}", ext.join(", ")) })?;
+            let ext = side.ducklake();
+            writeln!(o, "- **{name}**: {} — {} runs ({}){}", side.source, side.aggregate.runs, side.aggregate.verdict_counts(), if ext.is_empty() { String::new() } else { format!("; {ext}") })?;
         }
         writeln!(o, "\n| figure | baseline | candidate | difference (95 % interval) | method | judgement |")?;
         writeln!(o, "|---|---|---|---|---|---|")?;
         for f in &c.figures {
-            let percent = f.unit == "of transactions";
-            let show = |x: f64| if percent { format!("{}%", num(x * 100.0, 2)) } else { num(x, 3) };
-            let diff = match (&f.interval, f.p_value) {
-                (Some(i), _) => format!("{} ({} to {})", show(i.estimate), show(i.low), show(i.high)),
-                (None, Some(p)) => format!("p = {}", num(p, 4)),
-                (None, None) => format!("{} (no interval)", show(f.candidate - f.baseline)),
-            };
-            let judgement = match f.judgement {
-                Judgement::Better => "better",
-                Judgement::Worse => "worse",
-                Judgement::NoDifference => "no difference",
-                Judgement::Inconclusive => "inconclusive",
-                Judgement::NotTested => "not tested",
-            };
-            writeln!(o, "| {} ({}) | {} | {} | {diff} | {} | {judgement} |", f.name, f.unit, show(f.baseline), show(f.candidate), f.method)?;
+            let t = f.text();
+            writeln!(o, "| {} ({}) | {} | {} | {} | {} | {} |", f.name, f.unit, t.baseline, t.candidate, t.difference, f.method, t.judgement)?;
         }
         Ok(o.into_bytes())
     }

@@ -4,7 +4,7 @@
 
 use super::charts::{self, Series};
 use super::{esc, figure, page, quantile_points};
-use crate::campaign::compare::{Comparison, Judgement};
+use crate::campaign::compare::Comparison;
 use crate::campaign::sweep::{SweepPoint, SweepResult, WRITERS_KEY};
 use crate::campaign::Aggregate;
 use crate::export::Exporter;
@@ -36,14 +36,6 @@ impl Exporter<Comparison> for ComparisonHtml {
 
 fn num(x: f64, digits: usize) -> String {
     if x.is_finite() { format!("{x:.digits$}") } else { "n/a".into() }
-}
-
-fn verdicts(a: &Aggregate) -> String {
-    let mut parts: Vec<String> = a.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
-    if !a.broken.is_empty() {
-        parts.push(format!("{} without report", a.broken.len()));
-    }
-    parts.join(", ")
 }
 
 /// Rows and columns of the heatmaps: the other parameters' settings by writer count when
@@ -89,7 +81,7 @@ fn heatmap_of(s: &SweepResult, g: &Grid, title: &str, value: fn(&Aggregate) -> f
     let labels: Vec<Vec<String>> = g
         .cell
         .iter()
-        .map(|row| row.iter().map(|c| c.map(|i| { let a = &s.points[i].aggregate; format!("{} ({})", num(value(a), digits), verdicts(a)) }).unwrap_or_default()).collect())
+        .map(|row| row.iter().map(|c| c.map(|i| { let a = &s.points[i].aggregate; format!("{} ({})", num(value(a), digits), a.verdict_counts()) }).unwrap_or_default()).collect())
         .collect();
     charts::heatmap(title, &g.rows, &g.cols, &values, &labels)
 }
@@ -122,7 +114,7 @@ fn sweep_table(o: &mut String, s: &SweepResult) {
             o,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             esc(&p.label), sp(&a.commits_per_second, 1), sp(&a.failed_commits, 0), sp(&a.indeterminate_commits, 0), sp(&a.harness_retries, 0), sp(&a.catalog_rollbacks_per_commit, 2),
-            num(l.p50, 1), num(l.p99, 1), num(l.max, 1), sp(&a.starvation_seconds, 1), esc(&verdicts(a))
+            num(l.p50, 1), num(l.p99, 1), num(l.max, 1), sp(&a.starvation_seconds, 1), esc(&a.verdict_counts())
         );
     }
     o.push_str("</table>\n");
@@ -142,13 +134,13 @@ fn envelope(o: &mut String, s: &SweepResult) {
     o.push_str("</table>\n");
 }
 
-fn judgement_word(j: Judgement) -> (&'static str, &'static str) {
-    match j {
-        Judgement::Better => ("better", "s-pass"),
-        Judgement::Worse => ("worse", "s-fail"),
-        Judgement::NoDifference => ("no difference", "s-skipped"),
-        Judgement::Inconclusive => ("inconclusive", "s-warn"),
-        Judgement::NotTested => ("not tested", "s-skipped"),
+/// The CSS class of a judgement word.
+fn judgement_class(word: &str) -> &'static str {
+    match word {
+        "better" => "s-pass",
+        "worse" => "s-fail",
+        "inconclusive" => "s-warn",
+        _ => "s-skipped",
     }
 }
 
@@ -162,20 +154,12 @@ fn render_comparison(c: &Comparison) -> String {
     let _ = writeln!(o, "<h1>Comparison</h1>\n<p><span class=\"verdict {class}\">{}</span></p>\n<p class=\"reason\">{}.</p>", esc(&c.verdict.words().to_uppercase()), esc(&c.verdict_reason));
     o.push_str("<dl class=\"facts\">\n");
     for side in [&c.baseline, &c.candidate] {
-        let ext: Vec<String> = side.extensions.iter().filter(|e| e.name == "ducklake").map(|e| format!("ducklake {} sha256 {}", e.version, &e.sha256[..e.sha256.len().min(12)])).collect();
-        let _ = writeln!(o, "<dt>{}</dt><dd>{} — {} runs ({}) {}</dd>", esc(&side.label), esc(&side.source), side.aggregate.runs, esc(&verdicts(&side.aggregate)), esc(&ext.join(", ")));
+        let _ = writeln!(o, "<dt>{}</dt><dd>{} — {} runs ({}) {}</dd>", esc(&side.label), esc(&side.source), side.aggregate.runs, esc(&side.aggregate.verdict_counts()), esc(&side.ducklake()));
     }
     o.push_str("</dl>\n<h2>Figures</h2>\n<table id=\"figures\"><tr><th>figure</th><th>baseline</th><th>candidate</th><th>difference (95 % interval)</th><th>method</th><th>judgement</th></tr>\n");
     for f in &c.figures {
-        let percent = f.unit == "of transactions";
-        let show = |x: f64| if percent { format!("{}%", num(x * 100.0, 2)) } else { num(x, 3) };
-        let diff = match (&f.interval, f.p_value) {
-            (Some(i), _) => format!("{} ({} to {})", show(i.estimate), show(i.low), show(i.high)),
-            (None, Some(p)) => format!("p = {}", num(p, 4)),
-            (None, None) => format!("{} (no interval)", show(f.candidate - f.baseline)),
-        };
-        let (word, css) = judgement_word(f.judgement);
-        let _ = writeln!(o, "<tr><td>{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"{css}\">{word}</td></tr>", esc(&f.name), esc(&f.unit), show(f.baseline), show(f.candidate), esc(&diff), esc(&f.method));
+        let t = f.text();
+        let _ = writeln!(o, "<tr><td>{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"{}\">{}</td></tr>", esc(&f.name), esc(&f.unit), esc(&t.baseline), esc(&t.candidate), esc(&t.difference), esc(&f.method), judgement_class(t.judgement), t.judgement);
     }
     o.push_str("</table>\n<h2>Commit latency</h2>\n");
     let series = vec![
