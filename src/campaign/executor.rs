@@ -84,6 +84,9 @@ impl ProcessExecutor {
             cmd.arg("--extension-dir").arg(dir);
         }
         cmd.args(&self.extra_args);
+        // Its own process group: a Ctrl-C at the terminal reaches only the campaign, which
+        // passes one SIGINT on (a second one would make the run skip its checks).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
         cmd.spawn().map_err(|e| anyhow::anyhow!("could not start {}: {e}", self.exe.display()))
     }

@@ -29,7 +29,9 @@ pub enum Order {
     Alternating,
 }
 
-pub fn plan(groups: &[Group], repeat: u32, order: Order) -> Vec<Job> {
+/// `tag` makes the tables of this campaign differ from any earlier one's in the same
+/// environment (a run id's random part does).
+pub fn plan(groups: &[Group], repeat: u32, order: Order, tag: &str) -> Vec<Job> {
     let mut pairs: Vec<(usize, u32)> = Vec::new();
     for rep in 0..repeat {
         let mut round: Vec<usize> = (0..groups.len()).collect();
@@ -47,16 +49,16 @@ pub fn plan(groups: &[Group], repeat: u32, order: Order) -> Vec<Job> {
         .map(|(index, (g, rep))| {
             let group = &groups[g];
             let mut overrides = group.overrides.clone();
-            overrides.push(Override { key: "lake.table".into(), value: job_table(&group.table, index) });
+            overrides.push(Override { key: "lake.table".into(), value: job_table(&group.table, tag, index) });
             Job { index, group: g, rep, scenario: group.scenario.clone(), overrides, limit: group.limit }
         })
         .collect()
 }
 
-/// A fresh table per job, so no job reads another's rows: `<table>_j<index>`, within
-/// the 63 characters of an identifier.
-fn job_table(table: &str, index: usize) -> String {
-    let suffix = format!("_j{index}");
+/// A fresh table per job, so no job reads another's rows (nor a seeded table of an
+/// earlier campaign): `<table>_<tag>_j<index>`, within the 63 characters of an identifier.
+fn job_table(table: &str, tag: &str, index: usize) -> String {
+    let suffix = format!("_{tag}_j{index}");
     let keep = table.len().min(63 - suffix.len());
     format!("{}{suffix}", &table[..keep])
 }
@@ -109,14 +111,14 @@ mod tests {
 
     #[test]
     fn every_point_runs_repeat_times_in_a_seeded_shuffle() {
-        let jobs = plan(&groups(4), 3, Order::Shuffled { seed: 7 });
+        let jobs = plan(&groups(4), 3, Order::Shuffled { seed: 7 }, "t");
         assert_eq!(jobs.len(), 12);
         let mut per_group: HashMap<usize, Vec<u32>> = HashMap::new();
         for j in &jobs {
             per_group.entry(j.group).or_default().push(j.rep);
         }
         assert!(per_group.values().all(|reps| { let mut r = reps.clone(); r.sort(); r == vec![0, 1, 2] }));
-        let again = plan(&groups(4), 3, Order::Shuffled { seed: 7 });
+        let again = plan(&groups(4), 3, Order::Shuffled { seed: 7 }, "t");
         assert_eq!(jobs.iter().map(|j| j.group).collect::<Vec<_>>(), again.iter().map(|j| j.group).collect::<Vec<_>>());
         let unshuffled: Vec<usize> = (0..12).map(|i| i % 4).collect();
         assert_ne!(jobs.iter().map(|j| j.group).collect::<Vec<_>>(), unshuffled, "seed 7 should move something");
@@ -124,11 +126,12 @@ mod tests {
 
     #[test]
     fn two_sides_alternate_abba_and_every_job_has_its_own_table() {
-        let jobs = plan(&groups(2), 4, Order::Alternating);
+        let jobs = plan(&groups(2), 4, Order::Alternating, "t");
         assert_eq!(jobs.iter().map(|j| j.group).collect::<Vec<_>>(), vec![0, 1, 1, 0, 0, 1, 1, 0]);
         let tables: std::collections::HashSet<String> = jobs.iter().map(|j| j.overrides.last().unwrap().value.clone()).collect();
         assert_eq!(tables.len(), 8);
-        assert_eq!(job_table(&"t".repeat(63), 123).len(), 63);
+        assert_eq!(job_table(&"t".repeat(63), "a1b2c3", 123).len(), 63);
+        assert_eq!(job_table("entries", "a1b2c3", 4), "entries_a1b2c3_j4");
     }
 
     struct Fake {
@@ -144,7 +147,7 @@ mod tests {
 
     #[test]
     fn results_are_handed_over_after_every_job_and_progress_estimates() {
-        let jobs = plan(&groups(3), 1, Order::Shuffled { seed: 1 });
+        let jobs = plan(&groups(3), 1, Order::Shuffled { seed: 1 }, "t");
         let labels: Vec<String> = (0..3).map(|i| format!("g{i}")).collect();
         let mut fake = Fake { ran: Vec::new() };
         let mut seen = Vec::new();

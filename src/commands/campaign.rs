@@ -27,8 +27,11 @@ fn group(label: String, scenario: &Path, overrides: Vec<Override>) -> anyhow::Re
     Ok((g, s))
 }
 
-fn campaign_dir(results_dir: &Path, kind: &str, name: &str) -> PathBuf {
-    results_dir.join(format!("{}-{kind}-{name}", ids::new_run_id(SystemTime::now())))
+/// The campaign's directory, and the random part of its id (which tags its tables).
+fn campaign_dir(results_dir: &Path, kind: &str, name: &str) -> (PathBuf, String) {
+    let id = ids::new_run_id(SystemTime::now());
+    let tag = id.rsplit('-').next().unwrap_or("c").to_string();
+    (results_dir.join(format!("{id}-{kind}-{name}")), tag)
 }
 
 /// One environment for all the runs of a campaign, so points differ only in what the
@@ -140,9 +143,9 @@ fn run_points(scenario_path: &Path, params: &[Param], matrix: Vec<Point>, repeat
         groups.push(g);
     }
     let name = scenario::load_with(scenario_path, &base)?.name;
-    let dir = campaign_dir(&env_args.results_dir, kind, &name);
+    let (dir, tag) = campaign_dir(&env_args.results_dir, kind, &name);
     let seed = seed.unwrap_or_else(rand::random);
-    let jobs = plan::plan(&groups, repeat, Order::Shuffled { seed });
+    let jobs = plan::plan(&groups, repeat, Order::Shuffled { seed }, &tag);
     let mut campaign = Campaign::start(env_args, tuning, &dir, needs_s3)?;
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let result_of = |results: &[(Job, Outcome)], env_kind: &str| SweepResult {
@@ -229,13 +232,14 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
             return Err(bad_input(format!("--{}-set applies to a scenario side, but that side is a report; give the scenario (.toml) to run it with changes.", if i == 0 { "baseline" } else { "candidate" })));
         }
     }
-    let dir = args.out.clone().unwrap_or_else(|| campaign_dir(&args.env.results_dir, "compare", "runs"));
+    let (default_dir, tag) = campaign_dir(&args.env.results_dir, "compare", "runs");
+    let dir = args.out.clone().unwrap_or(default_dir);
     let run_results = if groups.is_empty() {
         Vec::new()
     } else {
         let plain: Vec<Group> = groups.iter().map(|(_, g)| g.clone()).collect();
         let order = if plain.len() == 2 { Order::Alternating } else { Order::Shuffled { seed: 0 } };
-        let jobs = plan::plan(&plain, args.repeat, order);
+        let jobs = plan::plan(&plain, args.repeat, order, &tag);
         let mut campaign = Campaign::start(&args.env, &args.tuning, &dir, needs_s3)?;
         campaign.execute(&plain, &jobs, &mut |_| {})
     };
