@@ -4,7 +4,7 @@
 # "ready" and wait on the server. `healthcheck` answers whether the bucket is served.
 set -euo pipefail
 conf=/etc/garage.toml
-state=/var/lib/garage
+state=${GARAGE_STATE_DIR:-/var/lib/garage}
 ready=/run/garage-ready
 g() { garage -c "$conf" "$@"; }
 
@@ -28,7 +28,7 @@ rpc_secret = "$(cat "$state/rpc_secret")"
 
 [s3_api]
 s3_region = "$GARAGE_REGION"
-api_bind_addr = "0.0.0.0:3900"
+api_bind_addr = "0.0.0.0:${GARAGE_S3_PORT:-3900}"
 root_domain = ".s3.garage.localhost"
 TOML
 
@@ -53,5 +53,5 @@ g key info "$GARAGE_KEY_ID" >/dev/null 2>&1 \
 g bucket info "$GARAGE_BUCKET" >/dev/null 2>&1 || g bucket create "$GARAGE_BUCKET" >/dev/null
 g bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID" >/dev/null
 touch "$ready"
-echo "ducklake-stress garage ready: bucket $GARAGE_BUCKET on :3900"
+echo "ducklake-stress garage ready: bucket $GARAGE_BUCKET on :${GARAGE_S3_PORT:-3900}"
 wait $server
