@@ -336,3 +336,49 @@ fn docker_environment_removes_what_a_killed_harness_left() {
     let left: Vec<String> = [owned_by(pid), owned_by(next)].concat();
     assert!(left.is_empty(), "containers left: {left:?}");
 }
+
+#[test]
+fn docker_pause_of_the_catalog_container_stalls_commits_and_the_run_recovers() {
+    let test = "docker_pause_of_the_catalog_container_stalls_commits_and_the_run_recovers";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let toml = r#"name = "docker-pause"
+[run]
+writers = 2
+duration = "12s"
+deadline = "3m"
+stall_after = "2s"
+[lake]
+data = "s3"
+table = "entries"
+[retry.ducklake]
+max_retry_count = 100
+[[nemesis]]
+kind = "pause_catalog"
+after = "2s"
+hold = "5s"
+"#;
+    let file = scenario(dir.path(), "docker-pause", toml);
+    let (pid, ran) = run_bounded(docker_run_cmd(&file, &dir.path().join("results")), Duration::from_secs(300));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    let n = &r["nemesis"][0];
+    assert!(n["error"].is_null(), "the fault failed: {n}");
+    assert!(n["target"].as_str().unwrap().starts_with("postgres container"), "{n}");
+    let (paused, resumed) = (n["started_at_seconds"].as_f64().expect("paused"), n["ended_at_seconds"].as_f64().expect("resumed"));
+    // A frozen catalog lets no commit finish: none in the whole seconds inside the pause.
+    let timeline = r["timeline"].as_array().unwrap();
+    let second = |s: &serde_json::Value| s["second"].as_f64().unwrap();
+    let during: u64 = timeline.iter().filter(|s| second(s) >= paused + 1.0 && second(s) + 1.0 <= resumed - 0.5).map(|s| s["commits"].as_u64().unwrap()).sum();
+    assert_eq!(during, 0, "commits completed while the catalog container was paused ({paused:.1}-{resumed:.1} s): {}", r["timeline"]);
+    let stall = r["stalls"].as_array().unwrap().iter().find(|s| s["from"].as_f64().unwrap() <= resumed).expect("the pause stalled the writers").clone();
+    assert!(stall["until"].as_f64().expect("the stall ended") >= paused, "{stall}");
+    let after: u64 = timeline.iter().filter(|s| second(s) > resumed + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
+    assert!(after > 0, "no commit after the catalog container was unpaused: {}", r["timeline"]);
+    for c in common::judging_checks(&r) {
+        assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
+    }
+    assert!(owned_by(pid).is_empty(), "containers left: {:?}", owned_by(pid));
+}
