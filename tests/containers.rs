@@ -286,11 +286,16 @@ fn docker_environment_interrupted_run_removes_its_containers() {
     let toml = "name = \"docker-interrupt\"\n[run]\nwriters = 2\nduration = \"2m\"\n[lake]\ndata = \"s3\"\ntable = \"entries\"\n";
     let file = scenario(dir.path(), "docker-interrupt", toml);
     let mut cmd = docker_run_cmd(&file, &results);
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let guard = KillOnDrop(pid);
-    wait_for("two containers of the run", Duration::from_secs(120), || owned_by(pid).iter().filter(|l| l.starts_with("container")).count() == 2);
-    wait_for("the writers' first history entries", Duration::from_secs(120), || history_started(&results));
+    let mut running = || {
+        let exited = child.try_wait().unwrap();
+        assert!(exited.is_none(), "the harness ended before it was interrupted ({exited:?}): read its report in {}", results.display());
+        true
+    };
+    wait_for("two containers of the run", Duration::from_secs(120), || running() && owned_by(pid).iter().filter(|l| l.starts_with("container")).count() == 2);
+    wait_for("the writers' first history entries", Duration::from_secs(120), || running() && history_started(&results));
     let (ok, out) = sh("kill", &["-INT", &pid.to_string()]);
     assert!(ok, "kill -INT: {out}");
     let (tx, rx) = std::sync::mpsc::channel();

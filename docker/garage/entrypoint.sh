@@ -7,6 +7,12 @@ conf=/etc/garage.toml
 state=${GARAGE_STATE_DIR:-/var/lib/garage}
 ready=/run/garage-ready
 g() { garage -c "$conf" "$@"; }
+# A freshly applied layout takes a moment to be "ready" for keys and buckets: retry for 30 s.
+retry() {
+  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "garage set-up step failed for 30 s: $*" >&2
+  "$@" >/dev/null
+}
 
 if [ "${1:-}" = healthcheck ]; then
   [ -f "$ready" ] && g bucket info "$GARAGE_BUCKET" >/dev/null 2>&1
@@ -43,15 +49,18 @@ for _ in $(seq 1 300); do
 done
 g status >/dev/null || { echo "garage did not answer within 30 s" >&2; exit 1; }
 
-if g layout show 2>/dev/null | grep -q 'No nodes currently have a role'; then
-  node=$(g node id -q); node=${node%%@*}
-  g layout assign -z dc1 -c 1G "$node" >/dev/null
-  g layout apply --version 1 >/dev/null
-fi
+# Whether the layout is applied, asked again on every try: a fresh server may answer
+# `layout show` before it has loaded its state.
+ensure_layout() {
+  g layout show 2>/dev/null | grep -q 'Current cluster layout version: [1-9]' && return 0
+  local node; node=$(g node id -q); node=${node%%@*}
+  g layout assign -z dc1 -c 1G "$node" && g layout apply --version 1
+}
+retry ensure_layout
 g key info "$GARAGE_KEY_ID" >/dev/null 2>&1 \
-  || g key import --yes -n ducklake-stress "$GARAGE_KEY_ID" "$GARAGE_SECRET_KEY" >/dev/null
-g bucket info "$GARAGE_BUCKET" >/dev/null 2>&1 || g bucket create "$GARAGE_BUCKET" >/dev/null
-g bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID" >/dev/null
+  || retry g key import --yes -n ducklake-stress "$GARAGE_KEY_ID" "$GARAGE_SECRET_KEY"
+g bucket info "$GARAGE_BUCKET" >/dev/null 2>&1 || retry g bucket create "$GARAGE_BUCKET"
+retry g bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID"
 touch "$ready"
 echo "ducklake-stress garage ready: bucket $GARAGE_BUCKET on :${GARAGE_S3_PORT:-3900}"
 wait $server
