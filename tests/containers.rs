@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 const PG_IMAGE: &str = "ducklake-stress/postgres";
 const S3_IMAGE: &str = "ducklake-stress/garage";
+const HARNESS_IMAGE: &str = "ducklake-stress/harness";
 const OWNER_LABEL: &str = "ducklake-stress.owner-pid";
 
 fn sh(program: &str, args: &[&str]) -> (bool, String) {
@@ -54,7 +55,7 @@ fn engine_with_images(test: &str) -> Option<()> {
         skip(test, &reason);
         return None;
     }
-    for image in [PG_IMAGE, S3_IMAGE] {
+    for image in [PG_IMAGE, S3_IMAGE, HARNESS_IMAGE] {
         let (ok, _) = sh("docker", &["image", "inspect", image]);
         assert!(ok, "the image {image} is missing: run scripts/build-images.sh (scripts/test.sh does) before the container tests");
     }
@@ -173,6 +174,15 @@ fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
         assert_eq!(c["status"], "pass", "check {} against the compose stack: {}", c["name"], c["summary"]);
     }
     assert_eq!(report["totals"]["commits"], 30, "2 writers x 15 commits: {}", run.explain());
+
+    // The same scenario from the harness image (binary + extensions inside), host network.
+    let work = dir.path().display().to_string();
+    let (ok, out) = sh(
+        "docker",
+        &["run", "--rm", "--network", "host", "-v", &format!("{work}:/work"), HARNESS_IMAGE, "run", "compose-small.toml", "--env-file", "env.json", "--results-dir", "results-image", "--quiet"],
+    );
+    assert!(ok, "the harness image's run against the compose stack failed:\n{out}");
+    assert!(out.contains("verdict: PASS"), "{out}");
 
     let (ok, out) = stack.compose(&["down", "-v"]);
     assert!(ok, "compose down -v failed:\n{out}");
