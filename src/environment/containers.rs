@@ -100,9 +100,20 @@ pub fn docker(args: &[String]) -> anyhow::Result<String> {
         environment(format!("`docker {}` did not run: {e:#}. The docker environment needs the docker command line and a running Docker engine; without them use the default native environment or --env-file.", args.first().map(String::as_str).unwrap_or("")))
     })?;
     if !out.status.success() {
-        return Err(environment(format!("`docker {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(environment(format!("`docker {}` failed: {}", shown(args), String::from_utf8_lossy(&out.stderr).trim())));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The command line for messages, with passwords and secrets masked.
+fn shown(args: &[String]) -> String {
+    args.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, _)) if k.contains("PASSWORD") || k.contains("SECRET") => format!("{k}=****"),
+            _ => a.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn docker_binary() -> String {
