@@ -204,6 +204,20 @@ fn owned_by(pid: u32) -> Vec<String> {
     leftovers(&format!("{OWNER_LABEL}={pid}"))
 }
 
+/// The anonymous volumes of the run's containers (they carry no label of their own).
+fn volumes_of(pid: u32) -> Vec<String> {
+    let ids = docker(&["ps", "-a", "-q", "--filter", &format!("label={OWNER_LABEL}={pid}")]);
+    ids.lines()
+        .flat_map(|id| docker(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", id]).split_whitespace().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+fn assert_volumes_gone(volumes: &[String]) {
+    assert!(!volumes.is_empty(), "the run's containers had no volume (the images declare one each)");
+    let left: Vec<&String> = volumes.iter().filter(|v| sh("docker", &["volume", "inspect", v]).0).collect();
+    assert!(left.is_empty(), "volumes left behind: {left:?}");
+}
+
 /// Runs with a deadline; returns the child's pid and what it printed.
 fn run_bounded(mut cmd: Command, limit: Duration) -> (u32, Ran) {
     let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("binary runs");
@@ -306,6 +320,7 @@ fn docker_environment_interrupted_run_removes_its_containers() {
     };
     wait_for("two containers of the run", Duration::from_secs(120), || running() && owned_by(pid).iter().filter(|l| l.starts_with("container")).count() == 2);
     wait_for("the writers' first history entries", Duration::from_secs(120), || running() && history_started(&results));
+    let volumes = volumes_of(pid);
     let (ok, out) = sh("kill", &["-INT", &pid.to_string()]);
     assert!(ok, "kill -INT: {out}");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -317,6 +332,7 @@ fn docker_environment_interrupted_run_removes_its_containers() {
     assert_eq!(ran.code, 130, "an interrupted run exits 130: {}", ran.explain());
     let left = owned_by(pid);
     assert!(left.is_empty(), "the interrupted run left containers behind: {left:?}");
+    assert_volumes_gone(&volumes);
 }
 
 struct KillOnDrop(u32);
@@ -340,6 +356,7 @@ fn docker_environment_removes_what_a_killed_harness_left() {
     let pid = child.id();
     let guard = KillOnDrop(pid);
     wait_for("two containers of the run", Duration::from_secs(120), || owned_by(pid).iter().filter(|l| l.starts_with("container")).count() == 2);
+    let volumes = volumes_of(pid);
     drop(guard); // SIGKILL: no clean-up can run
     let _ = child.wait();
     assert_eq!(owned_by(pid).iter().filter(|l| l.starts_with("container")).count(), 2, "SIGKILL leaves the containers (the premise of this test)");
@@ -350,6 +367,7 @@ fn docker_environment_removes_what_a_killed_harness_left() {
     assert!(ran.stderr.contains("left by an earlier harness process"), "the next run says what it removed: {}", ran.explain());
     let left: Vec<String> = [owned_by(pid), owned_by(next)].concat();
     assert!(left.is_empty(), "containers left: {left:?}");
+    assert_volumes_gone(&volumes);
 }
 
 #[test]
