@@ -7,11 +7,21 @@ scripts/setup.sh
 source scripts/env.sh
 mkdir -p results
 log=results/last-test.log   # kept for reading failures after the fact (ignored by git)
-rm -f results/skipped-tests.txt   # tests that could not judge append why (tests/reports.rs)
+# Tests that cannot judge (no Docker engine for tests/containers.rs, no chromium or
+# xmllint for tests/reports.rs) record why here and count as skipped, not passed.
+export DLS_SKIPPED_TESTS_FILE="$PWD/results/skipped-tests.txt"
+: >"$DLS_SKIPPED_TESTS_FILE"
+if docker info >/dev/null 2>&1; then
+  # A failed image build must not hide the rest of the suite: the container tests then fail.
+  scripts/build-images.sh || echo "building the container images failed (see above): the container tests will fail" >&2
+else
+  echo "no Docker engine answers (docker info failed): the container tests will be skipped" >&2
+fi
 set +e
 cargo test --release --locked --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-[ -s results/skipped-tests.txt ] && sed 's/^/skipped: /' results/skipped-tests.txt
+skipped=$(grep -c . "$DLS_SKIPPED_TESTS_FILE" || true)
+[ "$skipped" -eq 0 ] || { echo "skipped:"; sed 's/^/  /' "$DLS_SKIPPED_TESTS_FILE"; }
+awk -v skipped="$skipped" '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed, %d skipped\n", passed - skipped, failed, skipped }' "$log"
 exit "$status"

@@ -106,7 +106,7 @@ pub struct EnvArgs {
     pub env_file: Option<PathBuf>,
     #[command(flatten)]
     pub existing: ExistingArgs,
-    /// Start Postgres and MinIO as containers (testcontainers; needs a Docker engine)
+    /// Start Postgres and an S3 server as containers (docker CLI; images from DLS_POSTGRES_IMAGE, DLS_S3_IMAGE)
     #[arg(long, conflicts_with_all = ["env_file", "pg_dsn"])]
     pub docker: bool,
     /// Where run (or sweep, comparison) directories are created
@@ -180,6 +180,11 @@ pub enum EnvAction {
     Down {
         #[arg(long)]
         state: PathBuf,
+    },
+    /// Write the env.json for docker-compose.yml's stack (reads the same DLS_* variables)
+    Compose {
+        #[arg(long, default_value = "env.json")]
+        out: PathBuf,
     },
 }
 

@@ -20,6 +20,11 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Validate { files } => validate(&files),
         Command::Env { action: EnvAction::Up { state, no_s3 } } => env_up(&state, !no_s3),
         Command::Env { action: EnvAction::Down { state } } => env_down(&state),
+        Command::Env { action: EnvAction::Compose { out } } => {
+            environment::compose::env_file()?.write(&out)?;
+            println!("wrote {} for docker-compose.yml's stack; use it with: ducklake-stress run SCENARIO --env-file {}", out.display(), out.display());
+            Ok(crate::error::exit_code::PASS)
+        }
         Command::Check(args) => check(args),
         Command::Sweep(args) => campaign::sweep(args),
         Command::Compare(args) => campaign::compare(args),

@@ -1,82 +1,248 @@
-//! The `docker` environment: Postgres and MinIO containers started with testcontainers
-//! and removed when the run ends. It needs a Docker engine, which the project's own CI
-//! machines do not have, so the tested path there is `native`; this one is for users.
+//! The `docker` environment (`run --docker`): Postgres and an S3 server as containers,
+//! removed when the run ends: after the report, on errors, on Ctrl-C/SIGTERM (the run
+//! winds down and drops them) and on panics (Drop). A harness killed outright cannot
+//! clean up; its containers carry its pid and host as labels, and the next `--docker` run
+//! on this host removes those whose owner is gone.
+//!
+//! Driven through the `docker` command line rather than testcontainers: testcontainers
+//! 0.28 (bollard 0.21) speaks Docker API 1.53 only, which engines before Docker 25 refuse
+//! ("client version 1.53 is too new"); the CLI negotiates with any engine.
+//!
+//! Images: `DLS_POSTGRES_IMAGE` (default `postgres:16`) and `DLS_S3_IMAGE` (default
+//! `minio/minio:latest`); the S3 server's kind is `DLS_S3_KIND` (`minio` or `garage`),
+//! else `garage` when the image name says so. Both image kinds must behave like the
+//! official ones, as `docker/postgres` and `docker/garage` do.
 
 use super::native::BUCKET;
-use crate::util::ids::random_hex;
-use super::process::wait_until;
+use super::process::{output_within, wait_until};
 use super::{EnvFile, Environment, PgEndpoint, S3Endpoint};
 use crate::error::environment;
+use crate::util::ids::random_hex;
+use std::process::Command;
 use std::time::{Duration, Instant};
-use testcontainers::core::{IntoContainerPort, WaitFor};
-use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
-/// Keeps the containers; dropping removes them.
+/// Label on every container the harness starts (value: the run's owner pid).
+pub const OWNER_LABEL: &str = "ducklake-stress.owner-pid";
+const HOST_LABEL: &str = "ducklake-stress.host";
+const READY_DEADLINE: Duration = Duration::from_secs(90);
+const DOCKER_CMD_DEADLINE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Kind {
+    Minio,
+    Garage,
+}
+
+/// Which images to start, from the environment (see the module's doc).
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub postgres: String,
+    pub s3: String,
+    pub s3_kind: S3Kind,
+}
+
+impl Images {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |k: &str, default: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string());
+        let s3 = var("DLS_S3_IMAGE", "minio/minio:latest");
+        let s3_kind = match std::env::var("DLS_S3_KIND").ok().as_deref().map(str::trim) {
+            Some("minio") => S3Kind::Minio,
+            Some("garage") => S3Kind::Garage,
+            None | Some("") if s3.contains("garage") => S3Kind::Garage,
+            None | Some("") => S3Kind::Minio,
+            Some(other) => {
+                return Err(crate::error::bad_input(format!(
+                    "DLS_S3_KIND={other:?} is not a kind of S3 server the docker environment knows; set it to \"minio\" or \"garage\" (or unset it to infer it from DLS_S3_IMAGE={s3:?})."
+                )))
+            }
+        };
+        Ok(Images { postgres: var("DLS_POSTGRES_IMAGE", "postgres:16"), s3, s3_kind })
+    }
+}
+
+/// The containers of one run; dropping removes them with their anonymous volumes.
 pub struct Containers {
-    postgres: Option<ContainerAsync<GenericImage>>,
-    minio: Option<ContainerAsync<GenericImage>>,
+    ids: Vec<(&'static str, String)>,
+}
+
+impl Containers {
+    /// (service, container id): `postgres` first, then `s3` if started.
+    pub fn ids(&self) -> &[(&'static str, String)] {
+        &self.ids
+    }
+
+    /// The container of a service (`postgres` or `s3`), for faults such as `docker pause`.
+    pub fn id_of(&self, service: &str) -> Option<&str> {
+        self.ids.iter().find(|(s, _)| *s == service).map(|(_, id)| id.as_str())
+    }
+
+    pub fn remove_all(&mut self) {
+        if self.ids.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = self.ids.drain(..).map(|(_, id)| id).collect();
+        if let Err(e) = docker(&[strings(&["rm", "--force", "--volumes"]), ids.clone()].concat()) {
+            let ids = ids.join(" ");
+            eprintln!("warning: removing containers {ids} failed: {e:#}; remove them with `docker rm -f -v {ids}`");
+        }
+    }
 }
 
 impl Drop for Containers {
     fn drop(&mut self) {
-        // testcontainers removes containers from its Drop, which needs a runtime context.
-        let _guard = crate::runtime::get().enter();
-        self.minio.take();
-        self.postgres.take();
+        self.remove_all();
     }
+}
+
+/// Runs `docker ARGS`, bounded in time; stdout on success, a clear error otherwise.
+pub fn docker(args: &[String]) -> anyhow::Result<String> {
+    let out = output_within(Command::new(docker_binary()).args(args), DOCKER_CMD_DEADLINE).map_err(|e| {
+        environment(format!("`docker {}` did not run: {e:#}. The docker environment needs the docker command line and a running Docker engine; without them use the default native environment or --env-file.", args.first().map(String::as_str).unwrap_or("")))
+    })?;
+    if !out.status.success() {
+        return Err(environment(format!("`docker {}` failed: {}", shown(args), String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The command line for messages, with passwords and secrets masked.
+fn shown(args: &[String]) -> String {
+    args.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, _)) if k.contains("PASSWORD") || k.contains("SECRET") => format!("{k}=****"),
+            _ => a.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn docker_binary() -> String {
+    std::env::var("DOCKER").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "docker".into())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+}
+
+/// Removes containers left by harness processes of this host that no longer exist
+/// (killed with SIGKILL, or a machine crash): they would hold ports and memory forever.
+fn remove_orphans() {
+    let Ok(list) = docker(&strings(&["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format", &format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}} {{{{.Label \"{HOST_LABEL}\"}}}}")])) else { return };
+    let host = hostname();
+    let orphans: Vec<String> = list
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (id, pid, h) = (f.next()?, f.next()?.parse::<i32>().ok()?, f.next().unwrap_or(""));
+            let gone = h == host && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err();
+            gone.then(|| id.to_string())
+        })
+        .collect();
+    if !orphans.is_empty() {
+        eprintln!("removing {} container(s) left by an earlier harness process that no longer exists", orphans.len());
+        let _ = docker(&[strings(&["rm", "--force", "--volumes"]), orphans].concat());
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// `docker run -d` with the owner labels and one port published on loopback; returns the
+/// container id and the host port.
+fn run_container(image: &str, env: &[(&str, &str)], port: u16, cmd: &[String]) -> anyhow::Result<(String, u16)> {
+    let mut args = strings(&["run", "--detach", "--label"]);
+    args.push(format!("{OWNER_LABEL}={}", std::process::id()));
+    args.push("--label".into());
+    args.push(format!("{HOST_LABEL}={}", hostname()));
+    args.extend(["--publish".into(), format!("127.0.0.1::{port}")]);
+    for (k, v) in env {
+        args.extend(["--env".into(), format!("{k}={v}")]);
+    }
+    args.push(image.to_string());
+    args.extend(cmd.iter().cloned());
+    let id = docker(&args).map_err(|e| {
+        environment(format!("{e:#}. If the image {image} is missing and no registry is reachable, build the local images with scripts/build-images.sh and set DLS_POSTGRES_IMAGE=ducklake-stress/postgres DLS_S3_IMAGE=ducklake-stress/garage."))
+    })?;
+    Ok((id.clone(), host_port(&id, port)?))
+}
+
+fn host_port(id: &str, port: u16) -> anyhow::Result<u16> {
+    let mapped = docker(&strings(&["port", id, &format!("{port}/tcp")]))?;
+    mapped
+        .lines()
+        .find_map(|l| l.rsplit(':').next()?.trim().parse().ok())
+        .ok_or_else(|| environment(format!("`docker port {id} {port}/tcp` answered {mapped:?}, not a host port")))
+}
+
+fn container_alive(id: &str) -> anyhow::Result<()> {
+    let state = docker(&strings(&["inspect", "-f", "{{.State.Status}}", id]))?;
+    if state == "exited" || state == "dead" {
+        let logs = output_within(Command::new(docker_binary()).args(["logs", "--tail", "20", id]), DOCKER_CMD_DEADLINE)
+            .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+            .unwrap_or_default();
+        return Err(environment(format!("container {id} stopped during start-up; its last lines:\n{logs}")));
+    }
+    Ok(())
 }
 
 pub fn start(with_s3: bool) -> anyhow::Result<(Environment, Containers)> {
     let started = Instant::now();
-    let password = random_hex(12);
-    let docker_error = |what: &str, e: testcontainers::TestcontainersError| {
-        environment(format!("starting the {what} container failed: {e}. The docker environment needs a running Docker engine; without one use the default native environment or --env-file."))
-    };
-    let postgres = crate::runtime::block_on(
-        GenericImage::new("postgres", "16")
-            .with_exposed_port(5432.tcp())
-            .with_wait_for(WaitFor::message_on_stderr("database system is ready to accept connections"))
-            .with_env_var("POSTGRES_USER", "ducklake")
-            .with_env_var("POSTGRES_PASSWORD", &password)
-            .with_env_var("POSTGRES_DB", super::postgres::CATALOG_DB)
-            .with_cmd(["postgres".to_string(), "-c".to_string(), format!("max_connections={}", super::postgres::MAX_CONNECTIONS)])
-            .start(),
-    )
-    .map_err(|e| docker_error("postgres", e))?;
-    let pg_port = crate::runtime::block_on(postgres.get_host_port_ipv4(5432.tcp())).map_err(|e| docker_error("postgres", e))?;
-    let pg = PgEndpoint { host: "127.0.0.1".into(), port: pg_port, user: "ducklake".into(), password, dbname: super::postgres::CATALOG_DB.into() };
-    let probe = pg.clone();
-    // The image restarts the server once after initialisation: wait for a real session.
-    wait_until("postgres container", Duration::from_secs(60), || Ok(()), || {
-        crate::runtime::block_on(async { crate::environment::pg::connect(&probe, None, "ducklake-stress/setup").await.map(|_| ()) })
-    })?;
-
-    let mut containers = Containers { postgres: Some(postgres), minio: None };
-    let s3 = if with_s3 {
-        let secret = random_hex(16);
-        let minio = crate::runtime::block_on(
-            GenericImage::new("minio/minio", "latest")
-                .with_exposed_port(9000.tcp())
-                .with_wait_for(WaitFor::message_on_stdout("API:"))
-                .with_env_var("MINIO_ROOT_USER", "ducklake")
-                .with_env_var("MINIO_ROOT_PASSWORD", &secret)
-                .with_cmd(["server", "/data", "--address", ":9000"])
-                .start(),
-        )
-        .map_err(|e| docker_error("minio", e))?;
-        let port = crate::runtime::block_on(minio.get_host_port_ipv4(9000.tcp())).map_err(|e| docker_error("minio", e))?;
-        containers.minio = Some(minio);
-        let endpoint = S3Endpoint::loopback(port, "ducklake".into(), secret, BUCKET);
-        let probe = endpoint.clone();
-        wait_until("minio container", Duration::from_secs(60), || Ok(()), || crate::runtime::block_on(super::s3::create_bucket(&probe)))?;
-        Some(endpoint)
-    } else {
-        None
-    };
+    let images = Images::from_env()?;
+    remove_orphans();
+    let mut containers = Containers { ids: Vec::new() };
+    let pg = start_postgres(&images, &mut containers)?;
+    let s3 = if with_s3 { Some(start_s3(&images, &mut containers)?) } else { None };
     let local_data_dir = (!with_s3).then(|| std::env::temp_dir().join(format!("ducklake-stress-data-{}", random_hex(4))));
-    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir: None, s3_server: with_s3.then(|| "minio (testcontainers)".into()), native: None };
+    let s3_server = with_s3.then(|| format!("{} (container {})", if images.s3_kind == S3Kind::Garage { "garage" } else { "minio" }, images.s3));
+    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir: None, s3_server, native: None };
     let mut env = Environment::existing(endpoints);
     env.startup = started.elapsed();
     Ok((env, containers))
+}
+
+fn start_postgres(images: &Images, containers: &mut Containers) -> anyhow::Result<PgEndpoint> {
+    let password = random_hex(12);
+    let cmd = strings(&["postgres", "-c", &format!("max_connections={}", super::postgres::MAX_CONNECTIONS)]);
+    let env = [("POSTGRES_USER", "ducklake"), ("POSTGRES_PASSWORD", password.as_str()), ("POSTGRES_DB", super::postgres::CATALOG_DB)];
+    let (id, port) = run_container(&images.postgres, &env, 5432, &cmd)?;
+    containers.ids.push(("postgres", id.clone()));
+    let pg = PgEndpoint { host: "127.0.0.1".into(), port, user: "ducklake".into(), password, dbname: super::postgres::CATALOG_DB.into() };
+    let probe = pg.clone();
+    // The official image restarts the server once after initialisation: wait for a real session.
+    wait_until("postgres container", READY_DEADLINE, || container_alive(&id), || {
+        crate::runtime::block_on(async { crate::environment::pg::connect(&probe, None, "ducklake-stress/setup").await.map(|_| ()) })
+    })?;
+    Ok(pg)
+}
+
+fn start_s3(images: &Images, containers: &mut Containers) -> anyhow::Result<S3Endpoint> {
+    let (id, endpoint) = match images.s3_kind {
+        S3Kind::Minio => {
+            let (user, secret) = ("ducklake".to_string(), random_hex(16));
+            let env = [("MINIO_ROOT_USER", user.as_str()), ("MINIO_ROOT_PASSWORD", secret.as_str())];
+            let (id, port) = run_container(&images.s3, &env, 9000, &strings(&["server", "/data", "--address", ":9000"]))?;
+            (id, S3Endpoint::loopback(port, user, secret, BUCKET))
+        }
+        S3Kind::Garage => {
+            // Garage's key form: GK + 12 bytes in hex, and a 32-byte secret in hex.
+            let (key, secret) = (format!("GK{}", random_hex(12)), random_hex(32));
+            let env = [("GARAGE_KEY_ID", key.as_str()), ("GARAGE_SECRET_KEY", secret.as_str()), ("GARAGE_BUCKET", BUCKET), ("GARAGE_S3_PORT", "3900")];
+            let (id, port) = run_container(&images.s3, &env, 3900, &strings(&["server"]))?;
+            (id, S3Endpoint::loopback(port, key, secret, BUCKET))
+        }
+    };
+    containers.ids.push(("s3", id.clone()));
+    let probe = endpoint.clone();
+    let kind = images.s3_kind;
+    wait_until("S3 container", READY_DEADLINE, || container_alive(&id), || {
+        crate::runtime::block_on(async {
+            match kind {
+                S3Kind::Minio => super::s3::create_bucket(&probe).await,
+                // The entrypoint makes the bucket once the layout is applied.
+                S3Kind::Garage => super::s3::head_bucket(&probe).await,
+            }
+        })
+    })?;
+    Ok(endpoint)
 }

@@ -2,6 +2,7 @@
 //! how to reach them. `native` provisions a private Postgres and S3 server as child
 //! processes; `docker` starts them as containers; `existing` reads connection details from flags or an env.json file.
 
+pub mod compose;
 pub mod containers;
 pub mod endpoints;
 pub mod existing;

@@ -2,6 +2,7 @@
 //! do when the catalog misbehaves.
 
 pub mod crash_writer;
+pub mod docker_pause;
 pub mod idle_in_transaction_timeout;
 pub mod kill_writer;
 pub mod latency;
@@ -112,6 +113,8 @@ pub struct Fault {
     /// The services the harness started ("postgres", "garage", "minio"), to pause, kill or
     /// restart; empty when they run elsewhere.
     pub services: Vec<ServiceHandle>,
+    /// The containers of `run --docker`, (service, id): paused with `docker pause` instead.
+    pub containers: Vec<(&'static str, String)>,
     pub history: Arc<Recorder>,
     stopped: watch::Receiver<bool>,
     log: Arc<Mutex<NemesisLog>>,
@@ -190,7 +193,7 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(specs: &[NemesisSpec], endpoints: &EnvFile, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], services: &[ServiceHandle], restarter: Option<Arc<dyn Restarter>>) -> Self {
+    pub fn start(specs: &[NemesisSpec], endpoints: &EnvFile, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], services: &[ServiceHandle], containers: &[(&'static str, String)], restarter: Option<Arc<dyn Restarter>>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -216,6 +219,7 @@ impl Nemeses {
                 writer_pattern: format!("{}w%", crate::util::ids::session_prefix(run_id)),
                 writer_pids: writer_pids.to_vec(),
                 services: services.to_vec(),
+                containers: containers.to_vec(),
                 restarter: restarter.clone(),
                 history: history.clone(),
                 stopped: stopped.clone(),
@@ -227,6 +231,7 @@ impl Nemeses {
                     NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
                     NemesisKind::CrashWriter => crash_writer::run(fault).await,
                     NemesisKind::KillWriter => kill_writer::run(fault).await,
+                    NemesisKind::PauseCatalog | NemesisKind::PauseS3 if fault.services.is_empty() && !fault.containers.is_empty() => docker_pause::run(fault).await,
                     NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
                     NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
                     NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,

@@ -75,7 +75,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     // The monitor watches from the start, so a set-up stuck behind a lock is diagnosed too.
     let watch = PgWatch::start(&env.endpoints.postgres, &run_id, shared.clone())?;
     let service_handles = env.native.as_ref().map(|n| n.handles()).unwrap_or_default();
-    let services = Services { catalog: &catalog, endpoints: &env.endpoints, watch: &watch, service_handles };
+    let containers = env.containers.as_ref().map(|c| c.ids().to_vec()).unwrap_or_default();
+    let services = Services { catalog: &catalog, endpoints: &env.endpoints, watch: &watch, service_handles, containers };
     let mut record = RunRecord {
         run_id: run_id.clone(),
         table: scenario.lake.table.clone(),

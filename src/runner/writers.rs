@@ -51,6 +51,8 @@ pub struct Services<'a> {
     pub watch: &'a PgWatch,
     /// The services the harness started (for faults that pause, kill or restart them).
     pub service_handles: Vec<ServiceHandle>,
+    /// The containers of `run --docker`, (service, id), for faults that pause them.
+    pub containers: Vec<(&'static str, String)>,
 }
 
 /// The runner's side of the supervisor's moments.
@@ -98,7 +100,7 @@ impl Hooks for RunHooks<'_> {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
         self.rollbacks_at_go = self.services.catalog.client_blocking().ok().and_then(|c| super::catalog::read_rollbacks(&c));
         let origin = self.shared.history.start_clock();
-        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, self.restarter.clone()));
+        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, &self.services.containers, self.restarter.clone()));
         origin
     }
 

@@ -1,0 +1,417 @@
+//! Container paths against a real Docker engine, with the images of scripts/build-images.sh:
+//! the compose stack (up, env.json, a scenario, down -v leaves nothing) and `run --docker`
+//! (its containers are gone after a passing run, a hung run and an interrupted one, and a
+//! killed harness's leftovers are removed by the next run).
+//!
+//! Without a reachable engine every test here says so on stderr, appends a line to
+//! $DLS_SKIPPED_TESTS_FILE (scripts/test.sh counts those as skipped, not passed) and
+//! returns. An engine without the images is a failure: scripts/test.sh builds them.
+
+mod common;
+
+use common::{append_toml, bin, scenario, tempdir, Ran, PATIENT_RETRIES};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PG_IMAGE: &str = "ducklake-stress/postgres";
+const S3_IMAGE: &str = "ducklake-stress/garage";
+const HARNESS_IMAGE: &str = "ducklake-stress/harness";
+const OWNER_LABEL: &str = "ducklake-stress.owner-pid";
+
+fn sh(program: &str, args: &[&str]) -> (bool, String) {
+    // `timeout` bounds every call: a wedged engine must fail the test, not hang it.
+    let out = Command::new("timeout").arg("120").arg(program).args(args).output();
+    match out {
+        Ok(o) => (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
+        Err(e) => (false, format!("{program} did not run: {e}")),
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let (ok, out) = sh("docker", args);
+    assert!(ok, "docker {} failed: {out}", args.join(" "));
+    out.trim().to_string()
+}
+
+/// Why the container tests cannot run here, if they cannot.
+fn engine_missing() -> Option<String> {
+    let (ok, out) = sh("docker", &["info", "--format", "{{.ServerVersion}}"]);
+    (!ok).then(|| format!("no Docker engine reachable (`docker info`: {})", out.lines().last().unwrap_or("").trim()))
+}
+
+fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Ok(path) = std::env::var("DLS_SKIPPED_TESTS_FILE") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("skip file writable");
+        writeln!(f, "containers::{test}: {reason}").unwrap();
+    }
+}
+
+/// None when the test should be skipped (reason recorded); panics when images are missing.
+fn engine_with_images(test: &str) -> Option<()> {
+    if let Some(reason) = engine_missing() {
+        skip(test, &reason);
+        return None;
+    }
+    for image in [PG_IMAGE, S3_IMAGE, HARNESS_IMAGE] {
+        let (ok, _) = sh("docker", &["image", "inspect", image]);
+        assert!(ok, "the image {image} is missing: run scripts/build-images.sh (scripts/test.sh does) before the container tests");
+    }
+    Some(())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn hex(bytes: usize) -> String {
+    (0..bytes).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+}
+
+/// Containers, volumes and networks that carry `label`, as "kind id" lines.
+fn leftovers(label: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (kind, args) in [("container", vec!["ps", "-a", "-q"]), ("volume", vec!["volume", "ls", "-q"]), ("network", vec!["network", "ls", "-q"])] {
+        let filter = format!("label={label}");
+        let out = docker(&[args.as_slice(), &["--filter", &filter]].concat());
+        found.extend(out.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{kind} {l}")));
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------- compose
+
+/// `docker compose` (v2) if present, else `docker-compose` (v1), which lacks `--wait`.
+fn compose_command() -> Option<(Vec<&'static str>, bool)> {
+    if sh("docker", &["compose", "version"]).0 {
+        return Some((vec!["docker", "compose"], true));
+    }
+    sh("docker-compose", &["version"]).0.then(|| (vec!["docker-compose"], false))
+}
+
+struct Stack {
+    cmd: Vec<&'static str>,
+    project: String,
+    vars: Vec<(String, String)>,
+    down: bool,
+}
+
+impl Stack {
+    fn compose(&self, args: &[&str]) -> (bool, String) {
+        let base = ["-p", &self.project, "-f", "docker-compose.yml", "-f", "docker-compose.local.yml"];
+        let out = Command::new("timeout")
+            .arg("180")
+            .args(&self.cmd)
+            .args(base)
+            .args(args)
+            .current_dir(common::repo())
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("compose runs");
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+
+    /// Healthy within a deadline (compose v1 has no `--wait`; v2's is used when present).
+    fn wait_healthy(&self, services: usize) {
+        let until = Instant::now() + Duration::from_secs(120);
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        loop {
+            let health = docker(&["ps", "--filter", &label, "--format", "{{.Names}} {{.Status}}"]);
+            let healthy = health.lines().filter(|l| l.contains("(healthy)")).count();
+            if healthy == services {
+                return;
+            }
+            assert!(Instant::now() < until, "the compose stack was not healthy within 120 s:\n{health}\n{}", self.compose(&["logs", "--tail", "30"]).1);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !self.down {
+            let _ = self.compose(&["down", "-v", "--remove-orphans"]);
+        }
+    }
+}
+
+#[test]
+fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
+    let test = "compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let Some((cmd, has_wait)) = compose_command() else {
+        skip(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
+        return;
+    };
+    // Non-default ports and credentials: env.json must follow the same variables as the stack.
+    let vars: Vec<(String, String)> = vec![
+        ("DLS_PG_PORT".into(), free_port().to_string()),
+        ("DLS_S3_PORT".into(), free_port().to_string()),
+        ("DLS_PG_PASSWORD".into(), hex(10)),
+        ("DLS_S3_KEY_ID".into(), format!("GK{}", hex(12))),
+        ("DLS_S3_SECRET".into(), hex(32)),
+    ];
+    let mut stack = Stack { cmd, project: format!("dls-test-{}", hex(4)), vars, down: false };
+    let up: &[&str] = if has_wait { &["up", "-d", "--wait"] } else { &["up", "-d"] };
+    let (ok, out) = stack.compose(up);
+    assert!(ok, "compose up failed:\n{out}");
+    stack.wait_healthy(2);
+
+    let dir = tempdir();
+    let env_json = dir.path().join("env.json");
+    let ran = Ran::from(bin().args(["env", "compose", "--out"]).arg(&env_json).envs(stack.vars.iter().map(|(k, v)| (k, v))).output().unwrap());
+    assert_eq!(ran.code, 0, "env compose: {}", ran.explain());
+    let file = scenario(dir.path(), "compose-small", &append_toml("compose-small", 2, 15, "entries", PATIENT_RETRIES));
+    let run = common::run(&file, &dir.path().join("results"), &["--env-file", env_json.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "the scenario against the compose stack: {}", run.explain());
+    let report = run.report();
+    assert_eq!(report["verdict"], "pass", "{}", run.explain());
+    for c in common::judging_checks(&report) {
+        assert_eq!(c["status"], "pass", "check {} against the compose stack: {}", c["name"], c["summary"]);
+    }
+    assert_eq!(report["totals"]["commits"], 30, "2 writers x 15 commits: {}", run.explain());
+
+    // The same scenario from the harness image (binary + extensions inside), host network.
+    let work = dir.path().display().to_string();
+    let (ok, out) = sh(
+        "docker",
+        &["run", "--rm", "--network", "host", "-v", &format!("{work}:/work"), HARNESS_IMAGE, "run", "compose-small.toml", "--env-file", "env.json", "--results-dir", "results-image", "--quiet"],
+    );
+    assert!(ok, "the harness image's run against the compose stack failed:\n{out}");
+    assert!(out.contains("verdict: PASS"), "{out}");
+
+    let (ok, out) = stack.compose(&["down", "-v"]);
+    assert!(ok, "compose down -v failed:\n{out}");
+    stack.down = true;
+    let left = leftovers(&format!("com.docker.compose.project={}", stack.project));
+    assert!(left.is_empty(), "compose down -v left behind: {left:?}");
+}
+
+// --------------------------------------------------------------------- run --docker
+
+fn docker_run_cmd(scenario: &Path, results: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.arg("run").arg(scenario).arg("--docker").arg("--results-dir").arg(results).arg("--quiet");
+    cmd.env("DLS_POSTGRES_IMAGE", PG_IMAGE).env("DLS_S3_IMAGE", S3_IMAGE).env_remove("DLS_S3_KIND");
+    cmd
+}
+
+fn owned_by(pid: u32) -> Vec<String> {
+    leftovers(&format!("{OWNER_LABEL}={pid}"))
+}
+
+/// The anonymous volumes of the run's containers (they carry no label of their own).
+fn volumes_of(pid: u32) -> Vec<String> {
+    let ids = docker(&["ps", "-a", "-q", "--filter", &format!("label={OWNER_LABEL}={pid}")]);
+    ids.lines()
+        .flat_map(|id| docker(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", id]).split_whitespace().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+fn assert_volumes_gone(volumes: &[String]) {
+    assert!(!volumes.is_empty(), "the run's containers had no volume (the images declare one each)");
+    let left: Vec<&String> = volumes.iter().filter(|v| sh("docker", &["volume", "inspect", v]).0).collect();
+    assert!(left.is_empty(), "volumes left behind: {left:?}");
+}
+
+/// Runs with a deadline; returns the child's pid and what it printed.
+fn run_bounded(mut cmd: Command, limit: Duration) -> (u32, Ran) {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("binary runs");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => (pid, Ran::from(out.unwrap())),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("the harness did not finish within {limit:?}");
+        }
+    }
+}
+
+#[test]
+fn docker_environment_passing_run_removes_its_containers() {
+    let test = "docker_environment_passing_run_removes_its_containers";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let file = scenario(dir.path(), "docker-small", &append_toml("docker-small", 2, 15, "entries", PATIENT_RETRIES));
+    let (pid, ran) = run_bounded(docker_run_cmd(&file, &dir.path().join("results")), Duration::from_secs(300));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let report = ran.report();
+    assert_eq!(report["verdict"], "pass", "{}", ran.explain());
+    assert_eq!(report["environment"]["kind"], "docker", "{}", ran.explain());
+    for c in common::judging_checks(&report) {
+        assert_eq!(c["status"], "pass", "check {} against the containers: {}", c["name"], c["summary"]);
+    }
+    let server = report.to_string();
+    assert!(server.contains("garage (container ducklake-stress/garage)"), "the report names the S3 container: {}", ran.explain());
+    assert_eq!(report["totals"]["commits"], 30, "{}", ran.explain());
+    let left = owned_by(pid);
+    assert!(left.is_empty(), "the run left containers behind: {left:?}");
+}
+
+#[test]
+fn docker_environment_hung_run_removes_its_containers() {
+    let test = "docker_environment_hung_run_removes_its_containers";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let toml = r#"name = "docker-hang"
+[run]
+writers = 2
+duration = "10s"
+deadline = "30s"
+stall_after = "3s"
+[lake]
+data = "s3"
+table = "entries"
+[[nemesis]]
+kind = "lock_catalog_table"
+table = "ducklake_snapshot"
+after = "1s"
+"#;
+    let file = scenario(dir.path(), "docker-hang", toml);
+    let (pid, ran) = run_bounded(docker_run_cmd(&file, &dir.path().join("results")), Duration::from_secs(300));
+    assert_eq!(ran.code, 4, "a catalog locked for good must end as a hang: {}", ran.explain());
+    let left = owned_by(pid);
+    assert!(left.is_empty(), "the hung run left containers behind: {left:?}");
+}
+
+fn history_started(results: &Path) -> bool {
+    let Ok(runs) = std::fs::read_dir(results) else { return false };
+    runs.flatten().any(|r| std::fs::metadata(r.path().join("history.ndjson")).map(|m| m.len() > 0).unwrap_or(false))
+}
+
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let until = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < until, "{what} did not happen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn docker_environment_interrupted_run_removes_its_containers() {
+    let test = "docker_environment_interrupted_run_removes_its_containers";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let results = dir.path().join("results");
+    let toml = "name = \"docker-interrupt\"\n[run]\nwriters = 2\nduration = \"2m\"\n[lake]\ndata = \"s3\"\ntable = \"entries\"\n";
+    let file = scenario(dir.path(), "docker-interrupt", toml);
+    let mut cmd = docker_run_cmd(&file, &results);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    let guard = KillOnDrop(pid);
+    let mut running = || {
+        let exited = child.try_wait().unwrap();
+        assert!(exited.is_none(), "the harness ended before it was interrupted ({exited:?}): read its report in {}", results.display());
+        true
+    };
+    wait_for("two containers of the run", Duration::from_secs(120), || running() && owned_by(pid).iter().filter(|l| l.starts_with("container")).count() == 2);
+    wait_for("the writers' first history entries", Duration::from_secs(120), || running() && history_started(&results));
+    let volumes = volumes_of(pid);
+    let (ok, out) = sh("kill", &["-INT", &pid.to_string()]);
+    assert!(ok, "kill -INT: {out}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let ran = Ran::from(rx.recv_timeout(Duration::from_secs(180)).expect("the harness ends within 180 s of Ctrl-C").unwrap());
+    std::mem::forget(guard);
+    assert_eq!(ran.code, 130, "an interrupted run exits 130: {}", ran.explain());
+    let left = owned_by(pid);
+    assert!(left.is_empty(), "the interrupted run left containers behind: {left:?}");
+    assert_volumes_gone(&volumes);
+}
+
+struct KillOnDrop(u32);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", &self.0.to_string()]).status();
+    }
+}
+
+#[test]
+fn docker_environment_removes_what_a_killed_harness_left() {
+    let test = "docker_environment_removes_what_a_killed_harness_left";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let results = dir.path().join("results");
+    let toml = "name = \"docker-killed\"\n[run]\nwriters = 1\nduration = \"2m\"\n[lake]\ndata = \"s3\"\ntable = \"entries\"\n";
+    let file = scenario(dir.path(), "docker-killed", toml);
+    let mut child = docker_run_cmd(&file, &results).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let pid = child.id();
+    let guard = KillOnDrop(pid);
+    wait_for("two containers of the run", Duration::from_secs(120), || owned_by(pid).iter().filter(|l| l.starts_with("container")).count() == 2);
+    let volumes = volumes_of(pid);
+    drop(guard); // SIGKILL: no clean-up can run
+    let _ = child.wait();
+    assert_eq!(owned_by(pid).iter().filter(|l| l.starts_with("container")).count(), 2, "SIGKILL leaves the containers (the premise of this test)");
+
+    let file = scenario(dir.path(), "docker-after", &append_toml("docker-after", 1, 3, "entries", PATIENT_RETRIES));
+    let (next, ran) = run_bounded(docker_run_cmd(&file, &dir.path().join("results2")), Duration::from_secs(300));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert!(ran.stderr.contains("left by an earlier harness process"), "the next run says what it removed: {}", ran.explain());
+    let left: Vec<String> = [owned_by(pid), owned_by(next)].concat();
+    assert!(left.is_empty(), "containers left: {left:?}");
+    assert_volumes_gone(&volumes);
+}
+
+#[test]
+fn docker_pause_of_the_catalog_container_stalls_commits_and_the_run_recovers() {
+    let test = "docker_pause_of_the_catalog_container_stalls_commits_and_the_run_recovers";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let toml = r#"name = "docker-pause"
+[run]
+writers = 2
+duration = "12s"
+deadline = "3m"
+stall_after = "2s"
+[lake]
+data = "s3"
+table = "entries"
+[retry.ducklake]
+max_retry_count = 100
+[[nemesis]]
+kind = "pause_catalog"
+after = "2s"
+hold = "5s"
+"#;
+    let file = scenario(dir.path(), "docker-pause", toml);
+    let (pid, ran) = run_bounded(docker_run_cmd(&file, &dir.path().join("results")), Duration::from_secs(300));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let r = ran.report();
+    let n = &r["nemesis"][0];
+    assert!(n["error"].is_null(), "the fault failed: {n}");
+    assert!(n["target"].as_str().unwrap().starts_with("postgres container"), "{n}");
+    let (paused, resumed) = (n["started_at_seconds"].as_f64().expect("paused"), n["ended_at_seconds"].as_f64().expect("resumed"));
+    // A frozen catalog lets no commit finish: none in the whole seconds inside the pause.
+    let timeline = r["timeline"].as_array().unwrap();
+    let second = |s: &serde_json::Value| s["second"].as_f64().unwrap();
+    let during: u64 = timeline.iter().filter(|s| second(s) >= paused + 1.0 && second(s) + 1.0 <= resumed - 0.5).map(|s| s["commits"].as_u64().unwrap()).sum();
+    assert_eq!(during, 0, "commits completed while the catalog container was paused ({paused:.1}-{resumed:.1} s): {}", r["timeline"]);
+    let stall = r["stalls"].as_array().unwrap().iter().find(|s| s["from"].as_f64().unwrap() <= resumed).expect("the pause stalled the writers").clone();
+    assert!(stall["until"].as_f64().expect("the stall ended") >= paused, "{stall}");
+    let after: u64 = timeline.iter().filter(|s| second(s) > resumed + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
+    assert!(after > 0, "no commit after the catalog container was unpaused: {}", r["timeline"]);
+    for c in common::judging_checks(&r) {
+        assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
+    }
+    assert!(owned_by(pid).is_empty(), "containers left: {:?}", owned_by(pid));
+}
