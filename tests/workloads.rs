@@ -67,3 +67,33 @@ fn a_lost_and_a_duplicated_key_behind_the_harness_fail_upsert_keys() {
     assert!(problems.contains_key("lost_key") && problems.contains_key("duplicate_key"), "{c}");
     assert_eq!(c["evidence"]["duplicated_keys"], serde_json::json!([1]), "{c}");
 }
+
+fn validate(dir: &std::path::Path, toml: &str) -> Ran {
+    let path = scenario(dir, "workload", toml);
+    Ran::from(bin().arg("validate").arg(&path).output().unwrap())
+}
+
+#[test]
+fn counter_and_bank_options_are_validated_with_their_line() {
+    let dir = tempdir();
+    let head = "name = \"w\"\n[run]\nwriters = 2\nduration = \"5s\"\n[workload]\n";
+    for (body, line, key) in [
+        ("kind = \"append\"\ncounters = 3\n", 7, "workload.counters"),
+        ("kind = \"counter\"\ncounters = 2\nbatch_rows = 3\n", 7, "workload.counters"),
+        ("kind = \"counter\"\npayload_bytes = 8\n", 7, "workload.payload_bytes"),
+        ("kind = \"bank\"\naccounts = 1\n", 7, "workload.accounts"),
+        ("kind = \"bank\"\nbatch_rows = 2\n", 7, "workload.batch_rows"),
+        ("kind = \"bank\"\nmax_transfer = 0\n", 7, "workload.max_transfer"),
+        ("kind = \"counter\"\nallow_negative = false\n", 7, "workload.allow_negative"),
+        ("kind = \"bank\"\nstatement = \"update\"\n", 7, "workload.statement"),
+    ] {
+        let ran = validate(dir.path(), &format!("{head}{body}"));
+        assert_eq!(ran.code, 2, "{body}: {}", ran.explain());
+        assert!(ran.stderr.contains(&format!("workload.toml:{line}:")) && ran.stderr.contains(key), "{body}: {}", ran.explain());
+    }
+    let ran = validate(dir.path(), &format!("{head}kind = \"counter\"\nstatement = \"sometimes\"\n"));
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("read_then_write"), "the allowed values are named: {}", ran.explain());
+    let ran = validate(dir.path(), &format!("{head}kind = \"bank\"\naccounts = 3\ninitial_balance = 10\nallow_negative = false\n"));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}
