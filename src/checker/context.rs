@@ -45,6 +45,7 @@ impl RunRecord {
         match self.workload.as_ref().map(|w| w.kind) {
             Some(WorkloadKind::Counter) => Some("the counter workload updates rows in place by design: counter_increments checks them"),
             Some(WorkloadKind::Bank) => Some("the bank workload updates rows in place by design: bank_total checks them"),
+            Some(WorkloadKind::Delete) => Some("the delete workload removes rows by design: delete_rows checks them"),
             _ => (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them"),
         }
     }

@@ -10,6 +10,7 @@ pub mod catalog_locks;
 pub mod catalog_rollbacks;
 pub mod context;
 pub mod counter_increments;
+pub mod delete_rows;
 pub mod keyed_values;
 pub mod object_store;
 pub mod problems;
@@ -85,6 +86,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(upsert_keys::UpsertKeys),
         Box::new(counter_increments::CounterIncrements),
         Box::new(bank_total::BankTotal),
+        Box::new(delete_rows::DeleteRows),
         Box::new(table_stats::TableStats),
         Box::new(object_store::ObjectStore),
         Box::new(catalog_integrity::CatalogIntegrity),

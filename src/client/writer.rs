@@ -72,7 +72,7 @@ pub fn run(shared: &WriterShared, id: u32) {
             }
         }
         let body = |conn: &Connection| workload.run_txn(conn, &shared.run_id, id, seq);
-        if let Some(outcome) = w.transaction(&body, seq, workload.rows()) {
+        if let Some(outcome) = w.transaction(&body, seq, workload.rows_for(id)) {
             let counter = match outcome {
                 Outcome::Committed => &shared.live.commits,
                 Outcome::Failed => &shared.live.failed,

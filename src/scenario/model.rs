@@ -145,6 +145,8 @@ pub enum WorkloadKind {
     Counter,
     /// Each transaction transfers an amount between two of `accounts` shared accounts.
     Bank,
+    /// The first `deleters` writers delete a slice of the rows, the others append.
+    Delete,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +167,15 @@ pub struct WorkloadSpec {
     /// The bank workload's options (`kind = "bank"` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank: Option<BankSpec>,
+    /// The delete workload's options (`kind = "delete"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<DeleteSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteSpec {
+    /// Writers 0..deleters delete; the others append.
+    pub deleters: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -391,6 +402,7 @@ pub(crate) struct RawWorkload {
     pub initial_balance: Option<Spanned<i64>>,
     pub max_transfer: Option<Spanned<i64>>,
     pub allow_negative: Option<Spanned<bool>>,
+    pub deleters: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

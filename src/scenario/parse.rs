@@ -125,6 +125,12 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     let run = validate_run(&raw.run, here)?;
     let lake = validate_lake(raw.lake.as_ref(), here)?;
     let workload = validate_workload(raw.workload.as_ref(), here)?;
+    if let Some(d) = &workload.delete {
+        if d.deleters == 0 || d.deleters >= run.writers {
+            let span = raw.workload.as_ref().and_then(|w| w.get_ref().deleters.as_ref().map(|d| d.span()));
+            return Err(here.error(span, "workload.deleters", &format!("is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.", d.deleters, run.writers.saturating_sub(1))));
+        }
+    }
     validate_retry(&raw.retry, here)?;
     let mut run = run;
     if run.stall_after.is_zero() {
@@ -239,7 +245,7 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
-    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false, counter: None, bank: None };
+    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false, counter: None, bank: None, delete: None };
     let Some(w) = w else { return Ok(spec) };
     let w = w.get_ref();
     if let Some(k) = w.kind {
@@ -260,6 +266,11 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
     validate_keys(w, &mut spec, here)?;
     validate_counter(w, &mut spec, here)?;
     validate_bank(w, &mut spec, here)?;
+    if spec.kind == WorkloadKind::Delete {
+        spec.delete = Some(DeleteSpec { deleters: w.deleters.as_ref().map(|d| *d.get_ref()).unwrap_or(1) });
+    } else if let Some(d) = &w.deleters {
+        return Err(here.at(d, "workload.deleters", "applies to kind = \"delete\" only."));
+    }
     if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
         let span = w.batch_rows.as_ref().map(|b| b.span());
         return Err(here.error(span, "workload.batch_rows", "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads."));

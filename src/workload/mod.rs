@@ -1,10 +1,12 @@
 //! What writers write (Jepsen's workload/generator): `append` inserts new rows; `upsert`
 //! replaces keys all writers share; `counter` increments shared counters and `bank`
-//! transfers between shared accounts, both read-modify-write in one transaction.
+//! transfers between shared accounts, both read-modify-write in one transaction; `delete`
+//! has some writers delete slices of the rows the others append.
 
 pub mod append;
 pub mod bank;
 pub mod counter;
+pub mod delete;
 pub mod keyed;
 pub mod upsert;
 
@@ -15,6 +17,7 @@ pub enum Workload {
     Upsert(upsert::UpsertWorkload),
     Counter(counter::CounterWorkload),
     Bank(bank::BankWorkload),
+    Delete(delete::DeleteWorkload),
 }
 
 impl Workload {
@@ -24,12 +27,14 @@ impl Workload {
             WorkloadKind::Upsert => Workload::Upsert(upsert::UpsertWorkload::new(spec, table)),
             WorkloadKind::Counter => Workload::Counter(counter::CounterWorkload::new(spec, table)),
             WorkloadKind::Bank => Workload::Bank(bank::BankWorkload::new(spec, table)),
+            WorkloadKind::Delete => Workload::Delete(delete::DeleteWorkload::new(spec, table)),
         }
     }
 
-    /// Rows one transaction writes.
-    pub fn rows(&self) -> u32 {
+    /// Rows one transaction of `writer` writes.
+    pub fn rows_for(&self, writer: u32) -> u32 {
         match self {
+            Workload::Delete(w) => w.rows_for(writer),
             Workload::Append(w) => w.rows(),
             Workload::Upsert(w) => w.rows(),
             Workload::Counter(w) => w.rows(),
@@ -44,6 +49,7 @@ impl Workload {
         let sql = match self {
             Workload::Append(w) => w.insert_sql(run_id, writer, txn),
             Workload::Upsert(w) => w.txn_sql(run_id, writer, txn),
+            Workload::Delete(w) => w.txn_sql(run_id, writer, txn),
             Workload::Counter(w) => return w.run_txn(conn, run_id, writer, txn),
             Workload::Bank(w) => return w.run_txn(conn, run_id, writer, txn),
         };
@@ -54,7 +60,7 @@ impl Workload {
 /// The statement that creates the workload's table if it is missing.
 pub fn create_sql(spec: &WorkloadSpec, table: &str) -> String {
     match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert => crate::lake::table::create_sql(table),
+        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete => crate::lake::table::create_sql(table),
         WorkloadKind::Counter | WorkloadKind::Bank => keyed::create_sql(table),
     }
 }
@@ -63,7 +69,7 @@ pub fn create_sql(spec: &WorkloadSpec, table: &str) -> String {
 /// made by another workload): set-up then says so instead of every transaction failing.
 pub fn columns_probe_sql(spec: &WorkloadSpec, table: &str) -> (String, &'static str) {
     let columns = match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert => "run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at",
+        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete => "run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at",
         WorkloadKind::Counter | WorkloadKind::Bank => keyed::COLUMNS,
     };
     (format!("SELECT {columns} FROM {} LIMIT 0", crate::lake::table::qualified(table)), columns)
@@ -76,6 +82,6 @@ pub fn seed_sql(spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String
         Workload::Upsert(w) if spec.seed => Some(w.seed_sql(run_id)),
         Workload::Counter(w) => Some(w.seed_sql(table, run_id)),
         Workload::Bank(w) => Some(w.seed_sql(table, run_id)),
-        Workload::Upsert(_) | Workload::Append(_) => None,
+        Workload::Upsert(_) | Workload::Append(_) | Workload::Delete(_) => None,
     }
 }
