@@ -324,3 +324,34 @@ fn a_bank_total_off_by_one_and_an_overdraft_fail_bank_total() {
     assert!(wrong.iter().any(|w| w["snapshot"] == snapshot && w["total"] == 201 && w["made_by"] == "no transaction of this run"), "{c}");
     assert!(wrong.iter().any(|w| w["snapshot"].is_null() && w["total"] == 201), "the table now: {c}");
 }
+
+#[test]
+fn a_deleted_row_put_back_behind_the_harness_fails_delete_rows() {
+    let env = SharedEnv::up();
+    let (run_dir, run_id) = healthy_keyed_lake(&env, "t_delete", "delete", "deleters = 1\nbatch_rows = 5\npayload_bytes = 16", "delete_rows");
+    let (_, results) = env.check("t_delete", Some(&run_dir), &[]);
+    let c = check_result(&results, "delete_rows");
+    let first_delete = c["evidence"]["delete_snapshots"][0]["snapshot"].as_i64().unwrap_or_else(|| panic!("the run deleted nothing: {c}"));
+    // A row the run deleted comes back: copied from the snapshot before the first delete.
+    let conn = duckdb(&env);
+    let put_back = conn
+        .execute(
+            &format!(
+                "INSERT INTO lake.t_delete SELECT * FROM (FROM lake.t_delete AT (VERSION => {})) o WHERE run_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM lake.t_delete n WHERE n.run_id = ?1 AND n.writer_id = o.writer_id AND n.txn_seq = o.txn_seq AND n.row_seq = o.row_seq) LIMIT 1",
+                first_delete - 1
+            ),
+            [&run_id],
+        )
+        .unwrap();
+    assert_eq!(put_back, 1);
+    drop(conn);
+    let (ran, results) = env.check("t_delete", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let c = check_result(&results, "delete_rows");
+    assert_eq!(c["status"], "fail", "{c}");
+    let problems = c["evidence"]["problems"].as_object().unwrap();
+    assert_eq!(problems.keys().collect::<Vec<_>>(), ["changed_outside_run", "deleted_row_back"], "{c}");
+    assert_eq!((problems["changed_outside_run"].as_u64(), problems["deleted_row_back"].as_u64()), (Some(1), Some(1)), "{c}");
+    assert!(c["evidence"]["examples"].to_string().contains("is back in snapshot"), "{c}");
+}

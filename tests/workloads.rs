@@ -181,3 +181,23 @@ fn a_table_of_another_workload_is_refused_at_set_up() {
     assert_eq!(ran.code, 2, "{}", ran.explain());
     assert!(ran.stderr.contains("table shared_name already exists") && ran.stderr.contains("[lake] table"), "{}", ran.explain());
 }
+
+/// One deleter beside three appenders (measured: see the README's findings). Each delete
+/// must remove exactly the rows of its slice committed before it; nothing else may change.
+#[test]
+fn deletes_beside_appends_remove_exactly_their_slices() {
+    let dir = tempdir();
+    let toml = std::fs::read_to_string(repo().join("scenarios/delete.toml")).unwrap().replace("commits_per_writer = 25", "commits_per_writer = 12");
+    let ran = run(&scenario(dir.path(), "delete", &toml), dir.path(), &[]);
+    let r = ran.report();
+    let c = check_of(&r, "delete_rows");
+    assert_eq!(c["status"], "pass", "{c}");
+    assert!(c["evidence"]["deletes"].as_u64().unwrap() > 0 && c["evidence"]["rows_deleted"].as_u64().unwrap() > 0, "no delete removed a row: {c}");
+    assert_eq!(c["evidence"]["count_star"], c["evidence"]["scanned_rows"], "{c}");
+    for name in ["row_count", "transaction_integrity"] {
+        let s = check_of(&r, name);
+        assert!(s["status"] == "skipped" && s["summary"].as_str().unwrap().contains("delete_rows"), "{s}");
+    }
+    assert_eq!(check(&r, "snapshots"), "pass", "{}", check_of(&r, "snapshots"));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+}

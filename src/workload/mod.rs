@@ -76,12 +76,13 @@ pub fn columns_probe_sql(spec: &WorkloadSpec, table: &str) -> (String, &'static 
 }
 
 /// What the table must hold before the writers start, if anything: upsert's keys when
-/// seeded, every counter at 0, every account at its initial balance.
+/// seeded, every counter at 0, every account at its initial balance, rows for the deleters.
 pub fn seed_sql(spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String> {
     match Workload::new(spec, table) {
         Workload::Upsert(w) if spec.seed => Some(w.seed_sql(run_id)),
         Workload::Counter(w) => Some(w.seed_sql(table, run_id)),
         Workload::Bank(w) => Some(w.seed_sql(table, run_id)),
-        Workload::Upsert(_) | Workload::Append(_) | Workload::Delete(_) => None,
+        Workload::Delete(w) => Some(w.seed_sql(run_id)),
+        Workload::Upsert(_) | Workload::Append(_) => None,
     }
 }
