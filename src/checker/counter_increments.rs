@@ -46,20 +46,9 @@ impl Check for CounterIncrements {
         let now = values(ctx, run_id, None)?;
         let mut off = Vec::new();
         for k in 0..counters {
-            let (c, u) = (committed[k as usize], unknown[k as usize]);
-            let range = if u == 0 { format!("{c}") } else { format!("{c} to {}", c + u) };
-            match now.get(&k).map(|v| v.as_slice()).unwrap_or_default() {
-                [] => p.add("missing_counter", || format!("counter {k} has no row; {range} committed increment(s)")),
-                [v] if *v >= 0 && (*v as u64) < c => {
-                    off.push(json!({ "counter": k, "found": v, "committed": c, "unknown": u }));
-                    p.add("lost_update", || format!("counter {k} = {v}, expected {range} (committed increments{}): {} increment(s) lost", if u > 0 { ", with unknown outcomes" } else { "" }, c - *v as u64));
-                }
-                [v] if *v < 0 || *v as u64 > c + u => {
-                    off.push(json!({ "counter": k, "found": v, "committed": c, "unknown": u }));
-                    p.add("counted_twice", || format!("counter {k} = {v}, but only {range} transaction(s) that incremented it can have committed"));
-                }
-                [_] => {}
-                many => p.add("duplicate_counter", || format!("counter {k} has {} rows: {many:?}", many.len())),
+            let found = now.get(&k).map(|v| v.as_slice()).unwrap_or_default();
+            if let Some(o) = judge_final(k, committed[k as usize], unknown[k as usize], found, &mut p) {
+                off.push(o);
             }
         }
         let snapshots = RunSnapshots::read(ctx, run_id)?;
@@ -75,6 +64,28 @@ impl Check for CounterIncrements {
         );
         Ok(p.into_result(self.name(), summary, json!({ "counters": counters, "committed_increments": committed, "unknown_increments": unknown, "counters_off": off, "snapshots_walked": walked })))
     }
+}
+
+/// Counter `k` as the table holds it now (`found`: its rows' values) against `c` committed
+/// increments and `u` whose outcome stayed unknown: any value from c to c + u is right.
+/// Returns the counter's evidence when its value is wrong.
+fn judge_final(k: u32, c: u64, u: u64, found: &[i64], p: &mut Problems) -> Option<serde_json::Value> {
+    let range = if u == 0 { format!("{c}") } else { format!("{c} to {}", c + u) };
+    let evidence = |v: i64| json!({ "counter": k, "found": v, "committed": c, "unknown": u });
+    match found {
+        [] => p.add("missing_counter", || format!("counter {k} has no row; {range} committed increment(s)")),
+        [v] if *v >= 0 && (*v as u64) < c => {
+            p.add("lost_update", || format!("counter {k} = {v}, expected {range} (committed increments{}): {} increment(s) lost", if u > 0 { ", with unknown outcomes" } else { "" }, c - *v as u64));
+            return Some(evidence(*v));
+        }
+        [v] if *v < 0 || *v as u64 > c + u => {
+            p.add("counted_twice", || format!("counter {k} = {v}, but only {range} transaction(s) that incremented it can have committed"));
+            return Some(evidence(*v));
+        }
+        [_] => {}
+        many => p.add("duplicate_counter", || format!("counter {k} has {} rows: {many:?}", many.len())),
+    }
+    None
 }
 
 /// Reads the counters at every snapshot from before the run's first commit to the latest
@@ -115,4 +126,29 @@ fn walk(ctx: &CheckContext, run_id: &str, snapshots: &RunSnapshots, counters: u3
         before = after;
     }
     Ok(Some(ids.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(c: u64, u: u64, found: &[i64]) -> Vec<&'static str> {
+        let mut p = Problems::default();
+        judge_final(3, c, u, found, &mut p);
+        p.counts.keys().copied().collect()
+    }
+
+    #[test]
+    fn unknown_outcomes_widen_the_accepted_range_instead_of_being_guessed() {
+        assert!(judged(3, 0, &[3]).is_empty());
+        assert_eq!(judged(3, 0, &[2]), ["lost_update"]);
+        assert_eq!(judged(3, 0, &[4]), ["counted_twice"]);
+        // Two increments of unknown outcome: 3, 4 or 5 are all right, 2 and 6 are not.
+        assert!(judged(3, 2, &[3]).is_empty() && judged(3, 2, &[5]).is_empty());
+        assert_eq!(judged(3, 2, &[2]), ["lost_update"]);
+        assert_eq!(judged(3, 2, &[6]), ["counted_twice"]);
+        assert_eq!(judged(0, 0, &[-1]), ["counted_twice"]);
+        assert_eq!(judged(1, 0, &[]), ["missing_counter"]);
+        assert_eq!(judged(1, 0, &[1, 0]), ["duplicate_counter"]);
+    }
 }
