@@ -49,7 +49,7 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
         }
         if let Some(sql) = &seed {
             // One commit, before the writers: every key present once (upsert with seed =
-            // true, every counter, every account).
+            // true, every counter, every account, the rows deleters start from).
             conn.execute_batch(&format!("BEGIN TRANSACTION; {sql}; COMMIT"))
                 .map_err(|e| crate::error::environment(format!("seeding table {table} failed: {e}")))?;
         }
