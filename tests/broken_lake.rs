@@ -237,3 +237,121 @@ fn a_deleted_file_of_an_older_snapshot_fails_object_store() {
     assert_eq!(check_status(&results, "object_store"), "fail", "{results}");
     assert!(ran.stdout.contains("1 missing"), "{}", ran.explain());
 }
+
+/// A small run of `kind` ("counter" or "bank", with its `options`) into `table`, on which
+/// the workload's checker passes; returns the run directory and the run's id.
+fn healthy_keyed_lake(env: &SharedEnv, table: &str, kind: &str, options: &str, checker: &str) -> (PathBuf, String) {
+    let dir = env.dir.path().join(format!("run-{table}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = format!(
+        "name = \"{table}\"\n[run]\nwriters = 3\ncommits_per_writer = 6\ndeadline = \"3m\"\n[lake]\ntable = \"{table}\"\ndata_inlining_row_limit = 0\n\
+         [retry.ducklake]\nmax_retry_count = 100\n[retry.harness]\nmax_attempts = 20\n[workload]\nkind = \"{kind}\"\n{options}\n\
+         [checks]\nmax_failed_commits = 1000\ntable_stats = \"report\"\n"
+    );
+    let ran = run(&scenario(&dir, table, &toml), &dir, &["--env-file", &env.env_arg()]);
+    let run_dir = ran.run_dir();
+    let (before, results) = env.check(table, Some(&run_dir), &[]);
+    assert_eq!(check_status(&results, checker), "pass", "{checker} before breaking: {}", before.explain());
+    let facts: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("facts.json")).unwrap()).unwrap();
+    (run_dir, facts["run_id"].as_str().unwrap().to_string())
+}
+
+fn check_result(results: &serde_json::Value, name: &str) -> serde_json::Value {
+    results.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone()
+}
+
+#[test]
+fn a_lost_and_a_doubled_increment_behind_the_harness_fail_counter_increments() {
+    let env = SharedEnv::up();
+    let (run_dir, run_id) = healthy_keyed_lake(&env, "t_counter", "counter", "counters = 4\nbatch_rows = 2", "counter_increments");
+    let conn = duckdb(&env);
+    let values: Vec<(i32, i64)> = conn
+        .prepare("SELECT k, v FROM lake.t_counter WHERE run_id = ? ORDER BY v DESC, k")
+        .unwrap()
+        .query_map([&run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let (lost, lost_was) = values[0];
+    let doubled = values[1].0;
+    assert!(lost_was > 0, "18 transactions of 2 increments left the top counter at 0: {values:?}");
+    // One increment of the top counter lost, one of the next counted twice: each its own commit.
+    conn.execute_batch(&format!("UPDATE lake.t_counter SET v = v - 1 WHERE run_id = '{run_id}' AND k = {lost}")).unwrap();
+    conn.execute_batch(&format!("UPDATE lake.t_counter SET v = v + 1 WHERE run_id = '{run_id}' AND k = {doubled}")).unwrap();
+    drop(conn);
+    let (ran, results) = env.check("t_counter", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let c = check_result(&results, "counter_increments");
+    assert_eq!(c["status"], "fail", "{c}");
+    let problems = c["evidence"]["problems"].as_object().unwrap();
+    assert_eq!(problems.keys().collect::<Vec<_>>(), ["changed_outside_run", "counted_twice", "lost_update"], "{c}");
+    assert_eq!(problems["changed_outside_run"], 2, "{c}");
+    let off = c["evidence"]["counters_off"].as_array().unwrap();
+    let found = |k: i32| off.iter().find(|o| o["counter"] == k).unwrap_or_else(|| panic!("counter {k} not reported: {c}")).clone();
+    assert_eq!(found(lost)["found"], lost_was - 1, "{c}");
+    assert_eq!(found(lost)["committed"], lost_was, "{c}");
+    let examples = c["evidence"]["examples"].to_string();
+    assert!(examples.contains(&format!("counter {lost} = {}, expected {lost_was}", lost_was - 1)), "{examples}");
+    assert!(examples.contains("made by no transaction of this run"), "{examples}");
+}
+
+#[test]
+fn a_bank_total_off_by_one_and_an_overdraft_fail_bank_total() {
+    let env = SharedEnv::up();
+    let opts = "accounts = 4\ninitial_balance = 50\nmax_transfer = 20\nallow_negative = false";
+    let (run_dir, run_id) = healthy_keyed_lake(&env, "t_bank", "bank", opts, "bank_total");
+    let conn = duckdb(&env);
+    // An overdraft that keeps the total: only the negative balance is wrong.
+    conn.execute_batch(&format!(
+        "UPDATE lake.t_bank SET v = CASE k WHEN 0 THEN -5 ELSE v + (SELECT v + 5 FROM lake.t_bank WHERE run_id = '{run_id}' AND k = 0) END WHERE run_id = '{run_id}' AND k IN (0, 1)"
+    ))
+    .unwrap();
+    let (ran, results) = env.check("t_bank", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let c = check_result(&results, "bank_total");
+    assert_eq!(c["evidence"]["problems"].as_object().unwrap().keys().collect::<Vec<_>>(), ["negative_balance"], "{c}");
+    assert_eq!(c["evidence"]["lowest_negative"]["balance"], -5, "{c}");
+    // Then one unit appears from nowhere.
+    conn.execute_batch(&format!("UPDATE lake.t_bank SET v = v + 1 WHERE run_id = '{run_id}' AND k = 2")).unwrap();
+    let snapshot: i64 = conn.query_row("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')", [], |r| r.get(0)).unwrap();
+    drop(conn);
+    let (ran, results) = env.check("t_bank", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let c = check_result(&results, "bank_total");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["evidence"]["problems"].as_object().unwrap().contains_key("total_changed"), "{c}");
+    let wrong = c["evidence"]["wrong_totals"].as_array().unwrap();
+    assert!(wrong.iter().any(|w| w["snapshot"] == snapshot && w["total"] == 201 && w["made_by"] == "no transaction of this run"), "{c}");
+    assert!(wrong.iter().any(|w| w["snapshot"].is_null() && w["total"] == 201), "the table now: {c}");
+}
+
+#[test]
+fn a_deleted_row_put_back_behind_the_harness_fails_delete_rows() {
+    let env = SharedEnv::up();
+    let (run_dir, run_id) = healthy_keyed_lake(&env, "t_delete", "delete", "deleters = 1\nbatch_rows = 5\npayload_bytes = 16", "delete_rows");
+    let (_, results) = env.check("t_delete", Some(&run_dir), &[]);
+    let c = check_result(&results, "delete_rows");
+    let first_delete = c["evidence"]["delete_snapshots"][0]["snapshot"].as_i64().unwrap_or_else(|| panic!("the run deleted nothing: {c}"));
+    // A row the run deleted comes back: copied from the snapshot before the first delete.
+    let conn = duckdb(&env);
+    let put_back = conn
+        .execute(
+            &format!(
+                "INSERT INTO lake.t_delete SELECT * FROM (FROM lake.t_delete AT (VERSION => {})) o WHERE run_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM lake.t_delete n WHERE n.run_id = ?1 AND n.writer_id = o.writer_id AND n.txn_seq = o.txn_seq AND n.row_seq = o.row_seq) LIMIT 1",
+                first_delete - 1
+            ),
+            [&run_id],
+        )
+        .unwrap();
+    assert_eq!(put_back, 1);
+    drop(conn);
+    let (ran, results) = env.check("t_delete", Some(&run_dir), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let c = check_result(&results, "delete_rows");
+    assert_eq!(c["status"], "fail", "{c}");
+    let problems = c["evidence"]["problems"].as_object().unwrap();
+    assert_eq!(problems.keys().collect::<Vec<_>>(), ["changed_outside_run", "deleted_row_back"], "{c}");
+    assert_eq!((problems["changed_outside_run"].as_u64(), problems["deleted_row_back"].as_u64()), (Some(1), Some(1)), "{c}");
+    assert!(c["evidence"]["examples"].to_string().contains("is back in snapshot"), "{c}");
+}

@@ -3,7 +3,7 @@
 
 use crate::environment::EnvFile;
 use crate::history::Txn;
-use crate::scenario::{CatalogKind, ChecksSpec};
+use crate::scenario::{CatalogKind, ChecksSpec, WorkloadKind, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -22,6 +22,9 @@ pub struct RunRecord {
     pub upsert_keys: u32,
     #[serde(default)]
     pub seeded: bool,
+    /// The whole workload as the scenario set it (absent from facts of older versions).
+    #[serde(default)]
+    pub workload: Option<WorkloadSpec>,
     /// Every object under the lake's data path before the writers started, so that only
     /// orphans this run added are held against it.
     pub objects_before: Option<Vec<String>>,
@@ -39,7 +42,16 @@ pub const FACTS_FILE: &str = "facts.json";
 impl RunRecord {
     /// Why the append checks (every committed row present) do not apply, if they do not.
     pub fn rows_are_replaced(&self) -> Option<&'static str> {
-        (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them")
+        match self.workload.as_ref().map(|w| w.kind) {
+            Some(WorkloadKind::Counter) => Some("the counter workload updates rows in place by design: counter_increments checks them"),
+            Some(WorkloadKind::Bank) => Some("the bank workload updates rows in place by design: bank_total checks them"),
+            Some(WorkloadKind::Delete) => Some("the delete workload removes rows by design: delete_rows checks them"),
+            _ => (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them"),
+        }
+    }
+
+    pub fn workload_kind(&self) -> WorkloadKind {
+        self.workload.as_ref().map(|w| w.kind).unwrap_or(if self.upsert_keys > 0 { WorkloadKind::Upsert } else { WorkloadKind::Append })
     }
 
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {

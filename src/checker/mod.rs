@@ -3,11 +3,15 @@
 //! store), and returns a status with evidence. A check that cannot run is an `error`,
 //! which makes the run's verdict `error` (exit 3): the harness could not judge.
 
+pub mod bank_total;
 pub mod bounded;
 pub mod catalog_integrity;
 pub mod catalog_locks;
 pub mod catalog_rollbacks;
 pub mod context;
+pub mod counter_increments;
+pub mod delete_rows;
+pub mod keyed_values;
 pub mod object_store;
 pub mod problems;
 pub mod row_count;
@@ -80,6 +84,9 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(transaction_integrity::TransactionIntegrity),
         Box::new(snapshots::Snapshots),
         Box::new(upsert_keys::UpsertKeys),
+        Box::new(counter_increments::CounterIncrements),
+        Box::new(bank_total::BankTotal),
+        Box::new(delete_rows::DeleteRows),
         Box::new(table_stats::TableStats),
         Box::new(object_store::ObjectStore),
         Box::new(catalog_integrity::CatalogIntegrity),

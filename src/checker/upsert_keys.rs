@@ -32,7 +32,7 @@ impl Check for UpsertKeys {
         };
         let (keys, per_txn) = (run.record.upsert_keys, run.record.batch_rows);
         if keys == 0 {
-            return Ok(CheckResult::skipped(self.name(), "the append workload replaces no keys"));
+            return Ok(CheckResult::skipped(self.name(), format!("the {:?} workload replaces no keys", run.record.workload_kind()).to_lowercase()));
         }
         let mut expected: BTreeMap<u32, Expected> = BTreeMap::new();
         for t in &run.txns {

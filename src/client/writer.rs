@@ -1,4 +1,4 @@
-//! One writer's life: open its own DuckDB instance, then BEGIN / insert one batch / tag /
+//! One writer's life: open its own DuckDB instance, then BEGIN / the workload's statements / tag /
 //! COMMIT until told to stop, ROLLBACK only after an error, retrying by the harness policy.
 //! Every attempt is written to the history as it starts and as it ends.
 
@@ -71,8 +71,8 @@ pub fn run(shared: &WriterShared, id: u32) {
                 break;
             }
         }
-        let sql = workload.txn_sql(&shared.run_id, id, seq);
-        if let Some(outcome) = w.transaction(&sql, seq, workload.rows()) {
+        let body = |conn: &Connection| workload.run_txn(conn, &shared.run_id, id, seq);
+        if let Some(outcome) = w.transaction(&body, seq, workload.rows_for(id)) {
             let counter = match outcome {
                 Outcome::Committed => &shared.live.commits,
                 Outcome::Failed => &shared.live.failed,
@@ -100,7 +100,7 @@ struct Failure {
 
 impl Writer<'_> {
     /// One transaction with the harness's retries. `None`: abandoned before any attempt.
-    fn transaction(&self, sql: &str, seq: u64, rows: u32) -> Option<Outcome> {
+    fn transaction(&self, body: &dyn Fn(&Connection) -> Result<(), String>, seq: u64, rows: u32) -> Option<Outcome> {
         let (shared, history) = (self.shared, &self.shared.history);
         let policy = &shared.scenario.retry.harness;
         let mut attempt = 0;
@@ -117,7 +117,7 @@ impl Writer<'_> {
             self.slot.status.set_txn(seq, attempt);
             let tag = CommitTag { run_id: &shared.run_id, key: TagKey { writer: self.id, txn: seq, attempt } };
             history.invoke(self.id, seq, attempt, rows);
-            let failure = match self.attempt_once(sql, &tag.sql()) {
+            let failure = match self.attempt_once(body, &tag.sql()) {
                 Ok(commit) => {
                     // The snapshot id is joined from the catalog by tag after the run.
                     let done = Completion { outcome: OpOutcome::Ok, step: Step::Commit, commit_seconds: Some(commit.as_secs_f64()), snapshot_id: None, error: None };
@@ -192,19 +192,20 @@ impl Writer<'_> {
         r.committed()
     }
 
-    /// BEGIN, insert, tag, COMMIT. Ok: how long COMMIT took.
-    fn attempt_once(&self, sql: &str, tag_sql: &str) -> Result<Duration, Failure> {
-        let exec = |step: Step, stmt: &str| {
+    /// BEGIN, the workload's statements, tag, COMMIT. Ok: how long COMMIT took.
+    fn attempt_once(&self, body: &dyn Fn(&Connection) -> Result<(), String>, tag_sql: &str) -> Result<Duration, Failure> {
+        let run = |step: Step, what: &dyn Fn() -> Result<(), String>| {
             if self.shared.aborted() {
                 let message = "interrupted: the run was aborted before this statement".to_string();
                 return Err(Failure { step, message, spent: Duration::ZERO, sent: false });
             }
             self.slot.status.enter(step);
             let t = Instant::now();
-            self.conn.execute_batch(stmt).map_err(|e| Failure { step, message: self.shared.target.mask_secrets(&e.to_string()), spent: t.elapsed(), sent: true })
+            what().map_err(|e| Failure { step, message: self.shared.target.mask_secrets(&e), spent: t.elapsed(), sent: true })
         };
+        let exec = |step: Step, stmt: &str| run(step, &|| self.conn.execute_batch(stmt).map_err(|e| e.to_string()));
         exec(Step::Begin, "BEGIN TRANSACTION")?;
-        exec(Step::Insert, sql)?;
+        run(Step::Insert, &|| body(&self.conn))?;
         exec(Step::Tag, tag_sql)?;
         let t = Instant::now();
         exec(Step::Commit, "COMMIT")?;

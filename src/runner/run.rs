@@ -84,6 +84,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         batch_rows: scenario.workload.batch_rows,
         upsert_keys: if scenario.workload.kind == scenario::WorkloadKind::Upsert { scenario.workload.keys } else { 0 },
         seeded: scenario.workload.seed,
+        workload: Some(scenario.workload.clone()),
         payload_bytes: scenario.workload.payload_bytes,
         ..Default::default()
     };

@@ -34,13 +34,22 @@ pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environme
 /// Bounded by `limit`: a catalog someone holds locked blocks ATTACH itself.
 pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client, limit: Duration) -> anyhow::Result<Versions> {
     let (target, table, app) = (target.clone(), scenario.lake.table.clone(), format!("{}setup", crate::util::ids::session_prefix(run_id)));
-    let seed = scenario.workload.seed.then(|| crate::workload::Workload::new(&scenario.workload, &table).seed_sql(run_id)).flatten();
+    let seed = crate::workload::seed_sql(&scenario.workload, &table, run_id);
+    let create = crate::workload::create_sql(&scenario.workload, &table);
+    let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
+    let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
     let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
         let conn = lake::open(&target, &app, None)?;
-        conn.execute_batch(&lake::table::create_sql(&table))
+        conn.execute_batch(&create)
             .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
+        if let Err(e) = conn.execute_batch(&probe) {
+            return Err(crate::error::bad_input(format!(
+                "table {table} already exists in the lake without the columns the {kind} workload writes ({columns}): it was made by another workload ({e}). Set [lake] table to another name in the scenario file."
+            )));
+        }
         if let Some(sql) = &seed {
-            // One commit, before the writers: every key present once (upsert, seed = true).
+            // One commit, before the writers: every key present once (upsert with seed =
+            // true, every counter, every account, the rows deleters start from).
             conn.execute_batch(&format!("BEGIN TRANSACTION; {sql}; COMMIT"))
                 .map_err(|e| crate::error::environment(format!("seeding table {table} failed: {e}")))?;
         }

@@ -158,6 +158,12 @@ pub enum WorkloadKind {
     Append,
     /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again.
     Upsert,
+    /// Each transaction increments `batch_rows` of `counters` shared counters (seeded at 0).
+    Counter,
+    /// Each transaction transfers an amount between two of `accounts` shared accounts.
+    Bank,
+    /// The first `deleters` writers delete a slice of the rows, the others append.
+    Delete,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +178,51 @@ pub struct WorkloadSpec {
     /// Upsert: write every key once before the writers start (else the table starts empty).
     #[serde(default)]
     pub seed: bool,
+    /// The counter workload's options (`kind = "counter"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<CounterSpec>,
+    /// The bank workload's options (`kind = "bank"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<BankSpec>,
+    /// The delete workload's options (`kind = "delete"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<DeleteSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteSpec {
+    /// Writers 0..deleters delete; the others append.
+    pub deleters: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CounterSpec {
+    /// Counters all writers share, each a row seeded at 0.
+    pub counters: u32,
+    pub statement: CounterStatement,
+}
+
+/// How a transaction increments its counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterStatement {
+    /// `UPDATE … SET v = v + 1 WHERE k IN (…)`: the database reads and writes.
+    #[default]
+    Update,
+    /// `SELECT v … WHERE k IN (…)`, then `UPDATE … SET v = <value read + 1>`: the client
+    /// reads and writes, as pipelines that compute in between do.
+    ReadThenWrite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BankSpec {
+    /// Accounts all writers share, each a row seeded with `initial_balance`.
+    pub accounts: u32,
+    pub initial_balance: i64,
+    /// A transfer moves 1 to this much.
+    pub max_transfer: i64,
+    /// false: a transfer that would make the source account negative moves nothing.
+    pub allow_negative: bool,
 }
 
 /// Thresholds that decide the verdict. `None` means "report, don't judge".
@@ -363,6 +414,13 @@ pub(crate) struct RawWorkload {
     pub payload_bytes: Option<Spanned<u32>>,
     pub keys: Option<Spanned<u32>>,
     pub seed: Option<Spanned<bool>>,
+    pub counters: Option<Spanned<u32>>,
+    pub statement: Option<Spanned<CounterStatement>>,
+    pub accounts: Option<Spanned<u32>>,
+    pub initial_balance: Option<Spanned<i64>>,
+    pub max_transfer: Option<Spanned<i64>>,
+    pub allow_negative: Option<Spanned<bool>>,
+    pub deleters: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -137,6 +137,12 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     let run = validate_run(&raw.run, here)?;
     let lake = validate_lake(raw.lake.as_ref(), here)?;
     let workload = validate_workload(raw.workload.as_ref(), here)?;
+    if let Some(d) = &workload.delete {
+        if d.deleters == 0 || d.deleters >= run.writers {
+            let span = raw.workload.as_ref().and_then(|w| w.get_ref().deleters.as_ref().map(|d| d.span()));
+            return Err(here.error(span, "workload.deleters", &format!("is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.", d.deleters, run.writers.saturating_sub(1))));
+        }
+    }
     validate_retry(&raw.retry, here)?;
     let mut run = run;
     if run.stall_after.is_zero() {
@@ -273,7 +279,7 @@ fn validate_extension_files(files: Option<&Spanned<std::collections::BTreeMap<St
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
-    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false };
+    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false, counter: None, bank: None, delete: None };
     let Some(w) = w else { return Ok(spec) };
     let w = w.get_ref();
     if let Some(k) = w.kind {
@@ -292,6 +298,13 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
         spec.payload_bytes = *p.get_ref();
     }
     validate_keys(w, &mut spec, here)?;
+    validate_counter(w, &mut spec, here)?;
+    validate_bank(w, &mut spec, here)?;
+    if spec.kind == WorkloadKind::Delete {
+        spec.delete = Some(DeleteSpec { deleters: w.deleters.as_ref().map(|d| *d.get_ref()).unwrap_or(1) });
+    } else if let Some(d) = &w.deleters {
+        return Err(here.at(d, "workload.deleters", "applies to kind = \"delete\" only."));
+    }
     if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
         let span = w.batch_rows.as_ref().map(|b| b.span());
         return Err(here.error(span, "workload.batch_rows", "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads."));
@@ -319,6 +332,67 @@ fn validate_keys(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> an
         let span = w.keys.as_ref().map(|k| k.span());
         return Err(here.error(span, "workload.keys", &format!("is {}; allowed: batch_rows ({}, the keys one transaction replaces) to 100000.", spec.keys, spec.batch_rows)));
     }
+    Ok(())
+}
+
+/// `counters` and `statement` belong to `counter`; `batch_rows` there is the counters one
+/// transaction increments (default 1), at most all of them.
+fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
+    if spec.kind != WorkloadKind::Counter {
+        if let Some(c) = &w.counters {
+            return Err(here.at(c, "workload.counters", "applies to kind = \"counter\" only."));
+        }
+        if let Some(s) = &w.statement {
+            return Err(here.at(s, "workload.statement", "applies to kind = \"counter\" only."));
+        }
+        return Ok(());
+    }
+    if let Some(p) = &w.payload_bytes {
+        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"counter\" (a counter row holds a number); remove it."));
+    }
+    if w.batch_rows.is_none() {
+        spec.batch_rows = 1;
+    }
+    let counters = w.counters.as_ref().map(|c| *c.get_ref()).unwrap_or(5);
+    if counters < spec.batch_rows || counters > 100_000 {
+        let span = w.counters.as_ref().map(|c| c.span());
+        return Err(here.error(span, "workload.counters", &format!("is {counters}; allowed: batch_rows ({}, the counters one transaction increments) to 100000.", spec.batch_rows)));
+    }
+    spec.counter = Some(CounterSpec { counters, statement: w.statement.as_ref().map(|s| *s.get_ref()).unwrap_or_default() });
+    Ok(())
+}
+
+/// `accounts`, `initial_balance`, `max_transfer` and `allow_negative` belong to `bank`,
+/// whose transactions always write two accounts.
+fn validate_bank(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
+    if spec.kind != WorkloadKind::Bank {
+        let bank_only = [("workload.accounts", w.accounts.as_ref().map(|s| s.span())), ("workload.initial_balance", w.initial_balance.as_ref().map(|s| s.span())), ("workload.max_transfer", w.max_transfer.as_ref().map(|s| s.span())), ("workload.allow_negative", w.allow_negative.as_ref().map(|s| s.span()))];
+        if let Some((key, span)) = bank_only.into_iter().find(|(_, span)| span.is_some()) {
+            return Err(here.error(span, key, "applies to kind = \"bank\" only."));
+        }
+        return Ok(());
+    }
+    if let Some(b) = &w.batch_rows {
+        return Err(here.at(b, "workload.batch_rows", "does not apply to kind = \"bank\" (a transfer always writes its two accounts); remove it."));
+    }
+    if let Some(p) = &w.payload_bytes {
+        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"bank\" (an account row holds a number); remove it."));
+    }
+    spec.batch_rows = 2;
+    let accounts = w.accounts.as_ref().map(|a| *a.get_ref()).unwrap_or(10);
+    if !(2..=100_000).contains(&accounts) {
+        return Err(here.error(w.accounts.as_ref().map(|a| a.span()), "workload.accounts", &format!("is {accounts}; allowed: 2 (a transfer needs two accounts) to 100000.")));
+    }
+    let initial_balance = w.initial_balance.as_ref().map(|b| *b.get_ref()).unwrap_or(100);
+    if !(0..=1_000_000_000).contains(&initial_balance) {
+        return Err(here.error(w.initial_balance.as_ref().map(|b| b.span()), "workload.initial_balance", &format!("is {initial_balance}; allowed: 0 to 1000000000.")));
+    }
+    let max_transfer = w.max_transfer.as_ref().map(|m| *m.get_ref()).unwrap_or(10);
+    if !(1..=1_000_000_000).contains(&max_transfer) {
+        return Err(here.error(w.max_transfer.as_ref().map(|m| m.span()), "workload.max_transfer", &format!("is {max_transfer}; allowed: 1 to 1000000000.")));
+    }
+    let allow_negative = w.allow_negative.as_ref().map(|a| *a.get_ref()).unwrap_or(true);
+    spec.bank = Some(BankSpec { accounts, initial_balance, max_transfer, allow_negative });
     Ok(())
 }
 
