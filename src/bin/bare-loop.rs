@@ -1,0 +1,78 @@
+//! The benchmark's baseline: the same append transactions as ducklake-stress's writers
+//! (same duckdb crate, same extensions, ATTACH and DuckLake retry settings, same INSERT),
+//! in a bare loop with no history, monitor, tags, checks or report. What the harness adds
+//! is the difference between the two (benchmarks/README.md, scripts/bench.sh).
+//!
+//! `bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag]` prints one JSON line.
+
+use ducklake_stress::lake::{self, ExtensionSource, LakeTarget};
+use ducklake_stress::workload::append::AppendWorkload;
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+fn main() {
+    match run() {
+        Ok(line) => println!("{line}"),
+        Err(e) => {
+            eprintln!("bare-loop: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run() -> anyhow::Result<String> {
+    let args: Vec<String> = std::env::args().collect();
+    anyhow::ensure!(args.len() >= 6, "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag]");
+    let table = ducklake_stress::scenario::Override { key: "lake.table".into(), value: args[5].clone() };
+    let scenario = ducklake_stress::scenario::load_with(std::path::Path::new(&args[1]), &[table])?;
+    let env = ducklake_stress::environment::EnvFile::read(std::path::Path::new(&args[2]))?;
+    let writers: u32 = args[3].parse()?;
+    let commits: u64 = args[4].parse()?;
+    let tag = args.iter().any(|a| a == "--tag");
+    let target = Arc::new(LakeTarget::for_run(&env, &scenario.lake, ExtensionSource::resolve(None))?);
+    let run_id = format!("bare-{}", std::process::id());
+    lake::open(&target, &format!("{run_id}/setup"), None)?.execute_batch(&lake::table::create_sql(&scenario.lake.table))?;
+    let workload = Arc::new(AppendWorkload::new(&scenario.workload, &scenario.lake.table));
+    // Attach first, then start together: the clock covers the writing only, as the
+    // harness's measured window does.
+    let barrier = Arc::new(Barrier::new(writers as usize + 1));
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let (target, workload, barrier, run_id, retry) = (target.clone(), workload.clone(), barrier.clone(), run_id.clone(), scenario.retry.ducklake.clone());
+            std::thread::spawn(move || -> anyhow::Result<(u64, u64)> {
+                let conn = lake::open(&target, &format!("{run_id}/w{w}"), Some(&retry));
+                barrier.wait();
+                let conn = conn?;
+                let (mut ok, mut failed) = (0, 0);
+                for txn in 0..commits {
+                    // One statement per call, as the harness's writer sends them.
+                    let tagging = tag.then(|| format!("CALL lake.set_commit_message('bare', 'bare/{run_id}/w{w}/t{txn}')"));
+                    let steps = ["BEGIN TRANSACTION".to_string(), workload.insert_sql(&run_id, w, txn)].into_iter().chain(tagging).chain(["COMMIT".to_string()]);
+                    match steps.map(|sql| conn.execute_batch(&sql)).find(|r| r.is_err()).unwrap_or(Ok(())) {
+                        Ok(()) => ok += 1,
+                        Err(_) => {
+                            let _ = conn.execute_batch("ROLLBACK");
+                            failed += 1;
+                        }
+                    }
+                }
+                Ok((ok, failed))
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let (mut ok, mut failed) = (0, 0);
+    for h in handles {
+        let (o, f) = h.join().map_err(|_| anyhow::anyhow!("a writer thread panicked"))??;
+        ok += o;
+        failed += f;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let usage = ducklake_stress::report::HarnessUsage::measure(0);
+    Ok(serde_json::json!({
+        "tool": "bare-loop", "writers": writers, "commits": ok, "failed": failed, "seconds": seconds,
+        "commits_per_second": ok as f64 / seconds, "cpu_seconds": usage.cpu_seconds, "peak_rss_mb": usage.peak_rss_mb, "tag": tag,
+    })
+    .to_string())
+}
