@@ -56,6 +56,8 @@ fn always_rollback_sends_a_rollback_after_every_commit_and_integrity_holds() {
     // and touches nothing: the seeds' "fix #1" removed a no-op.
     assert_eq!(errors.len(), c.len(), "{c:?}");
     assert!(errors.iter().all(|e| e["error"].as_str().unwrap().contains("no transaction is active")), "{c:?}");
+    assert_eq!(r["cleanup"]["rollbacks_after_commit"], 12, "{}", r["cleanup"]);
+    assert_eq!(r["cleanup"]["refused_by_class"]["other"], 12, "{}", r["cleanup"]);
     for check in judging_checks(&r) {
         assert_ne!(check["status"], "fail", "{check}");
     }
