@@ -62,6 +62,9 @@ pub struct Report {
     /// Stretches in which no transaction completed for `run.stall_after`, each diagnosed
     /// when it was noticed.
     pub stalls: Vec<crate::monitor::diagnosis::Stall>,
+    /// `client.cleanup = "always_rollback"`: the ROLLBACKs after COMMIT and DuckDB's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<crate::history::cleanup::CleanupSummary>,
     pub verdict: Verdict,
     pub verdict_reason: String,
     pub exit_code: i32,

@@ -3,4 +3,5 @@
 
 pub mod child;
 pub mod retry_policy;
+pub mod shared_instance;
 pub mod writer;

@@ -1,5 +1,6 @@
 //! One writer's life: open its own DuckDB instance, then BEGIN / the workload's statements / tag /
-//! COMMIT until told to stop, ROLLBACK only after an error, retrying by the harness policy.
+//! COMMIT until told to stop, ROLLBACK only after an error (or after every transaction, with
+//! `client.cleanup = "always_rollback"`), retrying by the harness policy.
 //! Every attempt is written to the history as it starts and as it ends.
 
 use super::retry_policy;
@@ -9,7 +10,7 @@ use crate::history::recorder::Completion;
 use crate::history::tag::{self, CommitTag, Resolution, TagKey};
 use crate::history::{ErrorClass, Event, OpOutcome, Outcome};
 use crate::lake;
-use crate::scenario::StopCondition;
+use crate::scenario::{Cleanup, InstanceMode, StopCondition};
 use crate::workload::Workload;
 use duckdb::Connection;
 use std::sync::atomic::Ordering;
@@ -40,7 +41,7 @@ pub fn run(shared: &WriterShared, id: u32) {
         return;
     };
     let started = Instant::now();
-    let opened = lake::open(&shared.target, &app, Some(&shared.scenario.retry.ducklake));
+    let opened = open(shared, &app);
     drop(pass);
     let conn = match opened {
         Ok(c) => c,
@@ -86,7 +87,29 @@ pub fn run(shared: &WriterShared, id: u32) {
     // session checks see only what DuckDB failed to close.
     slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()).take();
     drop(w);
+    if shared.scenario.client.instance == InstanceMode::Shared {
+        super::shared_instance::release(&shared.run_id);
+    }
     slot.status.enter(Step::Done);
+}
+
+/// This writer's connection: its own instance, or a clone of the run's shared one; with the
+/// scenario's `client.settings` SET on it.
+fn open(shared: &WriterShared, app: &str) -> anyhow::Result<Connection> {
+    let client = &shared.scenario.client;
+    let conn = match client.instance {
+        InstanceMode::Own => lake::open_with(&shared.target, app, Some(&shared.scenario.retry.ducklake), &client.attach_options)?,
+        InstanceMode::Shared => {
+            let conn = super::shared_instance::connect(shared, app);
+            if conn.is_err() {
+                // It will not reach the end of `run`, where the others let go.
+                super::shared_instance::release(&shared.run_id);
+            }
+            conn?
+        }
+    };
+    lake::apply_client(&conn, client)?;
+    Ok(conn)
 }
 
 /// Why an attempt failed: where, the message, how long the failing statement ran, and
@@ -122,6 +145,9 @@ impl Writer<'_> {
                     // The snapshot id is joined from the catalog by tag after the run.
                     let done = Completion { outcome: OpOutcome::Ok, step: Step::Commit, commit_seconds: Some(commit.as_secs_f64()), snapshot_id: None, error: None };
                     history.complete(self.id, seq, attempt, done);
+                    if shared.scenario.client.cleanup == Cleanup::AlwaysRollback {
+                        self.cleanup_rollback(seq, attempt);
+                    }
                     return Some(Outcome::Committed);
                 }
                 Err(f) => f,
@@ -129,7 +155,9 @@ impl Writer<'_> {
             let aborting = shared.aborted();
             let class = if aborting { ErrorClass::InterruptedByDeadline } else { classify(&failure.message) };
             self.slot.status.enter(Step::Rollback);
-            let _ = self.conn.execute_batch("ROLLBACK"); // "no transaction is active" is fine here
+            // "no transaction is active" is fine here. always_rollback's pipelines did this
+            // same ROLLBACK after a failure, so only the one after COMMIT is recorded.
+            let _ = self.conn.execute_batch("ROLLBACK");
             let at_commit = failure.step == Step::Commit;
             let uncertain = at_commit && failure.sent && !class.is_clean_abort();
             let done = Completion {
@@ -156,6 +184,18 @@ impl Writer<'_> {
             self.slot.status.enter(Step::Backoff);
             self.sleep_unless_aborted(retry_policy::wait_after(policy, attempt));
         }
+    }
+
+    /// `client.cleanup = "always_rollback"`: the ROLLBACK the seeds' pipelines sent after
+    /// every COMMIT, recorded with what DuckDB answered (after a COMMIT there is no
+    /// transaction, so an error is expected; anything else is a finding).
+    fn cleanup_rollback(&self, seq: u64, attempt: u32) {
+        self.slot.status.enter(Step::Rollback);
+        let r = self.conn.execute_batch("ROLLBACK");
+        let error = r.err().map(|e| self.shared.target.mask_secrets(&e.to_string()));
+        let error_class = error.as_deref().map(classify);
+        let history = &self.shared.history;
+        history.append(&Event::Cleanup { writer: self.id, txn: seq, attempt, at: history.now(), error_class, error });
     }
 
     /// Looks an unknown commit up by its tag and records what the catalog said.

@@ -93,6 +93,18 @@ pub enum Event {
     /// writers have stopped (asking per commit would add catalog round trips to every
     /// commit, and a catalog transaction the rollback counter would see).
     Snapshot { writer: u32, txn: u64, attempt: u32, snapshot_id: i64 },
+    /// `client.cleanup = "always_rollback"`: the ROLLBACK sent after a committed attempt,
+    /// and DuckDB's answer (`error` None: it was accepted).
+    Cleanup {
+        writer: u32,
+        txn: u64,
+        attempt: u32,
+        at: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_class: Option<ErrorClass>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A fault began or ended (Jepsen's nemesis operations share the history).
     Nemesis { kind: String, at: f64, phase: String },
 }

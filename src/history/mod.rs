@@ -9,6 +9,7 @@
 //! - `tag`         the commit tag that joins a catalog snapshot to its history entry
 //! - `error_class` sorting error messages into the classes the report counts
 
+pub mod cleanup;
 pub mod error_class;
 pub mod event;
 pub mod recorder;

@@ -6,7 +6,7 @@
 use super::{extensions, sql_str, ExtensionSource};
 use crate::environment::EnvFile;
 use crate::error::{bad_input, environment};
-use crate::scenario::{CatalogKind, DuckLakeRetry};
+use crate::scenario::{CatalogKind, ClientSpec, DuckLakeRetry};
 use duckdb::{Config, Connection};
 use std::path::PathBuf;
 
@@ -98,6 +98,12 @@ impl LakeTarget {
 /// Opens, loads extensions, creates the S3 secret, attaches the lake as `lake`, and applies
 /// DuckLake's retry settings when given.
 pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLakeRetry>) -> anyhow::Result<Connection> {
+    open_with(target, application_name, retry, &std::collections::BTreeMap::new())
+}
+
+/// [`open`] with the scenario's `client.attach_options` appended to the ATTACH options. An
+/// option DuckLake refuses is bad input naming its key.
+pub fn open_with(target: &LakeTarget, application_name: &str, retry: Option<&DuckLakeRetry>, attach_options: &std::collections::BTreeMap<String, String>) -> anyhow::Result<Connection> {
     let mut config = Config::default();
     if let Some(dir) = &target.extensions.dir {
         config = config.with("extension_directory", dir.display().to_string())?;
@@ -129,9 +135,20 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
     if let Some(limit) = target.data_inlining_row_limit {
         options.push(format!("DATA_INLINING_ROW_LIMIT {limit}"));
     }
+    options.extend(attach_options.iter().map(|(k, v)| format!("{k} {v}")));
     let options = if options.is_empty() { String::new() } else { format!(" ({})", options.join(", ")) };
     conn.execute_batch(&format!("ATTACH {} AS {LAKE_ALIAS}{options}", sql_str(&target.attach_path(application_name)?)))
-        .map_err(|e| attach_failed(target, &e.to_string()))?;
+        .map_err(|e| {
+            let e = e.to_string();
+            match attach_options.keys().find(|k| e.to_lowercase().contains(&k.to_lowercase())) {
+                Some(k) => bad_input(format!(
+                    "client.attach_options.{k}: DuckLake refused the ATTACH option `{k} {}`: {}. Fix or remove it in the scenario's [client] attach_options (DuckLake's ATTACH options are listed in its documentation).",
+                    attach_options[k],
+                    target.mask_secrets(&e)
+                )),
+                None => attach_failed(target, &e),
+            }
+        })?;
 
     if let Some(r) = retry {
         conn.execute_batch(&format!(
@@ -141,6 +158,22 @@ pub fn open(target: &LakeTarget, application_name: &str, retry: Option<&DuckLake
         .map_err(|e| environment(format!("setting DuckLake's retry settings failed ({e}); this ducklake extension may predate them.")))?;
     }
     Ok(conn)
+}
+
+/// `SET key = value` for each of the scenario's `client.settings`. A setting DuckDB refuses
+/// is bad input naming `client.settings.<key>`: set-up runs this once before any writer.
+pub fn apply_settings(conn: &Connection, settings: &std::collections::BTreeMap<String, String>) -> anyhow::Result<()> {
+    for (key, value) in settings {
+        conn.execute_batch(&format!("SET {key} = {value}")).map_err(|e| {
+            bad_input(format!("client.settings.{key}: DuckDB refused `SET {key} = {value}`: {e}. Fix or remove this key in the scenario's [client] settings (`SELECT name FROM duckdb_settings()` lists the settings DuckDB and its loaded extensions know)."))
+        })?;
+    }
+    Ok(())
+}
+
+/// The instance and settings a writer's connection gets from the scenario's `[client]`.
+pub fn apply_client(conn: &Connection, client: &ClientSpec) -> anyhow::Result<()> {
+    apply_settings(conn, &client.settings)
 }
 
 fn attach_failed(target: &LakeTarget, e: &str) -> anyhow::Error {

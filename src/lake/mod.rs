@@ -6,7 +6,7 @@ pub mod instance;
 pub mod table;
 
 pub use extensions::ExtensionSource;
-pub use instance::{open, LakeTarget, LAKE_ALIAS, METADATA_ALIAS};
+pub use instance::{apply_client, apply_settings, open, open_with, LakeTarget, LAKE_ALIAS, METADATA_ALIAS};
 
 /// A SQL string literal.
 pub fn sql_str(s: &str) -> String {

@@ -99,6 +99,7 @@ pub fn report(p: Pieces) -> Report {
         thresholds,
         diagnosis: p.writing.diagnosis,
         stalls: p.writing.stalls,
+        cleanup: crate::history::cleanup::summarize(p.events),
         exit_code: verdict.exit_code(),
         verdict,
         verdict_reason,

@@ -38,8 +38,12 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
     let create = crate::workload::create_sql(&scenario.workload, &table);
     let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
     let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
+    let client = scenario.client.clone();
     let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
-        let conn = lake::open(&target, &app, None)?;
+        // The scenario's [client] options are tried here once: a wrong one is bad input
+        // before any writer starts.
+        let conn = lake::open_with(&target, &app, None, &client.attach_options)?;
+        lake::apply_client(&conn, &client)?;
         conn.execute_batch(&create)
             .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
         if let Err(e) = conn.execute_batch(&probe) {

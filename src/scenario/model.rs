@@ -16,6 +16,46 @@ pub struct Scenario {
     pub workload: WorkloadSpec,
     pub checks: ChecksSpec,
     pub nemesis: Vec<NemesisSpec>,
+    /// How every writer uses DuckDB: patterns seen in users' pipelines (`[client]`).
+    #[serde(default)]
+    pub client: ClientSpec,
+}
+
+/// `[client]`: client patterns from the field, so a claimed fix can be measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientSpec {
+    pub cleanup: Cleanup,
+    pub instance: InstanceMode,
+    /// `SET <key> = <value>` on every writer's connection after ATTACH; values already
+    /// rendered as SQL literals.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// Appended to the writers' and set-up's ATTACH options (`KEY value`), SQL literals.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attach_options: std::collections::BTreeMap<String, String>,
+}
+
+/// What a writer does after a transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cleanup {
+    /// ROLLBACK only after an error (what DuckDB's own clients do).
+    #[default]
+    RollbackOnError,
+    /// ROLLBACK after every transaction, committed or not: the `finally: ROLLBACK` of
+    /// pipelines that were blamed for hangs.
+    AlwaysRollback,
+}
+
+/// Whose DuckDB instance a writer uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceMode {
+    /// Each writer opens its own in-memory instance and ATTACHes the lake.
+    #[default]
+    Own,
+    /// All writers use connections (`try_clone`) of one instance attached once.
+    Shared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,6 +422,17 @@ pub(crate) struct RawScenario {
     pub checks: ChecksSpec,
     #[serde(default)]
     pub nemesis: Vec<Spanned<RawNemesis>>,
+    #[serde(default)]
+    pub client: Option<Spanned<RawClient>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClient {
+    pub cleanup: Option<Spanned<Cleanup>>,
+    pub instance: Option<Spanned<InstanceMode>>,
+    pub settings: Option<Spanned<std::collections::BTreeMap<String, toml::Value>>>,
+    pub attach_options: Option<Spanned<std::collections::BTreeMap<String, toml::Value>>>,
 }
 
 #[derive(Debug, Deserialize)]

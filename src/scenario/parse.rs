@@ -167,7 +167,9 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
             }
         }
     }
+    let client = validate_client(raw.client.as_ref(), run.mode, here)?;
     Ok(Scenario {
+        client,
         name: raw.name.into_inner(),
         description: raw.description,
         run,
@@ -177,6 +179,44 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         checks: raw.checks,
         nemesis,
     })
+}
+
+/// `[client]`: the keys are checked here for form only; whether DuckDB knows a setting or
+/// DuckLake an ATTACH option is asked of DuckDB once at set-up (`lake::apply_settings`).
+fn validate_client(c: Option<&Spanned<RawClient>>, mode: WriterMode, here: &Locator) -> anyhow::Result<ClientSpec> {
+    let Some(c) = c else { return Ok(ClientSpec::default()) };
+    let raw = c.get_ref();
+    let mut spec = ClientSpec { cleanup: raw.cleanup.as_ref().map(|v| *v.get_ref()).unwrap_or_default(), instance: raw.instance.as_ref().map(|v| *v.get_ref()).unwrap_or_default(), ..Default::default() };
+    if let Some(i) = &raw.instance {
+        if spec.instance == InstanceMode::Shared && mode == WriterMode::Process {
+            return Err(here.at(i, "client.instance", "is \"shared\", but run.mode = \"process\": writer processes cannot share one DuckDB instance. Use run.mode = \"thread\" or instance = \"own\"."));
+        }
+    }
+    spec.settings = sql_values(raw.settings.as_ref(), "client.settings", here)?;
+    spec.attach_options = sql_values(raw.attach_options.as_ref(), "client.attach_options", here)?;
+    Ok(spec)
+}
+
+/// `{ key = value }` to SQL literals; a key must be an identifier, a value a string, number
+/// or boolean.
+fn sql_values(table: Option<&Spanned<std::collections::BTreeMap<String, toml::Value>>>, section: &str, here: &Locator) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(table) = table else { return Ok(out) };
+    for (key, value) in table.get_ref() {
+        let name = format!("{section}.{key}");
+        if !is_identifier(key) {
+            return Err(here.at(table, &name, "is not a plain name (letters, digits, '_'): DuckDB settings and ATTACH options are plain names."));
+        }
+        let literal = match value {
+            toml::Value::String(s) => crate::lake::sql_str(s),
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(f) if f.is_finite() => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => return Err(here.at(table, &name, "must be a string, a number or a boolean.")),
+        };
+        out.insert(key.clone(), literal);
+    }
+    Ok(out)
 }
 
 /// Faults that act on the catalog's Postgres server or its sessions.
