@@ -273,11 +273,15 @@ fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdic
         return (Verdict::Better, format!("the candidate loses less work: significantly better in {better}{}", price(true)));
     }
     let (worse, better) = (names(false, Judgement::Worse), names(false, Judgement::Better));
+    // Measured: an A/A comparison (the same scenario on both sides) on a machine whose load
+    // changed between runs came out "significantly better" on latency, because commits of
+    // one run share its circumstances and these intervals treat them as independent.
+    let caveat = "; latency intervals treat commits as independent and overstate significance when the machine drifts between runs: confirm with an A/A comparison (the same side twice)";
     if !worse.is_empty() {
-        return (Verdict::Worse, format!("no difference in lost work shown; the candidate is significantly worse in: {worse}"));
+        return (Verdict::Worse, format!("no difference in lost work shown; the candidate is significantly worse in: {worse}{caveat}"));
     }
     if !better.is_empty() {
-        return (Verdict::Better, format!("no difference in lost work shown; the candidate is significantly better in: {better}, and worse in nothing"));
+        return (Verdict::Better, format!("no difference in lost work shown; the candidate is significantly better in: {better}, and worse in nothing{caveat}"));
     }
     let open: Vec<&str> = figures.iter().filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference).map(|f| f.name.as_str()).collect();
     if open.is_empty() {
