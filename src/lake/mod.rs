@@ -8,7 +8,4 @@ pub mod table;
 pub use extensions::ExtensionSource;
 pub use instance::{apply_client, apply_settings, open, open_with, LakeTarget, LAKE_ALIAS, METADATA_ALIAS};
 
-/// A SQL string literal.
-pub fn sql_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+pub use crate::util::sql_str;

@@ -208,7 +208,7 @@ fn sql_values(table: Option<&Spanned<std::collections::BTreeMap<String, toml::Va
             return Err(here.at(table, &name, "is not a plain name (letters, digits, '_'): DuckDB settings and ATTACH options are plain names."));
         }
         let literal = match value {
-            toml::Value::String(s) => crate::lake::sql_str(s),
+            toml::Value::String(s) => crate::util::sql_str(s),
             toml::Value::Integer(n) => n.to_string(),
             toml::Value::Float(f) if f.is_finite() => f.to_string(),
             toml::Value::Boolean(b) => b.to_string(),

@@ -8,3 +8,8 @@ pub mod ids;
 pub mod interrupt;
 
 pub use atomic_write::{write_atomically, write_atomically_with_mode};
+
+/// A SQL string literal (here, low, because scenario validation quotes values too).
+pub fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
