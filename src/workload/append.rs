@@ -36,20 +36,24 @@ impl AppendWorkload {
 
     /// One INSERT with the whole batch as literal rows (hex payloads need no escaping).
     pub fn insert_sql(&self, run_id: &str, writer: u32, txn_seq: u64) -> String {
-        let mut sql = format!(
-            "INSERT INTO {} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ",
-            self.table
-        );
-        for row in 0..self.batch_rows {
-            let payload = payload(run_id, writer, txn_seq, row, self.payload_bytes);
-            let checksum = hex::encode(Md5::digest(payload.as_bytes()));
-            if row > 0 {
-                sql.push(',');
-            }
-            let _ = write!(sql, "('{run_id}',{writer},{txn_seq},{row},'{payload}','{checksum}',now())");
-        }
-        sql
+        rows_insert_sql(&self.table, run_id, writer as i64, txn_seq, 0..self.batch_rows, self.payload_bytes)
     }
+}
+
+/// One INSERT of the given `row_seq` values as literal rows of the append table's columns,
+/// each with its recomputable payload and checksum (upsert writes its keys through it too;
+/// its seed rows have writer -1, whose payload is derived from `writer as u32`).
+pub fn rows_insert_sql(table: &str, run_id: &str, writer: i64, txn_seq: u64, rows: impl IntoIterator<Item = u32>, payload_bytes: u32) -> String {
+    let mut sql = format!("INSERT INTO {table} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ");
+    for (i, row) in rows.into_iter().enumerate() {
+        let payload = payload(run_id, writer as u32, txn_seq, row, payload_bytes);
+        let checksum = hex::encode(Md5::digest(payload.as_bytes()));
+        if i > 0 {
+            sql.push(',');
+        }
+        let _ = write!(sql, "('{run_id}',{writer},{txn_seq},{row},'{payload}','{checksum}',now())");
+    }
+    sql
 }
 
 #[cfg(test)]

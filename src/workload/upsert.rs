@@ -6,11 +6,10 @@
 //! that inserted into it since its snapshot: two concurrent upserts of a key must not both
 //! commit, so every key is present at most once, written by the last committed writer.
 
-use super::append::payload;
+use super::append::rows_insert_sql;
 use crate::lake::table::qualified;
 use crate::scenario::WorkloadSpec;
 use md5::{Digest, Md5};
-use std::fmt::Write;
 
 /// The writer id of the rows a seeded table starts with.
 pub const SEED_WRITER: i32 = -1;
@@ -60,16 +59,7 @@ impl UpsertWorkload {
     }
 
     fn insert(&self, run_id: &str, writer: i64, txn: u64, keys: &[u32]) -> String {
-        let mut sql = format!("INSERT INTO {} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ", self.table);
-        for (i, k) in keys.iter().enumerate() {
-            let payload = payload(run_id, writer as u32, txn, *k, self.payload_bytes);
-            let checksum = hex::encode(Md5::digest(payload.as_bytes()));
-            if i > 0 {
-                sql.push(',');
-            }
-            let _ = write!(sql, "('{run_id}',{writer},{txn},{k},'{payload}','{checksum}',now())");
-        }
-        sql
+        rows_insert_sql(&self.table, run_id, writer, txn, keys.iter().copied(), self.payload_bytes)
     }
 }
 
