@@ -85,6 +85,9 @@ pub struct Aggregate {
     /// Every run gave a report and no commit failed for good.
     pub zero_failed: bool,
     pub report_files: Vec<String>,
+    /// The extensions the first run loaded (file, version, SHA-256): which build a side ran.
+    #[serde(default)]
+    pub extensions: Vec<crate::report::ExtensionInfo>,
     /// Each run's own figures, in the order of `report_files`.
     #[serde(default)]
     pub per_run: Vec<RunFigures>,
@@ -134,6 +137,9 @@ impl Aggregate {
     }
 
     fn add_report(&mut self, report: &Report, merged: &mut hdrhistogram::Histogram<u64>) {
+        if self.extensions.is_empty() {
+            self.extensions = report.versions.extensions.clone();
+        }
         let f = RunFigures::of(report);
         *self.verdicts.entry(f.verdict.clone()).or_default() += 1;
         self.transactions += f.transactions;

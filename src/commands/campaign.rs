@@ -269,11 +269,5 @@ fn side(label: &str, path: &Path, input: SideInput, group: Option<usize>, run_re
         (SideInput::Scenario(_), Some(g)) => Aggregate::of(run_results.iter().filter(|(j, _)| j.group == g)),
         (SideInput::Scenario(_), None) => Aggregate::default(),
     };
-    let extensions = aggregate
-        .report_files
-        .first()
-        .and_then(|f| crate::report::read(Path::new(f)).ok())
-        .map(|r| r.versions.extensions)
-        .unwrap_or_default();
-    Side { label: label.into(), source: path.display().to_string(), aggregate, extensions }
+    Side { label: label.into(), source: path.display().to_string(), extensions: aggregate.extensions.clone(), aggregate }
 }
