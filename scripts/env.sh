@@ -5,5 +5,5 @@
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/ducklake-stress"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_root/target}"
 export DUCKLAKE_STRESS_EXTENSION_DIR="${DUCKLAKE_STRESS_EXTENSION_DIR:-$cache_root/extensions}"
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.local/bin:$PATH"
 DUCKDB_VERSION=1.5.5

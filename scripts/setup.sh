@@ -41,6 +41,16 @@ if [ ${#report_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# --- kubernetes-validate: the Kubernetes schemas the `k8s` manifests are checked against ---
+# Optional too: without it tests/deploy.rs says it skipped. A user install where the
+# system Python refuses packages (PEP 668).
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  say "installing kubernetes-validate (PyPI) for the Kubernetes manifest test"
+  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate >/dev/null 2>&1 \
+    || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages kubernetes-validate >/dev/null 2>&1 \
+    || echo "setup: could not install kubernetes-validate (pip); the Kubernetes manifest test will say it skipped" >&2
+fi
+
 # --- S3 server: MinIO if present, else Garage ------------------------------------------
 if command -v minio >/dev/null 2>&1; then
   say "S3 server: minio ($(command -v minio))"

@@ -38,6 +38,9 @@ pub enum Command {
     /// Baseline against candidate (reports, directories of reports, or scenarios to run
     /// interleaved): each figure with a 95 % interval, and a verdict
     Compare(CompareArgs),
+    /// Print Kubernetes manifests that run SCENARIO with its writers spread over N worker
+    /// pods (a coordinator Job and Service, an Indexed Job of workers, a Secret, a ConfigMap)
+    K8s(K8sArgs),
     /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
     #[command(hide = true)]
     Writer,
@@ -118,6 +121,39 @@ pub struct EnvArgs {
     /// No progress lines
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    pub scenario: PathBuf,
+    /// Worker pods; the scenario's writers are split over them
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub workers: u32,
+    /// The ducklake-stress image the pods run (the repository's Dockerfile, pushed where
+    /// the cluster pulls from)
+    #[arg(long)]
+    pub image: String,
+    /// The catalog and S3 as the pods reach them (env.json format; goes into a Secret)
+    #[arg(long)]
+    pub env_file: PathBuf,
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Base name of every object (default: "dls-" and the scenario's name)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Override a scenario key (repeatable), as for run
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub set: Vec<Override>,
+    /// The token workers must present (default: random)
+    #[arg(long, env = "DLS_RUN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A PersistentVolumeClaim for the coordinator's results directory (default: an
+    /// emptyDir; the report is then in the coordinator's log only)
+    #[arg(long)]
+    pub results_claim: Option<String>,
+    /// Write the manifests here (mode 0600: the Secret holds passwords) instead of stdout
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

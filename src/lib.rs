@@ -20,6 +20,7 @@
 //! - `runner/`      one run from scenario to report
 //! - `campaign/`    many runs: executor (child processes), plan, aggregates, sweep table, comparison
 //! - `export/`      report, sweep and comparison formats (above `campaign/`, whose types it writes)
+//! - `deploy/`      manifests for running elsewhere (Kubernetes)
 //! - `commands/`, `cli` the command line
 
 pub mod campaign;
@@ -27,6 +28,7 @@ pub mod checker;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod deploy;
 pub mod environment;
 pub mod error;
 pub mod export;

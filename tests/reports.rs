@@ -16,21 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Records that a test could not judge, and why.
-fn skipped(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why}");
-    let dir = repo().join("results");
-    let _ = std::fs::create_dir_all(&dir);
-    use std::io::Write;
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("skipped-tests.txt")) {
-        let _ = writeln!(f, "{test}: {why}");
-    }
-}
-
-fn tool(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()))
-}
-
 /// Runs a command to its end, or kills it after `limit` (the test never hangs on it).
 fn run_bounded(cmd: &mut Command, limit: Duration) -> Ran {
     let dir = tempdir();

@@ -2,6 +2,7 @@
 //! made of many runs: sweep, compare, run --repeat.
 
 mod campaign;
+mod k8s;
 
 use crate::runner::{self, EnvChoice, RunOptions};
 use crate::checker::{self, CheckStatus, RunFacts};
@@ -28,6 +29,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Check(args) => check(args),
         Command::Sweep(args) => campaign::sweep(args),
         Command::Compare(args) => campaign::compare(args),
+        Command::K8s(args) => k8s::k8s(args),
         Command::Writer => crate::client::child::main(),
     }
 }

@@ -10,4 +10,4 @@ mod parse;
 
 pub use model::*;
 pub use overrides::Override;
-pub use parse::{load_file, load_with, parse_str};
+pub use parse::{load_file, load_text_with, load_with, parse_str};

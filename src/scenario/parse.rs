@@ -15,6 +15,12 @@ pub fn load_file(path: &Path) -> anyhow::Result<Scenario> {
 /// The file with `--set` overrides applied before it is parsed; messages then name the
 /// file and the overrides, since a line may hold a value the file never had.
 pub fn load_with(path: &Path, overrides: &[super::Override]) -> anyhow::Result<Scenario> {
+    load_text_with(path, overrides).map(|(_, scenario)| scenario)
+}
+
+/// `load_with`, also returning the text it parsed (the file with the overrides applied),
+/// for those who pass the scenario on (Kubernetes manifests).
+pub fn load_text_with(path: &Path, overrides: &[super::Override]) -> anyhow::Result<(String, Scenario)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         bad_input(format!(
             "{}: cannot read the scenario file ({e}). Check the path; scenario files live in scenarios/.",
@@ -23,11 +29,13 @@ pub fn load_with(path: &Path, overrides: &[super::Override]) -> anyhow::Result<S
     })?;
     let origin = path.display().to_string();
     if overrides.is_empty() {
-        return parse_str(&text, &origin);
+        let scenario = parse_str(&text, &origin)?;
+        return Ok((text, scenario));
     }
     let edited = super::overrides::apply(&text, &origin, overrides)?;
     let sets: Vec<String> = overrides.iter().map(|o| format!("--set {o}")).collect();
-    parse_str(&edited, &format!("{origin} (with {})", sets.join(" ")))
+    let scenario = parse_str(&edited, &format!("{origin} (with {})", sets.join(" ")))?;
+    Ok((edited, scenario))
 }
 
 /// Parses and validates `text`; `origin` is the file name used in messages.

@@ -168,3 +168,23 @@ pub fn judging_checks(report: &Value) -> Vec<Value> {
     let others = ["upsert_keys", "counter_increments", "bank_total", "delete_rows"];
     report["checks"].as_array().unwrap().iter().filter(|c| !(others.iter().any(|o| c["name"] == *o) && c["status"] == "skipped" && report["scenario"]["workload"]["kind"] == "append")).cloned().collect()
 }
+
+/// Records that a test could not judge (a tool or engine is missing), and why: on stderr
+/// and in $DLS_SKIPPED_TESTS_FILE (else results/skipped-tests.txt), which scripts/test.sh
+/// counts as skipped, not passed (libtest has no "skipped" outcome to report it with).
+pub fn skipped(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+    let path = std::env::var_os("DLS_SKIPPED_TESTS_FILE").map(PathBuf::from).unwrap_or_else(|| repo().join("results").join("skipped-tests.txt"));
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        let _ = writeln!(f, "{test}: {why}");
+    }
+}
+
+/// The program `name` on PATH, if there is one.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()))
+}
