@@ -10,7 +10,7 @@ out = sys.argv[1]
 samples = [json.loads(l) for l in open(f"{out}/samples.ndjson") if l.strip()]
 groups = defaultdict(list)
 for s in samples:
-    if s.get("commits_per_second") is not None:
+    if s.get("commits_per_second") is not None and s["tool"] != "scale":
         groups[(s["tool"], s.get("writers"))].append(s)
 
 
@@ -38,6 +38,61 @@ env_up = spread([s["seconds"] for s in samples if s["tool"] == "env-up"])
 json.dump({"rows": rows, "env_up_seconds": env_up}, open(f"{out}/bench.json", "w"), indent=2)
 
 
+def finds_table(samples):
+    """What each tool told its user about the same work, beside what was there: DuckLake's
+    hidden commit retries are the catalog's rolled-back transactions, which the bench script
+    counts around every run whichever tool ran (medians over the repetitions)."""
+    tools = ["ducklake-stress", "bare-loop", "python-poc"]
+    out = ["", "What each tool reports about the same work (medians over repetitions; \"—\" = not reported):", ""]
+    for writers in sorted({s.get("writers") for s in samples if s["tool"] in tools and s.get("writers")}):
+        by = {t: [s for s in samples if s["tool"] == t and s.get("writers") == writers] for t in tools}
+
+        def med(tool, key):
+            values = [s[key] for s in by[tool] if s.get(key) is not None]
+            return statistics.median(values) if values else None
+
+        def cell(tool, key):
+            v = med(tool, key)
+            return "—" if v is None else f"{v:g}"
+
+        checks = {c for s in by["ducklake-stress"] for c in s.get("checks", {})}
+        failing = sorted({c for s in by["ducklake-stress"] for c, st in s.get("checks", {}).items() if st == "fail"})
+        present = [med(t, "catalog_rollbacks_seen_by_bench") for t in tools]
+        out += [f"{writers} writers:", "", "| | " + " | ".join(tools) + " |", "|---" * (len(tools) + 1) + "|",
+                "| commits / failed for good | " + " | ".join(f"{cell(t, 'commits')} / {cell(t, 'failed')}" for t in tools) + " |",
+                "| application retries | " + " | ".join(cell(t, "app_retries") if t != "bare-loop" else "none made" for t in tools) + " |",
+                "| DuckLake's hidden retries (catalog rollbacks), present in the run | " + " | ".join("—" if v is None else f"{v:g}" for v in present) + " |",
+                "| … reported by the tool | " + " | ".join(cell(t, "catalog_rollbacks") for t in tools) + " |",
+                "| unknown commit outcomes | " + " | ".join(cell(t, "indeterminate") if t == "ducklake-stress" else "counted as failed" for t in tools) + " |",
+                "| peak lock waiters on the catalog | " + " | ".join(cell(t, "peak_lock_waiters") for t in tools) + " |",
+                f"| checks after the run | {len(checks)} run, failing: {', '.join(failing) or 'none'} | none | none |", ""]
+    return out
+
+
+def scale_table(samples):
+    """The scale grid: per writer mode and count, the median over repetitions."""
+    grid = defaultdict(list)
+    for s in samples:
+        if s["tool"] == "scale" and s.get("commits"):
+            grid[(s["mode"], s["writers"])].append(s)
+    if not grid:
+        return []
+
+    def med(ss, f):
+        values = [v for v in (f(s) for s in ss) if v is not None]
+        return statistics.median(values) if values else float("nan")
+
+    out = ["", "Scale (10 s of appends per point; memory per writer: harness peak RSS / threads, or the largest writer process's peak RSS):", "",
+           "| mode | writers | commits/s | failed | harness peak RSS MB | MB per writer | CPU ms per commit | set-up s | set-up s per writer | first commit within s |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for (mode, w), ss in sorted(grid.items()):
+        per_writer = (lambda s: s["peak_rss_mb"] / w) if mode == "thread" else (lambda s: s.get("children_peak_rss_mb"))
+        out.append(f"| {mode} | {w} | {med(ss, lambda s: s['commits_per_second']):.1f} | {med(ss, lambda s: s['failed']):g} | "
+                   f"{med(ss, lambda s: s['peak_rss_mb']):.0f} | {med(ss, per_writer):.1f} | {med(ss, lambda s: s['cpu_seconds'] / s['commits'] * 1000):.0f} | "
+                   f"{med(ss, lambda s: s['setup_seconds']):.1f} | {med(ss, lambda s: s['setup_seconds'] / w):.2f} | {med(ss, lambda s: s.get('first_commit_within_seconds')):.1f} |")
+    return out
+
+
 def fmt(s, d=1):
     return "n/a" if not s else f"{s['median']:.{d}f} ({s['min']:.{d}f}–{s['max']:.{d}f})"
 
@@ -48,5 +103,7 @@ for r in rows:
                  f"{fmt(r['cpu_seconds_per_1000_commits'], 2)} | {r.get('cpu_vs_harness', float('nan')):.3f} | {fmt(r['failed'], 0)} |")
 lines.append("")
 lines.append(f"Native environment up (Postgres + S3): {fmt(env_up, 2)} s.")
+lines += finds_table(samples)
+lines += scale_table(samples)
 open(f"{out}/bench.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

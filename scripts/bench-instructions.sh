@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The harness's own cost per commit, in instructions (valgrind --tool=callgrind), against
+# the bare loop of the same SQL (src/bin/bare-loop.rs). Instruction counts do not depend on
+# what else the machine is doing, which commits/s on a shared 2-core machine do (README,
+# Benchmarks). Set-up (extension loading, ATTACH) costs far more than a commit, so each
+# tool runs twice, with SMALL and LARGE commits per writer, and the cost of one commit is
+# the difference divided by the difference in commits: set-up cancels out.
+# One writer: no commit races, so both tools do the same DuckLake work per commit.
+# Writes results/bench/<UTC time>-instructions/{instructions.json,instructions.md,*.callgrind}.
+# Knobs: BENCH_SMALL (10), BENCH_LARGE (40) commits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >&2
+source scripts/env.sh
+small=${BENCH_SMALL:-10}
+large=${BENCH_LARGE:-40}
+out="results/bench/$(date -u +%Y%m%dT%H%M%SZ)-instructions"
+mkdir -p "$out/runs"
+bin="$CARGO_TARGET_DIR/release"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+command -v valgrind >/dev/null || { echo "bench-instructions: valgrind is missing (apt-get install valgrind)" >&2; exit 3; }
+
+state=$(mktemp -d)
+cleanup() { "$bin/ducklake-stress" env down --state "$state" >/dev/null 2>&1 || true; rm -rf "$state"; }
+trap cleanup EXIT
+"$bin/ducklake-stress" env up --state "$state" >&2
+env_json="$state/env.json"
+
+# Generous deadlines: under valgrind everything runs some 50 times slower.
+grind() { # name commits command...
+  local name=$1 commits=$2; shift 2
+  say "callgrind: $name, $commits commits"
+  valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 \
+    || { echo "bench-instructions: $name failed, see $out/runs/$name-$commits.log" >&2; tail -5 "$out/runs/$name-$commits.log" >&2; exit 1; }
+}
+for n in "$small" "$large"; do
+  grind ducklake-stress "$n" "$bin/ducklake-stress" run benchmarks/append.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
+    --set run.writers=1 --set "run.commits_per_writer=$n" --set "lake.table=instr_h_$n" --set run.deadline=\"60m\" --set run.stall_after=\"30m\"
+  grind bare-loop "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_b_$n"
+done
+
+python3 benchmarks/instructions.py "$out" "$small" "$large"
+echo "bench-instructions: $out/instructions.md"
