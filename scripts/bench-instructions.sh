@@ -18,7 +18,14 @@ out="results/bench/$(date -u +%Y%m%dT%H%M%SZ)-instructions"
 mkdir -p "$out/runs"
 bin="$CARGO_TARGET_DIR/release"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-command -v valgrind >/dev/null || { echo "bench-instructions: valgrind is missing (apt-get install valgrind)" >&2; exit 3; }
+if ! command -v valgrind >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    say "installing valgrind (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+  else
+    echo "bench-instructions: valgrind is missing and this is not root with apt-get: install valgrind" >&2; exit 3
+  fi
+fi
 
 state=$(mktemp -d)
 cleanup() { "$bin/ducklake-stress" env down --state "$state" >/dev/null 2>&1 || true; rm -rf "$state"; }

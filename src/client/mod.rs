@@ -4,4 +4,5 @@
 pub mod child;
 pub mod retry_policy;
 pub mod shared_instance;
+pub mod worker;
 pub mod writer;

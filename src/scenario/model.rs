@@ -402,6 +402,11 @@ pub enum NemesisKind {
     /// server's port, with Linux `tc netem` on the loopback device, for `hold` or until
     /// the run ends. Needs root (CAP_NET_ADMIN) and services on this machine.
     Latency,
+    /// The last remote worker to join (`run --coordinate`) cut off from every network its
+    /// container is on (`docker network disconnect`), for the rest of the run: a pipeline
+    /// host that drops off the network mid-transaction. Needs workers in Docker containers
+    /// on this machine's engine (a container's host name is its id).
+    DisconnectWorker,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----

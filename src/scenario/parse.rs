@@ -235,7 +235,7 @@ fn needs_postgres_catalog(spec: &NemesisSpec) -> bool {
         // Finding a writer caught committing reads pg_stat_activity.
         KillWriter => spec.during == FaultMoment::Commit,
         Latency => spec.target == Some(LatencyTarget::Catalog),
-        CrashWriter | PauseS3 | KillS3 | RestartS3 => false,
+        CrashWriter | PauseS3 | KillS3 | RestartS3 | DisconnectWorker => false,
     }
 }
 
@@ -475,6 +475,7 @@ fn nemesis_keys(kind: NemesisKind) -> (&'static [&'static str], &'static [(&'sta
         IdleInTransactionTimeout => (&["hold", "timeout"], &[("timeout", "the value to set, e.g. \"50ms\"")]),
         RestartCatalog => (&["hold", "every", "mode"], &[]),
         KillS3 | RestartS3 => (&["hold", "every"], &[]),
+        DisconnectWorker => (&[], &[]),
         Latency => (&["hold", "target", "delay", "jitter"], &[("target", "\"catalog\" or \"s3\""), ("delay", "the added one-way delay, e.g. \"20ms\"")]),
     }
 }
