@@ -34,11 +34,18 @@ trap cleanup EXIT
 env_json="$state/env.json"
 
 # Generous deadlines: under valgrind everything runs some 50 times slower.
+# The harness's checks may run past their own deadline under valgrind (exit 3): the
+# writing, which is what is compared, is complete; instructions.py counts the checks apart
+# (run_all_into's inclusive count) and requires every commit to have happened.
 grind() { # name commits command...
-  local name=$1 commits=$2; shift 2
+  local name=$1 commits=$2 rc=0; shift 2
   say "callgrind: $name, $commits commits"
-  valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 \
-    || { echo "bench-instructions: $name failed, see $out/runs/$name-$commits.log" >&2; tail -5 "$out/runs/$name-$commits.log" >&2; exit 1; }
+  valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ] && ! { [ "$name" = ducklake-stress ] && [ "$rc" -eq 3 ]; }; then
+    echo "bench-instructions: $name failed (exit $rc), see $out/runs/$name-$commits.log" >&2; tail -5 "$out/runs/$name-$commits.log" >&2; exit 1
+  fi
+  grep -Eq "committed $commits( |\\b)|\"commits\": ?$commits[,}]" "$out/runs/$name-$commits.log" \
+    || { echo "bench-instructions: $name did not make $commits commits, see $out/runs/$name-$commits.log" >&2; exit 1; }
 }
 for n in "$small" "$large"; do
   grind ducklake-stress "$n" "$bin/ducklake-stress" run benchmarks/append.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
