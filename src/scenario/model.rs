@@ -204,6 +204,11 @@ pub enum WorkloadKind {
     Bank,
     /// The first `deleters` writers delete a slice of the rows, the others append.
     Delete,
+    /// DDL churn: CREATE OR REPLACE TABLE … AS on shared and private names, ALTER TABLE …
+    /// ADD COLUMN beside inserts (see `workload::ddl`).
+    Ddl,
+    /// The user's own statements per transaction, templated (see `workload::sql`).
+    Sql,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +232,12 @@ pub struct WorkloadSpec {
     /// The delete workload's options (`kind = "delete"` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<DeleteSpec>,
+    /// The sql workload's statements and expectation (`kind = "sql"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<SqlSpec>,
+    /// The upsert workload's statement (`kind = "upsert"` only; absent: delete_insert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upsert: Option<UpsertSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -466,7 +477,12 @@ pub(crate) struct RawWorkload {
     pub keys: Option<Spanned<u32>>,
     pub seed: Option<Spanned<bool>>,
     pub counters: Option<Spanned<u32>>,
-    pub statement: Option<Spanned<CounterStatement>>,
+    /// counter: update / read_then_write; upsert: delete_insert / merge.
+    pub statement: Option<Spanned<RawStatement>>,
+    pub statements: Option<Spanned<Vec<Spanned<String>>>>,
+    pub setup: Option<Spanned<String>>,
+    pub check: Option<Spanned<String>>,
+    pub expect_rows: Option<Spanned<u64>>,
     pub accounts: Option<Spanned<u32>>,
     pub initial_balance: Option<Spanned<i64>>,
     pub max_transfer: Option<Spanned<i64>>,
