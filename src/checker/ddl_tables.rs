@@ -161,7 +161,7 @@ fn check_inserts(ctx: &CheckContext, run_id: &str, inserts: &BTreeMap<(u32, u64)
             p.add("wrong_insert_rows", || format!("w{w} t{t} ({outcome:?}) has {n} rows in {}, expected {}", ctx.table, if *outcome == Outcome::Failed { 0 } else { rows }));
         }
     }
-    for ((w, t), n) in found.iter().filter(|(k, _)| !inserts.contains_key(k)) {
+    for ((w, t), n) in found.iter().filter(|(k, _)| !inserts.contains_key(*k)) {
         p.add("rows_without_insert", || format!("{n} rows of w{w} t{t} in {}, a transaction that inserted nothing", ctx.table));
     }
     Ok(())

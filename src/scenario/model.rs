@@ -1,5 +1,6 @@
 //! The v1 scenario schema. Key names are a contract with users' files: add, never rename.
 
+use super::sql_spec::{RawStatement, SqlSpec, UpsertSpec};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use toml::Spanned;
@@ -151,6 +152,10 @@ pub struct LakeSpec {
     /// Parquet files (DuckLake's default is 10; 0 turns inlining off). `None` keeps the
     /// default.
     pub data_inlining_row_limit: Option<u64>,
+    /// The same limit persisted on the scenario's table (`set_option(…, table_name => …)`
+    /// at set-up): it then holds for every client of the lake, not just this run's ATTACH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_data_inlining_row_limit: Option<u64>,
     /// Extensions loaded from these files instead of the extension directory (a patched
     /// DuckLake under test): name -> absolute path of `<name>.duckdb_extension`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -465,6 +470,7 @@ pub(crate) struct RawLake {
     pub data: Option<DataStore>,
     pub table: Option<Spanned<String>>,
     pub data_inlining_row_limit: Option<u64>,
+    pub table_data_inlining_row_limit: Option<u64>,
     pub extensions: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }
 

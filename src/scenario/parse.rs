@@ -2,6 +2,7 @@
 //! column, the key and what is allowed, because a CI log is often all the user has.
 
 use super::model::*;
+use super::sql_spec::RawStatement;
 use crate::error::bad_input;
 use std::ops::Range;
 use std::path::Path;
@@ -281,7 +282,7 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
     let Some(lake) = lake else {
-        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None, extension_files: Default::default() });
+        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None, table_data_inlining_row_limit: None, extension_files: Default::default() });
     };
     let l = lake.get_ref();
     let catalog = match l.catalog.as_ref().map(|c| (c, c.get_ref().as_str())) {
@@ -304,6 +305,7 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
         data: l.data.unwrap_or(DataStore::S3),
         table,
         data_inlining_row_limit: l.data_inlining_row_limit,
+        table_data_inlining_row_limit: l.table_data_inlining_row_limit,
         extension_files: validate_extension_files(l.extensions.as_ref(), catalog, here)?,
     })
 }
