@@ -198,3 +198,27 @@ fn sql_ddl_and_merge_keys_are_validated_with_their_line() {
         assert_eq!(ran.code, 0, "{file}: {}", ran.explain());
     }
 }
+
+// ---- data_inlining_row_limit per table ----
+
+/// `[lake] table_data_inlining_row_limit` is persisted on the scenario's table at set-up,
+/// where every later client of the lake finds it.
+#[test]
+fn a_table_inlining_limit_is_persisted_in_the_lake() {
+    let env = SharedEnv::up();
+    let dir = env.dir.path().join("run-inline");
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = append_toml("inline", 1, 2, "t_inline", "").replace("[lake]\n", "[lake]\ntable_data_inlining_row_limit = 7\n");
+    assert!(toml.contains("table_data_inlining_row_limit"), "{toml}");
+    let ran = run(&scenario(&dir, "inline", &toml), &dir, &["--env-file", &env.env_arg()]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let conn = breaker(&env);
+    let options: Vec<String> = conn
+        .prepare("SELECT concat_ws('|', option_name, value, scope, scope_entry) FROM ducklake_options('lake') WHERE option_name = 'data_inlining_row_limit'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(options.iter().any(|o| o.contains("|7|") && o.contains("t_inline")), "{options:?}");
+}
