@@ -222,3 +222,30 @@ fn a_table_inlining_limit_is_persisted_in_the_lake() {
         .unwrap();
     assert!(options.iter().any(|o| o.contains("|7|") && o.contains("t_inline")), "{options:?}");
 }
+
+/// Appends to a run's history one transaction that failed with `class` and `message`.
+fn append_failed_txn(run_dir: &std::path::Path, writer: u32, txn: u64, class: &str, message: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(run_dir.join("history.ndjson")).unwrap();
+    let invoke = serde_json::json!({ "type": "invoke", "writer": writer, "txn": txn, "attempt": 1, "at": 0.5, "rows": 3 });
+    let complete = serde_json::json!({ "type": "complete", "writer": writer, "txn": txn, "attempt": 1, "at": 0.6, "outcome": "fail", "step": "insert", "error_class": class, "error": message });
+    writeln!(f, "{invoke}\n{complete}").unwrap();
+}
+
+/// An error DuckDB calls internal, and one of a class DDL should never meet, recorded in
+/// the history: `ddl_tables` names both.
+#[test]
+fn an_internal_error_and_a_lost_connection_in_the_history_fail_ddl_tables() {
+    let env = SharedEnv::up();
+    let toml = shipped("ddl.toml", &[("duration = \"8s\"", "commits_per_writer = 3"), ("ddl_base", "t_ddl_err")]);
+    let run_dir = healthy(&env, "ddl-err", "t_ddl_err", &toml, "ddl_tables");
+    append_failed_txn(&run_dir, 0, 1000, "other", "INTERNAL Error: Failed to commit DuckLake transaction.Calling GetValueInternal on a value that is NULL");
+    append_failed_txn(&run_dir, 1, 1000, "connection_lost", "server closed the connection unexpectedly");
+    let (after, results) = env.check("t_ddl_err", Some(&run_dir), &[]);
+    assert_eq!(after.code, 1, "{}", after.explain());
+    let c = result_of(&results, "ddl_tables");
+    let problems = c["evidence"]["problems"].as_object().unwrap();
+    assert_eq!(problems.keys().collect::<Vec<_>>(), ["internal_error", "unexpected_error"], "{c}");
+    assert!(c["evidence"]["examples"].to_string().contains("w0 t1000 a1: INTERNAL Error"), "{c}");
+    assert_eq!(c["evidence"]["error_classes"]["connection_lost"], 1, "{c}");
+}
