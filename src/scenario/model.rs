@@ -201,7 +201,8 @@ pub struct RetrySpec {
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     Append,
-    /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again.
+    /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again
+    /// (or one MERGE INTO, `statement = "merge"`).
     Upsert,
     /// Each transaction increments `batch_rows` of `counters` shared counters (seeded at 0).
     Counter,

@@ -1,6 +1,7 @@
 //! The `upsert` workload: each transaction replaces a few keys of a key space all writers
-//! share, `DELETE … WHERE row_seq IN (keys)` then `INSERT` of those keys, in the append
-//! table's own columns (`row_seq` is the key). Which keys a transaction replaces follows
+//! share, `DELETE … WHERE row_seq IN (keys)` then `INSERT` of those keys (or, with
+//! `statement = "merge"`, one `MERGE INTO` leaving the same rows), in the append table's
+//! own columns (`row_seq` is the key). Which keys a transaction replaces follows
 //! from (run, writer, transaction) alone, so the checker knows without asking anyone.
 //! DuckLake's conflict rules say a transaction that deletes from a table conflicts with one
 //! that inserted into it since its snapshot: two concurrent upserts of a key must not both
