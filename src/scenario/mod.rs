@@ -7,7 +7,9 @@
 mod model;
 pub mod overrides;
 mod parse;
+mod sql_spec;
 
 pub use model::*;
+pub use sql_spec::*;
 pub use overrides::Override;
 pub use parse::{load_file, load_text_with, load_with, parse_str};
