@@ -23,6 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Limits for the phases the scenario's deadline does not bound by itself.
+/// Preparing the lake gets a tenth of the scenario's deadline, at least this long: a stuck
+/// ATTACH is diagnosed long before a long deadline, yet a slow machine (or valgrind, 50x
+/// slower at loading extensions) is not cut off.
 const SETUP_DEADLINE: Duration = Duration::from_secs(60);
 const CHECKS_DEADLINE: Duration = Duration::from_secs(180);
 /// Checks after a hang or an interrupt get less time: the user is waiting for an answer.
@@ -95,7 +98,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         ..Default::default()
     };
 
-    let limit = deadline_at.saturating_duration_since(Instant::now()).min(SETUP_DEADLINE);
+    let limit = deadline_at.saturating_duration_since(Instant::now()).min(SETUP_DEADLINE.max(scenario.run.deadline / 10));
     let (versions, writing) = match setup::prepare_lake(&target, &scenario, &run_id, &env, &*catalog.client_blocking()?, limit) {
         Ok(versions) => {
             interrupt::bail_if_interrupted()?;
