@@ -6,6 +6,8 @@
 # tool runs twice, with SMALL and LARGE commits per writer, and the cost of one commit is
 # the difference divided by the difference in commits: set-up cancels out.
 # One writer: no commit races, so both tools do the same DuckLake work per commit.
+# Only the writing is compared: both tools zero callgrind's counters when their writers start
+# and dump them when they stop (src/util/callgrind.rs); *.callgrind.1 are those dumps.
 # Writes results/bench/<UTC time>-instructions/{instructions.json,instructions.md,*.callgrind}.
 # Knobs: BENCH_SMALL (10), BENCH_LARGE (40) commits.
 set -euo pipefail
@@ -40,7 +42,7 @@ env_json="$state/env.json"
 grind() { # name commits command...
   local name=$1 commits=$2 rc=0; shift 2
   say "callgrind: $name, $commits commits"
-  valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 || rc=$?
+  DUCKLAKE_STRESS_CALLGRIND_MARKS=1 valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ] && ! { [ "$name" = ducklake-stress ] && [ "$rc" -eq 3 ]; }; then
     echo "bench-instructions: $name failed (exit $rc), see $out/runs/$name-$commits.log" >&2; tail -5 "$out/runs/$name-$commits.log" >&2; exit 1
   fi

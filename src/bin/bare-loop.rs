@@ -61,6 +61,7 @@ fn run() -> anyhow::Result<String> {
         })
         .collect();
     barrier.wait();
+    ducklake_stress::util::callgrind::mark("zero");
     let start = Instant::now();
     let (mut ok, mut failed) = (0, 0);
     for h in handles {
@@ -69,6 +70,7 @@ fn run() -> anyhow::Result<String> {
         failed += f;
     }
     let seconds = start.elapsed().as_secs_f64();
+    ducklake_stress::util::callgrind::mark("dump=writing");
     let usage = ducklake_stress::report::HarnessUsage::measure(0);
     Ok(serde_json::json!({
         "tool": "bare-loop", "writers": writers, "commits": ok, "failed": failed, "seconds": seconds,

@@ -109,6 +109,7 @@ impl Hooks for RunHooks<'_> {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
         self.rollbacks_at_go = self.services.catalog.client_blocking().ok().and_then(|c| super::catalog::read_rollbacks(&c));
         let origin = self.shared.history.start_clock();
+        crate::util::callgrind::mark("zero");
         self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, &self.services.containers, self.restarter.clone(), self.workers.clone()));
         origin
     }
@@ -168,6 +169,7 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
         }
     });
     hooks.progress.finish();
+    crate::util::callgrind::mark("dump=writing");
     let end = match (s.stop_at, shared.history.origin()) {
         (Some(stop), Some(origin)) => stop.saturating_duration_since(origin).as_secs_f64().min(writers_done_at),
         _ => writers_done_at,

@@ -2,6 +2,7 @@
 //! error kinds and runtime: bounded waits, Ctrl-C, atomic file writes, identifiers.
 
 pub mod atomic_write;
+pub mod callgrind;
 pub mod deadline;
 pub mod gate;
 pub mod ids;
