@@ -12,8 +12,10 @@ pub mod context;
 pub mod counter_increments;
 pub mod delete_rows;
 pub mod keyed_values;
+pub mod maintenance;
 pub mod object_store;
 pub mod problems;
+pub mod reads;
 pub mod row_count;
 pub mod sessions;
 pub mod snapshots;
@@ -87,6 +89,8 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(counter_increments::CounterIncrements),
         Box::new(bank_total::BankTotal),
         Box::new(delete_rows::DeleteRows),
+        Box::new(reads::Reads),
+        Box::new(maintenance::Maintenance),
         Box::new(table_stats::TableStats),
         Box::new(object_store::ObjectStore),
         Box::new(catalog_integrity::CatalogIntegrity),

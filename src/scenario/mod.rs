@@ -4,10 +4,12 @@
 //! validated [`Scenario`] or a one-paragraph error naming file, line, column and key;
 //! `overrides` applies `--set key=value` to the file's text first.
 
+pub mod actors;
 mod model;
 pub mod overrides;
 mod parse;
 
+pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSpec};
 pub use model::*;
 pub use overrides::Override;
 pub use parse::{load_file, load_text_with, load_with, parse_str};
