@@ -42,3 +42,10 @@ impl Check for Maintenance {
         Ok(CheckResult { name: self.name().to_string(), status, summary, evidence })
     }
 }
+
+/// Why the commit tags cannot all be found, if a `maintenance` actor expired snapshots:
+/// expiry deletes the snapshots that carried them, by design.
+pub fn expired_snapshots(run: &super::RunFacts) -> Option<String> {
+    let n = run.actor_events.iter().filter(|e| matches!(e, Event::Maintenance { operation, error: None, .. } if operation == "expire_snapshots")).count();
+    (n > 0).then(|| format!("a maintenance actor expired snapshots ({n} expire_snapshots calls): the snapshots that carried this run's commit tags are gone by design; row_count and transaction_integrity judge the rows"))
+}

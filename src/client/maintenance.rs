@@ -14,7 +14,9 @@ use std::time::Duration;
 /// The call for `op`. The time-based ones take `older_than` so a run of seconds has
 /// something to expire and delete (DuckLake's defaults are days).
 pub fn call_sql(op: MaintenanceOp, older_than: Duration) -> String {
-    let cutoff = format!("older_than => now() - INTERVAL '{} milliseconds'", older_than.as_millis());
+    // A literal: this DuckDB has no ICU, so `now() - INTERVAL` (TIMESTAMPTZ) does not bind.
+    let at = std::time::SystemTime::now() - older_than;
+    let cutoff = format!("older_than => TIMESTAMPTZ '{}'", humantime::format_rfc3339_millis(at));
     let args = match op {
         MaintenanceOp::ExpireSnapshots | MaintenanceOp::CleanupOldFiles | MaintenanceOp::DeleteOrphanedFiles => format!(", {cutoff}"),
         _ => String::new(),
