@@ -100,15 +100,32 @@ fn readers_see_every_acknowledged_commit() {
     assert_eq!(ran.code, 0, "{}", ran.explain());
 }
 
+/// Writers, maintenance with `delete_orphaned_files` at a 1 s age guard, and readers.
+/// DuckLake 1.5.5 deletes data files of transactions still in flight (written more than
+/// 1 s before their COMMIT), which then commit referencing them: 3 and 4 live files were
+/// missing after the two 10 s runs here (duckdb/ducklake#916, and the discussion of
+/// duckdb/ducklake#1196: a short guard is unsafe beside writers). The harness must see it.
 #[test]
 fn mixed_actors_run_end_to_end() {
     let dir = tempdir();
     let ran = run(&repo().join("scenarios/mixed-actors.toml"), dir.path(), &[]);
     let r = ran.report();
-    for name in ["row_count", "transaction_integrity", "object_store", "reads"] {
-        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
-    }
     assert_ne!(check(&r, "maintenance"), "skipped", "{}", r["checks"]);
+    assert_ne!(check(&r, "reads"), "skipped", "{}", r["checks"]);
+    assert_ne!(check(&r, "reads"), "fail", "{}", r["checks"]);
+    let store = check_of(&r, "object_store");
+    if store["status"] == "fail" {
+        let missing = store["evidence"]["missing_count"].as_u64().unwrap();
+        assert!(missing > 0, "{store}");
+        eprintln!("DuckLake 1.5.5, delete_orphaned_files beside writers: {missing} live files missing");
+        // The lake cannot be read back: the row checks fail rather than pass on what is left.
+        assert_eq!(check(&r, "row_count"), "fail", "{}", r["checks"]);
+        assert_eq!(ran.code, 1, "{}", ran.explain());
+    } else {
+        for name in ["row_count", "transaction_integrity", "object_store"] {
+            assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+        }
+    }
     // Readers, maintenance and writers each ran as an actor of their own, named .../w<N>.
     let history = std::fs::read_to_string(ran.run_dir().join("history.ndjson")).unwrap();
     assert!(history.contains("\"type\":\"maintenance\",\"writer\":4"), "the maintenance actor is writer 4");
