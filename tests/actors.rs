@@ -195,3 +195,44 @@ fn a_live_file_removed_after_maintenance_fails_object_store() {
     assert_eq!(after.code, 1, "{}", after.explain());
     assert_eq!(check_status(&results, "object_store"), "fail", "{results}");
 }
+
+/// Every actor as a writer process (`run.mode = "process"`): the spec sent to each child
+/// carries the groups, so maintenance and readers run there and record their entries.
+#[test]
+fn actors_run_as_processes() {
+    let dir = tempdir();
+    let toml = r#"name = "actors-processes"
+[run]
+writers = 4
+mode = "process"
+duration = "5s"
+deadline = "2m"
+[lake]
+table = "actors_processes"
+data_inlining_row_limit = 0
+[retry.ducklake]
+max_retry_count = 100
+[[actors]]
+kind = "append"
+count = 2
+batch_rows = 5
+[[actors]]
+kind = "maintenance"
+every = "1s"
+operations = ["merge_adjacent_files"]
+[[actors]]
+kind = "reader"
+every = "100ms"
+fresh_every = 3
+"#;
+    let ran = run(&scenario(dir.path(), "actors-processes", toml), dir.path(), &[]);
+    let r = ran.report();
+    let m = check_of(&r, "maintenance");
+    assert!(m["evidence"]["merge_adjacent_files"].is_object(), "{m}");
+    let reads = check_of(&r, "reads");
+    assert_eq!(reads["status"], "pass", "{reads}");
+    assert!(reads["evidence"]["counts"].as_u64().unwrap() > 0, "{reads}");
+    for name in ["row_count", "transaction_integrity", "snapshots", "object_store", "writer_sessions"] {
+        assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
+    }
+}
