@@ -91,3 +91,36 @@ fn count_bounds(txns: &[Txn], n: i64) -> (i64, i64) {
     }
     (lo, lo + unknown)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::transaction::Attempt;
+
+    fn txn(writer: u32, seq: u64, outcome: Outcome, complete_at: f64, snapshot: Option<i64>) -> Txn {
+        let ok = outcome == Outcome::Committed;
+        let attempt = Attempt { attempt: 1, invoke_at: complete_at - 0.1, complete_at: Some(complete_at), outcome: Some(if ok { OpOutcome::Ok } else { OpOutcome::Fail }), snapshot_id: snapshot, ..Default::default() };
+        Txn { writer, txn: seq, rows: 10, attempts: vec![attempt], outcome, committed_attempt: ok.then_some(1), snapshot_id: snapshot }
+    }
+
+    #[test]
+    fn a_lookup_after_the_ack_must_see_every_row() {
+        let t = txn(0, 3, Outcome::Committed, 1.0, Some(5));
+        let mut p = Problems::default();
+        judge_lookup(Some(&t), (0, 3), 2.0, 10, &mut p);
+        judge_lookup(Some(&t), (0, 3), 0.5, 0, &mut p); // started before the ack: either
+        assert!(p.is_empty());
+        judge_lookup(Some(&t), (0, 3), 2.0, 0, &mut p);
+        judge_lookup(Some(&t), (0, 3), 0.5, 4, &mut p);
+        judge_lookup(Some(&txn(1, 0, Outcome::Failed, 1.0, None)), (1, 0), 2.0, 10, &mut p);
+        assert_eq!(p.describe(), "committed_rows_missed x1, failed_rows_seen x1, partial_transaction x1");
+    }
+
+    #[test]
+    fn a_count_lies_between_known_and_possible_commits() {
+        let txns = vec![txn(0, 0, Outcome::Committed, 1.0, Some(3)), txn(0, 1, Outcome::Committed, 2.0, Some(7)), txn(1, 0, Outcome::Committed, 2.0, None), txn(1, 1, Outcome::Failed, 2.0, None)];
+        assert_eq!(count_bounds(&txns, 2), (0, 10));
+        assert_eq!(count_bounds(&txns, 3), (10, 20));
+        assert_eq!(count_bounds(&txns, 9), (20, 30));
+    }
+}
