@@ -41,6 +41,9 @@ pub enum Command {
     /// Print Kubernetes manifests that run SCENARIO with its writers spread over N worker
     /// pods (a coordinator Job and Service, an Indexed Job of workers, a Secret, a ConfigMap)
     K8s(K8sArgs),
+    /// Join a run started with `run --coordinate` on this host or another: run the writers
+    /// it gives this worker, each as its own process with its own DuckDB instance
+    Worker(WorkerArgs),
     /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
     #[command(hide = true)]
     Writer,
@@ -63,6 +66,38 @@ pub struct RunArgs {
     /// Also write the JUnit XML here (every run directory has its junit.xml anyway)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Run the writers on remote workers: listen here (e.g. 0.0.0.0:7878) for
+    /// `ducklake-stress worker --coordinator HOST:PORT` and split the writers over --workers
+    /// of them; the checks and the report stay here
+    #[arg(long, value_name = "ADDR:PORT", requires = "workers")]
+    pub coordinate: Option<String>,
+    /// How many workers the run waits for (with --coordinate)
+    #[arg(long, requires = "coordinate", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub workers: Option<u32>,
+    /// The run's token, which every worker must present (with --coordinate; default: a
+    /// random one, printed)
+    #[arg(long, env = "DLS_RUN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The coordinator's address (`run --coordinate`), as this host reaches it
+    #[arg(long, value_name = "HOST:PORT")]
+    pub coordinator: String,
+    /// The run's token
+    #[arg(long, env = "DLS_RUN_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The catalog and S3 as this host reaches them (env.json), when not at the
+    /// coordinator's addresses
+    #[arg(long)]
+    pub env_file: Option<PathBuf>,
+    /// DuckDB extension directory on this host (default: $DUCKLAKE_STRESS_EXTENSION_DIR, else the setup script's cache)
+    #[arg(long)]
+    pub extension_dir: Option<PathBuf>,
+    /// How long to keep trying to reach the coordinator, e.g. 2m
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub connect_within: std::time::Duration,
 }
 
 fn parse_override(s: &str) -> Result<Override, String> {

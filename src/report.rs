@@ -65,6 +65,12 @@ pub struct Report {
     /// `client.cleanup = "always_rollback"`: the ROLLBACKs after COMMIT and DuckDB's answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<crate::history::cleanup::CleanupSummary>,
+    /// `run --coordinate`: every remote worker, its writers' figures, and whether it was lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_workers: Vec<crate::fleet::RemoteWorker>,
+    /// Connections to the coordinator that were refused (wrong token, one worker too many).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub workers_refused: u64,
     pub verdict: Verdict,
     pub verdict_reason: String,
     pub exit_code: i32,
@@ -153,4 +159,8 @@ impl HarnessUsage {
 pub fn read(path: &std::path::Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path).map_err(|e| crate::error::bad_input(format!("{}: cannot read the report ({e}).", path.display())))?;
     serde_json::from_str(&text).map_err(|e| crate::error::bad_input(format!("{}: not a report of this version of ducklake-stress ({e}).", path.display())))
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -9,133 +9,13 @@
 
 mod common;
 
+use common::docker::*;
 use common::{append_toml, bin, scenario, tempdir, Ran, PATIENT_RETRIES};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PG_IMAGE: &str = "ducklake-stress/postgres";
-const S3_IMAGE: &str = "ducklake-stress/garage";
-const HARNESS_IMAGE: &str = "ducklake-stress/harness";
 const OWNER_LABEL: &str = "ducklake-stress.owner-pid";
-
-fn sh(program: &str, args: &[&str]) -> (bool, String) {
-    // `timeout` bounds every call: a wedged engine must fail the test, not hang it.
-    let out = Command::new("timeout").arg("120").arg(program).args(args).output();
-    match out {
-        Ok(o) => (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
-        Err(e) => (false, format!("{program} did not run: {e}")),
-    }
-}
-
-fn docker(args: &[&str]) -> String {
-    let (ok, out) = sh("docker", args);
-    assert!(ok, "docker {} failed: {out}", args.join(" "));
-    out.trim().to_string()
-}
-
-/// Why the container tests cannot run here, if they cannot.
-fn engine_missing() -> Option<String> {
-    let (ok, out) = sh("docker", &["info", "--format", "{{.ServerVersion}}"]);
-    (!ok).then(|| format!("no Docker engine reachable (`docker info`: {})", out.lines().last().unwrap_or("").trim()))
-}
-
-fn skip(test: &str, reason: &str) {
-    eprintln!("SKIPPED {test}: {reason}");
-    if let Ok(path) = std::env::var("DLS_SKIPPED_TESTS_FILE") {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("skip file writable");
-        writeln!(f, "containers::{test}: {reason}").unwrap();
-    }
-}
-
-/// None when the test should be skipped (reason recorded); panics when images are missing.
-fn engine_with_images(test: &str) -> Option<()> {
-    if let Some(reason) = engine_missing() {
-        skip(test, &reason);
-        return None;
-    }
-    for image in [PG_IMAGE, S3_IMAGE, HARNESS_IMAGE] {
-        let (ok, _) = sh("docker", &["image", "inspect", image]);
-        assert!(ok, "the image {image} is missing: run scripts/build-images.sh (scripts/test.sh does) before the container tests");
-    }
-    Some(())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn hex(bytes: usize) -> String {
-    (0..bytes).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
-}
-
-/// Containers, volumes and networks that carry `label`, as "kind id" lines.
-fn leftovers(label: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for (kind, args) in [("container", vec!["ps", "-a", "-q"]), ("volume", vec!["volume", "ls", "-q"]), ("network", vec!["network", "ls", "-q"])] {
-        let filter = format!("label={label}");
-        let out = docker(&[args.as_slice(), &["--filter", &filter]].concat());
-        found.extend(out.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{kind} {l}")));
-    }
-    found
-}
-
-// ---------------------------------------------------------------------------- compose
-
-/// `docker compose` (v2) if present, else `docker-compose` (v1), which lacks `--wait`.
-fn compose_command() -> Option<(Vec<&'static str>, bool)> {
-    if sh("docker", &["compose", "version"]).0 {
-        return Some((vec!["docker", "compose"], true));
-    }
-    sh("docker-compose", &["version"]).0.then(|| (vec!["docker-compose"], false))
-}
-
-struct Stack {
-    cmd: Vec<&'static str>,
-    project: String,
-    vars: Vec<(String, String)>,
-    down: bool,
-}
-
-impl Stack {
-    fn compose(&self, args: &[&str]) -> (bool, String) {
-        let base = ["-p", &self.project, "-f", "docker-compose.yml", "-f", "docker-compose.local.yml"];
-        let out = Command::new("timeout")
-            .arg("180")
-            .args(&self.cmd)
-            .args(base)
-            .args(args)
-            .current_dir(common::repo())
-            .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("compose runs");
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-    }
-
-    /// Healthy within a deadline (compose v1 has no `--wait`; v2's is used when present).
-    fn wait_healthy(&self, services: usize) {
-        let until = Instant::now() + Duration::from_secs(120);
-        let label = format!("label=com.docker.compose.project={}", self.project);
-        loop {
-            let health = docker(&["ps", "--filter", &label, "--format", "{{.Names}} {{.Status}}"]);
-            let healthy = health.lines().filter(|l| l.contains("(healthy)")).count();
-            if healthy == services {
-                return;
-            }
-            assert!(Instant::now() < until, "the compose stack was not healthy within 120 s:\n{health}\n{}", self.compose(&["logs", "--tail", "30"]).1);
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if !self.down {
-            let _ = self.compose(&["down", "-v", "--remove-orphans"]);
-        }
-    }
-}
 
 #[test]
 fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
@@ -144,7 +24,7 @@ fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
         return;
     }
     let Some((cmd, has_wait)) = compose_command() else {
-        skip(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
+        common::skipped(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
         return;
     };
     // Non-default ports and credentials: env.json must follow the same variables as the stack.
@@ -155,7 +35,7 @@ fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
         ("DLS_S3_KEY_ID".into(), format!("GK{}", hex(12))),
         ("DLS_S3_SECRET".into(), hex(32)),
     ];
-    let mut stack = Stack { cmd, project: format!("dls-test-{}", hex(4)), vars, down: false };
+    let mut stack = Stack { cmd, project: format!("dls-test-{}", hex(4)), vars, down: false, extra_files: Vec::new() };
     let up: &[&str] = if has_wait { &["up", "-d", "--wait"] } else { &["up", "-d"] };
     let (ok, out) = stack.compose(up);
     assert!(ok, "compose up failed:\n{out}");
@@ -291,13 +171,6 @@ fn history_started(results: &Path) -> bool {
     runs.flatten().any(|r| std::fs::metadata(r.path().join("history.ndjson")).map(|m| m.len() > 0).unwrap_or(false))
 }
 
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < until, "{what} did not happen within {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn docker_environment_interrupted_run_removes_its_containers() {

@@ -46,6 +46,8 @@ impl RunRecord {
             Some(WorkloadKind::Counter) => Some("the counter workload updates rows in place by design: counter_increments checks them"),
             Some(WorkloadKind::Bank) => Some("the bank workload updates rows in place by design: bank_total checks them"),
             Some(WorkloadKind::Delete) => Some("the delete workload removes rows by design: delete_rows checks them"),
+            Some(WorkloadKind::Ddl) => Some("the ddl workload replaces tables and alters them by design: ddl_tables checks them"),
+            Some(WorkloadKind::Sql) => Some("the sql workload writes what the user's statements say: sql_statements checks them"),
             _ => (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them"),
         }
     }

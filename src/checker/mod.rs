@@ -10,7 +10,9 @@ pub mod catalog_locks;
 pub mod catalog_rollbacks;
 pub mod context;
 pub mod counter_increments;
+pub mod ddl_tables;
 pub mod delete_rows;
+pub mod error_tally;
 pub mod keyed_values;
 pub mod maintenance;
 pub mod object_store;
@@ -19,6 +21,7 @@ pub mod reads;
 pub mod row_count;
 pub mod sessions;
 pub mod snapshots;
+pub mod sql_statements;
 pub mod table_stats;
 pub mod transaction_integrity;
 pub mod upsert_keys;
@@ -91,6 +94,8 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(delete_rows::DeleteRows),
         Box::new(reads::Reads),
         Box::new(maintenance::Maintenance),
+        Box::new(ddl_tables::DdlTables),
+        Box::new(sql_statements::SqlStatements),
         Box::new(table_stats::TableStats),
         Box::new(object_store::ObjectStore),
         Box::new(catalog_integrity::CatalogIntegrity),

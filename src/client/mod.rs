@@ -6,4 +6,5 @@ pub mod maintenance;
 pub mod reader;
 pub mod retry_policy;
 pub mod shared_instance;
+pub mod worker;
 pub mod writer;

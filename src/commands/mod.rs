@@ -30,6 +30,13 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Sweep(args) => campaign::sweep(args),
         Command::Compare(args) => campaign::compare(args),
         Command::K8s(args) => k8s::k8s(args),
+        Command::Worker(args) => crate::client::worker::main(crate::client::worker::WorkerOptions {
+            coordinator: args.coordinator,
+            token: args.token,
+            extension_dir: args.extension_dir,
+            env_file: args.env_file,
+            connect_within: args.connect_within,
+        }),
         Command::Writer => crate::client::child::main(),
     }
 }
@@ -47,6 +54,9 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         crate::export::check_output_path("--junit", path)?;
     }
     if args.repeat > 1 {
+        if args.coordinate.is_some() {
+            return Err(bad_input("--coordinate runs one run with remote workers; --repeat starts runs one after another, which the workers would have to join again each time. Repeat the command instead."));
+        }
         if args.junit.is_some() {
             return Err(bad_input("--junit writes the JUnit of one run; with --repeat each run directory has its own junit.xml (under the campaign's runs/)."));
         }
@@ -61,6 +71,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         keep_env: args.keep_env,
         extension_dir: args.env.extension_dir,
         quiet: args.env.quiet,
+        remote: remote_options(args.coordinate, args.workers, args.token),
     };
     let outcome = runner::run(&opts)?;
     print!("{}", crate::export::console::render(&outcome.report));
@@ -70,6 +81,18 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         println!("junit: {}", path.display());
     }
     Ok(outcome.report.exit_code)
+}
+
+/// `--coordinate ADDR --workers N [--token T]`; without a token, a random one that the
+/// user is shown (workers need it).
+fn remote_options(coordinate: Option<String>, workers: Option<u32>, token: Option<String>) -> Option<crate::fleet::RemoteOptions> {
+    let (listen, workers) = (coordinate?, workers?);
+    let token = token.filter(|t| !t.is_empty()).unwrap_or_else(|| {
+        let t = crate::util::ids::random_hex(16);
+        eprintln!("run token (workers join with --token or DLS_RUN_TOKEN): {t}");
+        t
+    });
+    Some(crate::fleet::RemoteOptions { listen, workers, token })
 }
 
 fn validate(files: &[PathBuf]) -> anyhow::Result<i32> {

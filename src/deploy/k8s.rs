@@ -159,7 +159,9 @@ impl Deployment<'_> {
     }
 
     fn workers_job(&self) -> Value {
-        let args = json!(["worker", "--coordinator", format!("{}:{PORT}", self.coordinator_host())]);
+        // Worker pods may start long before the coordinator's (image pulls, scheduling):
+        // they keep trying for as long as the Job may live.
+        let args = json!(["worker", "--coordinator", format!("{}:{PORT}", self.coordinator_host()), "--connect-within", format!("{}s", self.deadline_secs + SETUP_AND_CHECKS_SECS)]);
         let container = self.container("worker", args);
         let spec = json!({ "completionMode": "Indexed", "completions": self.workers, "parallelism": self.workers });
         self.job("workers", spec, container, json!([]))

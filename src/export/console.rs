@@ -134,8 +134,9 @@ fn totals(o: &mut String, r: &Report) {
     );
 }
 
-/// Errors by class, faults, writer crashes.
+/// Errors by class, faults, writer crashes, remote workers.
 fn events(o: &mut String, r: &Report) {
+    remote_workers(o, r);
     if !r.errors.is_empty() {
         let _ = writeln!(o, "\n  errors by class:");
         for (class, e) in &r.errors {
@@ -160,9 +161,24 @@ fn events(o: &mut String, r: &Report) {
         for c in &r.crashes {
             let how = c.signal.clone().unwrap_or_else(|| format!("exit code {}", c.exit_code.map(|e| e.to_string()).unwrap_or("?".into())));
             let last = c.stderr_tail.last().map(|l| format!(", last stderr: {l}")).unwrap_or_default();
-            let why = if c.expected { " (killed by the kill_writer fault)" } else { "" };
+            let why = if c.expected { " (the fault's doing)" } else { "" };
             let _ = writeln!(o, "    w{} (pid {}) {how}{why} at {:.1} s in {:?}{last}", c.writer, c.pid, c.at, c.step);
         }
+    }
+}
+
+/// `run --coordinate`: one line per worker, and what was refused.
+fn remote_workers(o: &mut String, r: &Report) {
+    if r.remote_workers.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n  remote workers ({} refused):", r.workers_refused);
+    for w in &r.remote_workers {
+        let lost = match (w.lost_at_seconds, &w.lost_reason) {
+            (Some(at), Some(why)) => format!(", LOST at {at:.1} s ({why}{}; {} catalog sessions fenced)", if w.expected_loss { ", the fault's doing" } else { "" }, w.sessions_fenced),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "    worker {} {} ({}): w{}..w{}, {} commits, {} failed, {} unknown{lost}", w.index, w.host, w.peer, w.first_writer, w.first_writer + w.writers - 1, w.commits, w.failed, w.indeterminate);
     }
 }
 

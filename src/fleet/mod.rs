@@ -4,6 +4,7 @@
 
 pub mod processes;
 pub mod protocol;
+pub mod remote;
 pub mod shared;
 pub mod status;
 pub mod threads;
@@ -11,6 +12,7 @@ pub mod threads;
 pub use shared::{LiveCounters, Members, WriterSetup, WriterShared, WriterSlot};
 pub use status::{Step, WriterSnapshot, WriterStatus};
 pub use processes::{ProcessFleet, WriterCrash};
+pub use remote::{RemoteFleet, RemoteOptions, RemoteWorker, Workers};
 pub use threads::ThreadFleet;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

@@ -225,7 +225,7 @@ impl Spawner {
 }
 
 /// Keeps the last lines a child wrote to stderr, for the crash report.
-fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<VecDeque<String>>> {
+pub(crate) fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<VecDeque<String>>> {
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let keep = tail.clone();
     std::thread::spawn(move || {
@@ -242,7 +242,7 @@ fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<VecDeque<Str
 
 /// One line from a child: a history entry goes into the run's history; a control line
 /// updates the writer's slot and the live counters.
-fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mut bool, counters: &Mutex<Vec<[u64; 4]>>, next_txn: &AtomicU64) {
+pub(super) fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mut bool, counters: &Mutex<Vec<[u64; 4]>>, next_txn: &AtomicU64) {
     if let Ok(event) = serde_json::from_str::<Event>(line) {
         if let Event::Invoke { txn, .. } = &event {
             next_txn.fetch_max(txn + 1, Ordering::AcqRel);

@@ -4,14 +4,9 @@
 //! Unpaused also when the run ends first, so nothing stays frozen.
 
 use super::Fault;
-use crate::environment::containers::docker;
+use super::docker_async;
 use crate::scenario::NemesisKind;
 use std::time::Duration;
-
-async fn docker_async(args: [&str; 2]) -> anyhow::Result<String> {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || docker(&args)).await?
-}
 
 pub async fn run(mut fault: Fault) {
     if !fault.sleep(fault.spec.after).await {
@@ -23,14 +18,14 @@ pub async fn run(mut fault: Fault) {
         return;
     };
     fault.note(|l| l.target = format!("{service} container {}", &id[..id.len().min(12)]));
-    if let Err(e) = docker_async(["pause", &id]).await {
+    if let Err(e) = docker_async(&["pause", &id]).await {
         fault.note(|l| l.error = Some(format!("{e:#}")));
         return;
     }
     fault.mark(true);
     fault.sleep(fault.spec.hold.unwrap_or(Duration::from_secs(5))).await;
     // Unpause before marking the end: the history's end means "answering again".
-    if let Err(e) = docker_async(["unpause", &id]).await {
+    if let Err(e) = docker_async(&["unpause", &id]).await {
         fault.note(|l| l.error = Some(format!("{e:#}")));
     }
     fault.mark(false);

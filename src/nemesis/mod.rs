@@ -2,6 +2,7 @@
 //! do when the catalog misbehaves.
 
 pub mod crash_writer;
+pub mod disconnect_worker;
 pub mod docker_pause;
 pub mod idle_in_transaction_timeout;
 pub mod kill_writer;
@@ -12,7 +13,7 @@ pub mod restart_service;
 pub mod terminate_writer_sessions;
 
 use crate::environment::process::ServiceHandle;
-use crate::fleet::Restarter;
+use crate::fleet::{Restarter, Workers};
 use crate::environment::{EnvFile, PgEndpoint, S3Endpoint};
 use crate::scenario::{NemesisKind, NemesisSpec};
 use crate::history::Recorder;
@@ -59,6 +60,12 @@ pub struct Restart {
     /// When the service answered again; `None`: it did not (see `error`).
     pub ready_at_seconds: Option<f64>,
     pub error: Option<String>,
+}
+
+/// A docker CLI command off the async runtime's threads.
+async fn docker_async(args: &[&str]) -> anyhow::Result<String> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || crate::environment::containers::docker(&args)).await?
 }
 
 /// Whether `pid` is still one of our writer processes (a pid of a writer that died may
@@ -110,6 +117,8 @@ pub struct Fault {
     pub s3: Option<S3Endpoint>,
     /// Kills and restarts writer processes (mode = "process").
     pub restarter: Option<Arc<dyn Restarter>>,
+    /// The remote workers (`run --coordinate`), for `disconnect_worker`.
+    pub workers: Option<Arc<dyn Workers>>,
     /// The services the harness started ("postgres", "garage", "minio"), to pause, kill or
     /// restart; empty when they run elsewhere.
     pub services: Vec<ServiceHandle>,
@@ -193,7 +202,7 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(specs: &[NemesisSpec], endpoints: &EnvFile, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], services: &[ServiceHandle], containers: &[(&'static str, String)], restarter: Option<Arc<dyn Restarter>>) -> Self {
+    pub fn start(specs: &[NemesisSpec], endpoints: &EnvFile, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], services: &[ServiceHandle], containers: &[(&'static str, String)], restarter: Option<Arc<dyn Restarter>>, workers: Option<Arc<dyn Workers>>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -207,6 +216,7 @@ impl Nemeses {
                 NemesisKind::RestartCatalog => format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase(),
                 NemesisKind::KillS3 | NemesisKind::RestartS3 => "the S3 server".to_string(),
                 NemesisKind::Latency => latency::describe(spec),
+                NemesisKind::DisconnectWorker => "the last remote worker to join".to_string(),
                 NemesisKind::IdleInTransactionTimeout => format!("idle_in_transaction_session_timeout = {}", spec.timeout.map(|t| humantime::format_duration(t).to_string()).unwrap_or_default()),
             };
             let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
@@ -221,6 +231,7 @@ impl Nemeses {
                 services: services.to_vec(),
                 containers: containers.to_vec(),
                 restarter: restarter.clone(),
+                workers: workers.clone(),
                 history: history.clone(),
                 stopped: stopped.clone(),
                 log,
@@ -237,6 +248,7 @@ impl Nemeses {
                     NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,
                     NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 => restart_service::run(fault).await,
                     NemesisKind::Latency => latency::run(fault).await,
+                    NemesisKind::DisconnectWorker => disconnect_worker::run(fault).await,
                 }
             }));
         }

@@ -44,7 +44,8 @@ pub fn report(p: Pieces) -> Report {
     let killed: Vec<i32> = p.writing.nemesis.iter().flat_map(|n| n.killed_pids.iter().copied()).collect();
     let mut crashes = p.writing.crashes;
     for c in &mut crashes {
-        c.expected = killed.contains(&c.pid);
+        // A worker cut off by a fault marked its writers' ends expected already.
+        c.expected = c.expected || killed.contains(&c.pid);
     }
     let unexpected = crashes.iter().filter(|c| !c.expected).count() as u64;
     let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, unexpected, &p.checks);
@@ -85,7 +86,7 @@ pub fn report(p: Pieces) -> Report {
         totals: measured.totals,
         latency_ms: measured.latency_ms,
         fairness: measured.fairness,
-        writers: measured.writers,
+        writers: measured.writers.clone(),
         errors: measured.errors,
         timeline: timeline::build(&txns, &p.shared.lock_samples.all(), &stall_spans(&p.writing.stalls, p.writing.window.writers_done)),
         postgres: p.postgres,
@@ -100,6 +101,8 @@ pub fn report(p: Pieces) -> Report {
         diagnosis: p.writing.diagnosis,
         stalls: p.writing.stalls,
         cleanup: crate::history::cleanup::summarize(p.events),
+        remote_workers: per_worker(p.writing.remote_workers, &measured.writers),
+        workers_refused: p.writing.workers_refused,
         exit_code: verdict.exit_code(),
         verdict,
         verdict_reason,
@@ -159,4 +162,17 @@ mod tests {
         assert_eq!(super::lock_holder(m), Some(21385));
         assert_eq!(super::lock_holder("IO Error: Could not set lock on file"), None);
     }
+}
+
+/// Each remote worker with the sums of its writers' figures.
+fn per_worker(mut workers: Vec<crate::fleet::RemoteWorker>, writers: &[summary::WriterFigures]) -> Vec<crate::fleet::RemoteWorker> {
+    for w in &mut workers {
+        let mine = writers.iter().filter(|f| (w.first_writer..w.first_writer + w.writers).contains(&f.writer));
+        for f in mine {
+            w.commits += f.counts.commits;
+            w.failed += f.counts.failed;
+            w.indeterminate += f.counts.indeterminate;
+        }
+    }
+    workers
 }

@@ -23,6 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Limits for the phases the scenario's deadline does not bound by itself.
+/// Preparing the lake gets a tenth of the scenario's deadline, at least this long: a stuck
+/// ATTACH is diagnosed long before a long deadline, yet a slow machine (or valgrind, 50x
+/// slower at loading extensions) is not cut off.
 const SETUP_DEADLINE: Duration = Duration::from_secs(60);
 const CHECKS_DEADLINE: Duration = Duration::from_secs(180);
 /// Checks after a hang or an interrupt get less time: the user is waiting for an answer.
@@ -39,6 +42,8 @@ pub struct RunOptions {
     pub keep_env: bool,
     pub extension_dir: Option<PathBuf>,
     pub quiet: bool,
+    /// `--coordinate`: the writers run on remote workers.
+    pub remote: Option<crate::fleet::RemoteOptions>,
 }
 
 pub struct RunOutcome {
@@ -53,6 +58,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let deadline_at = t0 + scenario.run.deadline;
     let run_id = ids::new_run_id(started_at);
     let run_dir = opts.results_dir.join(format!("{run_id}-{}", scenario.name));
+    // Bound before anything else, so a taken address is reported at once and workers that
+    // start early wait in its backlog.
+    let listener = opts.remote.as_ref().map(|r| listen(r, &scenario)).transpose()?;
 
     let mut env = setup::provision(&opts.env, scenario.lake.data == scenario::DataStore::S3)?;
     interrupt::bail_if_interrupted()?;
@@ -76,7 +84,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let watch = PgWatch::start(&env.endpoints.postgres, &run_id, shared.clone())?;
     let service_handles = env.native.as_ref().map(|n| n.handles()).unwrap_or_default();
     let containers = env.containers.as_ref().map(|c| c.ids().to_vec()).unwrap_or_default();
-    let services = Services { catalog: &catalog, endpoints: &env.endpoints, watch: &watch, service_handles, containers };
+    let remote = opts.remote.clone().zip(listener);
+    let services = Services { catalog: &catalog, endpoints: &env.endpoints, watch: &watch, service_handles, containers, remote: std::sync::Mutex::new(remote) };
     let mut record = RunRecord {
         run_id: run_id.clone(),
         table: scenario.lake.table.clone(),
@@ -89,7 +98,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         ..Default::default()
     };
 
-    let limit = deadline_at.saturating_duration_since(Instant::now()).min(SETUP_DEADLINE);
+    let limit = deadline_at.saturating_duration_since(Instant::now()).min(SETUP_DEADLINE.max(scenario.run.deadline / 10));
     let (versions, writing) = match setup::prepare_lake(&target, &scenario, &run_id, &env, &*catalog.client_blocking()?, limit) {
         Ok(versions) => {
             interrupt::bail_if_interrupted()?;
@@ -155,6 +164,8 @@ fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
         crashes: Vec::new(),
         pids: Vec::new(),
         stalls: Vec::new(),
+        remote_workers: Vec::new(),
+        workers_refused: 0,
     }
 }
 
@@ -227,4 +238,16 @@ fn run_checks(shared: &WriterShared, catalog: &Arc<tokio_postgres::Client>, env:
         },
         limit,
     )
+}
+
+/// The coordinator's listening socket, after checking the run can be split as asked.
+fn listen(remote: &crate::fleet::RemoteOptions, scenario: &scenario::Scenario) -> anyhow::Result<std::net::TcpListener> {
+    use crate::error::bad_input;
+    if remote.workers > scenario.run.writers {
+        return Err(bad_input(format!("--workers {} is more than the scenario's run.writers = {}: every worker runs at least one writer. Ask for fewer workers or more writers (--set run.writers=N).", remote.workers, scenario.run.writers)));
+    }
+    if scenario.client.instance == scenario::InstanceMode::Shared {
+        return Err(bad_input("client.instance = \"shared\" cannot be spread over workers: a remote worker runs each writer as its own process with its own DuckDB instance. Use instance = \"own\" with --coordinate."));
+    }
+    std::net::TcpListener::bind(&remote.listen).map_err(|e| bad_input(format!("--coordinate {}: cannot listen there ({e}). Give a local address and a free port, e.g. 0.0.0.0:7878.", remote.listen)))
 }

@@ -39,6 +39,9 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
     let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
     let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
     let client = scenario.client.clone();
+    let table_inlining = scenario.lake.table_data_inlining_row_limit.map(|n| crate::lake::table::inlining_limit_sql(&table, n));
+    // A sql workload's table exists only once its `setup` (run as the seed) made it.
+    let inlining_after_seed = scenario.workload.kind == crate::scenario::WorkloadKind::Sql;
     let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
         // The scenario's [client] options are tried here once: a wrong one is bad input
         // before any writer starts.
@@ -51,11 +54,21 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
                 "table {table} already exists in the lake without the columns the {kind} workload writes ({columns}): it was made by another workload ({e}). Set [lake] table to another name in the scenario file."
             )));
         }
+        let persist_inlining = || match &table_inlining {
+            Some(sql) => conn.execute_batch(sql).map_err(|e| crate::error::environment(format!("persisting lake.table_data_inlining_row_limit on {table} failed: {e}"))),
+            None => Ok(()),
+        };
+        if !inlining_after_seed {
+            persist_inlining()?;
+        }
         if let Some(sql) = &seed {
             // One commit, before the writers: every key present once (upsert with seed =
             // true, every counter, every account, the rows deleters start from).
             conn.execute_batch(&format!("BEGIN TRANSACTION; {sql}; COMMIT"))
                 .map_err(|e| crate::error::environment(format!("seeding table {table} failed: {e}")))?;
+        }
+        if inlining_after_seed {
+            persist_inlining()?;
         }
         let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
         let ducklake: String = conn

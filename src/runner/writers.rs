@@ -7,7 +7,7 @@ use super::supervise::{self, Hooks, Plan};
 use crate::client::writer;
 use crate::environment::pg::Session;
 use crate::environment::process::ServiceHandle;
-use crate::fleet::{Fleet, ProcessFleet, Restarter, ThreadFleet, WriterCrash, WriterShared};
+use crate::fleet::{Fleet, ProcessFleet, RemoteFleet, RemoteOptions, RemoteWorker, Restarter, ThreadFleet, Workers, WriterCrash, WriterShared};
 use crate::metrics::Window;
 use crate::monitor::diagnosis::{self, Diagnosis, Stall};
 use crate::monitor::pg_watch::PgWatch;
@@ -41,6 +41,10 @@ pub struct Writing {
     pub pids: Vec<i32>,
     /// Stretches without a completed transaction, each diagnosed when noticed.
     pub stalls: Vec<Stall>,
+    /// The remote workers (`--coordinate`), with what happened to each.
+    pub remote_workers: Vec<RemoteWorker>,
+    /// Connections to `--coordinate` that were refused (wrong token, one too many).
+    pub workers_refused: u64,
 }
 
 /// What the writing phase needs besides the writers' shared state.
@@ -53,6 +57,9 @@ pub struct Services<'a> {
     pub service_handles: Vec<ServiceHandle>,
     /// The containers of `run --docker`, (service, id), for faults that pause them.
     pub containers: Vec<(&'static str, String)>,
+    /// `--coordinate`: the workers' options and the socket they join on (taken when the
+    /// writers start).
+    pub remote: std::sync::Mutex<Option<(RemoteOptions, std::net::TcpListener)>>,
 }
 
 /// The runner's side of the supervisor's moments.
@@ -65,6 +72,8 @@ struct RunHooks<'a> {
     writer_pids: Vec<i32>,
     /// Kills and restarts writer processes (for `kill_writer` with `restart`).
     restarter: Option<Arc<dyn Restarter>>,
+    /// The remote workers (for `disconnect_worker`).
+    workers: Option<Arc<dyn Workers>>,
     /// Transactions completed so far, and when that number last changed (run clock).
     completed: (u64, f64),
     stalls: Vec<Stall>,
@@ -100,7 +109,7 @@ impl Hooks for RunHooks<'_> {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
         self.rollbacks_at_go = self.services.catalog.client_blocking().ok().and_then(|c| super::catalog::read_rollbacks(&c));
         let origin = self.shared.history.start_clock();
-        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, &self.services.containers, self.restarter.clone()));
+        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, &self.services.containers, self.restarter.clone(), self.workers.clone()));
         origin
     }
 
@@ -116,9 +125,18 @@ impl Hooks for RunHooks<'_> {
 }
 
 pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant, quiet: bool) -> anyhow::Result<Writing> {
-    let (fleet, restarter): (Arc<dyn Fleet>, Option<Arc<dyn Restarter>>) = match shared.scenario.run.mode {
-        WriterMode::Thread => (Arc::new(ThreadFleet::start(shared.clone(), writer::run)?), None),
-        WriterMode::Process => {
+    let remote = services.remote.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut remote_fleet = None;
+    let (fleet, restarter): (Arc<dyn Fleet>, Option<Arc<dyn Restarter>>) = match (remote, shared.scenario.run.mode) {
+        (Some((opts, listener)), _) => {
+            // Workers that have not joined two seconds before the deadline never will in time.
+            let join_by = deadline_at.checked_sub(Duration::from_secs(2)).unwrap_or(deadline_at);
+            let workers = Arc::new(RemoteFleet::start(shared.clone(), listener, opts, join_by)?);
+            remote_fleet = Some(workers.clone());
+            (workers, None)
+        }
+        (None, WriterMode::Thread) => (Arc::new(ThreadFleet::start(shared.clone(), writer::run)?), None),
+        (None, WriterMode::Process) => {
             let processes = Arc::new(ProcessFleet::start(shared.clone())?);
             (processes.clone(), Some(processes))
         }
@@ -128,7 +146,7 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
         StopCondition::CommitsPerWriter(_) => None,
     };
     let plan = Plan { deadline_at, duration, poll: POLL, wind_down: WIND_DOWN };
-    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids(), restarter, completed: (0, 0.0), stalls: Vec::new() };
+    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids(), restarter, workers: remote_fleet.clone().map(|w| w as Arc<dyn Workers>), completed: (0, 0.0), stalls: Vec::new() };
     let s = supervise::until_done(fleet.as_ref(), &plan, &mut hooks);
     let writers_done_at = shared.history.now();
     let diagnosis = (s.ending == Ending::Deadline)
@@ -156,7 +174,8 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
     };
     let window = Window { end, writers_done: shared.history.now().max(end) };
     let ending = if s.ending == Ending::Completed && shared.writers.iter().any(|w| w.setup().error.is_some()) { Ending::SetupFailed } else { s.ending };
-    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go, crashes: fleet.crashes(), pids: fleet.pids(), stalls: hooks.stalls })
+    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go, crashes: fleet.crashes(), pids: fleet.pids(), stalls: hooks.stalls,
+        remote_workers: remote_fleet.as_ref().map(|w| w.workers()).unwrap_or_default(), workers_refused: remote_fleet.as_ref().map_or(0, |w| w.refused()) })
 }
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.

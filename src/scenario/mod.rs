@@ -8,8 +8,10 @@ pub mod actors;
 mod model;
 pub mod overrides;
 mod parse;
+mod sql_spec;
 
 pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSpec};
 pub use model::*;
+pub use sql_spec::*;
 pub use overrides::Override;
 pub use parse::{load_file, load_text_with, load_with, parse_str};

@@ -1,5 +1,6 @@
 //! The v1 scenario schema. Key names are a contract with users' files: add, never rename.
 
+use super::sql_spec::{RawStatement, SqlSpec, UpsertSpec};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use toml::Spanned;
@@ -154,6 +155,10 @@ pub struct LakeSpec {
     /// Parquet files (DuckLake's default is 10; 0 turns inlining off). `None` keeps the
     /// default.
     pub data_inlining_row_limit: Option<u64>,
+    /// The same limit persisted on the scenario's table (`set_option(…, table_name => …)`
+    /// at set-up): it then holds for every client of the lake, not just this run's ATTACH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_data_inlining_row_limit: Option<u64>,
     /// Extensions loaded from these files instead of the extension directory (a patched
     /// DuckLake under test): name -> absolute path of `<name>.duckdb_extension`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -199,7 +204,8 @@ pub struct RetrySpec {
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     Append,
-    /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again.
+    /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again
+    /// (or one MERGE INTO, `statement = "merge"`).
     Upsert,
     /// Each transaction increments `batch_rows` of `counters` shared counters (seeded at 0).
     Counter,
@@ -207,6 +213,11 @@ pub enum WorkloadKind {
     Bank,
     /// The first `deleters` writers delete a slice of the rows, the others append.
     Delete,
+    /// DDL churn: CREATE OR REPLACE TABLE … AS on shared and private names, ALTER TABLE …
+    /// ADD COLUMN beside inserts (see `workload::ddl`).
+    Ddl,
+    /// The user's own statements per transaction, templated (see `workload::sql`).
+    Sql,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,6 +241,12 @@ pub struct WorkloadSpec {
     /// The delete workload's options (`kind = "delete"` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<DeleteSpec>,
+    /// The sql workload's statements and expectation (`kind = "sql"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<SqlSpec>,
+    /// The upsert workload's statement (`kind = "upsert"` only; absent: delete_insert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upsert: Option<UpsertSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -405,6 +422,11 @@ pub enum NemesisKind {
     /// server's port, with Linux `tc netem` on the loopback device, for `hold` or until
     /// the run ends. Needs root (CAP_NET_ADMIN) and services on this machine.
     Latency,
+    /// The last remote worker to join (`run --coordinate`) cut off from every network its
+    /// container is on (`docker network disconnect`), for the rest of the run: a pipeline
+    /// host that drops off the network mid-transaction. Needs workers in Docker containers
+    /// on this machine's engine (a container's host name is its id).
+    DisconnectWorker,
 }
 
 // ---- the file as written: spans kept where validation needs to point at a line ----
@@ -459,6 +481,7 @@ pub(crate) struct RawLake {
     pub data: Option<DataStore>,
     pub table: Option<Spanned<String>>,
     pub data_inlining_row_limit: Option<u64>,
+    pub table_data_inlining_row_limit: Option<u64>,
     pub extensions: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }
 
@@ -471,7 +494,12 @@ pub(crate) struct RawWorkload {
     pub keys: Option<Spanned<u32>>,
     pub seed: Option<Spanned<bool>>,
     pub counters: Option<Spanned<u32>>,
-    pub statement: Option<Spanned<CounterStatement>>,
+    /// counter: update / read_then_write; upsert: delete_insert / merge.
+    pub statement: Option<Spanned<RawStatement>>,
+    pub statements: Option<Spanned<Vec<Spanned<String>>>>,
+    pub setup: Option<Spanned<String>>,
+    pub check: Option<Spanned<String>>,
+    pub expect_rows: Option<Spanned<u64>>,
     pub accounts: Option<Spanned<u32>>,
     pub initial_balance: Option<Spanned<i64>>,
     pub max_transfer: Option<Spanned<i64>>,

@@ -2,6 +2,7 @@
 //! column, the key and what is allowed, because a CI log is often all the user has.
 
 use super::model::*;
+use super::sql_spec::RawStatement;
 use crate::error::bad_input;
 use std::ops::Range;
 use std::path::Path;
@@ -9,6 +10,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod actors;
+/// The keys of the ddl and sql workloads and upsert's statement.
+mod workloads;
 
 pub fn load_file(path: &Path) -> anyhow::Result<Scenario> {
     load_with(path, &[])
@@ -242,7 +245,7 @@ fn needs_postgres_catalog(spec: &NemesisSpec) -> bool {
         // Finding a writer caught committing reads pg_stat_activity.
         KillWriter => spec.during == FaultMoment::Commit,
         Latency => spec.target == Some(LatencyTarget::Catalog),
-        CrashWriter | PauseS3 | KillS3 | RestartS3 => false,
+        CrashWriter | PauseS3 | KillS3 | RestartS3 | DisconnectWorker => false,
     }
 }
 
@@ -285,7 +288,7 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
     let Some(lake) = lake else {
-        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None, extension_files: Default::default() });
+        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None, table_data_inlining_row_limit: None, extension_files: Default::default() });
     };
     let l = lake.get_ref();
     let catalog = match l.catalog.as_ref().map(|c| (c, c.get_ref().as_str())) {
@@ -308,6 +311,7 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
         data: l.data.unwrap_or(DataStore::S3),
         table,
         data_inlining_row_limit: l.data_inlining_row_limit,
+        table_data_inlining_row_limit: l.table_data_inlining_row_limit,
         extension_files: validate_extension_files(l.extensions.as_ref(), catalog, here)?,
     })
 }
@@ -334,7 +338,7 @@ fn validate_extension_files(files: Option<&Spanned<std::collections::BTreeMap<St
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
-    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false, counter: None, bank: None, delete: None };
+    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false, counter: None, bank: None, delete: None, sql: None, upsert: None };
     let Some(w) = w else { return Ok(spec) };
     let w = w.get_ref();
     if let Some(k) = w.kind {
@@ -353,6 +357,7 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
         spec.payload_bytes = *p.get_ref();
     }
     validate_keys(w, &mut spec, here)?;
+    workloads::validate(w, &mut spec, here)?;
     validate_counter(w, &mut spec, here)?;
     validate_bank(w, &mut spec, here)?;
     if spec.kind == WorkloadKind::Delete {
@@ -369,14 +374,17 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
 
 /// `keys` and `seed` belong to `upsert`, which needs a key space at least one batch wide.
 fn validate_keys(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
-    if spec.kind != WorkloadKind::Upsert {
+    if !matches!(spec.kind, WorkloadKind::Upsert | WorkloadKind::Sql) {
         if let Some(k) = &w.keys {
-            return Err(here.at(k, "workload.keys", "applies to kind = \"upsert\" only."));
+            return Err(here.at(k, "workload.keys", "applies to kind = \"upsert\" and \"sql\" only."));
         }
         if let Some(s) = &w.seed {
             return Err(here.at(s, "workload.seed", "applies to kind = \"upsert\" only."));
         }
         return Ok(());
+    }
+    if let (WorkloadKind::Sql, Some(s)) = (spec.kind, &w.seed) {
+        return Err(here.at(s, "workload.seed", "applies to kind = \"upsert\" only (a sql workload seeds its table with `setup`)."));
     }
     if w.batch_rows.is_none() {
         spec.batch_rows = 3;
@@ -397,8 +405,8 @@ fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) ->
         if let Some(c) = &w.counters {
             return Err(here.at(c, "workload.counters", "applies to kind = \"counter\" only."));
         }
-        if let Some(s) = &w.statement {
-            return Err(here.at(s, "workload.statement", "applies to kind = \"counter\" only."));
+        if let (Some(s), false) = (&w.statement, spec.kind == WorkloadKind::Upsert) {
+            return Err(here.at(s, "workload.statement", "applies to kind = \"counter\" (\"update\", \"read_then_write\") and \"upsert\" (\"delete_insert\", \"merge\") only."));
         }
         return Ok(());
     }
@@ -413,7 +421,12 @@ fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) ->
         let span = w.counters.as_ref().map(|c| c.span());
         return Err(here.error(span, "workload.counters", &format!("is {counters}; allowed: batch_rows ({}, the counters one transaction increments) to 100000.", spec.batch_rows)));
     }
-    spec.counter = Some(CounterSpec { counters, statement: w.statement.as_ref().map(|s| *s.get_ref()).unwrap_or_default() });
+    let statement = match w.statement.as_ref().map(|s| (s, *s.get_ref())) {
+        None | Some((_, RawStatement::Update)) => CounterStatement::Update,
+        Some((_, RawStatement::ReadThenWrite)) => CounterStatement::ReadThenWrite,
+        Some((s, _)) => return Err(here.at(s, "workload.statement", "for kind = \"counter\" allowed: \"update\" or \"read_then_write\".")),
+    };
+    spec.counter = Some(CounterSpec { counters, statement });
     Ok(())
 }
 
@@ -482,6 +495,7 @@ fn nemesis_keys(kind: NemesisKind) -> (&'static [&'static str], &'static [(&'sta
         IdleInTransactionTimeout => (&["hold", "timeout"], &[("timeout", "the value to set, e.g. \"50ms\"")]),
         RestartCatalog => (&["hold", "every", "mode"], &[]),
         KillS3 | RestartS3 => (&["hold", "every"], &[]),
+        DisconnectWorker => (&[], &[]),
         Latency => (&["hold", "target", "delay", "jitter"], &[("target", "\"catalog\" or \"s3\""), ("delay", "the added one-way delay, e.g. \"20ms\"")]),
     }
 }

@@ -44,7 +44,16 @@ impl AppendWorkload {
 /// each with its recomputable payload and checksum (upsert writes its keys through it too;
 /// its seed rows have writer -1, whose payload is derived from `writer as u32`).
 pub fn rows_insert_sql(table: &str, run_id: &str, writer: i64, txn_seq: u64, rows: impl IntoIterator<Item = u32>, payload_bytes: u32) -> String {
-    let mut sql = format!("INSERT INTO {table} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ");
+    format!("INSERT INTO {table} ({COLUMNS}) {}", rows_values_sql(run_id, writer, txn_seq, rows, payload_bytes))
+}
+
+/// The append table's columns, in the order [`rows_values_sql`] writes them.
+pub const COLUMNS: &str = "run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at";
+
+/// `VALUES (…), (…)` of [`rows_insert_sql`], for statements that take rows another way
+/// (upsert's MERGE INTO … USING).
+pub fn rows_values_sql(run_id: &str, writer: i64, txn_seq: u64, rows: impl IntoIterator<Item = u32>, payload_bytes: u32) -> String {
+    let mut sql = String::from("VALUES ");
     for (i, row) in rows.into_iter().enumerate() {
         let payload = payload(run_id, writer as u32, txn_seq, row, payload_bytes);
         let checksum = hex::encode(Md5::digest(payload.as_bytes()));

@@ -1,13 +1,16 @@
 //! What writers write (Jepsen's workload/generator): `append` inserts new rows; `upsert`
 //! replaces keys all writers share; `counter` increments shared counters and `bank`
 //! transfers between shared accounts, both read-modify-write in one transaction; `delete`
-//! has some writers delete slices of the rows the others append.
+//! has some writers delete slices of the rows the others append; `ddl` replaces tables and
+//! adds columns beside inserts; `sql` runs the user's own statements.
 
 pub mod append;
 pub mod bank;
 pub mod counter;
+pub mod ddl;
 pub mod delete;
 pub mod keyed;
+pub mod sql;
 pub mod upsert;
 
 use crate::scenario::{WorkloadKind, WorkloadSpec};
@@ -18,6 +21,8 @@ pub enum Workload {
     Counter(counter::CounterWorkload),
     Bank(bank::BankWorkload),
     Delete(delete::DeleteWorkload),
+    Ddl(ddl::DdlWorkload),
+    Sql(sql::SqlWorkload),
 }
 
 impl Workload {
@@ -28,6 +33,8 @@ impl Workload {
             WorkloadKind::Counter => Workload::Counter(counter::CounterWorkload::new(spec, table)),
             WorkloadKind::Bank => Workload::Bank(bank::BankWorkload::new(spec, table)),
             WorkloadKind::Delete => Workload::Delete(delete::DeleteWorkload::new(spec, table)),
+            WorkloadKind::Ddl => Workload::Ddl(ddl::DdlWorkload::new(spec, table)),
+            WorkloadKind::Sql => Workload::Sql(sql::SqlWorkload::new(spec)),
         }
     }
 
@@ -39,6 +46,9 @@ impl Workload {
             Workload::Upsert(w) => w.rows(),
             Workload::Counter(w) => w.rows(),
             Workload::Bank(w) => w.rows(),
+            Workload::Ddl(w) => w.rows(),
+            // What the user's statements write is theirs to say.
+            Workload::Sql(_) => 0,
         }
     }
 
@@ -50,6 +60,8 @@ impl Workload {
             Workload::Append(w) => w.insert_sql(run_id, writer, txn),
             Workload::Upsert(w) => w.txn_sql(run_id, writer, txn),
             Workload::Delete(w) => w.txn_sql(run_id, writer, txn),
+            Workload::Ddl(w) => w.txn_sql(run_id, writer, txn),
+            Workload::Sql(w) => return w.run_txn(conn, run_id, writer, txn),
             Workload::Counter(w) => return w.run_txn(conn, run_id, writer, txn),
             Workload::Bank(w) => return w.run_txn(conn, run_id, writer, txn),
         };
@@ -60,8 +72,10 @@ impl Workload {
 /// The statement that creates the workload's table if it is missing.
 pub fn create_sql(spec: &WorkloadSpec, table: &str) -> String {
     match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete => crate::lake::table::create_sql(table),
+        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete | WorkloadKind::Ddl => crate::lake::table::create_sql(table),
         WorkloadKind::Counter | WorkloadKind::Bank => keyed::create_sql(table),
+        // The user's `setup` creates what their statements need (run as the seed).
+        WorkloadKind::Sql => "SELECT 1".into(),
     }
 }
 
@@ -69,8 +83,10 @@ pub fn create_sql(spec: &WorkloadSpec, table: &str) -> String {
 /// made by another workload): set-up then says so instead of every transaction failing.
 pub fn columns_probe_sql(spec: &WorkloadSpec, table: &str) -> (String, &'static str) {
     let columns = match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete => "run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at",
+        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete | WorkloadKind::Ddl => append::COLUMNS,
         WorkloadKind::Counter | WorkloadKind::Bank => keyed::COLUMNS,
+        // The user's table has the user's columns.
+        WorkloadKind::Sql => return ("SELECT 1".into(), "(the sql workload's own)"),
     };
     (format!("SELECT {columns} FROM {} LIMIT 0", crate::lake::table::qualified(table)), columns)
 }
@@ -83,6 +99,7 @@ pub fn seed_sql(spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String
         Workload::Counter(w) => Some(w.seed_sql(table, run_id)),
         Workload::Bank(w) => Some(w.seed_sql(table, run_id)),
         Workload::Delete(w) => Some(w.seed_sql(run_id)),
-        Workload::Upsert(_) | Workload::Append(_) => None,
+        Workload::Sql(w) => w.setup_sql(run_id),
+        Workload::Upsert(_) | Workload::Append(_) | Workload::Ddl(_) => None,
     }
 }

@@ -1,14 +1,15 @@
 //! The `upsert` workload: each transaction replaces a few keys of a key space all writers
-//! share, `DELETE … WHERE row_seq IN (keys)` then `INSERT` of those keys, in the append
-//! table's own columns (`row_seq` is the key). Which keys a transaction replaces follows
+//! share, `DELETE … WHERE row_seq IN (keys)` then `INSERT` of those keys (or, with
+//! `statement = "merge"`, one `MERGE INTO` leaving the same rows), in the append table's
+//! own columns (`row_seq` is the key). Which keys a transaction replaces follows
 //! from (run, writer, transaction) alone, so the checker knows without asking anyone.
 //! DuckLake's conflict rules say a transaction that deletes from a table conflicts with one
 //! that inserted into it since its snapshot: two concurrent upserts of a key must not both
 //! commit, so every key is present at most once, written by the last committed writer.
 
-use super::append::rows_insert_sql;
+use super::append::{rows_insert_sql, rows_values_sql, COLUMNS};
 use crate::lake::table::qualified;
-use crate::scenario::WorkloadSpec;
+use crate::scenario::{UpsertStatement, WorkloadSpec};
 use md5::{Digest, Md5};
 
 /// The writer id of the rows a seeded table starts with.
@@ -19,6 +20,7 @@ pub struct UpsertWorkload {
     keys: u32,
     per_txn: u32,
     payload_bytes: u32,
+    statement: UpsertStatement,
 }
 
 /// The keys transaction `txn` of `writer` replaces: `per_txn` distinct keys below `keys`,
@@ -36,20 +38,37 @@ pub fn keys_of(run_id: &str, writer: u32, txn: u64, keys: u32, per_txn: u32) -> 
 
 impl UpsertWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        UpsertWorkload { table: qualified(table), keys: spec.keys, per_txn: spec.batch_rows, payload_bytes: spec.payload_bytes }
+        UpsertWorkload { table: qualified(table), keys: spec.keys, per_txn: spec.batch_rows, payload_bytes: spec.payload_bytes, statement: spec.upsert.unwrap_or_default().statement }
     }
 
     pub fn rows(&self) -> u32 {
         self.per_txn
     }
 
-    /// DELETE the transaction's keys (of this run), then INSERT them with its own rows.
+    /// DELETE the transaction's keys (of this run), then INSERT them with its own rows; or
+    /// one MERGE INTO doing both.
     pub fn txn_sql(&self, run_id: &str, writer: u32, txn: u64) -> String {
         let keys = keys_of(run_id, writer, txn, self.keys, self.per_txn);
+        if self.statement == UpsertStatement::Merge {
+            return self.merge_sql(run_id, writer, txn, &keys);
+        }
         let list = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
         let mut sql = format!("DELETE FROM {} WHERE run_id = '{run_id}' AND row_seq IN ({list}); ", self.table);
         sql.push_str(&self.insert(run_id, writer as i64, txn, &keys));
         sql
+    }
+
+    /// A key of this run present is updated in place to the transaction's row, an absent
+    /// one inserted: the same rows as DELETE + INSERT leave.
+    fn merge_sql(&self, run_id: &str, writer: u32, txn: u64, keys: &[u32]) -> String {
+        let values = rows_values_sql(run_id, writer as i64, txn, keys.iter().copied(), self.payload_bytes);
+        let new_cols = COLUMNS.split(", ").map(|c| format!("new.{c}")).collect::<Vec<_>>().join(", ");
+        format!(
+            "MERGE INTO {table} AS old USING ({values}) AS new({COLUMNS}) ON old.run_id = new.run_id AND old.row_seq = new.row_seq \
+             WHEN MATCHED THEN UPDATE SET writer_id = new.writer_id, txn_seq = new.txn_seq, payload = new.payload, checksum = new.checksum, written_at = new.written_at \
+             WHEN NOT MATCHED THEN INSERT ({COLUMNS}) VALUES ({new_cols})",
+            table = self.table
+        )
     }
 
     /// One row for every key, written by no writer (`SEED_WRITER`), before the run.

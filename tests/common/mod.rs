@@ -2,6 +2,8 @@
 //! and read what it wrote.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -9,12 +9,14 @@ use super::{parse_duration, validate_workload, Locator};
 use std::time::Duration;
 use toml::Spanned;
 
-const WRITING: [(&str, WorkloadKind); 5] = [
+const WRITING: [(&str, WorkloadKind); 7] = [
     ("append", WorkloadKind::Append),
     ("upsert", WorkloadKind::Upsert),
     ("counter", WorkloadKind::Counter),
     ("bank", WorkloadKind::Bank),
     ("delete", WorkloadKind::Delete),
+    ("ddl", WorkloadKind::Ddl),
+    ("sql", WorkloadKind::Sql),
 ];
 
 /// The groups, and the workload of a writing `[[actors]]` group if there is one.
@@ -87,7 +89,7 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
 }
 
 fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyhow::Result<()> {
-    let spans: [(&str, Option<std::ops::Range<usize>>); 16] = [
+    let spans: [(&str, Option<std::ops::Range<usize>>); 20] = [
         ("every", a.every.as_ref().map(|s| s.span())),
         ("operations", a.operations.as_ref().map(|s| s.span())),
         ("older_than", a.older_than.as_ref().map(|s| s.span())),
@@ -99,6 +101,10 @@ fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyho
         ("seed", a.seed.as_ref().map(|s| s.span())),
         ("counters", a.counters.as_ref().map(|s| s.span())),
         ("statement", a.statement.as_ref().map(|s| s.span())),
+        ("statements", a.statements.as_ref().map(|s| s.span())),
+        ("setup", a.setup.as_ref().map(|s| s.span())),
+        ("check", a.check.as_ref().map(|s| s.span())),
+        ("expect_rows", a.expect_rows.as_ref().map(|s| s.span())),
         ("accounts", a.accounts.as_ref().map(|s| s.span())),
         ("initial_balance", a.initial_balance.as_ref().map(|s| s.span())),
         ("max_transfer", a.max_transfer.as_ref().map(|s| s.span())),
@@ -113,7 +119,7 @@ fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyho
     Ok(())
 }
 
-const WORKLOAD_KEYS: [&str; 11] = ["batch_rows", "payload_bytes", "keys", "seed", "counters", "statement", "accounts", "initial_balance", "max_transfer", "allow_negative", "deleters"];
+const WORKLOAD_KEYS: [&str; 15] = ["batch_rows", "payload_bytes", "keys", "seed", "counters", "statement", "statements", "setup", "check", "expect_rows", "accounts", "initial_balance", "max_transfer", "allow_negative", "deleters"];
 
 fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
     RawWorkload {
@@ -124,6 +130,10 @@ fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
         seed: a.seed,
         counters: a.counters,
         statement: a.statement,
+        statements: a.statements,
+        setup: a.setup,
+        check: a.check,
+        expect_rows: a.expect_rows,
         accounts: a.accounts,
         initial_balance: a.initial_balance,
         max_transfer: a.max_transfer,

@@ -1,0 +1,222 @@
+//! A remote worker: `ducklake-stress worker --coordinator HOST:PORT` joins a run that
+//! `run --coordinate` holds open, on this host or another. It presents the run's token,
+//! receives which writers it runs and what they run, and starts each writer as a child
+//! process (`ducklake-stress writer`, the same program and protocol as mode = "process",
+//! so every writer has its own DuckDB instance). It relays the children's lines (history
+//! entries and status) to the coordinator as they come, and the coordinator's go, stop and
+//! abort to the children. If the coordinator goes away (connection closed, or a write that
+//! does not get through), it aborts its writers: they die with it in any case.
+
+use crate::fleet::processes::keep_stderr_tail;
+use crate::fleet::protocol::{FromWorker, ToWorker, WriterSpec};
+use crate::lake::{ExtensionSource, LakeTarget};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A write to the coordinator that does not get through in this time means it is gone
+/// (or this host is cut off): the writers are aborted.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the coordinator has to answer the hello with a spec.
+const SPEC_WITHIN: Duration = Duration::from_secs(120);
+/// After an abort, how long children get before they are killed.
+const KILL_AFTER: Duration = Duration::from_secs(3);
+
+pub struct WorkerOptions {
+    pub coordinator: String,
+    pub token: String,
+    /// This host's extension directory (the coordinator's path means nothing here).
+    pub extension_dir: Option<PathBuf>,
+    /// The catalog and S3 as this host reaches them, if not as the coordinator does.
+    pub env_file: Option<PathBuf>,
+    /// How long to keep trying to reach the coordinator (it may start after the workers).
+    pub connect_within: Duration,
+}
+
+/// The connection's sending half, shared by the relaying threads.
+#[derive(Clone)]
+struct Outbox {
+    stream: Arc<Mutex<TcpStream>>,
+    broken: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    fn send(&self, msg: &FromWorker) -> bool {
+        if self.broken.load(Ordering::Acquire) {
+            return false;
+        }
+        let line = serde_json::to_string(msg).expect("worker messages serialize") + "\n";
+        let ok = self.stream.lock().unwrap_or_else(|p| p.into_inner()).write_all(line.as_bytes()).is_ok();
+        if !ok {
+            self.broken.store(true, Ordering::Release);
+        }
+        ok
+    }
+}
+
+pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
+    let stream = connect(&opts.coordinator, opts.connect_within)?;
+    let _ = stream.set_nodelay(true);
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let out = Outbox { stream: Arc::new(Mutex::new(stream.try_clone()?)), broken: Arc::default() };
+    // In a container this is the container's id, which the disconnect_worker fault uses.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    out.send(&FromWorker::Hello { token: opts.token.clone(), host: host.clone(), pid: std::process::id(), version: env!("CARGO_PKG_VERSION").into() });
+    let mut reader = BufReader::new(stream.try_clone()?);
+    stream.set_read_timeout(Some(SPEC_WITHIN))?;
+    let (run_id, first, count, scenario, target) = match read_msg(&mut reader) {
+        Some(ToWorker::Spec { run_id, index, first_writer, count, scenario, target }) => {
+            eprintln!("worker {index} ({host}): run {run_id}, writers {first_writer}..{}", first_writer + count);
+            (run_id, first_writer, count, scenario, target)
+        }
+        Some(ToWorker::Refused { reason }) => {
+            return Err(crate::error::bad_input(format!("the coordinator at {} refused this worker: {reason}", opts.coordinator)));
+        }
+        other => {
+            return Err(crate::error::environment(format!("the coordinator at {} did not send this worker its writers within {} s (got {other:?}); is it a ducklake-stress run started with --coordinate?", opts.coordinator, SPEC_WITHIN.as_secs())));
+        }
+    };
+    stream.set_read_timeout(None)?;
+    let target = local_target(*target, &opts)?;
+    let (ended_tx, ended_rx) = mpsc::channel();
+    let mut stdins = Vec::new();
+    for w in first..first + count {
+        let spec = WriterSpec { run_id: run_id.clone(), writer: w, scenario: (*scenario).clone(), target: target.clone(), first_txn: 0 };
+        stdins.push(spawn_writer(spec, out.clone(), ended_tx.clone())?);
+    }
+    drop(ended_tx);
+    let children = Arc::new(Children { stdins: stdins.into_iter().map(|s| Mutex::new(Some(s))).collect() });
+    beat(out.clone(), children.clone());
+    let relay = children.clone();
+    std::thread::spawn(move || {
+        relay_commands(&mut reader, &relay);
+        // The coordinator closed the connection or cannot be read: nobody collects what
+        // the writers do any more.
+        relay.tell_all("abort");
+        std::thread::sleep(KILL_AFTER);
+        relay.close_all();
+    });
+    // Every child's end (its Exit line sent) before this process ends.
+    let ended = ended_rx.iter().count();
+    eprintln!("worker ({host}): {ended} of {count} writers ended");
+    Ok(crate::error::exit_code::PASS)
+}
+
+/// Tries to connect until `within` has passed: the coordinator may not be listening yet.
+fn connect(addr: &str, within: Duration) -> anyhow::Result<TcpStream> {
+    let until = Instant::now() + within;
+    loop {
+        match TcpStream::connect(addr) {
+            Ok(s) => return Ok(s),
+            Err(e) if Instant::now() >= until => {
+                return Err(crate::error::environment(format!("could not reach the coordinator at {addr} within {} s: {e}. Start the run with `ducklake-stress run SCENARIO --coordinate ADDR:PORT --workers N` and give its address here (HOST:PORT, reachable from this host).", within.as_secs())));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+fn read_msg(reader: &mut impl BufRead) -> Option<ToWorker> {
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).ok().filter(|n| *n > 0)?;
+    serde_json::from_slice(&line).ok()
+}
+
+/// The coordinator's target with this host's extension directory and, if given, this
+/// host's view of the catalog and S3.
+fn local_target(mut target: LakeTarget, opts: &WorkerOptions) -> anyhow::Result<LakeTarget> {
+    let theirs = target.extensions;
+    target.extensions = ExtensionSource { files: theirs.files, allow_unsigned: theirs.allow_unsigned, ..ExtensionSource::resolve(opts.extension_dir.clone()) };
+    if let Some(path) = &opts.env_file {
+        target.env = crate::environment::EnvFile::read(path)?;
+    }
+    Ok(target)
+}
+
+/// The children's standard inputs: how go, stop and abort reach them.
+struct Children {
+    stdins: Vec<Mutex<Option<ChildStdin>>>,
+}
+
+impl Children {
+    fn tell_all(&self, line: &str) {
+        for stdin in &self.stdins {
+            if let Some(s) = stdin.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                let _ = writeln!(s, "{line}").and_then(|_| s.flush());
+            }
+        }
+    }
+
+    /// Closing a child's stdin makes it abort; it is killed by its own death signal if this
+    /// process dies first.
+    fn close_all(&self) {
+        for stdin in &self.stdins {
+            stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
+        }
+    }
+}
+
+fn relay_commands(reader: &mut impl BufRead, children: &Children) {
+    while let Some(msg) = read_msg(reader) {
+        match msg {
+            // Each host's run clock starts when it hears `go`: the coordinator's zero plus
+            // the network's one-way delay (well under a millisecond on a LAN).
+            ToWorker::Go => children.tell_all(&format!("go {}", crate::history::recorder::monotonic_ns())),
+            ToWorker::Stop => children.tell_all("stop"),
+            ToWorker::Abort => children.tell_all("abort"),
+            ToWorker::Spec { .. } | ToWorker::Refused { .. } => {}
+        }
+    }
+}
+
+/// A line every second, so the coordinator can tell a quiet worker from a lost one; a beat
+/// that cannot be sent means the coordinator is gone: abort the writers.
+fn beat(out: Outbox, children: Arc<Children>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if !out.send(&FromWorker::Beat) {
+            children.tell_all("abort");
+            std::thread::sleep(KILL_AFTER);
+            children.close_all();
+            return;
+        }
+    });
+}
+
+/// Starts writer `spec.writer` as a child process; its stdout lines go to the coordinator
+/// as they come, and its end is announced with an `exit` line (then `ended` hears of it).
+fn spawn_writer(spec: WriterSpec, out: Outbox, ended: mpsc::Sender<()>) -> anyhow::Result<ChildStdin> {
+    let w = spec.writer;
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(&exe).arg("writer").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
+        .map_err(|e| crate::error::environment(format!("could not start writer process {w} ({}): {e}", exe.display())))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
+    stdin.flush()?;
+    let tail = keep_stderr_tail(child.stderr.take().expect("piped stderr"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let relay_out = out.clone();
+    let relay = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            relay_out.send(&FromWorker::Line { w, line });
+        }
+    });
+    std::thread::spawn(move || {
+        let pid = child.id() as i32;
+        let status = child.wait();
+        let _ = relay.join();
+        let (code, signal) = match &status {
+            Ok(s) => (s.code(), s.signal().map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")))),
+            Err(_) => (None, None),
+        };
+        let stderr_tail = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        out.send(&FromWorker::Exit { w, pid, code, signal, stderr_tail });
+        let _ = ended.send(());
+    });
+    Ok(stdin)
+}

@@ -1,0 +1,80 @@
+//! `[workload]` keys of the `sql` and `ddl` workloads and of upsert's `statement`.
+
+use super::Locator;
+use crate::scenario::model::{RawWorkload, WorkloadKind, WorkloadSpec};
+use crate::scenario::sql_spec::{placeholders, RawStatement, SqlSpec, UpsertSpec, UpsertStatement, PLACEHOLDERS};
+use toml::Spanned;
+
+pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
+    if spec.kind == WorkloadKind::Upsert {
+        let statement = match w.statement.as_ref().map(|s| (s, *s.get_ref())) {
+            None | Some((_, RawStatement::DeleteInsert)) => UpsertStatement::DeleteInsert,
+            Some((_, RawStatement::Merge)) => UpsertStatement::Merge,
+            Some((s, _)) => return Err(here.at(s, "workload.statement", "for kind = \"upsert\" allowed: \"delete_insert\" (DELETE the keys, INSERT them) or \"merge\" (one MERGE INTO).")),
+        };
+        spec.upsert = Some(UpsertSpec { statement });
+    }
+    if spec.kind != WorkloadKind::Sql {
+        let sql_only = [
+            ("workload.statements", w.statements.as_ref().map(|s| s.span())),
+            ("workload.setup", w.setup.as_ref().map(|s| s.span())),
+            ("workload.check", w.check.as_ref().map(|s| s.span())),
+            ("workload.expect_rows", w.expect_rows.as_ref().map(|s| s.span())),
+        ];
+        if let Some((key, span)) = sql_only.into_iter().find(|(_, span)| span.is_some()) {
+            return Err(here.error(span, key, "applies to kind = \"sql\" only."));
+        }
+        return Ok(());
+    }
+    if let Some(p) = &w.payload_bytes {
+        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"sql\" (your statements say what they write); remove it."));
+    }
+    spec.sql = Some(validate_sql(w, here)?);
+    Ok(())
+}
+
+fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
+    let Some(list) = &w.statements else {
+        return Err(here.error(here.find_key("workload", "kind"), "workload.statements", "is required for kind = \"sql\": a list of the statements one transaction runs, e.g. statements = [\"INSERT INTO lake.t VALUES ({writer}, {txn})\"]."));
+    };
+    if list.get_ref().is_empty() {
+        return Err(here.at(list, "workload.statements", "is empty: give at least one statement for a transaction to run."));
+    }
+    let mut statements = Vec::new();
+    for (i, s) in list.get_ref().iter().enumerate() {
+        let key = format!("workload.statements[{i}]");
+        if s.get_ref().trim().trim_end_matches(';').trim().is_empty() {
+            return Err(here.at(s, &key, "is an empty statement: remove it or write the SQL it should run."));
+        }
+        known_placeholders(s, &key, PLACEHOLDERS, here)?;
+        statements.push(s.get_ref().clone());
+    }
+    // Set-up runs once, before any writer: only the run is known then.
+    if let Some(s) = &w.setup {
+        if s.get_ref().trim().is_empty() {
+            return Err(here.at(s, "workload.setup", "is empty: remove it or write the statement to run once before the writers."));
+        }
+        known_placeholders(s, "workload.setup", &["run"], here)?;
+    }
+    if let Some(c) = &w.check {
+        known_placeholders(c, "workload.check", PLACEHOLDERS, here)?;
+    }
+    match (&w.check, &w.expect_rows) {
+        (Some(c), None) => return Err(here.at(c, "workload.check", "is set without workload.expect_rows: give the number the check query must return for every committed transaction.")),
+        (None, Some(e)) => return Err(here.at(e, "workload.expect_rows", "is set without workload.check: give the query (templated like the statements) whose single number must equal it, e.g. check = \"SELECT count(*) FROM lake.t WHERE w = {writer} AND t = {txn}\".")),
+        _ => {}
+    }
+    Ok(SqlSpec {
+        statements,
+        setup: w.setup.as_ref().map(|s| s.get_ref().clone()),
+        check: w.check.as_ref().map(|s| s.get_ref().clone()),
+        expect_rows: w.expect_rows.as_ref().map(|e| *e.get_ref()),
+    })
+}
+
+fn known_placeholders(s: &Spanned<String>, key: &str, allowed: &[&str], here: &Locator) -> anyhow::Result<()> {
+    match placeholders(s.get_ref()).into_iter().find(|p| !allowed.contains(p)) {
+        Some(p) => Err(here.at(s, key, &format!("holds the unknown placeholder `{{{p}}}`; allowed here: {}.", allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")))),
+        None => Ok(()),
+    }
+}
