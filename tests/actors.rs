@@ -61,7 +61,7 @@ fn check_of(report: &Value, name: &str) -> Value {
 /// Maintenance every second beside 4 appending writers, one of them holding transactions
 /// open for 3 s: no committed row is lost or doubled, and no file a live snapshot needs is
 /// gone. DuckLake 1.5.5 leaves two `ducklake_table_stats` rows for the one live table after
-/// this run (2 of 2 runs here): `table_stats` must then say so.
+/// this run (5 of 5 runs here): `table_stats` must then say so.
 #[test]
 fn maintenance_beside_writers_keeps_every_row_and_file() {
     let dir = tempdir();
@@ -102,8 +102,8 @@ fn readers_see_every_acknowledged_commit() {
 
 /// Writers, maintenance with `delete_orphaned_files` at a 1 s age guard, and readers.
 /// DuckLake 1.5.5 deletes data files of transactions still in flight (written more than
-/// 1 s before their COMMIT), which then commit referencing them: 3 and 4 live files were
-/// missing after the two 10 s runs here (duckdb/ducklake#916, and the discussion of
+/// 1 s before their COMMIT), which then commit referencing them: 1, 3, 4 and 4 live files
+/// were missing after the four 10 s runs here (duckdb/ducklake#916, and the discussion of
 /// duckdb/ducklake#1196: a short guard is unsafe beside writers). The harness must see it.
 #[test]
 fn mixed_actors_run_end_to_end() {
