@@ -73,6 +73,8 @@ impl RunRecord {
 pub struct RunFacts {
     pub record: RunRecord,
     pub txns: Vec<Txn>,
+    /// The `maintenance` and `reader` actors' entries, in history order.
+    pub actor_events: Vec<crate::history::Event>,
 }
 
 impl RunFacts {
@@ -80,7 +82,7 @@ impl RunFacts {
     pub fn load(run_dir: &Path) -> anyhow::Result<Self> {
         let record = RunRecord::read(run_dir)?;
         let events = crate::history::recorder::load(&run_dir.join(crate::history::FILE))?;
-        Ok(RunFacts { record, txns: crate::history::transaction::fold(&events) })
+        Ok(RunFacts { record, txns: crate::history::transaction::fold(&events), actor_events: events.into_iter().filter(|e| e.is_actor()).collect() })
     }
 
     pub fn run_id(&self) -> &str {

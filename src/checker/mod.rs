@@ -14,8 +14,10 @@ pub mod ddl_tables;
 pub mod delete_rows;
 pub mod error_tally;
 pub mod keyed_values;
+pub mod maintenance;
 pub mod object_store;
 pub mod problems;
+pub mod reads;
 pub mod row_count;
 pub mod sessions;
 pub mod snapshots;
@@ -90,6 +92,8 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(counter_increments::CounterIncrements),
         Box::new(bank_total::BankTotal),
         Box::new(delete_rows::DeleteRows),
+        Box::new(reads::Reads),
+        Box::new(maintenance::Maintenance),
         Box::new(ddl_tables::DdlTables),
         Box::new(sql_statements::SqlStatements),
         Box::new(table_stats::TableStats),

@@ -31,6 +31,9 @@ impl Check for Snapshots {
         let Some(run) = ctx.run else {
             return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
         };
+        if let Some(why) = super::maintenance::expired_snapshots(run) {
+            return Ok(CheckResult::skipped(self.name(), why));
+        }
         let tagged = match ctx.metadata {
             Some(_) => tag::tagged_snapshots_in_lake(ctx.lake, run.run_id())?,
             None => crate::runtime::block_on(tag::tagged_snapshots(ctx.catalog, run.run_id()))?,

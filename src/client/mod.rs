@@ -2,6 +2,8 @@
 //! with explicit BEGIN / COMMIT, ROLLBACK only on error, and the harness's retry loop.
 
 pub mod child;
+pub mod maintenance;
+pub mod reader;
 pub mod retry_policy;
 pub mod shared_instance;
 pub mod worker;

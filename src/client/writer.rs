@@ -10,7 +10,7 @@ use crate::history::recorder::Completion;
 use crate::history::tag::{self, CommitTag, Resolution, TagKey};
 use crate::history::{ErrorClass, Event, OpOutcome, Outcome};
 use crate::lake;
-use crate::scenario::{Cleanup, InstanceMode, StopCondition};
+use crate::scenario::{ActorKind, Cleanup, InstanceMode, StopCondition};
 use crate::workload::Workload;
 use duckdb::Connection;
 use std::sync::atomic::Ordering;
@@ -62,26 +62,11 @@ pub fn run(shared: &WriterShared, id: u32) {
     }
 
     let w = Writer { shared, slot, conn, id, app };
-    let workload = Workload::new(&shared.scenario.workload, &shared.scenario.lake.table);
-    let mut seq: u64 = shared.first_txn;
-    while !shared.stopping() {
-        // Like pgbench -t: every transaction counts, committed or not, so a writer whose
-        // commits keep failing still finishes instead of running into the deadline.
-        if let StopCondition::CommitsPerWriter(n) = shared.scenario.run.stop {
-            if seq >= n {
-                break;
-            }
-        }
-        let body = |conn: &Connection| workload.run_txn(conn, &shared.run_id, id, seq);
-        if let Some(outcome) = w.transaction(&body, seq, workload.rows_for(id)) {
-            let counter = match outcome {
-                Outcome::Committed => &shared.live.commits,
-                Outcome::Failed => &shared.live.failed,
-                Outcome::Indeterminate => &shared.live.indeterminate,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-        seq += 1;
+    // `[[actors]]`: the other kinds of actor share the writers' set-up and wind-down.
+    match shared.scenario.actor_kind(id) {
+        ActorKind::Writer => w.write_all(),
+        ActorKind::Maintenance => super::maintenance::run(shared, &w.conn, id),
+        ActorKind::Reader => super::reader::run(shared, &w.conn, id, &w.app),
     }
     // Dropping the instance closes its catalog sessions before we report Done, so the
     // session checks see only what DuckDB failed to close.
@@ -122,6 +107,32 @@ struct Failure {
 }
 
 impl Writer<'_> {
+    /// Transactions of the workload until told to stop.
+    fn write_all(&self) {
+        let (shared, id) = (self.shared, self.id);
+        let workload = Workload::new(&shared.scenario.workload, &shared.scenario.lake.table);
+        let mut seq: u64 = shared.first_txn;
+        while !shared.stopping() {
+            // Like pgbench -t: every transaction counts, committed or not, so a writer whose
+            // commits keep failing still finishes instead of running into the deadline.
+            if let StopCondition::CommitsPerWriter(n) = shared.scenario.run.stop {
+                if seq >= n {
+                    break;
+                }
+            }
+            let body = |conn: &Connection| workload.run_txn(conn, &shared.run_id, id, seq);
+            if let Some(outcome) = self.transaction(&body, seq, workload.rows_for(id)) {
+                let counter = match outcome {
+                    Outcome::Committed => &shared.live.commits,
+                    Outcome::Failed => &shared.live.failed,
+                    Outcome::Indeterminate => &shared.live.indeterminate,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            seq += 1;
+        }
+    }
+
     /// One transaction with the harness's retries. `None`: abandoned before any attempt.
     fn transaction(&self, body: &dyn Fn(&Connection) -> Result<(), String>, seq: u64, rows: u32) -> Option<Outcome> {
         let (shared, history) = (self.shared, &self.shared.history);
@@ -140,7 +151,7 @@ impl Writer<'_> {
             self.slot.status.set_txn(seq, attempt);
             let tag = CommitTag { run_id: &shared.run_id, key: TagKey { writer: self.id, txn: seq, attempt } };
             history.invoke(self.id, seq, attempt, rows);
-            let failure = match self.attempt_once(body, &tag.sql()) {
+            let failure = match self.attempt_once(body, &tag.sql(), seq) {
                 Ok(commit) => {
                     // The snapshot id is joined from the catalog by tag after the run.
                     let done = Completion { outcome: OpOutcome::Ok, step: Step::Commit, commit_seconds: Some(commit.as_secs_f64()), snapshot_id: None, error: None };
@@ -233,7 +244,7 @@ impl Writer<'_> {
     }
 
     /// BEGIN, the workload's statements, tag, COMMIT. Ok: how long COMMIT took.
-    fn attempt_once(&self, body: &dyn Fn(&Connection) -> Result<(), String>, tag_sql: &str) -> Result<Duration, Failure> {
+    fn attempt_once(&self, body: &dyn Fn(&Connection) -> Result<(), String>, tag_sql: &str, seq: u64) -> Result<Duration, Failure> {
         let run = |step: Step, what: &dyn Fn() -> Result<(), String>| {
             if self.shared.aborted() {
                 let message = "interrupted: the run was aborted before this statement".to_string();
@@ -246,10 +257,19 @@ impl Writer<'_> {
         let exec = |step: Step, stmt: &str| run(step, &|| self.conn.execute_batch(stmt).map_err(|e| e.to_string()));
         exec(Step::Begin, "BEGIN TRANSACTION")?;
         run(Step::Insert, &|| body(&self.conn))?;
+        self.hold_open(seq);
         exec(Step::Tag, tag_sql)?;
         let t = Instant::now();
         exec(Step::Commit, "COMMIT")?;
         Ok(t.elapsed())
+    }
+
+    /// A maintenance group's `long_transaction`: writer 0 keeps every fifth transaction
+    /// open (written, not committed) this long, so maintenance runs while it is open.
+    fn hold_open(&self, seq: u64) {
+        if let (0, 0, Some(d)) = (self.id, seq % 5, self.shared.scenario.long_transaction()) {
+            self.sleep_unless_aborted(d);
+        }
     }
 
     fn sleep_unless_aborted(&self, d: Duration) {

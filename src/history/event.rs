@@ -107,9 +107,49 @@ pub enum Event {
     },
     /// A fault began or ended (Jepsen's nemesis operations share the history).
     Nemesis { kind: String, at: f64, phase: String },
+    /// A `maintenance` actor's operation (`merge_adjacent_files`, ...): when it was sent,
+    /// when it ended, and its error if it failed.
+    Maintenance {
+        writer: u32,
+        operation: String,
+        at: f64,
+        end: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_class: Option<ErrorClass>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A `reader` actor's read and what it saw: a point lookup of transaction
+    /// (`target_writer`, `target_txn`) found `seen` rows, or a count at `snapshot` was `seen`.
+    Read {
+        writer: u32,
+        /// "lookup" or "count".
+        what: String,
+        at: f64,
+        end: f64,
+        /// Read from an instance opened and attached for this read.
+        fresh: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_writer: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_txn: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seen: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_class: Option<ErrorClass>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 impl Event {
+    /// Entries of the `maintenance` and `reader` actors (their checks read these).
+    pub fn is_actor(&self) -> bool {
+        matches!(self, Event::Maintenance { .. } | Event::Read { .. })
+    }
+
     pub fn key(&self) -> Option<(u32, u64, u32)> {
         match self {
             Event::Invoke { writer, txn, attempt, .. }

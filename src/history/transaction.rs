@@ -118,7 +118,7 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
                     a.snapshot_id.get_or_insert(*snapshot_id);
                 }
             }
-            Event::Run { .. } | Event::Nemesis { .. } | Event::Cleanup { .. } => {}
+            Event::Run { .. } | Event::Nemesis { .. } | Event::Cleanup { .. } | Event::Maintenance { .. } | Event::Read { .. } => {}
         }
     }
     by_key

@@ -218,7 +218,7 @@ fn after_writing(shared: &WriterShared, session: &Session, env: &crate::environm
         Ending::Deadline => (CHECKS_AFTER_TROUBLE, Some("the run hung; the checks ran after the writers were stopped, on what they had written".to_string())),
         Ending::Interrupted => (CHECKS_AFTER_TROUBLE, Some("the run was interrupted; the checks ran after the writers were stopped, on what they had written".to_string())),
     };
-    let facts = RunFacts { record: record.clone(), txns: history::transaction::fold(&events) };
+    let facts = RunFacts { record: record.clone(), txns: history::transaction::fold(&events), actor_events: events.iter().filter(|e| e.is_actor()).cloned().collect() };
     let checks = run_checks(shared, catalog, env, facts, limit);
     (checks, note)
 }

@@ -4,11 +4,13 @@
 //! validated [`Scenario`] or a one-paragraph error naming file, line, column and key;
 //! `overrides` applies `--set key=value` to the file's text first.
 
+pub mod actors;
 mod model;
 pub mod overrides;
 mod parse;
 mod sql_spec;
 
+pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSpec};
 pub use model::*;
 pub use sql_spec::*;
 pub use overrides::Override;

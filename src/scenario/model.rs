@@ -20,6 +20,9 @@ pub struct Scenario {
     /// How every writer uses DuckDB: patterns seen in users' pipelines (`[client]`).
     #[serde(default)]
     pub client: ClientSpec,
+    /// `[[actors]]`: the groups of actors, writers first (empty: every writer writes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actors: Vec<super::actors::ActorGroup>,
 }
 
 /// `[client]`: client patterns from the field, so a claimed fix can be measured.
@@ -446,6 +449,8 @@ pub(crate) struct RawScenario {
     pub nemesis: Vec<Spanned<RawNemesis>>,
     #[serde(default)]
     pub client: Option<Spanned<RawClient>>,
+    #[serde(default)]
+    pub actors: Vec<Spanned<super::actors::RawActor>>,
 }
 
 #[derive(Debug, Deserialize)]

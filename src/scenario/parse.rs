@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
+mod actors;
 /// The keys of the ddl and sql workloads and upsert's statement.
 mod workloads;
 
@@ -149,10 +150,14 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     let run = validate_run(&raw.run, here)?;
     let lake = validate_lake(raw.lake.as_ref(), here)?;
     let workload = validate_workload(raw.workload.as_ref(), here)?;
+    let given = raw.workload.is_some().then_some(&workload);
+    let (actors, group_workload) = actors::validate(raw.actors, given, &run, raw.run.get_ref().writers.span(), here)?;
+    let workload = group_workload.unwrap_or(workload);
+    let writing = actors.first().map(|g| g.count).unwrap_or(run.writers);
     if let Some(d) = &workload.delete {
-        if d.deleters == 0 || d.deleters >= run.writers {
+        if d.deleters == 0 || d.deleters >= writing {
             let span = raw.workload.as_ref().and_then(|w| w.get_ref().deleters.as_ref().map(|d| d.span()));
-            return Err(here.error(span, "workload.deleters", &format!("is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.", d.deleters, run.writers.saturating_sub(1))));
+            return Err(here.error(span, "workload.deleters", &format!("is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.", d.deleters, writing.saturating_sub(1))));
         }
     }
     validate_retry(&raw.retry, here)?;
@@ -190,6 +195,7 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         workload,
         checks: raw.checks,
         nemesis,
+        actors,
     })
 }
 

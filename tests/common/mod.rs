@@ -165,10 +165,12 @@ pub fn check_status(results: &Value, name: &str) -> String {
 
 /// The checks that judge a run of this workload: all of them but the other workloads'
 /// checkers (`upsert_keys`, `counter_increments`, `bank_total`, `delete_rows`), which an
-/// append run skips.
+/// append run skips, and the actors' checks (`reads`, `maintenance`), skipped without them.
 pub fn judging_checks(report: &Value) -> Vec<Value> {
     let others = ["upsert_keys", "counter_increments", "bank_total", "delete_rows"];
-    report["checks"].as_array().unwrap().iter().filter(|c| !(others.iter().any(|o| c["name"] == *o) && c["status"] == "skipped" && report["scenario"]["workload"]["kind"] == "append")).cloned().collect()
+    let actors = ["reads", "maintenance"];
+    let skipped = |c: &Value, names: &[&str]| names.iter().any(|o| c["name"] == *o) && c["status"] == "skipped";
+    report["checks"].as_array().unwrap().iter().filter(|c| !(skipped(c, &others) && report["scenario"]["workload"]["kind"] == "append") && !skipped(c, &actors)).cloned().collect()
 }
 
 /// Records that a test could not judge (a tool or engine is missing), and why: on stderr
