@@ -38,7 +38,7 @@ def inclusive(path):
 
 
 tools = {}
-for tool in ["ducklake-stress", "bare-loop"]:
+for tool in ["ducklake-stress", "bare-loop", "bare-loop-tag"]:
     # `.1`: the dump each tool makes when its writers have stopped, counting from when they
     # started (DUCKLAKE_STRESS_CALLGRIND_MARKS): the writing alone, every thread.
     a, b = total(f"{out}/{tool}-{small}.callgrind.1"), total(f"{out}/{tool}-{large}.callgrind.1")
@@ -47,6 +47,8 @@ for tool in ["ducklake-stress", "bare-loop"]:
                    "fixed_per_run": a - (b - a) / (large - small) * small, "after_writing_stopped": whole}
 h, bare = tools["ducklake-stress"]["per_commit"], tools["bare-loop"]["per_commit"]
 overhead = h / bare - 1
+tagged = tools["bare-loop-tag"]["per_commit"]
+overhead_vs_tagged = h / tagged - 1
 
 # Where the harness's extra instructions per commit go: the top harness functions by the
 # growth of their inclusive count between the small and the large run.
@@ -54,7 +56,7 @@ grow_small, grow_large = inclusive(f"{out}/ducklake-stress-{small}.callgrind.1")
 growth = sorted(((grow_large[k] - grow_small.get(k, 0)) / (large - small), k) for k in grow_large)
 top = [{"layer": k[0], "function": k[1][:140], "per_commit": g} for g, k in reversed(growth[-15:]) if g > 0]
 
-json.dump({"small": small, "large": large, "tools": tools, "overhead": overhead, "harness_functions": top}, open(f"{out}/instructions.json", "w"), indent=2)
+json.dump({"small": small, "large": large, "tools": tools, "overhead": overhead, "overhead_vs_tagged_loop": overhead_vs_tagged, "harness_functions": top}, open(f"{out}/instructions.json", "w"), indent=2)
 lines = [
     f"Instructions per commit while the writers write (callgrind, counters zeroed when the writers start and dumped when they stop; 1 writer; difference of {small} and {large} commits):",
     "",
@@ -63,7 +65,7 @@ lines = [
 ]
 for tool, t in tools.items():
     lines.append(f"| {tool} | {t['per_commit'] / 1e6:.2f} M | {t['per_commit'] / bare:.3f} | {t['fixed_per_run'] / 1e9:.2f} G | {t['after_writing_stopped'] / 1e9:.2f} G |")
-lines += ["", f"Harness overhead per commit: {overhead * 100:+.1f} %.", "", "Harness functions whose inclusive count grows most per commit:", "",
+lines += ["", f"Harness overhead per commit: {overhead * 100:+.1f} % against the bare loop, {overhead_vs_tagged * 100:+.1f} % against the bare loop with the same commit tag.", "", "Harness functions whose inclusive count grows most per commit:", "",
           "| layer | function | instructions per commit |", "|---|---|---|"]
 for t in top:
     lines.append(f"| {t['layer']} | `{t['function']}` | {t['per_commit'] / 1e6:.3f} M |")

@@ -53,6 +53,9 @@ for n in "$small" "$large"; do
   grind ducklake-stress "$n" "$bin/ducklake-stress" run benchmarks/append.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
     --set run.writers=1 --set "run.commits_per_writer=$n" --set "lake.table=instr_h_$n" --set run.deadline=\"60m\" --set run.stall_after=\"30m\"
   grind bare-loop "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_b_$n"
+  # The bare loop with the harness's commit tag (CALL set_commit_message): DuckLake's own
+  # work for the tag, apart from the harness's.
+  grind bare-loop-tag "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_t_$n" --tag
 done
 
 python3 benchmarks/instructions.py "$out" "$small" "$large"

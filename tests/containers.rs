@@ -13,20 +13,14 @@ use common::docker::*;
 use common::{append_toml, bin, scenario, tempdir, Ran, PATIENT_RETRIES};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const OWNER_LABEL: &str = "ducklake-stress.owner-pid";
 
 #[test]
 fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
     let test = "compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing";
-    if engine_with_images(test).is_none() {
-        return;
-    }
-    let Some((cmd, has_wait)) = compose_command() else {
-        common::skipped(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
-        return;
-    };
+    let Some((cmd, has_wait)) = engine_and_compose(test) else { return };
     // Non-default ports and credentials: env.json must follow the same variables as the stack.
     let vars: Vec<(String, String)> = vec![
         ("DLS_PG_PORT".into(), free_port().to_string()),

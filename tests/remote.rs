@@ -40,13 +40,7 @@ fn assert_checks_pass(r: &Value, what: &str) {
 #[test]
 fn four_worker_containers_of_four_writers_pass_every_check() {
     let test = "four_worker_containers_of_four_writers_pass_every_check";
-    if engine_with_images(test).is_none() {
-        return;
-    }
-    let Some((cmd, _)) = compose_command() else {
-        common::skipped(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
-        return;
-    };
+    let Some((cmd, _)) = engine_and_compose(test) else { return };
     let dir = tempdir();
     let results = dir.path().join("results");
     std::fs::create_dir_all(&results).unwrap();
@@ -163,11 +157,7 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Ran {
 
 /// Postgres and S3 up, env.json for this host, and the network and its gateway.
 fn services(test: &str) -> Option<(Stack, tempfile::TempDir, PathBuf, String, String)> {
-    engine_with_images(test)?;
-    let Some((cmd, _)) = compose_command() else {
-        common::skipped(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
-        return None;
-    };
+    let (cmd, _) = engine_and_compose(test)?;
     let stack = stack(cmd, Vec::new(), Vec::new());
     let (ok, out) = stack.compose(&["up", "-d", "postgres", "s3"]);
     assert!(ok, "compose up failed:\n{out}");

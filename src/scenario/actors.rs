@@ -72,23 +72,23 @@ impl MaintenanceOp {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MaintenanceSpec {
     /// Pause between two rounds of `operations`.
-    #[serde(with = "ms")]
+    #[serde(with = "super::model::humantime_serde_ms")]
     pub every: Duration,
     pub operations: Vec<MaintenanceOp>,
     /// `expire_snapshots` expires the snapshots older than this; `cleanup_old_files` and
     /// `delete_orphaned_files` remove files older than this.
-    #[serde(with = "ms")]
+    #[serde(with = "super::model::humantime_serde_ms")]
     pub older_than: Duration,
     /// Writer 0 holds every fifth transaction open this long before its COMMIT, so that
     /// maintenance happens while a transaction that started before it is open.
-    #[serde(default, with = "opt_ms", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "super::model::option_humantime_ms", skip_serializing_if = "Option::is_none")]
     pub long_transaction: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReaderSpec {
     /// Pause between two reads.
-    #[serde(with = "ms")]
+    #[serde(with = "super::model::humantime_serde_ms")]
     pub every: Duration,
     /// Every this many reads, one comes from a freshly opened and attached instance (the
     /// others from the reader's long-lived one).
@@ -148,29 +148,4 @@ pub(crate) struct RawActor {
     pub max_transfer: Option<Spanned<i64>>,
     pub allow_negative: Option<Spanned<bool>>,
     pub deleters: Option<Spanned<u32>>,
-}
-
-mod ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
-    }
-}
-
-mod opt_ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_u64(d.as_millis() as u64),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
-    }
 }

@@ -587,7 +587,7 @@ mod defaults {
 }
 
 /// Durations are written to the report as milliseconds, which every consumer can read.
-mod humantime_serde_ms {
+pub(crate) mod humantime_serde_ms {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -598,7 +598,7 @@ mod humantime_serde_ms {
     }
 }
 
-mod option_humantime_ms {
+pub(crate) mod option_humantime_ms {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

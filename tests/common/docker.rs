@@ -130,3 +130,13 @@ pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The engine with its images and a compose command, or None (the test recorded as skipped).
+pub fn engine_and_compose(test: &str) -> Option<(Vec<&'static str>, bool)> {
+    engine_with_images(test)?;
+    let found = compose_command();
+    if found.is_none() {
+        super::skipped(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
+    }
+    found
+}
