@@ -36,9 +36,7 @@ fn compose_stack_with_local_images_runs_a_scenario_and_down_leaves_nothing() {
     stack.wait_healthy(2);
 
     let dir = tempdir();
-    let env_json = dir.path().join("env.json");
-    let ran = Ran::from(bin().args(["env", "compose", "--out"]).arg(&env_json).envs(stack.vars.iter().map(|(k, v)| (k, v))).output().unwrap());
-    assert_eq!(ran.code, 0, "env compose: {}", ran.explain());
+    let env_json = stack.env_json(dir.path());
     let file = scenario(dir.path(), "compose-small", &append_toml("compose-small", 2, 15, "entries", PATIENT_RETRIES));
     let run = common::run(&file, &dir.path().join("results"), &["--env-file", env_json.to_str().unwrap()]);
     assert_eq!(run.code, 0, "the scenario against the compose stack: {}", run.explain());

@@ -163,9 +163,7 @@ fn services(test: &str) -> Option<(Stack, tempfile::TempDir, PathBuf, String, St
     assert!(ok, "compose up failed:\n{out}");
     stack.wait_healthy(2);
     let dir = tempdir();
-    let env_json = dir.path().join("env.json");
-    let ran = Ran::from(bin().args(["env", "compose", "--out"]).arg(&env_json).envs(stack.vars.iter().map(|(k, v)| (k, v))).output().unwrap());
-    assert_eq!(ran.code, 0, "env compose: {}", ran.explain());
+    let env_json = stack.env_json(dir.path());
     let network = format!("{}_default", stack.project);
     let gateway = docker(&["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", &network]);
     Some((stack, dir, env_json, network, gateway))

@@ -99,6 +99,14 @@ impl Stack {
         (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
     }
 
+    /// `env compose --out DIR/env.json` with the stack's variables: its env.json on this host.
+    pub fn env_json(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let env_json = dir.join("env.json");
+        let ran = super::Ran::from(super::bin().args(["env", "compose", "--out"]).arg(&env_json).envs(self.vars.iter().map(|(k, v)| (k, v))).output().unwrap());
+        assert_eq!(ran.code, 0, "env compose: {}", ran.explain());
+        env_json
+    }
+
     /// Healthy within a deadline (compose v1 has no `--wait`; v2's is used when present).
     pub fn wait_healthy(&self, services: usize) {
         let until = Instant::now() + Duration::from_secs(120);
