@@ -5,7 +5,7 @@
 
 use super::figures::Aggregate;
 use crate::stats::bootstrap::{self, Weighted};
-use crate::stats::{mann_whitney, proportion, Interval};
+use crate::stats::{mann_whitney, proportion, welch, Interval};
 use serde::{Deserialize, Serialize};
 
 /// Equivalence margins: a difference inside them is "no difference" for a person.
@@ -66,6 +66,10 @@ pub struct FigureComparison {
     pub decides_equivalence: bool,
     /// Failed or unknown commits (lost work) weigh before speed.
     pub correctness: bool,
+    /// Shown, but left out of the verdict: a commit-level test when the runs' own figures
+    /// decide (absent in comparisons written before it existed).
+    #[serde(default)]
+    pub informational: bool,
 }
 
 /// A figure as a table shows it: baseline, candidate, difference with its interval, and
@@ -89,6 +93,7 @@ impl FigureComparison {
             (None, None) => format!("{} (no interval)", show(self.candidate - self.baseline)),
         };
         let judgement = match self.judgement {
+            _ if self.informational => "for information",
             Judgement::Better => "better",
             Judgement::Worse => "worse",
             Judgement::NoDifference => "no difference",
@@ -158,6 +163,7 @@ fn rate(name: &str, xa: u64, a: &Aggregate, xb: u64, b: &Aggregate) -> FigureCom
         judgement: judge(interval, Better::Lower, RATE_MARGIN),
         decides_equivalence: true,
         correctness: true,
+        informational: false,
     }
 }
 
@@ -176,6 +182,7 @@ fn latency_quantile(name: &str, q: f64, a: &Weighted, b: &Weighted, decides: boo
         judgement: judge(interval, Better::Lower, RELATIVE_MARGIN * base.abs()),
         decides_equivalence: decides,
         correctness: false,
+        informational: false,
     }
 }
 
@@ -183,6 +190,14 @@ fn latency_quantile(name: &str, q: f64, a: &Weighted, b: &Weighted, decides: boo
 fn weighted(a: &Aggregate) -> Weighted {
     let h = a.commit_latency_ms.histogram().unwrap_or_else(|_| crate::metrics::latency::new_histogram());
     Weighted::new(h.iter_recorded().map(|v| (v.value_iterated_to() as f64 / 1000.0, v.count_at_value())))
+}
+
+/// Both sides have 2 runs or more with commit latencies: the runs' own p50 and p99 are
+/// compared, so a run's shared circumstances (the machine's load that hour) count once,
+/// not once per commit.
+fn latency_over_runs(a: &Aggregate, b: &Aggregate) -> bool {
+    let runs = |agg: &Aggregate| agg.per_run.iter().filter(|f| f.commit_p50_ms.is_finite() && f.commits > 0).count();
+    runs(a) >= 2 && runs(b) >= 2
 }
 
 fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
@@ -195,8 +210,15 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
     // Latency intervals are wide with one or two runs (commits retried inside DuckLake make
     // the distribution bimodal: ±19 % on the median of 600 commits, measured); they decide
     // better or worse when significant, but "no difference" rests on the lost work.
-    out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, false));
-    out.push(latency_quantile("commit latency p99", 0.99, &wa, &wb, false));
+    let over_runs = latency_over_runs(a, b);
+    if over_runs {
+        out.push(per_run_mean("commit latency p50", "ms (mean of the runs' p50)", Better::Lower, |f| f.commit_p50_ms, a, b));
+        out.push(per_run_mean("commit latency p99", "ms (mean of the runs' p99)", Better::Lower, |f| f.commit_p99_ms, a, b));
+    } else {
+        // One run a side: only its commits can be resampled (see decide's caveat).
+        out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, false));
+        out.push(latency_quantile("commit latency p99", 0.99, &wa, &wb, false));
+    }
     if let Some(mw) = mann_whitney::test(&wa, &wb) {
         let significant = mw.p_value < 0.05;
         out.push(FigureComparison {
@@ -206,7 +228,11 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
             baseline: 0.5,
             candidate: mw.probability_greater,
             interval: None,
-            method: "Mann-Whitney U, normal approximation with tie correction".into(),
+            method: if over_runs {
+                "Mann-Whitney U over all commits (commit-level: shown, not deciding; the runs' p50 and p99 decide)".into()
+            } else {
+                "Mann-Whitney U, normal approximation with tie correction".into()
+            },
             p_value: Some(mw.p_value),
             judgement: match (significant, mw.probability_greater < 0.5) {
                 (true, true) => Judgement::Better,
@@ -216,18 +242,19 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
             },
             decides_equivalence: false,
             correctness: false,
+            informational: over_runs,
         });
     }
     out.push(per_run_mean("catalog rollbacks per commit", "hidden DuckLake retries (mean of runs)", Better::Lower, |f| f.catalog_rollbacks_per_commit, a, b));
     out
 }
 
-/// A figure each run has once (commits/s): the mean of runs, with a bootstrap interval of
-/// the difference of means when both sides have 2 runs or more.
+/// A figure each run has once (commits/s, its p50): the mean of runs, with Welch's t
+/// interval of the difference of means when both sides have 2 runs or more.
 fn per_run_mean(name: &str, unit: &str, better: Better, get: fn(&super::figures::RunFigures) -> f64, a: &Aggregate, b: &Aggregate) -> FigureComparison {
     let values = |agg: &Aggregate| agg.per_run.iter().map(get).filter(|x| x.is_finite()).collect::<Vec<f64>>();
     let (va, vb) = (values(a), values(b));
-    let interval = bootstrap::of_values(&va, &vb, bootstrap::mean);
+    let interval = welch::of_means(&va, &vb);
     FigureComparison {
         name: name.into(),
         unit: unit.into(),
@@ -235,11 +262,12 @@ fn per_run_mean(name: &str, unit: &str, better: Better, get: fn(&super::figures:
         baseline: mean_or_nan(&va),
         candidate: mean_or_nan(&vb),
         interval,
-        method: "bootstrap of the per-run means (needs 2 runs a side)".into(),
+        method: "Welch's t interval of the difference of per-run means (needs 2 runs a side)".into(),
         p_value: None,
         judgement: judge(interval, better, RELATIVE_MARGIN * mean_or_nan(&va).abs()),
         decides_equivalence: false,
         correctness: false,
+        informational: false,
     }
 }
 
@@ -253,7 +281,7 @@ fn mean_or_nan(v: &[f64]) -> f64 {
 /// difference" needs no significant difference anywhere and the lost work shown
 /// equivalent (its intervals within 1 percentage point).
 fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
-    let names = |correctness: bool, j: Judgement| figures.iter().filter(|f| f.correctness == correctness && f.judgement == j).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+    let names = |correctness: bool, j: Judgement| figures.iter().filter(|f| f.correctness == correctness && f.judgement == j && !f.informational).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
     if a.reports == 0 || b.reports == 0 {
         return (Verdict::Inconclusive, "a side has no report to compare".into());
     }
@@ -276,7 +304,12 @@ fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdic
     // Measured: an A/A comparison (the same scenario on both sides) on a machine whose load
     // changed between runs came out "significantly better" on latency, because commits of
     // one run share its circumstances and these intervals treat them as independent.
-    let caveat = "; latency intervals treat commits as independent and overstate significance when the machine drifts between runs: confirm with an A/A comparison (the same side twice)";
+    // With 2 runs a side or more the runs' own figures decide and this caveat does not apply.
+    let caveat = if latency_over_runs(a, b) {
+        ""
+    } else {
+        "; with one run a side, latency intervals treat commits as independent and overstate significance when the machine drifts between runs: confirm with more runs (--repeat) or an A/A comparison (the same side twice)"
+    };
     if !worse.is_empty() {
         return (Verdict::Worse, format!("no difference in lost work shown; the candidate is significantly worse in: {worse}{caveat}"));
     }
@@ -343,6 +376,40 @@ mod tests {
         let a = side(3, 2000, &[(40, 800), (60, 1000), (90, 200)], &[11.0]);
         let c = run(a.clone(), a);
         assert_eq!(c.verdict, Verdict::NoDifference, "{}: {:#?}", c.verdict_reason, c.figures);
+    }
+
+    /// Runs whose own median commits are given, over one merged histogram.
+    fn runs(p50s: &[f64], latencies_ms: &[(u64, u64)]) -> Aggregate {
+        let mut agg = side(0, 3000, latencies_ms, &vec![20.0; p50s.len()]);
+        for (f, &p50) in agg.per_run.iter_mut().zip(p50s) {
+            (f.commit_p50_ms, f.commit_p99_ms, f.commits) = (p50, p50 * 10.0, 1000);
+        }
+        agg
+    }
+
+    #[test]
+    fn drifting_runs_of_the_same_setting_are_not_called_different() {
+        // An A/A comparison on a machine whose load changed: the candidate's 3000 commits sit
+        // lower as a whole, so commit-level tests call it faster, but its runs' medians
+        // overlap the baseline's.
+        let a = runs(&[14.0, 20.0, 11.0], &[(12, 1000), (15, 1000), (20, 1000)]);
+        let b = runs(&[10.0, 17.0, 13.0], &[(10, 1000), (12, 1000), (17, 1000)]);
+        let c = run(a, b);
+        let p50 = c.figures.iter().find(|f| f.name == "commit latency p50").unwrap();
+        assert!(p50.method.contains("Welch") && p50.judgement == Judgement::Inconclusive, "{p50:#?}");
+        let mw = c.figures.iter().find(|f| f.name == "commit latency distribution").unwrap();
+        assert!(mw.informational && mw.p_value.unwrap() < 0.05, "{mw:#?}");
+        // Lost work equal and inside its margin, nothing significant among deciding figures.
+        assert_eq!(c.verdict, Verdict::NoDifference, "{}", c.verdict_reason);
+    }
+
+    #[test]
+    fn runs_that_are_all_slower_make_the_candidate_worse_without_the_one_run_caveat() {
+        let a = runs(&[50.0, 52.0, 51.0], &[(51, 3000)]);
+        let b = runs(&[90.0, 91.0, 89.0], &[(90, 3000)]);
+        let c = run(a, b);
+        assert_eq!(c.verdict, Verdict::Worse, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("commit latency p50") && !c.verdict_reason.contains("one run a side"), "{}", c.verdict_reason);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Percentile bootstrap intervals for "candidate minus baseline" of a statistic: of the
-//! per-run figures of repeated runs (commits/s), or of a latency distribution held as a
-//! histogram (resampled bucket by bucket, so 100 000 commits cost no sorting).
+//! per-run figures of repeated runs (tests only: see `welch`), or of a latency distribution
+//! held as a histogram (resampled bucket by bucket, so 100 000 commits cost no sorting).
 
 use super::Interval;
 use rand::rngs::StdRng;
@@ -12,7 +12,9 @@ pub const RESAMPLES: usize = 2000;
 const SEED: u64 = 0x5eed_d0c5;
 
 /// Interval of stat(b) - stat(a) from per-run values (None with fewer than 2 runs a side:
-/// one run says nothing of the spread).
+/// one run says nothing of the spread). Test-only: `compare` used it for per-run figures
+/// until the welch tests showed how often it calls an A/A difference significant.
+#[cfg(test)]
 pub fn of_values(a: &[f64], b: &[f64], stat: fn(&[f64]) -> f64) -> Option<Interval> {
     if a.len() < 2 || b.len() < 2 {
         return None;
@@ -30,6 +32,7 @@ pub fn of_values(a: &[f64], b: &[f64], stat: fn(&[f64]) -> f64) -> Option<Interv
     Some(percentile_interval(stat(b) - stat(a), &mut diffs))
 }
 
+#[cfg(test)]
 fn resample(from: &[f64], into: &mut [f64], rng: &mut StdRng) {
     for slot in into.iter_mut() {
         *slot = from[rng.random_range(0..from.len())];

@@ -5,11 +5,13 @@
 //! - `bootstrap`     percentile bootstrap intervals for a difference of statistics
 //! - `mann_whitney`  the rank test on two latency histograms (ties by bucket)
 //! - `proportion`    Wilson and Newcombe intervals for failure rates
+//! - `welch`         Welch's t interval for a difference of per-run means
 
 pub mod bootstrap;
 pub mod mann_whitney;
 pub mod proportion;
 pub mod spread;
+pub mod welch;
 
 /// Two-sided 95 %: the level every interval in this tool is given at.
 pub const Z95: f64 = 1.959_963_984_540_054;
