@@ -8,14 +8,22 @@
 # One writer: no commit races, so both tools do the same DuckLake work per commit.
 # Only the writing is compared: both tools zero callgrind's counters when their writers start
 # and dump them when they stop (src/util/callgrind.rs); *.callgrind.1 are those dumps.
+# DuckDB's threads: with more than one, the thread that sent a statement busy-waits in
+# PendingQueryResult::ExecuteInternal while DuckDB's other threads run its tasks (S3 uploads,
+# catalog queries); those spins are counted as instructions and grow with wall time, which
+# under valgrind (one thread at a time) depends on how many threads the process has. With
+# threads = 1 the sending thread runs every task itself and nothing spins: the counts are
+# the work. Both settings are measured, by default.
 # Writes results/bench/<UTC time>-instructions/{instructions.json,instructions.md,*.callgrind}.
-# Knobs: BENCH_SMALL (10), BENCH_LARGE (40) commits.
+# Knobs: BENCH_SMALL (10), BENCH_LARGE (40) commits; BENCH_THREADS ("default 1": DuckDB's
+# own thread count, then threads = 1, on every writer's instance in both tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
 source scripts/env.sh
 small=${BENCH_SMALL:-10}
 large=${BENCH_LARGE:-40}
+threads_list=${BENCH_THREADS:-"default 1"}
 out="results/bench/$(date -u +%Y%m%dT%H%M%SZ)-instructions"
 mkdir -p "$out/runs"
 bin="$CARGO_TARGET_DIR/release"
@@ -43,20 +51,24 @@ grind() { # name commits command...
   local name=$1 commits=$2 rc=0; shift 2
   say "callgrind: $name, $commits commits"
   DUCKLAKE_STRESS_CALLGRIND_MARKS=1 valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 || rc=$?
-  if [ "$rc" -ne 0 ] && ! { [ "$name" = ducklake-stress ] && [ "$rc" -eq 3 ]; }; then
+  if [ "$rc" -ne 0 ] && ! { [[ "$name" == ducklake-stress* ]] && [ "$rc" -eq 3 ]; }; then
     echo "bench-instructions: $name failed (exit $rc), see $out/runs/$name-$commits.log" >&2; tail -5 "$out/runs/$name-$commits.log" >&2; exit 1
   fi
   grep -Eq "committed $commits( |\\b)|\"commits\": ?$commits[,}]" "$out/runs/$name-$commits.log" \
     || { echo "bench-instructions: $name did not make $commits commits, see $out/runs/$name-$commits.log" >&2; exit 1; }
 }
-for n in "$small" "$large"; do
-  grind ducklake-stress "$n" "$bin/ducklake-stress" run benchmarks/append.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
-    --set run.writers=1 --set "run.commits_per_writer=$n" --set "lake.table=instr_h_$n" --set run.deadline=\"60m\" --set run.stall_after=\"30m\"
-  grind bare-loop "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_b_$n"
-  # The bare loop with the harness's commit tag (CALL set_commit_message): DuckLake's own
-  # work for the tag, apart from the harness's.
-  grind bare-loop-tag "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_t_$n" --tag
+for threads in $threads_list; do
+  # "default": DuckDB's own choice (one thread per core); else client.settings.threads.
+  set_threads=(); [ "$threads" = default ] || set_threads=(--set "client.settings.threads=$threads")
+  for n in "$small" "$large"; do
+    grind "ducklake-stress-t$threads" "$n" "$bin/ducklake-stress" run benchmarks/append.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
+      --set run.writers=1 --set "run.commits_per_writer=$n" --set "lake.table=instr_h_${threads}_$n" --set run.deadline=\"60m\" --set run.stall_after=\"30m\" "${set_threads[@]}"
+    grind "bare-loop-t$threads" "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_b_${threads}_$n" "${set_threads[@]}"
+    # The bare loop with the harness's commit tag (CALL set_commit_message): DuckLake's own
+    # work for the tag, apart from the harness's.
+    grind "bare-loop-tag-t$threads" "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_t_${threads}_$n" --tag "${set_threads[@]}"
+  done
 done
 
-python3 benchmarks/instructions.py "$out" "$small" "$large"
+python3 benchmarks/instructions.py "$out" "$small" "$large" $threads_list
 echo "bench-instructions: $out/instructions.md"

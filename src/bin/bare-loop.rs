@@ -3,7 +3,9 @@
 //! in a bare loop with no history, monitor, tags, checks or report. What the harness adds
 //! is the difference between the two (benchmarks/README.md, scripts/bench.sh).
 //!
-//! `bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag]` prints one JSON line.
+//! `bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]...`
+//! prints one JSON line. `--set` overrides scenario keys as `ducklake-stress run --set` does;
+//! the scenario's `client.settings` are SET on every writer's connection, as the harness does.
 
 use ducklake_stress::lake::{self, ExtensionSource, LakeTarget};
 use ducklake_stress::workload::append::AppendWorkload;
@@ -22,9 +24,12 @@ fn main() {
 
 fn run() -> anyhow::Result<String> {
     let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(args.len() >= 6, "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag]");
-    let table = ducklake_stress::scenario::Override { key: "lake.table".into(), value: args[5].clone() };
-    let scenario = ducklake_stress::scenario::load_with(std::path::Path::new(&args[1]), &[table])?;
+    anyhow::ensure!(args.len() >= 6, "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]...");
+    let mut overrides = vec![ducklake_stress::scenario::Override { key: "lake.table".into(), value: args[5].clone() }];
+    for pair in args[6..].windows(2).filter(|p| p[0] == "--set") {
+        overrides.push(pair[1].parse()?);
+    }
+    let scenario = ducklake_stress::scenario::load_with(std::path::Path::new(&args[1]), &overrides)?;
     let env = ducklake_stress::environment::EnvFile::read(std::path::Path::new(&args[2]))?;
     let writers: u32 = args[3].parse()?;
     let commits: u64 = args[4].parse()?;
@@ -38,9 +43,9 @@ fn run() -> anyhow::Result<String> {
     let barrier = Arc::new(Barrier::new(writers as usize + 1));
     let handles: Vec<_> = (0..writers)
         .map(|w| {
-            let (target, workload, barrier, run_id, retry) = (target.clone(), workload.clone(), barrier.clone(), run_id.clone(), scenario.retry.ducklake.clone());
+            let (target, workload, barrier, run_id, retry, client) = (target.clone(), workload.clone(), barrier.clone(), run_id.clone(), scenario.retry.ducklake.clone(), scenario.client.clone());
             std::thread::spawn(move || -> anyhow::Result<(u64, u64)> {
-                let conn = lake::open(&target, &format!("{run_id}/w{w}"), Some(&retry));
+                let conn = lake::open(&target, &format!("{run_id}/w{w}"), Some(&retry)).and_then(|c| lake::apply_client(&c, &client).map(|()| c));
                 barrier.wait();
                 let conn = conn?;
                 let (mut ok, mut failed) = (0, 0);
