@@ -43,14 +43,15 @@ trap cleanup EXIT
 "$bin/ducklake-stress" env up --state "$state" >&2
 env_json="$state/env.json"
 
-# Generous deadlines: under valgrind everything runs some 50 times slower.
+# Generous deadlines: under valgrind everything runs some 50 times slower (also libpq's
+# connect timeout: a writer's ATTACH once timed out after 10 s).
 # The harness's checks may run past their own deadline under valgrind (exit 3): the
 # writing, which is what is compared, is complete; instructions.py counts the checks apart
 # (run_all_into's inclusive count) and requires every commit to have happened.
 grind() { # name commits command...
   local name=$1 commits=$2 rc=0; shift 2
   say "callgrind: $name, $commits commits"
-  DUCKLAKE_STRESS_CALLGRIND_MARKS=1 valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 || rc=$?
+  DUCKLAKE_STRESS_CALLGRIND_MARKS=1 DUCKLAKE_STRESS_PG_CONNECT_TIMEOUT=300 valgrind --tool=callgrind --callgrind-out-file="$out/$name-$commits.callgrind" "$@" >"$out/runs/$name-$commits.log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ] && ! { [[ "$name" == ducklake-stress* ]] && [ "$rc" -eq 3 ]; }; then
     echo "bench-instructions: $name failed (exit $rc), see $out/runs/$name-$commits.log" >&2; tail -5 "$out/runs/$name-$commits.log" >&2; exit 1
   fi

@@ -94,17 +94,25 @@ fn libpq_value(v: &str) -> String {
     }
 }
 
+/// libpq's connect timeout, 10 s. `DUCKLAKE_STRESS_PG_CONNECT_TIMEOUT` (seconds) lengthens it
+/// for runs under valgrind (scripts/bench-instructions.sh), where a connection handshake of
+/// a program slowed some 50 times can take longer than 10 s of wall time.
+fn connect_timeout_seconds() -> u32 {
+    std::env::var("DUCKLAKE_STRESS_PG_CONNECT_TIMEOUT").ok().and_then(|v| v.parse().ok()).filter(|&s| s > 0).unwrap_or(10)
+}
+
 impl PgEndpoint {
     /// A libpq keyword/value connection string, optionally for another database and with
     /// an `application_name` so every session is attributable in `pg_stat_activity`.
     pub fn conn_string(&self, dbname: Option<&str>, application_name: Option<&str>) -> String {
         let mut s = format!(
-            "host={} port={} user={} password={} dbname={} connect_timeout=10",
+            "host={} port={} user={} password={} dbname={} connect_timeout={}",
             libpq_value(&self.host),
             self.port,
             libpq_value(&self.user),
             libpq_value(&self.password),
             libpq_value(dbname.unwrap_or(&self.dbname)),
+            connect_timeout_seconds(),
         );
         if let Some(app) = application_name {
             s.push_str(&format!(" application_name={}", libpq_value(app)));
