@@ -65,7 +65,7 @@ for threads in $threads_list; do
     grind "ducklake-stress-t$threads" "$n" "$bin/ducklake-stress" run benchmarks/append.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
       --set run.writers=1 --set "run.commits_per_writer=$n" --set "lake.table=instr_h_${threads}_$n" --set run.deadline=\"60m\" --set run.stall_after=\"30m\" "${set_threads[@]}"
     grind "bare-loop-t$threads" "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_b_${threads}_$n" "${set_threads[@]}"
-    # The bare loop with the harness's commit tag (CALL set_commit_message): DuckLake's own
+    # The bare loop with the harness's very commit tag (CALL set_commit_message): DuckLake's own
     # work for the tag, apart from the harness's.
     grind "bare-loop-tag-t$threads" "$n" "$bin/bare-loop" benchmarks/append.toml "$env_json" 1 "$n" "instr_t_${threads}_$n" --tag "${set_threads[@]}"
   done

@@ -35,7 +35,8 @@ fn run() -> anyhow::Result<String> {
     let commits: u64 = args[4].parse()?;
     let tag = args.iter().any(|a| a == "--tag");
     let target = Arc::new(LakeTarget::for_run(&env, &scenario.lake, ExtensionSource::resolve(None))?);
-    let run_id = format!("bare-{}", std::process::id());
+    // The harness's shape of run id: its tags and payloads then have the same lengths.
+    let run_id = ducklake_stress::util::ids::new_run_id(std::time::SystemTime::now());
     lake::open(&target, &format!("{run_id}/setup"), None)?.execute_batch(&lake::table::create_sql(&scenario.lake.table))?;
     let workload = Arc::new(AppendWorkload::new(&scenario.workload, &scenario.lake.table));
     // Attach first, then start together: the clock covers the writing only, as the
@@ -51,7 +52,10 @@ fn run() -> anyhow::Result<String> {
                 let (mut ok, mut failed) = (0, 0);
                 for txn in 0..commits {
                     // One statement per call, as the harness's writer sends them.
-                    let tagging = tag.then(|| format!("CALL lake.set_commit_message('bare', 'bare/{run_id}/w{w}/t{txn}')"));
+                    // `--tag`: the very statement the harness's writer sends (message and
+                    // extra_info JSON), so the two loops differ by the harness alone.
+                    let key = ducklake_stress::history::tag::TagKey { writer: w, txn, attempt: 1 };
+                    let tagging = tag.then(|| ducklake_stress::history::tag::CommitTag { run_id: &run_id, key }.sql());
                     let steps = ["BEGIN TRANSACTION".to_string(), workload.insert_sql(&run_id, w, txn)].into_iter().chain(tagging).chain(["COMMIT".to_string()]);
                     match steps.map(|sql| conn.execute_batch(&sql)).find(|r| r.is_err()).unwrap_or(Ok(())) {
                         Ok(()) => ok += 1,
