@@ -41,8 +41,6 @@ def inclusive(path):
     return by
 
 
-
-
 def per_tool(tool):
     # `.1`: the dump each tool makes when its writers have stopped, counting from when they
     # started (DUCKLAKE_STRESS_CALLGRIND_MARKS): the writing alone, every thread.
