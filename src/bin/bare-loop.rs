@@ -1,7 +1,7 @@
 //! The benchmark's baseline: the same append transactions as ducklake-stress's writers
 //! (same duckdb crate, same extensions, ATTACH and DuckLake retry settings, same INSERT),
 //! in a bare loop with no history, monitor, tags, checks or report. What the harness adds
-//! is the difference between the two (benchmarks/README.md, scripts/bench.sh).
+//! is the difference between the two (README, "Benchmarks"; scripts/bench.sh, scripts/bench-instructions.sh).
 //!
 //! `bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]...`
 //! prints one JSON line. `--set` overrides scenario keys as `ducklake-stress run --set` does;
