@@ -182,12 +182,27 @@ fn remote_workers(o: &mut String, r: &Report) {
     }
 }
 
+/// The known upstream findings the checks matched, and those this scenario did not show.
+fn known_findings(o: &mut String, r: &Report) {
+    let known = crate::findings::lines(&r.checks);
+    if !known.is_empty() {
+        let _ = writeln!(o, "\n  known upstream findings (reported, not failing; --strict fails them):");
+        for line in known {
+            let _ = writeln!(o, "    {line}");
+        }
+    }
+    for note in &r.known_not_seen {
+        let _ = writeln!(o, "  {note}");
+    }
+}
+
 /// Checks, thresholds, stalls, the diagnosis, the harness itself, the verdict.
 fn judgement(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
     for c in &r.checks {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);
     }
+    known_findings(o, r);
     if !r.thresholds.is_empty() {
         let _ = writeln!(o, "\n  thresholds:");
         for th in &r.thresholds {
