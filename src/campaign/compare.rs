@@ -269,12 +269,14 @@ fn decide(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
     if a.reports == 0 || b.reports == 0 {
         return (Verdict::Inconclusive, "a side has no report to compare".into());
     }
+    let known = correctness::unweighed_known(w.checks);
     if let Some((verdict, why)) = correctness::decide(w.checks) {
-        return (verdict, format!("{why}{}", beside_correctness(w)));
+        return (verdict, format!("{why}{}{known}", beside_correctness(w)));
     }
     let (verdict, why) = decide_on_work_and_speed(w, a, b);
     let (failing_both, blocks) = correctness::unresolved(w.checks);
     let both = if failing_both.is_empty() { String::new() } else { format!("; checks failing on both sides, not shown to differ: {}", failing_both.join(", ")) };
+    let both = format!("{both}{known}");
     if verdict == Verdict::NoDifference && blocks {
         return (Verdict::Inconclusive, format!("no difference in lost work or speed, but a check's failing runs may differ{both}; run more repetitions (--repeat)"));
     }
@@ -511,5 +513,26 @@ mod tests {
         assert_eq!((conflict.baseline, conflict.candidate), (0, 3));
         assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
         assert!(c.verdict_reason.contains("retry settings cannot change them") && !c.verdict_reason.contains("run more repetitions"), "{}", c.verdict_reason);
+    }
+
+    #[test]
+    fn known_findings_weigh_as_the_registry_says() {
+        use crate::campaign::figures::CheckTally;
+        let known = |weighed: usize, reference: &str| CheckTally { known: 3, known_weighed: weighed, known_as: Some(reference.into()), ..Default::default() };
+        let pass = CheckTally { pass: 3, ..Default::default() };
+        let (mut a, mut b) = (runs(&[50.0, 52.0, 51.0], &[(51, 3000)]), runs(&[90.0, 91.0, 89.0], &[(90, 3000)]));
+        // The fix a user validates: duplicated keys (weighed) gone, while the candidate now
+        // replaces rows and shows the record_count behaviour (reported, not weighed).
+        a.checks.insert("upsert_keys".into(), known(3, "duckdb/ducklake#1393"));
+        b.checks.insert("upsert_keys".into(), pass.clone());
+        a.checks.insert("table_stats".into(), pass.clone());
+        b.checks.insert("table_stats".into(), known(0, "duckdb/ducklake#1247"));
+        let c = run(a.clone(), b.clone());
+        assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("reported, not weighed: `table_stats` (duckdb/ducklake#1247: 0 of 3 runs -> 3 of 3)"), "{}", c.verdict_reason);
+        assert!(!c.fails_ci());
+        let back = run(b, a);
+        assert_eq!(back.verdict, Verdict::Worse, "{}", back.verdict_reason);
+        assert!(back.verdict_reason.contains("breaks `upsert_keys`"), "{}", back.verdict_reason);
     }
 }

@@ -36,6 +36,12 @@ impl CheckComparison {
         self.baseline.failing() > 0 || self.candidate.failing() > 0
     }
 
+    /// Known findings that a comparison reports and does not weigh (bookkeeping, a client
+    /// leak: `weigh = false` in the registry), on either side.
+    pub fn unweighed_known(&self) -> bool {
+        self.baseline.known > self.baseline.known_weighed || self.candidate.known > self.candidate.known_weighed
+    }
+
     /// "`upsert_keys` (3 of 3 runs failed -> 0 of 3; known duckdb/ducklake#1393)".
     pub fn change(&self) -> String {
         let (b, c) = (&self.baseline, &self.candidate);
@@ -70,11 +76,12 @@ pub fn checks(a: &Aggregate, b: &Aggregate) -> Vec<CheckComparison> {
             continue; // skipped everywhere: nothing to weigh
         }
         let both = ta.judged() > 0 && tb.judged() > 0;
-        let interval = both.then(|| proportion::newcombe(ta.failing() as u64, ta.judged() as u64, tb.failing() as u64, tb.judged() as u64));
+        let (xa, xb) = (ta.failing(), tb.failing());
+        let interval = both.then(|| proportion::newcombe(xa as u64, ta.judged() as u64, xb as u64, tb.judged() as u64));
         let judgement = match interval {
             None => Judgement::NotTested,
-            Some(_) if ta.failing() == 0 && tb.failing() == 0 => Judgement::NoDifference,
-            Some(_) if ta.failing() == ta.judged() && tb.failing() == tb.judged() => Judgement::NoDifference,
+            Some(_) if xa == 0 && xb == 0 => Judgement::NoDifference,
+            Some(_) if xa == ta.judged() && xb == tb.judged() => Judgement::NoDifference,
             Some(i) if i.excludes_zero() => if i.high < 0.0 { Judgement::Better } else { Judgement::Worse },
             Some(_) => Judgement::Inconclusive,
         };
@@ -125,6 +132,25 @@ pub fn unresolved(checks: &[CheckComparison]) -> (Vec<String>, bool) {
     let open: Vec<&CheckComparison> = checks.iter().filter(|c| c.fails_anywhere()).collect();
     let blocks_equivalence = open.iter().any(|c| c.judgement != Judgement::NoDifference);
     (open.iter().map(|c| c.change()).collect(), blocks_equivalence)
+}
+
+/// "; known upstream findings, reported and not weighed: ..." (or nothing): the findings
+/// the registry marks as not changing the data (`weigh = false`), on either side.
+pub fn unweighed_known(checks: &[CheckComparison]) -> String {
+    let known: Vec<String> = checks
+        .iter()
+        .filter(|c| c.unweighed_known())
+        .map(|c| {
+            let reference = c.baseline.known_as.as_deref().or(c.candidate.known_as.as_deref()).unwrap_or("?");
+            let (b, k) = (&c.baseline, &c.candidate);
+            format!("`{}` ({reference}: {} of {} runs -> {} of {})", c.name, b.known - b.known_weighed, b.judged(), k.known - k.known_weighed, k.judged())
+        })
+        .collect();
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; known upstream findings reported, not weighed: {} (--strict weighs them)", known.join(", "))
+    }
 }
 
 /// One class of failed (or unknown-outcome) transactions on both sides.

@@ -77,8 +77,11 @@ pub struct CheckTally {
     pub pass: usize,
     pub warn: usize,
     pub fail: usize,
-    /// Failed, but explained by a known upstream finding (`findings/known.toml`).
+    /// Failed, but explained by a known upstream finding (`findings/known.toml`), and of
+    /// those, the ones the registry says a comparison weighs (the data is wrong).
     pub known: usize,
+    #[serde(default)]
+    pub known_weighed: usize,
     pub error: usize,
     pub skipped: usize,
     /// Problem kinds the failing runs reported, with how many runs reported each.
@@ -95,10 +98,11 @@ impl CheckTally {
         self.pass + self.warn + self.fail + self.known + self.error
     }
 
-    /// Runs in which the property did not hold, known or not, or could not be judged: a
-    /// side whose runs cannot be judged is not better for it.
+    /// Runs in which the property did not hold, or could not be judged (a side whose runs
+    /// cannot be judged is not better for it). A known finding counts when the registry
+    /// says comparisons weigh it: a duplicated key does, a bookkeeping count does not.
     pub fn failing(&self) -> usize {
-        self.fail + self.known + self.error
+        self.fail + self.known_weighed + self.error
     }
 
     fn add(&mut self, c: &crate::checker::CheckResult) {
@@ -113,6 +117,9 @@ impl CheckTally {
         }
         if let Some(k) = &c.known {
             self.known_as.get_or_insert_with(|| k.reference.clone());
+            if c.status == Known && k.weigh {
+                self.known_weighed += 1;
+            }
         }
         if matches!(c.status, Fail | Known | Error) {
             for kind in crate::findings::problem_kinds(c) {

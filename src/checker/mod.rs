@@ -70,6 +70,14 @@ pub struct KnownRef {
     /// `--strict` / `checks.known_findings = "fail"`: matched, but left failing.
     #[serde(default)]
     pub strict: bool,
+    /// Whether a comparison weighs it as a failure (the data is wrong), or only reports it
+    /// (bookkeeping, a client-side leak).
+    #[serde(default = "yes")]
+    pub weigh: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CheckResult {

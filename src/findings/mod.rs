@@ -31,6 +31,15 @@ pub struct Finding {
     pub scenarios: Vec<String>,
     #[serde(default)]
     pub fixed: Option<String>,
+    /// Whether a comparison weighs it as a failure: true when the data is wrong (a
+    /// duplicated key), false for bookkeeping or a client-side leak, which a comparison
+    /// reports beside its verdict. Default true.
+    #[serde(default = "yes")]
+    pub weigh: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -90,7 +99,7 @@ pub fn apply_with(findings: &[Finding], checks: &mut [CheckResult], run: &RunTra
     let strict = mode == KnownFindingsMode::Fail;
     for c in checks.iter_mut() {
         let Some(f) = explain(c, findings, run).into_iter().next() else { continue };
-        c.known = Some(KnownRef { id: f.id.clone(), reference: f.reference.clone(), url: f.url.clone(), title: f.title.clone(), was: c.status, strict });
+        c.known = Some(KnownRef { id: f.id.clone(), reference: f.reference.clone(), url: f.url.clone(), title: f.title.clone(), was: c.status, strict, weigh: f.weigh });
         if !strict {
             c.status = CheckStatus::Known;
         }
