@@ -204,8 +204,8 @@ pub fn start(with_s3: bool, build_images: bool) -> anyhow::Result<(Environment, 
     let kind = if images.s3_kind == S3Kind::Garage { "garage" } else { "minio" };
     let s3_server = images.s3.as_ref().map(|c| format!("{kind} (container {})", c.image));
     let used = ContainerImages { postgres: images.postgres, s3: images.s3 };
-    let (catalog_dir, native, containers) = (None, None, Some(used));
-    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir, s3_server, native, containers };
+    let (catalog_dir, native, used) = (None, None, Some(used));
+    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir, s3_server, native, containers: used };
     let mut env = Environment::existing(endpoints);
     env.startup = started.elapsed();
     Ok((env, containers))
