@@ -75,7 +75,7 @@ fn choose(svc: &Service, variable: Option<String>, present: &dyn Fn(&str) -> boo
         });
     }
     if present(svc.local) {
-        let reason = format!("the project's image ({} is not on this engine)", svc.registry);
+        let reason = format!("the project's image; {} is not on this engine", svc.registry);
         return Pick::Present(Chosen {
             image: svc.local.into(),
             reason,
