@@ -8,7 +8,8 @@
 #                                 (POSTGRES_USER/PASSWORD/DB, `postgres -c ...` arguments)
 #   ducklake-stress/garage        the Garage binary of this machine; its entrypoint lays out
 #                                 one node and creates the key and bucket (GARAGE_* variables)
-#   ducklake-stress/harness       the release binary and DuckDB's extension files
+#   ducklake-stress/harness       the release binary and DuckDB's extension files: the
+#                                 repository's Dockerfile, `--target prebuilt` on debian-base
 #
 # Idempotent and cached: every image carries a label with the hash of its inputs and is
 # skipped when an image with that hash exists (a second run takes seconds). Needs root
@@ -59,20 +60,23 @@ build_base() {
   rm -rf "$root"; trap - EXIT
 }
 
-# build NAME CONTEXT_DIR: docker build with the inputs' hash as label, unless up to date.
+# build NAME CONTEXT_DIR [DOCKER BUILD ARGS...]: docker build with the inputs' hash as label,
+# unless up to date.
 build() {
   local name=$1 ctx=$2 inputs
+  shift 2
   inputs=$( (cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum; image_hash "$BASE") | sha256sum | cut -c1-32)
   if [ "$(image_hash "ducklake-stress/$name")" = "$inputs" ]; then say "ducklake-stress/$name: up to date"; return; fi
   say "ducklake-stress/$name: building"
-  docker build --network host --label "$LABEL=$inputs" -t "ducklake-stress/$name" "$ctx" >"$images_cache/build-$name.log" 2>&1 \
+  docker build --network host --label "$LABEL=$inputs" "$@" -t "ducklake-stress/$name" "$ctx" >"$images_cache/build-$name.log" 2>&1 \
     || { tail -20 "$images_cache/build-$name.log" >&2; die "building ducklake-stress/$name failed; its log: $images_cache/build-$name.log"; }
 }
 
 # A build context of copies, so that large local files need not live in the checkout.
 context() {
   local ctx="$images_cache/context-$1"
-  rm -rf "$ctx"; mkdir -p "$ctx"; cp -a "docker/$1/." "$ctx/"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  if [ -d "docker/$1" ]; then cp -a "docker/$1/." "$ctx/"; fi
   echo "$ctx"
 }
 
@@ -89,10 +93,12 @@ build_harness() {
   [ -x "$HARNESS_BIN" ] || die "no harness binary at $HARNESS_BIN: build it first (scripts/setup.sh) or set HARNESS_BIN."
   [ -d "$DUCKLAKE_STRESS_EXTENSION_DIR" ] || die "no DuckDB extensions at $DUCKLAKE_STRESS_EXTENSION_DIR: run scripts/fetch-extensions.sh."
   local ctx; ctx=$(context harness)
+  # The repository's own Dockerfile, its offline way (see its header); the hash covers it too.
+  cp Dockerfile "$ctx/Dockerfile"
   cp "$HARNESS_BIN" "$ctx/ducklake-stress"
   cp -a "$DUCKLAKE_STRESS_EXTENSION_DIR" "$ctx/extensions"
   cp -a scenarios "$ctx/scenarios"
-  build harness "$ctx"
+  build harness "$ctx" --target prebuilt --build-arg "BASE_IMAGE=$BASE"
 }
 
 started=$(date +%s)

@@ -149,9 +149,13 @@ pub struct EnvArgs {
     pub env_file: Option<PathBuf>,
     #[command(flatten)]
     pub existing: ExistingArgs,
-    /// Start Postgres and an S3 server as containers (docker CLI; images from DLS_POSTGRES_IMAGE, DLS_S3_IMAGE)
+    /// Start Postgres and an S3 server as containers (docker CLI): images from DLS_POSTGRES_IMAGE and
+    /// DLS_S3_IMAGE, else postgres:16 and minio/minio if present, else the project's (scripts/build-images.sh)
     #[arg(long, conflicts_with_all = ["env_file", "pg_dsn"])]
     pub docker: bool,
+    /// With --docker: build the project's images first (runs scripts/build-images.sh; seconds when current)
+    #[arg(long, requires = "docker")]
+    pub build_images: bool,
     /// Where run (or sweep, comparison) directories are created
     #[arg(long, default_value = "results")]
     pub results_dir: PathBuf,

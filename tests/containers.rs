@@ -1,7 +1,9 @@
 //! Container paths against a real Docker engine, with the images of scripts/build-images.sh:
-//! the compose stack (up, env.json, a scenario, down -v leaves nothing) and `run --docker`
-//! (its containers are gone after a passing run, a hung run and an interrupted one, and a
-//! killed harness's leftovers are removed by the next run).
+//! the compose stack (up, env.json, a scenario, down -v leaves nothing; scripts/compose.sh's
+//! choice of images) and `run --docker` (with no `DLS_*` variable it finds the project's
+//! images; a missing image's error names the build script; `--build-images`; its containers
+//! are gone after a passing run, a hung run and an interrupted one, and a killed harness's
+//! leftovers are removed by the next run); the root Dockerfile built from the project's base.
 //!
 //! Without a reachable engine every test here says so on stderr, appends a line to
 //! $DLS_SKIPPED_TESTS_FILE (scripts/test.sh counts those as skipped, not passed) and
@@ -107,15 +109,26 @@ fn run_bounded(mut cmd: Command, limit: Duration) -> (u32, Ran) {
     }
 }
 
+/// `run --docker` as a new user types it: no `DLS_*` variable says which images to use.
+fn docker_run_without_image_variables(scenario: &Path, results: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.arg("run").arg(scenario).arg("--docker").arg("--results-dir").arg(results).arg("--quiet");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("DLS_") && k != "DLS_SKIPPED_TESTS_FILE") {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
 #[test]
-fn docker_environment_passing_run_removes_its_containers() {
-    let test = "docker_environment_passing_run_removes_its_containers";
+fn docker_environment_passing_run_with_default_images_removes_its_containers() {
+    let test = "docker_environment_passing_run_with_default_images_removes_its_containers";
     if engine_with_images(test).is_none() {
         return;
     }
     let dir = tempdir();
     let file = scenario(dir.path(), "docker-small", &append_toml("docker-small", 2, 15, "entries", PATIENT_RETRIES));
-    let (pid, ran) = run_bounded(docker_run_cmd(&file, &dir.path().join("results")), Duration::from_secs(300));
+    let cmd = docker_run_without_image_variables(&file, &dir.path().join("results"));
+    let (pid, ran) = run_bounded(cmd, Duration::from_secs(300));
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let report = ran.report();
     assert_eq!(report["verdict"], "pass", "{}", ran.explain());
@@ -123,11 +136,61 @@ fn docker_environment_passing_run_removes_its_containers() {
     for c in common::judging_checks(&report) {
         assert_eq!(c["status"], "pass", "check {} against the containers: {}", c["name"], c["summary"]);
     }
-    let server = report.to_string();
-    assert!(server.contains("garage (container ducklake-stress/garage)"), "the report names the S3 container: {}", ran.explain());
+    // The registry's images win when this engine has them; here it has the project's only.
+    let expected = |registry: &str, local: &str| (if image_present(registry) { registry } else { local }).to_string();
+    let (pg, s3) = (expected("postgres:16", PG_IMAGE), expected("minio/minio:latest", S3_IMAGE));
+    let used = &report["environment"]["endpoints"]["containers"];
+    assert_eq!(used["postgres"]["image"], pg.as_str(), "report.json names the catalog's image: {}", ran.explain());
+    assert_eq!(used["s3"]["image"], s3.as_str(), "report.json names the S3 server's image: {}", ran.explain());
+    let server = report["versions"]["s3_server"].as_str().unwrap();
+    assert!(server.contains(&format!("(container {s3})")), "{}", ran.explain());
+    let said = [format!("docker: postgres from {pg} ("), format!("S3 from {s3} (")];
+    assert!(said.iter().all(|s| ran.stderr.contains(s)), "the console says which images: {}", ran.explain());
     assert_eq!(report["totals"]["commits"], 30, "{}", ran.explain());
     let left = owned_by(pid);
     assert!(left.is_empty(), "the run left containers behind: {left:?}");
+}
+
+#[test]
+fn docker_environment_missing_image_error_names_the_build_script() {
+    let test = "docker_environment_missing_image_error_names_the_build_script";
+    if let Some(reason) = engine_missing() {
+        common::skipped(test, &reason);
+        return;
+    }
+    let dir = tempdir();
+    let file = scenario(dir.path(), "docker-missing", &append_toml("docker-missing", 1, 3, "entries", PATIENT_RETRIES));
+    let missing = format!("ducklake-stress/no-such-image-{}", hex(4));
+    let mut cmd = docker_run_without_image_variables(&file, &dir.path().join("results"));
+    cmd.env("DLS_POSTGRES_IMAGE", &missing);
+    let (pid, ran) = run_bounded(cmd, Duration::from_secs(300));
+    assert_eq!(ran.code, 3, "a missing image is an environment error: {}", ran.explain());
+    let said = format!("DLS_POSTGRES_IMAGE={missing} is not on this Docker engine");
+    assert!(ran.stderr.contains(&said), "{}", ran.explain());
+    assert!(ran.stderr.contains("`scripts/build-images.sh`"), "the error names the build command: {}", ran.explain());
+    assert!(owned_by(pid).is_empty(), "containers left: {:?}", owned_by(pid));
+}
+
+#[test]
+fn docker_environment_build_images_flag_builds_then_runs() {
+    let test = "docker_environment_build_images_flag_builds_then_runs";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    // Local data: the catalog's container only, so the script builds (or finds current) postgres.
+    let dir = tempdir();
+    let toml = append_toml("docker-build", 1, 3, "entries", PATIENT_RETRIES);
+    let toml = toml.replace("data = \"s3\"", "data = \"local\"");
+    let file = scenario(dir.path(), "docker-build", &toml);
+    let mut cmd = docker_run_without_image_variables(&file, &dir.path().join("results"));
+    cmd.arg("--build-images").current_dir(common::repo());
+    let (pid, ran) = run_bounded(cmd, Duration::from_secs(1200));
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let said = "building the project's images with scripts/build-images.sh postgres";
+    assert!(ran.stderr.contains(said), "{}", ran.explain());
+    assert!(ran.stderr.contains("ducklake-stress/postgres"), "the script's own lines are shown: {}", ran.explain());
+    assert_eq!(ran.report()["verdict"], "pass", "{}", ran.explain());
+    assert!(owned_by(pid).is_empty(), "containers left: {:?}", owned_by(pid));
 }
 
 #[test]
@@ -279,4 +342,82 @@ hold = "5s"
         assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
     }
     assert!(owned_by(pid).is_empty(), "containers left: {:?}", owned_by(pid));
+}
+
+// ------------------------------------------------------------ the repository's Dockerfile
+
+/// An image removed when the test ends, passed or not.
+struct ImageGuard(String);
+impl Drop for ImageGuard {
+    fn drop(&mut self) {
+        let _ = sh("docker", &["rmi", "--force", &self.0]);
+    }
+}
+
+#[test]
+fn root_dockerfile_builds_from_the_projects_base_and_its_image_runs() {
+    let test = "root_dockerfile_builds_from_the_projects_base_and_its_image_runs";
+    if engine_with_images(test).is_none() {
+        return;
+    }
+    // Its offline way (see its header): a context of the release binary, extensions, scenarios.
+    let ctx = tempdir();
+    std::fs::copy(env!("CARGO_BIN_EXE_ducklake-stress"), ctx.path().join("ducklake-stress")).unwrap();
+    let extensions = std::env::var("DUCKLAKE_STRESS_EXTENSION_DIR").expect("set by scripts/env.sh");
+    let scenarios = common::repo().join("scenarios");
+    for (from, to) in [(extensions.as_str(), "extensions"), (scenarios.to_str().unwrap(), "scenarios")] {
+        let (ok, out) = sh("cp", &["-a", from, ctx.path().join(to).to_str().unwrap()]);
+        assert!(ok, "copying {from}: {out}");
+    }
+    let image = ImageGuard(format!("dls-test-dockerfile-{}", hex(4)));
+    let dockerfile = common::repo().join("Dockerfile");
+    let build_arg = format!("BASE_IMAGE={BASE_IMAGE}");
+    let (file, context) = (dockerfile.to_str().unwrap(), ctx.path().to_str().unwrap());
+    let args: &[&str] = &["build", "-q", "-f", file, "--target", "prebuilt", "--build-arg", &build_arg, "-t", &image.0, context];
+    let (ok, out) = sh("docker", args);
+    assert!(ok, "the root Dockerfile did not build from {BASE_IMAGE}:\n{out}");
+    let (ok, out) = sh("docker", &["run", "--rm", &image.0, "--version"]);
+    assert!(ok, "ducklake-stress --version in the image failed:\n{out}");
+    assert_eq!(out.trim(), format!("ducklake-stress {}", env!("CARGO_PKG_VERSION")), "the image's binary");
+    // The scenarios and extensions are where the image's environment says.
+    let listing = concat!(
+        "ls $DUCKLAKE_STRESS_EXTENSION_DIR/*/*/ducklake.duckdb_extension",
+        " /opt/ducklake-stress/scenarios/quickstart.toml"
+    );
+    let (ok, out) = sh("docker", &["run", "--rm", "--entrypoint", "sh", &image.0, "-c", listing]);
+    assert!(ok, "the image's extension dir or scenarios are missing:\n{out}");
+}
+
+// ------------------------------------------------------------------- scripts/compose.sh
+
+#[test]
+fn compose_script_picks_the_projects_images_when_the_registrys_are_missing() {
+    let test = "compose_script_picks_the_projects_images_when_the_registrys_are_missing";
+    let Some(_) = engine_and_compose(test) else { return };
+    let registry = ["postgres:16", "minio/minio:latest", "minio/mc:latest"];
+    let local = registry.iter().any(|i| !image_present(i));
+    // `config` resolves the files and variables without starting anything.
+    let mut cmd = Command::new("timeout");
+    let project = format!("dls-test-{}", hex(4));
+    cmd.args(["120", "scripts/compose.sh", "-p", project.as_str(), "config"]).current_dir(common::repo());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("DLS_")) {
+        cmd.env_remove(k);
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "scripts/compose.sh config failed:\n{stdout}{stderr}");
+    let (pg, s3) = if local { (PG_IMAGE, S3_IMAGE) } else { ("postgres:16", "minio/minio:latest") };
+    for image in [pg, s3] {
+        assert!(stdout.contains(&format!("image: {image}")), "compose's configuration has no {image}:\n{stdout}");
+        assert!(stderr.contains(image.trim_end_matches(":latest")), "the script says it uses {image}: {stderr}");
+    }
+    // env compose names the same S3 server.
+    let dir = tempdir();
+    let env_json = dir.path().join("env.json");
+    let out = bin().args(["env", "compose", "--out"]).arg(&env_json).env_remove("DLS_S3_IMAGE").output().unwrap();
+    let ran = common::Ran::from(out);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let written = std::fs::read_to_string(&env_json).unwrap();
+    let server = format!("{} (docker-compose)", if local { S3_IMAGE } else { "minio/minio" });
+    assert!(written.contains(&server), "env compose's S3 server is not {server}: {written}");
 }

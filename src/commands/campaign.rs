@@ -51,7 +51,7 @@ impl CampaignEnv {
         }
         let kind = match &choice {
             EnvChoice::Native => "native",
-            EnvChoice::Docker => "docker",
+            EnvChoice::Docker { .. } => "docker",
             _ => "existing",
         };
         let env = provision(&choice, needs_s3)?;
@@ -80,7 +80,11 @@ struct Campaign {
 impl Campaign {
     fn start(args: &EnvArgs, tuning: &Tuning, dir: &Path, needs_s3: bool) -> anyhow::Result<Campaign> {
         std::fs::create_dir_all(dir)?;
-        let choice = if args.docker { EnvChoice::Docker } else { super::env_choice(args.env_file.clone(), args.existing.clone()) };
+        let choice = if args.docker {
+            EnvChoice::Docker { build_images: args.build_images }
+        } else {
+            super::env_choice(args.env_file.clone(), args.existing.clone())
+        };
         let env = CampaignEnv::start(choice, needs_s3, dir)?;
         let mut extra_args = Vec::new();
         if tuning.allow_unsigned_extensions {

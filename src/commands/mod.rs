@@ -66,7 +66,11 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         scenario_path: args.scenario,
         overrides: args.tuning.overrides(),
         allow_unsigned_extensions: args.tuning.allow_unsigned_extensions,
-        env: if args.env.docker { EnvChoice::Docker } else { env_choice(args.env.env_file, args.env.existing) },
+        env: if args.env.docker {
+            EnvChoice::Docker { build_images: args.env.build_images }
+        } else {
+            env_choice(args.env.env_file, args.env.existing)
+        },
         results_dir: args.env.results_dir,
         keep_env: args.keep_env,
         extension_dir: args.env.extension_dir,

@@ -29,6 +29,10 @@ pub fn env_file() -> anyhow::Result<EnvFile> {
         dbname: super::postgres::CATALOG_DB.into(),
     };
     let s3 = S3Endpoint::loopback(port("DLS_S3_PORT", 9000)?, var("DLS_S3_KEY_ID", DEFAULT_S3_KEY_ID), var("DLS_S3_SECRET", DEFAULT_S3_SECRET), super::native::BUCKET);
-    let server = format!("{} (docker-compose)", var("DLS_S3_IMAGE", "minio/minio"));
-    Ok(EnvFile { postgres, s3: Some(s3), local_data_dir: None, catalog_dir: None, s3_server: Some(server), native: None })
+    // The image scripts/compose.sh starts (docker-compose.local.yml's when it adds that file).
+    let local = super::images::compose_uses_local_images();
+    let default_image = if local { super::images::S3.local } else { "minio/minio" };
+    let server = format!("{} (docker-compose)", var("DLS_S3_IMAGE", default_image));
+    let (local_data_dir, catalog_dir, native, containers) = (None, None, None, None);
+    Ok(EnvFile { postgres, s3: Some(s3), local_data_dir, catalog_dir, s3_server: Some(server), native, containers })
 }

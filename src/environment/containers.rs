@@ -4,18 +4,19 @@
 //! clean up; its containers carry its pid and host as labels, and the next `--docker` run
 //! on this host removes those whose owner is gone.
 //!
-//! Driven through the `docker` command line rather than testcontainers: testcontainers
-//! 0.28 (bollard 0.21) speaks Docker API 1.53 only, which engines before Docker 25 refuse
-//! ("client version 1.53 is too new"); the CLI negotiates with any engine.
+//! Driven through the `docker` command line, which negotiates the API version with any
+//! engine: testcontainers 0.28 (the newest, bollard 0.21) sends Docker API 1.53 on every
+//! request and never negotiates, which Engine 20.10 (API 1.41) refuses; see the README.
 //!
-//! Images: `DLS_POSTGRES_IMAGE` (default `postgres:16`) and `DLS_S3_IMAGE` (default
-//! `minio/minio:latest`); the S3 server's kind is `DLS_S3_KIND` (`minio` or `garage`),
-//! else `garage` when the image name says so. Both image kinds must behave like the
-//! official ones, as `docker/postgres` and `docker/garage` do.
+//! Images: see `images` (the `DLS_*` variables, the registry's, the project's own). The S3
+//! server's kind is `DLS_S3_KIND` (`minio` or `garage`), else `garage` when the image name
+//! says so. Both image kinds must behave like the official ones, as `docker/postgres` and
+//! `docker/garage` do.
 
 use super::native::BUCKET;
 use super::process::{output_within, wait_until};
-use super::{EnvFile, Environment, PgEndpoint, S3Endpoint};
+use super::images::{self, Chosen};
+use super::{ContainerImages, EnvFile, Environment, PgEndpoint, S3Endpoint};
 use crate::error::environment;
 use crate::util::ids::random_hex;
 use std::process::Command;
@@ -33,30 +34,33 @@ pub enum S3Kind {
     Garage,
 }
 
-/// Which images to start, from the environment (see the module's doc).
+/// The images of one run (see `images`).
 #[derive(Debug, Clone)]
 pub struct Images {
-    pub postgres: String,
-    pub s3: String,
+    pub postgres: Chosen,
+    pub s3: Option<Chosen>,
     pub s3_kind: S3Kind,
 }
 
 impl Images {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |k: &str, default: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string());
-        let s3 = var("DLS_S3_IMAGE", "minio/minio:latest");
-        let s3_kind = match std::env::var("DLS_S3_KIND").ok().as_deref().map(str::trim) {
-            Some("minio") => S3Kind::Minio,
-            Some("garage") => S3Kind::Garage,
-            None | Some("") if s3.contains("garage") => S3Kind::Garage,
-            None | Some("") => S3Kind::Minio,
-            Some(other) => {
-                return Err(crate::error::bad_input(format!(
-                    "DLS_S3_KIND={other:?} is not a kind of S3 server the docker environment knows; set it to \"minio\" or \"garage\" (or unset it to infer it from DLS_S3_IMAGE={s3:?})."
-                )))
-            }
-        };
-        Ok(Images { postgres: var("DLS_POSTGRES_IMAGE", "postgres:16"), s3, s3_kind })
+    /// Chooses (and if need be pulls) the images; `--build-images` builds the project's first.
+    pub fn resolve(with_s3: bool, build_images: bool) -> anyhow::Result<Self> {
+        if build_images {
+            images::build_local(with_s3)?;
+        }
+        let postgres = images::resolve(&images::POSTGRES)?;
+        let s3 = if with_s3 { Some(images::resolve(&images::S3)?) } else { None };
+        let s3_kind = images::s3_kind(s3.as_ref().map(|c| c.image.as_str()).unwrap_or(""))?;
+        Ok(Images { postgres, s3, s3_kind })
+    }
+
+    /// One line for the console: which image each service runs, and why.
+    pub fn describe(&self) -> String {
+        let mut line = format!("docker: postgres from {} ({})", self.postgres.image, self.postgres.reason);
+        if let Some(s3) = &self.s3 {
+            line.push_str(&format!(", S3 from {} ({})", s3.image, s3.reason));
+        }
+        line
     }
 }
 
@@ -116,7 +120,7 @@ fn shown(args: &[String]) -> String {
         .join(" ")
 }
 
-fn docker_binary() -> String {
+pub(super) fn docker_binary() -> String {
     std::env::var("DOCKER").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "docker".into())
 }
 
@@ -161,9 +165,8 @@ fn run_container(image: &str, env: &[(&str, &str)], port: u16, cmd: &[String]) -
     }
     args.push(image.to_string());
     args.extend(cmd.iter().cloned());
-    let id = docker(&args).map_err(|e| {
-        environment(format!("{e:#}. If the image {image} is missing and no registry is reachable, build the local images with scripts/build-images.sh and set DLS_POSTGRES_IMAGE=ducklake-stress/postgres DLS_S3_IMAGE=ducklake-stress/garage."))
-    })?;
+    // The image is on the engine (images::resolve pulled it if need be).
+    let id = docker(&args)?;
     Ok((id.clone(), host_port(&id, port)?))
 }
 
@@ -186,16 +189,23 @@ fn container_alive(id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn start(with_s3: bool) -> anyhow::Result<(Environment, Containers)> {
+pub fn start(with_s3: bool, build_images: bool) -> anyhow::Result<(Environment, Containers)> {
     let started = Instant::now();
-    let images = Images::from_env()?;
+    let images = Images::resolve(with_s3, build_images)?;
+    eprintln!("{}", images.describe());
     remove_orphans();
     let mut containers = Containers { ids: Vec::new() };
     let pg = start_postgres(&images, &mut containers)?;
-    let s3 = if with_s3 { Some(start_s3(&images, &mut containers)?) } else { None };
+    let s3 = match &images.s3 {
+        Some(chosen) => Some(start_s3(&chosen.image, images.s3_kind, &mut containers)?),
+        None => None,
+    };
     let local_data_dir = (!with_s3).then(|| std::env::temp_dir().join(format!("ducklake-stress-data-{}", random_hex(4))));
-    let s3_server = with_s3.then(|| format!("{} (container {})", if images.s3_kind == S3Kind::Garage { "garage" } else { "minio" }, images.s3));
-    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir: None, s3_server, native: None };
+    let kind = if images.s3_kind == S3Kind::Garage { "garage" } else { "minio" };
+    let s3_server = images.s3.as_ref().map(|c| format!("{kind} (container {})", c.image));
+    let used = ContainerImages { postgres: images.postgres, s3: images.s3 };
+    let (catalog_dir, native, used) = (None, None, Some(used));
+    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir, s3_server, native, containers: used };
     let mut env = Environment::existing(endpoints);
     env.startup = started.elapsed();
     Ok((env, containers))
@@ -205,7 +215,7 @@ fn start_postgres(images: &Images, containers: &mut Containers) -> anyhow::Resul
     let password = random_hex(12);
     let cmd = strings(&["postgres", "-c", &format!("max_connections={}", super::postgres::MAX_CONNECTIONS)]);
     let env = [("POSTGRES_USER", "ducklake"), ("POSTGRES_PASSWORD", password.as_str()), ("POSTGRES_DB", super::postgres::CATALOG_DB)];
-    let (id, port) = run_container(&images.postgres, &env, 5432, &cmd)?;
+    let (id, port) = run_container(&images.postgres.image, &env, 5432, &cmd)?;
     containers.ids.push(("postgres", id.clone()));
     let pg = PgEndpoint { host: "127.0.0.1".into(), port, user: "ducklake".into(), password, dbname: super::postgres::CATALOG_DB.into() };
     let probe = pg.clone();
@@ -216,25 +226,24 @@ fn start_postgres(images: &Images, containers: &mut Containers) -> anyhow::Resul
     Ok(pg)
 }
 
-fn start_s3(images: &Images, containers: &mut Containers) -> anyhow::Result<S3Endpoint> {
-    let (id, endpoint) = match images.s3_kind {
+fn start_s3(image: &str, kind: S3Kind, containers: &mut Containers) -> anyhow::Result<S3Endpoint> {
+    let (id, endpoint) = match kind {
         S3Kind::Minio => {
             let (user, secret) = ("ducklake".to_string(), random_hex(16));
             let env = [("MINIO_ROOT_USER", user.as_str()), ("MINIO_ROOT_PASSWORD", secret.as_str())];
-            let (id, port) = run_container(&images.s3, &env, 9000, &strings(&["server", "/data", "--address", ":9000"]))?;
+            let (id, port) = run_container(image, &env, 9000, &strings(&["server", "/data", "--address", ":9000"]))?;
             (id, S3Endpoint::loopback(port, user, secret, BUCKET))
         }
         S3Kind::Garage => {
             // Garage's key form: GK + 12 bytes in hex, and a 32-byte secret in hex.
             let (key, secret) = (format!("GK{}", random_hex(12)), random_hex(32));
             let env = [("GARAGE_KEY_ID", key.as_str()), ("GARAGE_SECRET_KEY", secret.as_str()), ("GARAGE_BUCKET", BUCKET), ("GARAGE_S3_PORT", "3900")];
-            let (id, port) = run_container(&images.s3, &env, 3900, &strings(&["server"]))?;
+            let (id, port) = run_container(image, &env, 3900, &strings(&["server"]))?;
             (id, S3Endpoint::loopback(port, key, secret, BUCKET))
         }
     };
     containers.ids.push(("s3", id.clone()));
     let probe = endpoint.clone();
-    let kind = images.s3_kind;
     wait_until("S3 container", READY_DEADLINE, || container_alive(&id), || {
         crate::runtime::block_on(async {
             match kind {

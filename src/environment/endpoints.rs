@@ -26,6 +26,17 @@ pub struct EnvFile {
     /// `env down` can stop them. Absent for environments the harness did not start.
     #[serde(default)]
     pub native: Option<NativeState>,
+    /// Set by `run --docker`: the image each service ran and why it was chosen (reports only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<ContainerImages>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerImages {
+    pub postgres: crate::environment::images::Chosen,
+    #[serde(default)]
+    pub s3: Option<crate::environment::images::Chosen>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -66,6 +66,7 @@ impl ExistingArgs {
             catalog_dir: self.catalog_dir.clone(),
             s3_server: None,
             native: None,
+            containers: None,
         }))
     }
 }

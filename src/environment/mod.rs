@@ -7,6 +7,7 @@ pub mod containers;
 pub mod endpoints;
 pub mod existing;
 pub mod garage;
+pub mod images;
 pub mod minio;
 pub mod native;
 pub mod pg;
@@ -14,7 +15,7 @@ pub mod postgres;
 pub mod process;
 pub mod s3;
 
-pub use endpoints::{EnvFile, PgEndpoint, S3Endpoint};
+pub use endpoints::{ContainerImages, EnvFile, PgEndpoint, S3Endpoint};
 
 use std::time::Duration;
 

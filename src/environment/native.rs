@@ -117,6 +117,7 @@ pub fn start(with_s3: bool) -> anyhow::Result<Environment> {
         catalog_dir: Some(scratch_path.clone()),
         s3_server,
         native: None,
+        containers: None,
     };
     tracing::info!(postgres = %pg.version, "native environment up in {:?}", started.elapsed());
     Ok(Environment { endpoints, startup: started.elapsed(), native: Some(native), containers: None })

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 pub enum EnvChoice {
     Native,
-    Docker,
+    /// `--docker`; `build_images`: run scripts/build-images.sh first (`--build-images`).
+    Docker { build_images: bool },
     File(PathBuf),
     Flags(ExistingArgs),
 }
@@ -20,8 +21,8 @@ pub enum EnvChoice {
 pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environment> {
     match choice {
         EnvChoice::Native => environment::native::start(needs_s3),
-        EnvChoice::Docker => {
-            let (mut env, containers) = environment::containers::start(needs_s3)?;
+        EnvChoice::Docker { build_images } => {
+            let (mut env, containers) = environment::containers::start(needs_s3, *build_images)?;
             env.containers = Some(containers);
             Ok(env)
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 pub const PG_IMAGE: &str = "ducklake-stress/postgres";
 pub const S3_IMAGE: &str = "ducklake-stress/garage";
 pub const HARNESS_IMAGE: &str = "ducklake-stress/harness";
+pub const BASE_IMAGE: &str = "ducklake-stress/debian-base";
 
 pub fn sh(program: &str, args: &[&str]) -> (bool, String) {
     // `timeout` bounds every call: a wedged engine must fail the test, not hang it.
@@ -36,11 +37,15 @@ pub fn engine_with_images(test: &str) -> Option<()> {
         super::skipped(test, &reason);
         return None;
     }
-    for image in [PG_IMAGE, S3_IMAGE, HARNESS_IMAGE] {
-        let (ok, _) = sh("docker", &["image", "inspect", image]);
-        assert!(ok, "the image {image} is missing: run scripts/build-images.sh (scripts/test.sh does) before the container tests");
+    for image in [BASE_IMAGE, PG_IMAGE, S3_IMAGE, HARNESS_IMAGE] {
+        let hint = "run scripts/build-images.sh (scripts/test.sh does) before the container tests";
+        assert!(image_present(image), "the image {image} is missing: {hint}");
     }
     Some(())
+}
+
+pub fn image_present(image: &str) -> bool {
+    sh("docker", &["image", "inspect", "--format", "{{.Id}}", image]).0
 }
 
 pub fn free_port() -> u16 {
