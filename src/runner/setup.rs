@@ -112,15 +112,17 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
 /// the error is the statement's own (class `other`: a type error, a missing table); an
 /// environment error when the catalog or the store failed under it.
 fn preflight_failed(e: crate::workload::sql::StatementError) -> anyhow::Error {
-    let class = crate::history::error_class::classify(&e.message);
-    let what = format!(
-        "{} failed in the preflight (one transaction of writer 0, with its placeholders, rolled back before any writer started): {}",
-        e.key, e.message
-    );
-    if class == crate::history::error_class::ErrorClass::Other {
-        crate::error::bad_input(format!("{what}. It would fail the same way in every transaction: fix it in the scenario file (`validate` checks placeholders, not SQL)."))
+    use crate::history::error_class::{classify, ErrorClass};
+    let class = classify(&e.message);
+    let place = "in the preflight (one transaction of writer 0, with its placeholders, rolled back before any writer started)";
+    // DuckDB's message last: it may run over several lines (the statement, a caret).
+    if class == ErrorClass::Other {
+        crate::error::bad_input(format!(
+            "{} cannot work: it failed {place} and would fail the same way in every transaction. Fix it in the scenario file (`validate` checks placeholders, not SQL). DuckDB said: {}",
+            e.key, e.message
+        ))
     } else {
-        crate::error::environment(format!("{what} (error class {}).", class.name()))
+        crate::error::environment(format!("{} failed {place} with an error of class {}: {}", e.key, class.name(), e.message))
     }
 }
 
