@@ -39,14 +39,21 @@ max_failed_commits = 1000
     )
 }
 
-const COUNT_CHECK: &str = "check = \"SELECT count(*) FROM lake.{events} WHERE run = '{run}' AND w = {writer} AND t = {txn}\"\nexpect = 3";
+const COUNT_CHECK: &str =
+    "check = \"SELECT count(*) FROM lake.{events} WHERE run = '{run}' AND w = {writer} AND t = {txn}\"\nexpect = 3";
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 fn check_of(report: &Value, name: &str) -> Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name}")).clone()
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+        .clone()
 }
 
 /// Every report passed, judged the two tables the statements wrote (in a schema of the
@@ -65,7 +72,10 @@ fn all_passed_on_their_own_tables(reports: &[PathBuf], tables: [&str; 2], why: &
         }
         let sql = check_of(&r, "sql_statements");
         assert_eq!(sql["status"], "pass", "{sql}");
-        assert!(sql["evidence"]["checked"].as_u64().unwrap() > 0 && sql["evidence"]["checked"] == r["totals"]["commits"], "{sql}");
+        assert!(
+            sql["evidence"]["checked"].as_u64().unwrap() > 0 && sql["evidence"]["checked"] == r["totals"]["commits"],
+            "{sql}"
+        );
     }
 }
 
@@ -81,19 +91,41 @@ fn sweep_and_compare(env: &SharedEnv, toml: &str, tables: [&str; 2]) {
     let validated = Ran::from(bin().arg("validate").arg(&s).output().unwrap());
     assert_eq!(validated.code, 0, "{}", validated.explain());
     let common = ["--env-file", &env.env_arg(), "--quiet", "--results-dir", dir.to_str().unwrap()];
-    let ran = Ran::from(bin().args(["sweep", s.to_str().unwrap(), "--param", "run.writers=1,2", "--seed", "1"]).args(common).output().unwrap());
+    let ran = Ran::from(
+        bin()
+            .args(["sweep", s.to_str().unwrap(), "--param", "run.writers=1,2", "--seed", "1"])
+            .args(common)
+            .output()
+            .unwrap(),
+    );
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let sweep_file = ran.stdout.lines().find_map(|l| l.strip_prefix("sweep: ")).map(PathBuf::from).expect("sweep path");
     let sweep = json(&sweep_file);
-    let runs: Vec<PathBuf> = sweep["points"].as_array().unwrap().iter().flat_map(|p| report_files(&p["aggregate"])).collect();
+    let runs: Vec<PathBuf> =
+        sweep["points"].as_array().unwrap().iter().flat_map(|p| report_files(&p["aggregate"])).collect();
     assert_eq!(runs.len(), 2, "{}", ran.explain());
     all_passed_on_their_own_tables(&runs, tables, &ran.stdout);
 
     let out = dir.join("cmp");
-    let ran = Ran::from(bin().args(["compare", s.to_str().unwrap(), s.to_str().unwrap(), "--repeat", "1", "--out", out.to_str().unwrap()]).args(common).output().unwrap());
+    let ran = Ran::from(
+        bin()
+            .args([
+                "compare",
+                s.to_str().unwrap(),
+                s.to_str().unwrap(),
+                "--repeat",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .args(common)
+            .output()
+            .unwrap(),
+    );
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let c = json(&out.join("comparison.json"));
-    let runs: Vec<PathBuf> = [&c["baseline"]["aggregate"], &c["candidate"]["aggregate"]].into_iter().flat_map(report_files).collect();
+    let runs: Vec<PathBuf> =
+        [&c["baseline"]["aggregate"], &c["candidate"]["aggregate"]].into_iter().flat_map(report_files).collect();
     assert_eq!(runs.len(), 2, "{}", ran.explain());
     all_passed_on_their_own_tables(&runs, tables, &ran.stdout);
 }
@@ -108,7 +140,8 @@ fn a_sweep_and_a_compare_of_a_sql_scenario_with_two_tables_of_its_own_pass() {
 #[test]
 fn a_sweep_and_a_compare_of_a_sql_scenario_naming_its_tables_with_placeholders_pass() {
     let env = SharedEnv::up();
-    let toml = pipeline_toml("placeholders", "{schema}.{table}", "{table}_wm", &COUNT_CHECK.replace("{events}", "{table}"));
+    let toml =
+        pipeline_toml("placeholders", "{schema}.{table}", "{table}_wm", &COUNT_CHECK.replace("{events}", "{table}"));
     assert!(toml.contains("lake.{schema}.{table} (run") && toml.contains("INSERT INTO lake.{table}_wm"), "{toml}");
     sweep_and_compare(&env, &toml, ["ev", "ev_wm"]);
 }
@@ -123,11 +156,18 @@ fn run_in(env: &SharedEnv, name: &str, toml: &str) -> (Ran, PathBuf) {
 #[test]
 fn a_statement_with_a_type_error_ends_the_run_before_any_writer_starts() {
     let env = SharedEnv::up();
-    let toml = pipeline_toml("typo", "events", "watermark", "").replace("VALUES ('{run}', {writer}, {txn})", "VALUES ('{run}', 'w{writer}'::INTEGER, {txn})");
+    let toml = pipeline_toml("typo", "events", "watermark", "")
+        .replace("VALUES ('{run}', {writer}, {txn})", "VALUES ('{run}', 'w{writer}'::INTEGER, {txn})");
     assert!(toml.contains("::INTEGER"), "{toml}");
     let (ran, dir) = run_in(&env, "typo", &toml);
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("workload.statements[1]") && ran.stderr.contains("preflight") && ran.stderr.contains("Conversion Error"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("workload.statements[1]")
+            && ran.stderr.contains("preflight")
+            && ran.stderr.contains("Conversion Error"),
+        "{}",
+        ran.explain()
+    );
     assert!(!ran.stdout.contains("report: "), "{}", ran.explain());
     // No writer began a transaction: the history, if written at all, holds no invoke.
     for entry in walk(&dir).into_iter().filter(|p| p.ends_with("history.ndjson")) {
@@ -154,15 +194,24 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_statement_that_fails_on_every_attempt_fails_the_run_whatever_max_failed_commits_says() {
     let env = SharedEnv::up();
-    let toml = pipeline_toml("broken-w1", "events", "watermark", "").replace("('{run}', {writer}, {txn})", "('{run}', 1000000000 * {writer} * 3, {txn})");
+    let toml = pipeline_toml("broken-w1", "events", "watermark", "")
+        .replace("('{run}', {writer}, {txn})", "('{run}', 1000000000 * {writer} * 3, {txn})");
     assert!(toml.contains("1000000000 *"), "{toml}");
     let (ran, _) = run_in(&env, "broken-w1", &toml);
     assert_eq!(ran.code, 1, "{}", ran.explain());
     let r = ran.report();
     let c = check_of(&r, "sql_statements");
     assert_eq!(c["status"], "fail", "{c}");
-    assert_eq!(c["evidence"]["failed_every_attempt"]["workload.statements[1]"], r["totals"]["failed"], "{c}\n{}", r["totals"]);
-    assert!(c["summary"].as_str().unwrap().contains("workload.statements[1]") && c["summary"].as_str().unwrap().contains("whatever max_failed_commits"), "{c}");
+    assert_eq!(
+        c["evidence"]["failed_every_attempt"]["workload.statements[1]"], r["totals"]["failed"],
+        "{c}\n{}",
+        r["totals"]
+    );
+    assert!(
+        c["summary"].as_str().unwrap().contains("workload.statements[1]")
+            && c["summary"].as_str().unwrap().contains("whatever max_failed_commits"),
+        "{c}"
+    );
     assert!(r["totals"]["commits"].as_u64().unwrap() > 0, "writer 0 commits: {}", r["totals"]);
     assert_eq!(r["verdict"], "fail", "{}", r["verdict_reason"]);
 }
@@ -170,7 +219,8 @@ fn a_statement_that_fails_on_every_attempt_fails_the_run_whatever_max_failed_com
 #[test]
 fn expect_rows_counts_rows_of_any_type_and_expect_compares_the_single_value() {
     let env = SharedEnv::up();
-    let rows = "check = \"SELECT * FROM lake.events WHERE run = '{run}' AND w = {writer} AND t = {txn}\"\nexpect_rows = 3";
+    let rows =
+        "check = \"SELECT * FROM lake.events WHERE run = '{run}' AND w = {writer} AND t = {txn}\"\nexpect_rows = 3";
     let (ran, _) = run_in(&env, "rows", &pipeline_toml("rows", "events", "watermark", rows));
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
@@ -187,7 +237,8 @@ fn expect_rows_counts_rows_of_any_type_and_expect_compares_the_single_value() {
     assert!(ran.stdout.contains("SKIP  not applicable:") && ran.stdout.matches("SKIP").count() == 1, "{}", ran.stdout);
     assert!(ran.stdout.contains("time travel not checked"), "{}", ran.stdout);
     // The same count with expect_rows = 1 fails, saying how many rows came back.
-    let wrong = "check = \"SELECT * FROM lake.events WHERE run = '{run}' AND w = {writer} AND t = {txn}\"\nexpect_rows = 1";
+    let wrong =
+        "check = \"SELECT * FROM lake.events WHERE run = '{run}' AND w = {writer} AND t = {txn}\"\nexpect_rows = 1";
     let (ran, _) = run_in(&env, "wrong", &pipeline_toml("wrong", "events", "watermark", wrong));
     assert_eq!(ran.code, 1, "{}", ran.explain());
     let c = check_of(&ran.report(), "sql_statements");
@@ -215,13 +266,26 @@ fn validate_prints_words_and_takes_the_set_a_mistyped_override_suggests() {
     let dir = tempdir();
     let s = scenario(dir.path(), "v", &append_toml("v", 2, 12, "t", ""));
     let ran = Ran::from(bin().arg("validate").arg(&s).output().unwrap());
-    assert!(ran.code == 0 && ran.stdout.contains("12 commits per writer") && !ran.stdout.contains("CommitsPerWriter"), "{}", ran.explain());
+    assert!(
+        ran.code == 0 && ran.stdout.contains("12 commits per writer") && !ran.stdout.contains("CommitsPerWriter"),
+        "{}",
+        ran.explain()
+    );
     let ran = Ran::from(bin().arg("validate").arg(&s).args(["--set", "run.writers=3"]).output().unwrap());
     assert!(ran.code == 0 && ran.stdout.contains("3 writers"), "{}", ran.explain());
     let ran = Ran::from(bin().arg("validate").arg(&s).args(["--set", "run.writerz=3"]).output().unwrap());
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    let suggested = ran.stderr.split("check it with `ducklake-stress ").nth(1).and_then(|t| t.split('`').next()).unwrap_or_else(|| panic!("{}", ran.explain()));
+    let suggested = ran
+        .stderr
+        .split("check it with `ducklake-stress ")
+        .nth(1)
+        .and_then(|t| t.split('`').next())
+        .unwrap_or_else(|| panic!("{}", ran.explain()));
     assert_eq!(suggested, format!("validate {} --set run.writerz=3", s.display()), "{}", ran.explain());
     let again = Ran::from(bin().args(suggested.split(' ')).output().unwrap());
-    assert!(again.code == 2 && again.stderr.contains("writerz") && !again.stderr.contains("unexpected argument"), "{}", again.explain());
+    assert!(
+        again.code == 2 && again.stderr.contains("writerz") && !again.stderr.contains("unexpected argument"),
+        "{}",
+        again.explain()
+    );
 }

@@ -62,10 +62,19 @@ impl Check for SqlStatements {
                     Outcome::Failed => continue,
                 }
                 let query = workload.values(run.run_id(), t.writer, t.txn).render(check);
-                let result = run_check(&conn, &query).map_err(|e| anyhow::anyhow!("workload.check failed for w{} t{} ({query}): {e}", t.writer, t.txn))?;
+                let result = run_check(&conn, &query).map_err(|e| {
+                    anyhow::anyhow!("workload.check failed for w{} t{} ({query}): {e}", t.writer, t.txn)
+                })?;
                 if let Some(why) = result.falls_short_of(want) {
                     let snapshot = t.snapshot_id.map(|s| s.to_string()).unwrap_or("?".into());
-                    p.add(if result.is_single_value() || matches!(want, Expectation::Rows(_)) { "expectation_failed" } else { "not_a_single_value" }, || format!("w{} t{} (snapshot {snapshot}): {why}", t.writer, t.txn));
+                    p.add(
+                        if result.is_single_value() || matches!(want, Expectation::Rows(_)) {
+                            "expectation_failed"
+                        } else {
+                            "not_a_single_value"
+                        },
+                        || format!("w{} t{} (snapshot {snapshot}): {why}", t.writer, t.txn),
+                    );
                 }
             }
         }
@@ -97,7 +106,15 @@ fn statements_that_cannot_work(txns: &[Txn], p: &mut Problems) -> std::collectio
         }
         let message = t.attempts.last().and_then(|a| a.error.as_deref()).unwrap_or("");
         let statement = statement_named(message).unwrap_or("the transaction").to_string();
-        p.add("statement_failed_every_attempt", || format!("w{} t{}: {statement} failed on all {} attempt(s), not for a conflict: {}", t.writer, t.txn, t.attempts.len(), message.lines().next().unwrap_or("")));
+        p.add("statement_failed_every_attempt", || {
+            format!(
+                "w{} t{}: {statement} failed on all {} attempt(s), not for a conflict: {}",
+                t.writer,
+                t.txn,
+                t.attempts.len(),
+                message.lines().next().unwrap_or("")
+            )
+        });
         *by_statement.entry(statement).or_insert(0u64) += 1;
     }
     by_statement
@@ -192,7 +209,10 @@ mod tests {
 
     #[test]
     fn the_failing_statement_is_read_from_the_end_of_the_message() {
-        assert_eq!(statement_named("Conversion Error: overflow (workload.statements[1])"), Some("workload.statements[1]"));
+        assert_eq!(
+            statement_named("Conversion Error: overflow (workload.statements[1])"),
+            Some("workload.statements[1]")
+        );
         assert_eq!(statement_named("x (actors[0].statements[0])\n"), Some("actors[0].statements[0]"));
         assert_eq!(statement_named("Binder Error: (a) b"), None);
     }
@@ -206,6 +226,9 @@ mod tests {
         assert_eq!(one.falls_short_of(&Expectation::Value(&Expected::Int(4))).unwrap(), "check returned 5, expected 4");
         let text = CheckResultShape { rows: 3, columns: 2, first: Some(Some("a".into())) };
         assert!(text.falls_short_of(&Expectation::Rows(3)).is_none());
-        assert!(text.falls_short_of(&Expectation::Value(&Expected::Int(3))).unwrap().contains("3 row(s) of 2 column(s)"));
+        assert!(text
+            .falls_short_of(&Expectation::Value(&Expected::Int(3)))
+            .unwrap()
+            .contains("3 row(s) of 2 column(s)"));
     }
 }

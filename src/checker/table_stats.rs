@@ -44,7 +44,13 @@ impl Check for TableStats {
             Some(sql) => {
                 let tables = sql_tables(ctx, sql)?;
                 if tables.is_empty() {
-                    return Ok(CheckResult::skipped(self.name(), format!("no live table of schema {} is named by the sql workload's setup or statements", sql.schema)));
+                    return Ok(CheckResult::skipped(
+                        self.name(),
+                        format!(
+                            "no live table of schema {} is named by the sql workload's setup or statements",
+                            sql.schema
+                        ),
+                    ));
                 }
                 tables.iter().map(|t| judge(ctx, &sql.schema, t)).collect::<anyhow::Result<Vec<_>>>()?
             }
@@ -67,21 +73,34 @@ impl Check for TableStats {
 
 fn judge(ctx: &CheckContext, schema: &str, table: &str) -> anyhow::Result<Judged> {
     let rows: Vec<Option<i64>> = match ctx.metadata {
-        Some(m) => metadata_rows(m, &STATS_SQL.replace("$1", &sql_str(table)).replace("$2", &sql_str(schema)), |r| r.get(0))?,
+        Some(m) => {
+            metadata_rows(m, &STATS_SQL.replace("$1", &sql_str(table)).replace("$2", &sql_str(schema)), |r| r.get(0))?
+        }
         None => ctx.catalog_query(STATS_SQL, &[&table, &schema])?.iter().map(|r| r.get(0)).collect(),
     };
     if rows.len() > 1 {
         let summary = format!("{} ducklake_table_stats rows for the live table {schema}.{table}", rows.len());
-        return Ok(Judged { agree: false, summary, evidence: json!({ "table": format!("{schema}.{table}"), "rows": rows.len() }) });
+        return Ok(Judged {
+            agree: false,
+            summary,
+            evidence: json!({ "table": format!("{schema}.{table}"), "rows": rows.len() }),
+        });
     }
     let Some(&recorded) = rows.first() else {
-        return Ok(Judged { agree: false, summary: format!("no ducklake_table_stats row for table {schema}.{table}"), evidence: json!({ "table": format!("{schema}.{table}") }) });
+        return Ok(Judged {
+            agree: false,
+            summary: format!("no ducklake_table_stats row for table {schema}.{table}"),
+            evidence: json!({ "table": format!("{schema}.{table}") }),
+        });
     };
     let scan = format!("SELECT count(*) FROM {}.\"{schema}\".\"{table}\"", crate::lake::LAKE_ALIAS);
     let actual: i64 = ctx.lake.query_row(&scan, [], |r| r.get(0))?;
     Ok(Judged {
         agree: recorded == Some(actual),
-        summary: format!("{schema}.{table}: ducklake_table_stats.record_count = {}, a scan counts {actual}", recorded.map(|r| r.to_string()).unwrap_or("NULL".into())),
+        summary: format!(
+            "{schema}.{table}: ducklake_table_stats.record_count = {}, a scan counts {actual}",
+            recorded.map(|r| r.to_string()).unwrap_or("NULL".into())
+        ),
         evidence: json!({ "table": format!("{schema}.{table}"), "record_count": recorded, "scanned_rows": actual, "mode": ctx.thresholds.table_stats }),
     })
 }
@@ -94,7 +113,13 @@ fn sql_tables(ctx: &CheckContext, sql: &crate::scenario::SqlSpec) -> anyhow::Res
         Some(m) => metadata_rows(m, &TABLES_SQL.replace("$1", &sql_str(&sql.schema)), |r| r.get(0))?,
         None => ctx.catalog_query(TABLES_SQL, &[&sql.schema])?.iter().map(|r| r.get(0)).collect(),
     };
-    let text = sql.statements.iter().chain(sql.setup.iter()).map(|s| s.replace("{table}", ctx.table).replace("{schema}", &sql.schema)).collect::<Vec<_>>().join("\n");
+    let text = sql
+        .statements
+        .iter()
+        .chain(sql.setup.iter())
+        .map(|s| s.replace("{table}", ctx.table).replace("{schema}", &sql.schema))
+        .collect::<Vec<_>>()
+        .join("\n");
     Ok(listed.into_iter().filter(|t| names_word(&text, t)).collect())
 }
 

@@ -23,7 +23,8 @@ const RUN_MARGIN: Duration = Duration::from_secs(60 + 180 + 60);
 /// A group after its scenario (with overrides) validated.
 fn group(label: String, scenario: &Path, overrides: Vec<Override>) -> anyhow::Result<(Group, scenario::Scenario)> {
     let s = scenario::load_with(scenario, &overrides)?;
-    let g = Group { label, scenario: scenario.to_path_buf(), overrides, limit: s.run.deadline + RUN_MARGIN, fresh: fresh_place(&s) };
+    let (limit, fresh) = (s.run.deadline + RUN_MARGIN, fresh_place(&s));
+    let g = Group { label, scenario: scenario.to_path_buf(), overrides, limit, fresh };
     Ok((g, s))
 }
 

@@ -38,7 +38,15 @@ fn workload_origin() -> String {
 
 impl SqlSpec {
     pub fn new(statements: Vec<String>) -> Self {
-        SqlSpec { statements, setup: None, check: None, expect_rows: None, expect: None, schema: main_schema(), origin: workload_origin() }
+        SqlSpec {
+            statements,
+            setup: None,
+            check: None,
+            expect_rows: None,
+            expect: None,
+            schema: main_schema(),
+            origin: workload_origin(),
+        }
     }
 }
 
@@ -146,6 +154,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_names_in_braces_and_struct_literals_are_not() {
-        assert_eq!(super::placeholders("INSERT {writer},{txn} {'a': 1} {keys}{x_y}{ 1}"), vec!["writer", "txn", "keys", "x_y"]);
+        assert_eq!(
+            super::placeholders("INSERT {writer},{txn} {'a': 1} {keys}{x_y}{ 1}"),
+            vec!["writer", "txn", "keys", "x_y"]
+        );
     }
 }

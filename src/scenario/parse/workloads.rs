@@ -2,7 +2,9 @@
 
 use super::Locator;
 use crate::scenario::model::{RawWorkload, WorkloadKind, WorkloadSpec};
-use crate::scenario::sql_spec::{placeholders, Expected, RawStatement, SqlSpec, UpsertSpec, UpsertStatement, PLACEHOLDERS, SETUP_PLACEHOLDERS};
+use crate::scenario::sql_spec::{
+    placeholders, Expected, RawStatement, SqlSpec, UpsertSpec, UpsertStatement, PLACEHOLDERS, SETUP_PLACEHOLDERS,
+};
 use toml::Spanned;
 
 pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
@@ -29,7 +31,11 @@ pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator)
         return Ok(());
     }
     if let Some(p) = &w.payload_bytes {
-        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"sql\" (your statements say what they write); remove it."));
+        return Err(here.at(
+            p,
+            "workload.payload_bytes",
+            "does not apply to kind = \"sql\" (your statements say what they write); remove it.",
+        ));
     }
     spec.sql = Some(validate_sql(w, here)?);
     Ok(())
@@ -40,7 +46,11 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
         return Err(here.error(here.find_key("workload", "kind"), "workload.statements", "is required for kind = \"sql\": a list of the statements one transaction runs, e.g. statements = [\"INSERT INTO lake.t VALUES ({writer}, {txn})\"]."));
     };
     if list.get_ref().is_empty() {
-        return Err(here.at(list, "workload.statements", "is empty: give at least one statement for a transaction to run."));
+        return Err(here.at(
+            list,
+            "workload.statements",
+            "is empty: give at least one statement for a transaction to run.",
+        ));
     }
     let mut statements = Vec::new();
     for (i, s) in list.get_ref().iter().enumerate() {
@@ -54,7 +64,11 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
     // Set-up runs once, before any writer: only the run and where it writes are known then.
     if let Some(s) = &w.setup {
         if s.get_ref().trim().is_empty() {
-            return Err(here.at(s, "workload.setup", "is empty: remove it or write the statement to run once before the writers."));
+            return Err(here.at(
+                s,
+                "workload.setup",
+                "is empty: remove it or write the statement to run once before the writers.",
+            ));
         }
         known_placeholders(s, "workload.setup", SETUP_PLACEHOLDERS, here)?;
     }
@@ -63,7 +77,8 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
     validate_check(w, &mut spec, here)?;
     if let Some(s) = &w.schema {
         let name = s.get_ref();
-        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok || name.len() > 40 {
             return Err(here.at(s, "workload.schema", "must be a plain name: a letter or _, then letters, digits or _, at most 40 characters (a campaign appends its run's tag to it)."));
         }
@@ -104,7 +119,14 @@ fn validate_check(w: &RawWorkload, spec: &mut SqlSpec, here: &Locator) -> anyhow
 
 fn known_placeholders(s: &Spanned<String>, key: &str, allowed: &[&str], here: &Locator) -> anyhow::Result<()> {
     match placeholders(s.get_ref()).into_iter().find(|p| !allowed.contains(p)) {
-        Some(p) => Err(here.at(s, key, &format!("holds the unknown placeholder `{{{p}}}`; allowed here: {}.", allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")))),
+        Some(p) => Err(here.at(
+            s,
+            key,
+            &format!(
+                "holds the unknown placeholder `{{{p}}}`; allowed here: {}.",
+                allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")
+            ),
+        )),
         None => Ok(()),
     }
 }
