@@ -246,7 +246,7 @@ fn expect_rows_counts_rows_of_any_type_and_expect_compares_the_single_value() {
 }
 
 #[test]
-fn local_data_dir_given_beside_an_env_file_is_honoured() {
+fn local_data_dir_given_beside_an_env_file_is_honoured_and_another_one_is_named_as_such() {
     let env = SharedEnv::up();
     assert!(env.endpoints().local_data_dir.is_none(), "the shared environment has S3 and no local_data_dir");
     let dir = env.dir.path().join("run-local");
@@ -259,6 +259,14 @@ fn local_data_dir_given_beside_an_env_file_is_honoured() {
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let parquet = walk(&data).into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")).count();
     assert!(parquet >= 6, "{parquet} parquet files under {}", data.display());
+    // The catalog now remembers that directory: another one is refused by DuckLake, and the
+    // message says why instead of suggesting Postgres is unreachable.
+    let other = env.dir.path().join("other-data");
+    std::fs::create_dir_all(&other).unwrap();
+    let ran = run(&s, &dir, &["--env-file", &env.env_arg(), "--local-data-dir", other.to_str().unwrap()]);
+    assert_eq!(ran.code, 3, "{}", ran.explain());
+    assert!(ran.stderr.contains("DATA_PATH") && ran.stderr.contains("another data path"), "{}", ran.explain());
+    assert!(!ran.stderr.contains("Postgres is reachable"), "{}", ran.explain());
 }
 
 #[test]
