@@ -174,6 +174,12 @@ fn a_statement_with_a_type_error_ends_the_run_before_any_writer_starts() {
         let text = std::fs::read_to_string(&entry).unwrap();
         assert!(!text.contains("\"invoke\""), "{}: {text}", entry.display());
     }
+    // The same statements as a writing [[actors]] group are named where the file has them.
+    let actors = toml.replace("[workload]\nkind = \"sql\"", "[[actors]]\nkind = \"sql\"\ncount = 2");
+    assert!(actors.contains("[[actors]]"), "{actors}");
+    let (ran, _) = run_in(&env, "typo-actors", &actors);
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("actors[0].statements[1] cannot work"), "{}", ran.explain());
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
