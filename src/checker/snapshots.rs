@@ -53,8 +53,11 @@ impl Check for Snapshots {
             Some(why) => (Vec::new(), format!("time travel not checked ({why})")),
             None => {
                 let sampled = check_time_travel(ctx, run.run_id(), &committed, &mut p)?;
-                let n = sampled.len();
-                (sampled, format!("time travel to {n} snapshot(s) shows exactly the transactions committed by then"))
+                let said = match sampled.len() {
+                    0 => "time travel not checked (no snapshot of the run to travel to)".to_string(),
+                    n => format!("time travel to {n} snapshot(s) shows exactly the transactions committed by then"),
+                };
+                (sampled, said)
             }
         };
         let summary = format!(
