@@ -125,6 +125,10 @@ pub struct Tuning {
     /// Let DuckDB load unsigned extension files (needed for one you built yourself)
     #[arg(long)]
     pub allow_unsigned_extensions: bool,
+    /// Fail checks that a known upstream finding explains (findings/known.toml), instead of
+    /// reporting them as known: the same as --set checks.known_findings=fail
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl Tuning {
@@ -135,7 +139,8 @@ impl Tuning {
             key: format!("lake.extensions.{}", e.key),
             value: toml_edit::Value::from(e.value.as_str()).to_string().trim().to_string(),
         });
-        self.set.iter().cloned().chain(extensions).collect()
+        let strict = self.strict.then(|| Override { key: "checks.known_findings".into(), value: "\"fail\"".into() });
+        self.set.iter().cloned().chain(extensions).chain(strict).collect()
     }
 }
 
@@ -228,7 +233,8 @@ pub struct CompareArgs {
     /// Override a key of the candidate's scenario only (repeatable)
     #[arg(long = "candidate-set", value_name = "KEY=VALUE", value_parser = parse_override)]
     pub candidate_set: Vec<Override>,
-    /// Exit 1 when the verdict is `worse` (for CI)
+    /// Exit 1 when the verdict is `worse`, or when the candidate failed a check in any run
+    /// that the baseline never failed (for CI)
     #[arg(long)]
     pub fail_if_worse: bool,
     /// Where comparison.json and comparison.md go (default: a new directory under --results-dir)

@@ -15,6 +15,7 @@
 //! - `monitor/`     watching pg_locks / pg_stat_activity, hang diagnosis
 //! - `nemesis/`     faults injected during a run
 //! - `checker/`     checks after the run, one module each
+//! - `findings/`    known upstream findings (`findings/known.toml`) matched to check results
 //! - `verdict`      thresholds and the verdict, in one place
 //! - `report`       the report's content; `export/` its formats (JSON, Markdown, console)
 //! - `runner/`      one run from scenario to report
@@ -32,6 +33,7 @@ pub mod deploy;
 pub mod environment;
 pub mod error;
 pub mod export;
+pub mod findings;
 pub mod fleet;
 pub mod history;
 pub mod lake;

@@ -57,6 +57,10 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
     /// How the checks relate to the way the run ended (e.g. run after a hang).
     pub checks_note: Option<String>,
+    /// Known upstream findings this scenario shows in every run that this run did not
+    /// show ("fixed?"); see `findings/known.toml`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_not_seen: Vec<String>,
     pub thresholds: Vec<Threshold>,
     pub diagnosis: Option<Diagnosis>,
     /// Stretches in which no transaction completed for `run.stall_after`, each diagnosed

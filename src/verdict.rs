@@ -139,11 +139,24 @@ pub fn decide(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold
     if !c.idle_nemeses.is_empty() {
         why.push(format!("faults did not happen: {}", c.idle_nemeses.join("; ")));
     }
+    let known = known_list(checks);
     if why.is_empty() {
-        (Verdict::Pass, "all checks and thresholds passed".into())
+        let known = if known.is_empty() { String::new() } else { format!(", except known upstream findings: {known}") };
+        (Verdict::Pass, format!("all checks and thresholds passed{known}"))
     } else {
-        (Verdict::Fail, why.join("; "))
+        let known = if known.is_empty() { String::new() } else { format!("; known upstream findings besides: {known}") };
+        (Verdict::Fail, format!("{}{known}", why.join("; ")))
     }
+}
+
+/// "upsert_keys (duckdb/ducklake#1393)": the checks a known finding explained.
+fn known_list(checks: &[CheckResult]) -> String {
+    checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Known)
+        .map(|c| format!("{} ({})", c.name, c.known.as_ref().map(|k| k.reference.as_str()).unwrap_or("?")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -152,7 +165,7 @@ mod tests {
     use serde_json::Value;
 
     fn check(name: &str, status: CheckStatus) -> CheckResult {
-        CheckResult { name: name.into(), status, summary: "why".into(), evidence: Value::Null }
+        CheckResult { name: name.into(), status, summary: "why".into(), evidence: Value::Null, known: None }
     }
 
     fn completed() -> Circumstances<'static> {

@@ -185,3 +185,87 @@ fn an_extension_from_a_file_is_loaded_and_told_apart_by_its_hash() {
     assert_eq!(ran.code, 2, "{}", ran.explain());
     assert!(ran.stderr.contains("ducklake.duckdb_extension"), "{}", ran.explain());
 }
+
+/// The reports of one side of a comparison, copied into a directory of their own, so they
+/// can be compared again (swapped, or against themselves) without running anything.
+fn side_reports(comparison: &Value, side: &str, into: &Path) -> PathBuf {
+    let dir = into.join(side);
+    for (i, file) in comparison[side]["aggregate"]["report_files"].as_array().unwrap().iter().enumerate() {
+        let to = dir.join(format!("run{i}"));
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(file.as_str().unwrap(), to.join("report.json")).unwrap();
+    }
+    dir
+}
+
+fn check_row<'a>(comparison: &'a Value, name: &str) -> &'a Value {
+    comparison["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name} row: {}", comparison["checks"]))
+}
+
+/// Correctness decides a comparison first. The baseline is `upsert-empty` (4 concurrent
+/// first upserts: DuckLake 1.5.5 duplicates every key, duckdb/ducklake#1393, reported as a
+/// known finding); the candidate is the same scenario with one writer, which cannot race
+/// (and writes 200 kB payloads, so it is no faster for that). The candidate fixes
+/// `upsert_keys` and is "better" for it, whatever its latency; swapped, "worse", and
+/// `--fail-if-worse` exits 1; the baseline against itself shows no difference in the check.
+#[test]
+fn a_comparison_is_decided_by_a_check_one_side_fails() {
+    let dir = tempdir();
+    let s = repo().join("scenarios/upsert-empty.toml");
+    let s = s.to_str().unwrap();
+    let args = ["compare", s, s, "--repeat", "3", "--candidate-set", "run.writers=1", "--candidate-set", "workload.payload_bytes=200000"];
+    let ran = campaign(&args, dir.path());
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let c = json(&printed(&ran, "comparison: "));
+    let row = check_row(&c, "upsert_keys");
+    assert_eq!(row["baseline"]["known"], 3, "the race must show in every baseline run: {row}");
+    assert_eq!(row["baseline"]["known_as"], "duckdb/ducklake#1393", "{row}");
+    assert_eq!(row["candidate"]["pass"], 3, "{row}");
+    assert_eq!(c["verdict"], "better", "{}", c["verdict_reason"]);
+    let reason = c["verdict_reason"].as_str().unwrap();
+    assert!(reason.contains("fixes `upsert_keys` (3 of 3 runs failed -> 0 of 3"), "{reason}");
+    assert!(ran.stdout.contains("| upsert_keys (known duckdb/ducklake#1393) |"), "the check's row in comparison.md:\n{}", ran.stdout);
+
+    let stored = dir.path().join("stored");
+    let (base, cand) = (side_reports(&c, "baseline", &stored), side_reports(&c, "candidate", &stored));
+    let swapped = campaign(&["compare", cand.to_str().unwrap(), base.to_str().unwrap(), "--fail-if-worse"], dir.path());
+    assert_eq!(swapped.code, 1, "{}", swapped.explain());
+    let w = json(&printed(&swapped, "comparison: "));
+    assert_eq!(w["verdict"], "worse", "{}", w["verdict_reason"]);
+    assert!(w["verdict_reason"].as_str().unwrap().contains("breaks `upsert_keys`"), "{}", w["verdict_reason"]);
+    assert_eq!(w["newly_failing"], serde_json::json!(["upsert_keys"]));
+
+    let same = campaign(&["compare", base.to_str().unwrap(), base.to_str().unwrap(), "--fail-if-worse"], dir.path());
+    assert_eq!(same.code, 0, "{}", same.explain());
+    let n = json(&printed(&same, "comparison: "));
+    assert_eq!(check_row(&n, "upsert_keys")["judgement"], "no_difference", "{}", n["checks"]);
+    assert!(!["better", "worse"].contains(&n["verdict"].as_str().unwrap()), "{}", n["verdict_reason"]);
+    assert!(n["verdict_reason"].as_str().unwrap().contains("failing on both sides"), "{}", n["verdict_reason"]);
+}
+
+/// A user's own bank scenario written with `[[actors]]` and no `table_stats` key: DuckLake
+/// 1.5.5's record_count keeps counting replaced rows, a known upstream finding, so the run
+/// passes and lists it; with `--strict` the same run fails on it.
+#[test]
+fn a_known_upstream_finding_passes_with_its_reference_and_strict_fails_it() {
+    let dir = tempdir();
+    let toml = "name = \"my-bank\"\n[run]\nwriters = 3\nduration = \"3s\"\ndeadline = \"2m\"\n[lake]\ntable = \"my_accounts\"\ndata_inlining_row_limit = 0\n\
+                [retry.ducklake]\nmax_retry_count = 100\n[[actors]]\nkind = \"bank\"\ncount = 3\naccounts = 6\ninitial_balance = 100\nmax_transfer = 20\nallow_negative = false\n\
+                [checks]\nmax_failed_commits = 100000\n";
+    let path = scenario(dir.path(), "my-bank", toml);
+    let ran = run(&path, dir.path(), &[]);
+    let r = ran.report();
+    let stats = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "table_stats").unwrap().clone();
+    assert_eq!(stats["status"], "known", "{stats}");
+    assert_eq!(stats["known"]["reference"], "duckdb/ducklake#1247", "{stats}");
+    assert!(stats["evidence"]["record_count"].as_i64().unwrap() > stats["evidence"]["scanned_rows"].as_i64().unwrap(), "{stats}");
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert!(r["verdict_reason"].as_str().unwrap().contains("known upstream findings: table_stats (duckdb/ducklake#1247)"), "{}", r["verdict_reason"]);
+
+    let strict = run(&path, dir.path(), &["--strict"]);
+    let r = strict.report();
+    let stats = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "table_stats").unwrap().clone();
+    assert_eq!(stats["status"], "fail", "{stats}");
+    assert_eq!(stats["known"]["strict"], true, "{stats}");
+    assert_eq!(strict.code, 1, "{}", strict.explain());
+}

@@ -44,10 +44,11 @@ fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
     let r = ran.report();
     // Observed with DuckDB 1.5.5: an instance whose DuckLake commit failed keeps one
     // catalog session open after it is closed (duckdb-postgres#545). writer_sessions reports
-    // it as the client's leak (warn); it does not block the lake, so the run passes.
+    // it as the client's leak, a known upstream finding; it does not block the lake, so the
+    // run passes.
     assert_eq!(ran.code, 0, "{}", ran.explain());
     for c in &judging_checks(&r) {
-        let expected = if c["name"] == "writer_sessions" { ["pass", "warn"].as_slice() } else { ["pass"].as_slice() };
+        let expected = if c["name"] == "writer_sessions" { ["pass", "known"].as_slice() } else { ["pass"].as_slice() };
         assert!(expected.contains(&c["status"].as_str().unwrap()), "check {} is {}: {}", c["name"], c["status"], c["summary"]);
     }
     let failed = r["totals"]["failed"].as_u64().unwrap();

@@ -6,28 +6,36 @@ use common::*;
 
 /// duckdb/ducklake#1393 (fixed after 1.5.5): a DELETE that matches no row is not recorded,
 /// so concurrent upserts of absent keys do not conflict and all commit. Measured here: 4
-/// writers, one upsert each of the same 3 keys: every key present 4 times. Should the
-/// writers happen to run one after the other (a later one then sees and deletes the rows),
-/// no key is duplicated: the check must then pass, and the run too.
+/// writers, one upsert each of the same 3 keys: every key present 4 times. The registry of
+/// known upstream findings names it, so the run reports it as known and passes; with
+/// `--strict` the same finding fails the run. Should the writers happen to run one after the
+/// other (a later one then sees and deletes the rows), no key is duplicated: the check must
+/// then pass, and the report says the known finding was not seen.
 #[test]
 fn concurrent_first_upserts_of_absent_keys_are_caught_duplicating_them() {
     let dir = tempdir();
-    let ran = run(&repo().join("scenarios/upsert-empty.toml"), dir.path(), &[]);
-    let r = ran.report();
-    let c = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "upsert_keys").unwrap().clone();
-    if c["status"] == "pass" {
-        assert_eq!(ran.code, 0, "{}", ran.explain());
-        return;
+    for strict in [false, true] {
+        let args: &[&str] = if strict { &["--strict"] } else { &[] };
+        let ran = run(&repo().join("scenarios/upsert-empty.toml"), dir.path(), args);
+        let r = ran.report();
+        let c = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "upsert_keys").unwrap().clone();
+        if c["status"] == "pass" {
+            assert_eq!(ran.code, 0, "{}", ran.explain());
+            assert!(r["known_not_seen"][0].as_str().unwrap().contains("ducklake#1393"), "{}", r["known_not_seen"]);
+            continue;
+        }
+        assert_eq!(c["status"], if strict { "fail" } else { "known" }, "{c}");
+        assert_eq!(c["known"]["reference"], "duckdb/ducklake#1393", "{c}");
+        let dup = c["evidence"]["duplicated_keys"].as_array().unwrap();
+        assert!(!dup.is_empty(), "{c}");
+        assert_eq!(c["evidence"]["problems"].as_object().unwrap().keys().collect::<Vec<_>>(), ["duplicate_key"], "{c}");
+        // Every copy is a committed transaction of a different writer.
+        let example = c["evidence"]["examples"][0].as_str().unwrap();
+        assert!(example.matches(" t0").count() >= 2, "{example}");
+        assert_eq!(r["totals"]["commits"], 4, "{}", r["totals"]);
+        assert_eq!(ran.code, if strict { 1 } else { 0 }, "{}", ran.explain());
+        assert!(ran.stdout.contains("known upstream findings") && ran.stdout.contains("ducklake#1393"), "{}", ran.stdout);
     }
-    assert_eq!(c["status"], "fail", "{c}");
-    let dup = c["evidence"]["duplicated_keys"].as_array().unwrap();
-    assert!(!dup.is_empty(), "{c}");
-    assert_eq!(c["evidence"]["problems"].as_object().unwrap().keys().collect::<Vec<_>>(), ["duplicate_key"], "{c}");
-    // Every copy is a committed transaction of a different writer.
-    let example = c["evidence"]["examples"][0].as_str().unwrap();
-    assert!(example.matches(" t0").count() >= 2, "{example}");
-    assert_eq!(r["totals"]["commits"], 4, "{}", r["totals"]);
-    assert_eq!(ran.code, 1, "{}", ran.explain());
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! when the intervals show any difference is small, otherwise "inconclusive": a single
 //! run that happens to look better is not a fix.
 
+use super::correctness::{self, CheckComparison, ClassComparison};
+pub use super::judgement::{Better, Judgement, Verdict};
 use super::figures::Aggregate;
 use crate::stats::bootstrap::{self, Weighted};
 use crate::stats::{mann_whitney, proportion, welch, Interval};
@@ -11,44 +13,6 @@ use serde::{Deserialize, Serialize};
 /// Equivalence margins: a difference inside them is "no difference" for a person.
 const RATE_MARGIN: f64 = 0.01; // one percentage point of transactions
 const RELATIVE_MARGIN: f64 = 0.10; // ten percent of the baseline's figure
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Higher,
-    Lower,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Judgement {
-    Better,
-    Worse,
-    NoDifference,
-    Inconclusive,
-    /// No interval could be had (e.g. one run a side for a per-run figure).
-    NotTested,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Better,
-    Worse,
-    NoDifference,
-    Inconclusive,
-}
-
-impl Verdict {
-    pub fn words(self) -> &'static str {
-        match self {
-            Verdict::Better => "better",
-            Verdict::Worse => "worse",
-            Verdict::NoDifference => "no difference",
-            Verdict::Inconclusive => "inconclusive: run more repetitions",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FigureComparison {
@@ -92,14 +56,7 @@ impl FigureComparison {
             (None, Some(p)) => format!("p = {}", num(p, 4)),
             (None, None) => format!("{} (no interval)", show(self.candidate - self.baseline)),
         };
-        let judgement = match self.judgement {
-            _ if self.informational => "for information",
-            Judgement::Better => "better",
-            Judgement::Worse => "worse",
-            Judgement::NoDifference => "no difference",
-            Judgement::Inconclusive => "inconclusive",
-            Judgement::NotTested => "not tested",
-        };
+        let judgement = if self.informational { "for information" } else { self.judgement.word() };
         FigureText { baseline: show(self.baseline), candidate: show(self.candidate), difference, judgement }
     }
 }
@@ -129,14 +86,35 @@ pub struct Comparison {
     pub baseline: Side,
     pub candidate: Side,
     pub figures: Vec<FigureComparison>,
+    /// Every check that judged on either side: weighed before anything else.
+    #[serde(default)]
+    pub checks: Vec<CheckComparison>,
+    /// Failed and unknown-outcome transactions by error class.
+    #[serde(default)]
+    pub classes: Vec<ClassComparison>,
+    /// Checks the candidate failed in some run and the baseline in none (`--fail-if-worse`
+    /// exits 1 on them even when too few runs make the verdict inconclusive).
+    #[serde(default)]
+    pub newly_failing: Vec<String>,
     pub verdict: Verdict,
     pub verdict_reason: String,
 }
 
 pub fn compare(baseline: Side, candidate: Side) -> Comparison {
-    let figures = figures(&baseline.aggregate, &candidate.aggregate);
-    let (verdict, verdict_reason) = decide(&figures, &baseline.aggregate, &candidate.aggregate);
-    Comparison { schema_version: 1, tool: Default::default(), baseline, candidate, figures, verdict, verdict_reason }
+    let (a, b) = (&baseline.aggregate, &candidate.aggregate);
+    let figures = figures(a, b);
+    let checks = correctness::checks(a, b);
+    let classes = correctness::classes(a, b);
+    let (verdict, verdict_reason) = decide(&Weighed { figures: &figures, checks: &checks, classes: &classes }, a, b);
+    let newly_failing = checks.iter().filter(|c| c.newly_failing()).map(|c| c.name.clone()).collect();
+    Comparison { schema_version: 2, tool: Default::default(), baseline, candidate, figures, checks, classes, newly_failing, verdict, verdict_reason }
+}
+
+impl Comparison {
+    /// `--fail-if-worse`: worse, or a check the candidate broke in any run.
+    pub fn fails_ci(&self) -> bool {
+        self.verdict == Verdict::Worse || !self.newly_failing.is_empty()
+    }
 }
 
 fn judge(interval: Option<Interval>, better: Better, margin: f64) -> Judgement {
@@ -275,16 +253,64 @@ fn mean_or_nan(v: &[f64]) -> f64 {
     if v.is_empty() { f64::NAN } else { bootstrap::mean(v) }
 }
 
+/// What the verdict weighs, in its order: the checks, the lost work (by class), the speed.
+struct Weighed<'a> {
+    figures: &'a [FigureComparison],
+    checks: &'a [CheckComparison],
+    classes: &'a [ClassComparison],
+}
+
+/// Correctness first: a check that holds on one side and not the other decides (a
+/// candidate that breaks a check is never better, one that fixes it is better even when
+/// slower), and the reason then names what the lost work and the speed did beside it. Only
+/// when no check differs do the failed and indeterminate commits decide, and only when
+/// they do not differ the speed figures.
+fn decide(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
+    if a.reports == 0 || b.reports == 0 {
+        return (Verdict::Inconclusive, "a side has no report to compare".into());
+    }
+    if let Some((verdict, why)) = correctness::decide(w.checks) {
+        return (verdict, format!("{why}{}", beside_correctness(w)));
+    }
+    let (verdict, why) = decide_on_work_and_speed(w, a, b);
+    let (failing_both, blocks) = correctness::unresolved(w.checks);
+    let both = if failing_both.is_empty() { String::new() } else { format!("; checks failing on both sides, not shown to differ: {}", failing_both.join(", ")) };
+    if verdict == Verdict::NoDifference && blocks {
+        return (Verdict::Inconclusive, format!("no difference in lost work or speed, but a check's failing runs may differ{both}; run more repetitions (--repeat)"));
+    }
+    (verdict, format!("{why}{both}"))
+}
+
+/// What lost work and speed did, for a verdict the checks decided: the price or the bonus.
+fn beside_correctness(w: &Weighed) -> String {
+    let names = |correctness: bool, j: Judgement| names_of(w.figures, correctness, j);
+    let mut parts = Vec::new();
+    let moved = correctness::moved(w.classes);
+    if !moved.is_empty() {
+        parts.push(format!("commits by class: {}", moved.join("; ")));
+    }
+    for (label, j) in [("worse in", Judgement::Worse), ("better in", Judgement::Better)] {
+        let (work, speed) = (names(true, j), names(false, j));
+        let all: Vec<&str> = [work.as_str(), speed.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+        if !all.is_empty() {
+            parts.push(format!("{label} {}", all.join(", ")));
+        }
+    }
+    if parts.is_empty() { String::new() } else { format!("; beside it: {}", parts.join("; ")) }
+}
+
+fn names_of(figures: &[FigureComparison], correctness: bool, j: Judgement) -> String {
+    figures.iter().filter(|f| f.correctness == correctness && f.judgement == j && !f.informational).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 /// Lost work weighs first: the failed and indeterminate commits decide if either differs
 /// significantly (a fix that removes failures at the price of a slower p99 is better, and
 /// the reason names the price); only when they do not, the speed figures decide. "No
 /// difference" needs no significant difference anywhere and the lost work shown
 /// equivalent (its intervals within 1 percentage point).
-fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
-    let names = |correctness: bool, j: Judgement| figures.iter().filter(|f| f.correctness == correctness && f.judgement == j && !f.informational).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
-    if a.reports == 0 || b.reports == 0 {
-        return (Verdict::Inconclusive, "a side has no report to compare".into());
-    }
+fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
+    let figures = w.figures;
+    let names = |correctness: bool, j: Judgement| names_of(figures, correctness, j);
     let price = |better: bool| {
         let other = names(false, if better { Judgement::Worse } else { Judgement::Better });
         match (other.is_empty(), better) {
@@ -293,12 +319,14 @@ fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdic
             (false, false) => format!("; though better in {other}"),
         }
     };
+    let moved = correctness::moved(w.classes);
+    let by_class = if moved.is_empty() { String::new() } else { format!(" (by class: {})", moved.join("; ")) };
     let (worse, better) = (names(true, Judgement::Worse), names(true, Judgement::Better));
     if !worse.is_empty() {
-        return (Verdict::Worse, format!("the candidate loses more work: significantly worse in {worse}{}", price(false)));
+        return (Verdict::Worse, format!("the candidate loses more work: significantly worse in {worse}{by_class}{}", price(false)));
     }
     if !better.is_empty() {
-        return (Verdict::Better, format!("the candidate loses less work: significantly better in {better}{}", price(true)));
+        return (Verdict::Better, format!("the candidate loses less work: significantly better in {better}{by_class}{}", price(true)));
     }
     let (worse, better) = (names(false, Judgement::Worse), names(false, Judgement::Better));
     // Measured: an A/A comparison (the same scenario on both sides) on a machine whose load
@@ -318,9 +346,14 @@ fn decide(figures: &[FigureComparison], a: &Aggregate, b: &Aggregate) -> (Verdic
     }
     let open: Vec<&str> = figures.iter().filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference).map(|f| f.name.as_str()).collect();
     if open.is_empty() {
-        (Verdict::NoDifference, "no significant difference in any figure, and the intervals of failed and indeterminate commits lie within 1 percentage point".into())
+        (Verdict::NoDifference, "no check differs, no significant difference in any figure, and the intervals of failed and indeterminate commits lie within 1 percentage point".into())
+    } else if correctness::only_unretryable_moved(w.classes) {
+        (
+            Verdict::Inconclusive,
+            format!("no significant difference, and the failed commits that differ are all logical conflicts{by_class}: retry settings cannot change them, and more repetitions only measure the same conflict rate more closely; judge them by what the transactions touch"),
+        )
     } else {
-        (Verdict::Inconclusive, format!("no significant difference, but the intervals are too wide to rule one out for: {}; run more repetitions (--repeat)", open.join(", ")))
+        (Verdict::Inconclusive, format!("no significant difference, but the intervals are too wide to rule one out for: {}{by_class}; run more repetitions (--repeat)", open.join(", ")))
     }
 }
 
@@ -420,5 +453,63 @@ mod tests {
         assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
         let c = run(side(0, 400, &[(50, 400)], &[10.0]), side(0, 400, &[(90, 400)], &[10.0]));
         assert_eq!(c.verdict, Verdict::Worse, "{}", c.verdict_reason);
+    }
+
+    /// A side whose runs all ended `status` for check `name` (the other checks passing).
+    fn with_check(mut agg: Aggregate, name: &str, failing: usize, runs: usize) -> Aggregate {
+        use crate::campaign::figures::CheckTally;
+        let tally = CheckTally { pass: runs - failing, fail: failing, problems: if failing > 0 { [("duplicate_key".to_string(), failing)].into() } else { Default::default() }, ..Default::default() };
+        agg.checks.insert(name.into(), tally);
+        agg.checks.insert("row_count".into(), CheckTally { pass: runs, ..Default::default() });
+        agg
+    }
+
+    #[test]
+    fn a_fixed_check_makes_a_slower_candidate_better_and_a_broken_one_a_faster_candidate_worse() {
+        let slow = runs(&[90.0, 91.0, 89.0], &[(90, 3000)]);
+        let fast = runs(&[50.0, 52.0, 51.0], &[(51, 3000)]);
+        let c = run(with_check(fast.clone(), "upsert_keys", 3, 3), with_check(slow.clone(), "upsert_keys", 0, 3));
+        assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("fixes `upsert_keys` (3 of 3 runs failed -> 0 of 3"), "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("worse in") && c.verdict_reason.contains("commit latency p50"), "the price is named: {}", c.verdict_reason);
+        assert!(!c.fails_ci());
+        let back = run(with_check(fast, "upsert_keys", 0, 3), with_check(slow, "upsert_keys", 3, 3));
+        assert_eq!(back.verdict, Verdict::Worse, "{}", back.verdict_reason);
+        assert!(back.verdict_reason.contains("breaks `upsert_keys`"), "{}", back.verdict_reason);
+        assert!(back.fails_ci() && back.newly_failing == vec!["upsert_keys".to_string()]);
+    }
+
+    #[test]
+    fn a_check_failing_in_one_candidate_run_is_never_better_and_fails_ci() {
+        let slow = runs(&[90.0, 91.0, 89.0], &[(90, 3000)]);
+        let fast = runs(&[50.0, 52.0, 51.0], &[(51, 3000)]);
+        let c = run(with_check(slow, "snapshots", 0, 3), with_check(fast, "snapshots", 1, 3));
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("`snapshots` (0 of 3 runs failed -> 1 of 3"), "{}", c.verdict_reason);
+        assert!(c.fails_ci(), "--fail-if-worse exits 1 on a newly failing check");
+    }
+
+    #[test]
+    fn the_same_check_failing_on_both_sides_is_no_difference_in_correctness() {
+        let a = side(3, 2000, &[(40, 800), (60, 1000), (90, 200)], &[11.0]);
+        let c = run(with_check(a.clone(), "upsert_keys", 2, 2), with_check(a, "upsert_keys", 2, 2));
+        let k = c.checks.iter().find(|k| k.name == "upsert_keys").unwrap();
+        assert_eq!(k.judgement, Judgement::NoDifference);
+        assert_eq!(c.verdict, Verdict::NoDifference, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("failing on both sides"), "{}", c.verdict_reason);
+        assert!(!c.fails_ci());
+    }
+
+    #[test]
+    fn failed_commits_are_split_by_class_and_logical_conflicts_get_no_more_runs_advice() {
+        let mut a = side(0, 144, &[(50, 144)], &[10.0]);
+        let mut b = side(3, 144, &[(50, 141)], &[10.0]);
+        a.transactions = 144;
+        b.failed_by_class.insert("conflict".into(), 3);
+        let c = run(a, b);
+        let conflict = c.classes.iter().find(|k| k.class == "conflict").unwrap();
+        assert_eq!((conflict.baseline, conflict.candidate), (0, 3));
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
+        assert!(c.verdict_reason.contains("retry settings cannot change them") && !c.verdict_reason.contains("run more repetitions"), "{}", c.verdict_reason);
     }
 }

@@ -27,6 +27,10 @@ pub struct RunFigures {
     /// The longest stretch a writer went without a commit.
     pub starvation_seconds: f64,
     pub verdict: String,
+    /// Why the run did not pass (its failing checks, or its verdict's reason); empty when
+    /// it passed.
+    #[serde(default)]
+    pub reason: String,
 }
 
 impl RunFigures {
@@ -48,6 +52,73 @@ impl RunFigures {
             commit_max_ms: r.latency_ms.commit.max,
             starvation_seconds: r.fairness.longest_without_commit_seconds,
             verdict: verdict_word(r),
+            reason: failure_reason(r),
+        }
+    }
+}
+
+/// The longest reason a table shows for one run; report.json has the rest.
+const REASON_CHARS: usize = 160;
+
+/// "`upsert_keys`: problems: duplicate_key x3": the failing checks of a run that did not
+/// pass, else its verdict's reason; empty for a pass.
+pub fn failure_reason(r: &Report) -> String {
+    if r.verdict == crate::verdict::Verdict::Pass {
+        return String::new();
+    }
+    let failing: Vec<String> = r.checks.iter().filter(|c| c.failed()).map(|c| format!("`{}`: {}", c.name, c.summary)).collect();
+    let text = if failing.is_empty() { r.verdict_reason.clone() } else { failing.join("; ") };
+    crate::util::text::cut(&text, REASON_CHARS)
+}
+
+/// How one check ended over the runs of one side.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct CheckTally {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    /// Failed, but explained by a known upstream finding (`findings/known.toml`).
+    pub known: usize,
+    pub error: usize,
+    pub skipped: usize,
+    /// Problem kinds the failing runs reported, with how many runs reported each.
+    pub problems: BTreeMap<String, usize>,
+    /// The known finding that explained its failures, e.g. "duckdb/ducklake#1393".
+    pub known_as: Option<String>,
+    /// The first failing run's summary.
+    pub example: Option<String>,
+}
+
+impl CheckTally {
+    /// Runs in which the check judged the lake or tried to (not skipped).
+    pub fn judged(&self) -> usize {
+        self.pass + self.warn + self.fail + self.known + self.error
+    }
+
+    /// Runs in which the property did not hold, known or not, or could not be judged: a
+    /// side whose runs cannot be judged is not better for it.
+    pub fn failing(&self) -> usize {
+        self.fail + self.known + self.error
+    }
+
+    fn add(&mut self, c: &crate::checker::CheckResult) {
+        use crate::checker::CheckStatus::*;
+        match c.status {
+            Pass => self.pass += 1,
+            Warn => self.warn += 1,
+            Fail => self.fail += 1,
+            Known => self.known += 1,
+            Error => self.error += 1,
+            Skipped => self.skipped += 1,
+        }
+        if let Some(k) = &c.known {
+            self.known_as.get_or_insert_with(|| k.reference.clone());
+        }
+        if matches!(c.status, Fail | Known | Error) {
+            for kind in crate::findings::problem_kinds(c) {
+                *self.problems.entry(kind).or_default() += 1;
+            }
+            self.example.get_or_insert_with(|| crate::util::text::cut(&c.summary, REASON_CHARS));
         }
     }
 }
@@ -91,6 +162,14 @@ pub struct Aggregate {
     /// Each run's own figures, in the order of `report_files`.
     #[serde(default)]
     pub per_run: Vec<RunFigures>,
+    /// Every check's outcomes over the runs, by check name.
+    #[serde(default)]
+    pub checks: BTreeMap<String, CheckTally>,
+    /// Failed and unknown-outcome transactions by the class of their last error, pooled.
+    #[serde(default)]
+    pub failed_by_class: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub indeterminate_by_class: BTreeMap<String, u64>,
 }
 
 impl Aggregate {
@@ -113,13 +192,44 @@ impl Aggregate {
         a
     }
 
-    /// "3 pass, 1 fail, 1 without report": how the runs ended, for tables.
+    /// "3 pass, 1 fail, 1 without report": how the runs ended, for tables, with the reason
+    /// of the runs that did not pass ("2 fail: `table_stats`: ... (2 runs)").
     pub fn verdict_counts(&self) -> String {
+        let reasons = self.reasons();
+        if reasons.is_empty() {
+            self.verdict_tally()
+        } else {
+            format!("{}: {}", self.verdict_tally(), reasons.join("; "))
+        }
+    }
+
+    /// "3 pass, 1 fail": the counts alone, where a cell has no room for reasons.
+    pub fn verdict_tally(&self) -> String {
         let mut parts: Vec<String> = self.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
         if !self.broken.is_empty() {
             parts.push(format!("{} without report", self.broken.len()));
         }
         parts.join(", ")
+    }
+
+    /// The distinct reasons of the runs that did not pass, most frequent first, with how
+    /// many runs gave each (at most three, then how many more).
+    pub fn reasons(&self) -> Vec<String> {
+        let mut counted: Vec<(String, usize)> = Vec::new();
+        let whys = self.per_run.iter().map(|f| f.reason.clone()).chain(self.broken.iter().cloned());
+        for why in whys.filter(|r| !r.is_empty()) {
+            match counted.iter_mut().find(|(r, _)| *r == why) {
+                Some((_, n)) => *n += 1,
+                None => counted.push((why, 1)),
+            }
+        }
+        counted.sort_by(|a, b| b.1.cmp(&a.1));
+        let more = counted.len().saturating_sub(3);
+        let mut out: Vec<String> = counted.into_iter().take(3).map(|(r, n)| if n > 1 { format!("{r} ({n} runs)") } else { r }).collect();
+        if more > 0 {
+            out.push(format!("{more} other reason(s): see report.json"));
+        }
+        out
     }
 
     /// From reports read back (a directory of earlier runs).
@@ -139,6 +249,15 @@ impl Aggregate {
     fn add_report(&mut self, report: &Report, merged: &mut hdrhistogram::Histogram<u64>) {
         if self.extensions.is_empty() {
             self.extensions = report.versions.extensions.clone();
+        }
+        for c in &report.checks {
+            self.checks.entry(c.name.clone()).or_default().add(c);
+        }
+        for (class, n) in &report.totals.failed_by_class {
+            *self.failed_by_class.entry(class.clone()).or_default() += n;
+        }
+        for (class, n) in &report.totals.indeterminate_by_class {
+            *self.indeterminate_by_class.entry(class.clone()).or_default() += n;
         }
         let f = RunFigures::of(report);
         *self.verdicts.entry(f.verdict.clone()).or_default() += 1;

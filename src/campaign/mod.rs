@@ -8,10 +8,14 @@
 //! - `figures`  a run's figures and their aggregate over repetitions
 //! - `sweep`    a sweep's table and envelope
 //! - `compare`  the figures of two sides with intervals, and the verdict
+//! - `correctness` what the verdict weighs first: checks per side, failed commits by class
+//! - `judgement` the words of a judgement and a verdict
 
 pub mod compare;
+pub mod correctness;
 pub mod executor;
 pub mod figures;
+pub mod judgement;
 pub mod plan;
 pub mod sweep;
 

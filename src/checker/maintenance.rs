@@ -39,7 +39,7 @@ impl Check for Maintenance {
         let summary = ops.iter().map(|(op, (ok, bad, _))| format!("{op} {ok} ok/{bad} failed")).collect::<Vec<_>>().join(", ");
         let evidence = json!(ops.iter().map(|(op, (ok, bad, classes))| (op.to_string(), json!({ "ok": ok, "failed": bad, "errors_by_class": classes }))).collect::<serde_json::Map<_, _>>());
         let status = if failed > 0 { CheckStatus::Warn } else { CheckStatus::Pass };
-        Ok(CheckResult { name: self.name().to_string(), status, summary, evidence })
+        Ok(CheckResult { name: self.name().to_string(), status, summary, evidence, known: None })
     }
 }
 

@@ -39,6 +39,9 @@ pub enum CheckStatus {
     /// A finding that does not fail the run by itself (e.g. a client-side session leak).
     Warn,
     Fail,
+    /// A failure that a known upstream finding explains (`findings/known.toml`): reported,
+    /// not failing the run (see `crate::findings`).
+    Known,
     Skipped,
     Error,
 }
@@ -49,16 +52,34 @@ pub struct CheckResult {
     pub status: CheckStatus,
     pub summary: String,
     pub evidence: Value,
+    /// The known upstream finding that explains this result, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<KnownRef>,
+}
+
+/// The known upstream finding a check result was matched to (see `crate::findings`), as
+/// the report carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownRef {
+    pub id: String,
+    pub reference: String,
+    pub url: String,
+    pub title: String,
+    /// The status the check had before the match (fail or warn).
+    pub was: CheckStatus,
+    /// `--strict` / `checks.known_findings = "fail"`: matched, but left failing.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl CheckResult {
     pub fn new(name: &str, ok: bool, summary: impl Into<String>, evidence: Value) -> Self {
         let status = if ok { CheckStatus::Pass } else { CheckStatus::Fail };
-        CheckResult { name: name.to_string(), status, summary: summary.into(), evidence }
+        CheckResult { name: name.to_string(), status, summary: summary.into(), evidence, known: None }
     }
 
     pub fn skipped(name: &str, why: impl Into<String>) -> Self {
-        CheckResult { name: name.to_string(), status: CheckStatus::Skipped, summary: why.into(), evidence: Value::Null }
+        CheckResult { name: name.to_string(), status: CheckStatus::Skipped, summary: why.into(), evidence: Value::Null, known: None }
     }
 
     pub fn failed(&self) -> bool {
@@ -72,6 +93,7 @@ pub fn status_word(s: CheckStatus) -> &'static str {
         CheckStatus::Pass => "PASS",
         CheckStatus::Warn => "WARN",
         CheckStatus::Fail => "FAIL",
+        CheckStatus::Known => "KNOWN",
         CheckStatus::Skipped => "SKIP",
         CheckStatus::Error => "ERROR",
     }
@@ -137,14 +159,14 @@ fn failed_to_run(name: &str, error: &str) -> CheckResult {
     } else {
         (CheckStatus::Error, format!("the check could not run: {error}"))
     };
-    CheckResult { name: name.to_string(), status, summary, evidence: Value::Null }
+    CheckResult { name: name.to_string(), status, summary, evidence: Value::Null, known: None }
 }
 
 /// Results for checks that have none in `done`: `status` with `why`.
 pub fn fill_missing(mut done: Vec<CheckResult>, status: CheckStatus, why: &str) -> Vec<CheckResult> {
     for check in all() {
         if !done.iter().any(|r| r.name == check.name()) {
-            done.push(CheckResult { name: check.name().to_string(), status, summary: why.to_string(), evidence: Value::Null });
+            done.push(CheckResult { name: check.name().to_string(), status, summary: why.to_string(), evidence: Value::Null, known: None });
         }
     }
     done

@@ -25,6 +25,17 @@ const TABLES_SQL: &str = "SELECT t.table_name FROM ducklake_table t
      JOIN ducklake_schema sc ON sc.schema_id = t.schema_id AND sc.end_snapshot IS NULL
      WHERE t.end_snapshot IS NULL AND sc.schema_name = $1 ORDER BY t.table_name";
 
+/// The problem kind, for the known-findings registry: DuckLake 1.5.5 keeps counting rows
+/// that were deleted or replaced (above a scan); a count below a scan is something else.
+fn problems(recorded: Option<i64>, actual: i64) -> serde_json::Value {
+    match recorded {
+        Some(r) if r > actual => json!({ "record_count_above_scan": 1 }),
+        Some(r) if r < actual => json!({ "record_count_below_scan": 1 }),
+        Some(_) => json!({}),
+        None => json!({ "record_count_null": 1 }),
+    }
+}
+
 /// One table's verdict: whether stats and scan agree, and what was seen.
 struct Judged {
     agree: bool,
@@ -59,7 +70,10 @@ impl Check for TableStats {
         let summary = judged.iter().map(|j| j.summary.as_str()).collect::<Vec<_>>().join("; ");
         let evidence = match judged.as_slice() {
             [one] => one.evidence.clone(),
-            many => json!({ "tables": many.iter().map(|j| j.evidence.clone()).collect::<Vec<_>>() }),
+            many => {
+                let tables: Vec<_> = many.iter().map(|j| j.evidence.clone()).collect();
+                json!({ "tables": tables, "problems": merged(many) })
+            }
         };
         let mut result = CheckResult::new(self.name(), agree, summary, evidence);
         // A difference only warns in report mode; a missing or doubled stats row still fails.
@@ -69,6 +83,16 @@ impl Check for TableStats {
         }
         Ok(result)
     }
+}
+
+/// The problem counts of several tables added up, as the registry reads one table's.
+fn merged(judged: &[Judged]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (kind, n) in judged.iter().filter_map(|j| j.evidence["problems"].as_object()).flatten() {
+        let sum = out.get(kind).and_then(|v| v.as_u64()).unwrap_or(0) + n.as_u64().unwrap_or(0);
+        out.insert(kind.clone(), json!(sum));
+    }
+    serde_json::Value::Object(out)
 }
 
 fn judge(ctx: &CheckContext, schema: &str, table: &str) -> anyhow::Result<Judged> {
@@ -101,7 +125,13 @@ fn judge(ctx: &CheckContext, schema: &str, table: &str) -> anyhow::Result<Judged
             "{schema}.{table}: ducklake_table_stats.record_count = {}, a scan counts {actual}",
             recorded.map(|r| r.to_string()).unwrap_or("NULL".into())
         ),
-        evidence: json!({ "table": format!("{schema}.{table}"), "record_count": recorded, "scanned_rows": actual, "mode": ctx.thresholds.table_stats }),
+        evidence: json!({
+            "table": format!("{schema}.{table}"),
+            "record_count": recorded,
+            "scanned_rows": actual,
+            "mode": ctx.thresholds.table_stats,
+            "problems": problems(recorded, actual),
+        }),
     })
 }
 

@@ -13,6 +13,16 @@ pub struct WriterSessions;
 
 pub const LEAK_REFERENCE: &str = "duckdb-postgres#545";
 
+/// The problem kinds, for the known-findings registry: a leak under the limit the user set
+/// is the known client bug; past it, the user's own threshold judges it.
+fn problems(status: CheckStatus, n: u64) -> serde_json::Value {
+    match status {
+        CheckStatus::Warn => json!({ "leaked_session": n }),
+        CheckStatus::Fail => json!({ "leaked_sessions_over_limit": n }),
+        _ => json!({}),
+    }
+}
+
 impl Check for WriterSessions {
     fn name(&self) -> &'static str {
         "writer_sessions"
@@ -44,7 +54,7 @@ impl Check for WriterSessions {
                 leaked.iter().map(describe).collect::<Vec<_>>().join("; ")
             )
         };
-        let mut result = CheckResult::new(self.name(), true, summary, json!({ "leaked": leaked, "reference": LEAK_REFERENCE, "limit": limit }));
+        let mut result = CheckResult::new(self.name(), true, summary, json!({ "leaked": leaked, "reference": LEAK_REFERENCE, "limit": limit, "problems": problems(status, n) }));
         result.status = status;
         Ok(result)
     }

@@ -270,7 +270,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
     if interrupt::is_interrupted() {
         return Ok(exit_code::INTERRUPTED);
     }
-    Ok(if args.fail_if_worse && comparison.verdict == compare::Verdict::Worse { exit_code::CHECK_FAILED } else { exit_code::PASS })
+    Ok(if args.fail_if_worse && comparison.fails_ci() { exit_code::CHECK_FAILED } else { exit_code::PASS })
 }
 
 fn side(label: &str, path: &Path, input: SideInput, group: Option<usize>, run_results: &[(Job, Outcome)]) -> Side {

@@ -182,6 +182,20 @@ fn remote_workers(o: &mut String, r: &Report) {
     }
 }
 
+/// The known upstream findings the checks matched, and those this scenario did not show.
+fn known_findings(o: &mut String, r: &Report) {
+    let known = crate::findings::lines(&r.checks);
+    if !known.is_empty() {
+        let _ = writeln!(o, "\n  known upstream findings (reported, not failing; --strict fails them):");
+        for line in known {
+            let _ = writeln!(o, "    {line}");
+        }
+    }
+    for note in &r.known_not_seen {
+        let _ = writeln!(o, "  {note}");
+    }
+}
+
 /// Checks, thresholds, stalls, the diagnosis, the harness itself, the verdict.
 fn judgement(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
@@ -191,6 +205,7 @@ fn judgement(o: &mut String, r: &Report) {
     if let Some(line) = crate::checker::not_applicable_line(&r.checks) {
         let _ = writeln!(o, "    SKIP  {line}");
     }
+    known_findings(o, r);
     if !r.thresholds.is_empty() {
         let _ = writeln!(o, "\n  thresholds:");
         for th in &r.thresholds {

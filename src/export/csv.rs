@@ -8,14 +8,14 @@ use std::fmt::Write;
 
 pub struct SweepCsv;
 
-const FIGURES: &str = "verdict,commits_per_second,transactions,commits,failed_commits,indeterminate_commits,harness_retries,catalog_rollbacks_per_commit,commit_p50_ms,commit_p99_ms,commit_max_ms,starvation_seconds";
+const FIGURES: &str = "verdict,commits_per_second,transactions,commits,failed_commits,indeterminate_commits,harness_retries,catalog_rollbacks_per_commit,commit_p50_ms,commit_p99_ms,commit_max_ms,starvation_seconds,reason";
 
 fn figures_row(f: &RunFigures) -> String {
     let num = |x: f64| if x.is_finite() { format!("{x:.3}") } else { String::new() };
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{}",
         f.verdict, num(f.commits_per_second), f.transactions, f.commits, f.failed_commits, f.indeterminate_commits, f.harness_retries,
-        num(f.catalog_rollbacks_per_commit), num(f.commit_p50_ms), num(f.commit_p99_ms), num(f.commit_max_ms), num(f.starvation_seconds)
+        num(f.catalog_rollbacks_per_commit), num(f.commit_p50_ms), num(f.commit_p99_ms), num(f.commit_max_ms), num(f.starvation_seconds), field(&f.reason)
     )
 }
 

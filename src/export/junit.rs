@@ -114,7 +114,7 @@ fn verdict_case(r: &Report, class: &str) -> TestCase {
 
 fn check_case(c: &CheckResult, class: &str) -> TestCase {
     let status = match c.status {
-        CheckStatus::Pass | CheckStatus::Warn => TestCaseStatus::success(),
+        CheckStatus::Pass | CheckStatus::Warn | CheckStatus::Known => TestCaseStatus::success(),
         CheckStatus::Fail => non_success(NonSuccessKind::Failure, &c.summary, "check_failed", evidence_text(&c.evidence)),
         CheckStatus::Error => non_success(NonSuccessKind::Error, &c.summary, "check_error", evidence_text(&c.evidence)),
         CheckStatus::Skipped => {
@@ -129,6 +129,10 @@ fn check_case(c: &CheckResult, class: &str) -> TestCase {
     match c.status {
         CheckStatus::Warn => {
             case.set_system_out(format!("WARN: {}", c.summary));
+        }
+        CheckStatus::Known => {
+            let reference = c.known.as_ref().map(|k| k.reference.as_str()).unwrap_or("?");
+            case.set_system_out(format!("KNOWN ({reference}): {}", c.summary));
         }
         CheckStatus::Pass => {
             case.set_system_out(c.summary.as_str());

@@ -54,11 +54,48 @@ impl Exporter for MarkdownExporter {
         if let Some(line) = crate::checker::not_applicable_line(&r.checks) {
             writeln!(o, "| | SKIP | {line} |")?;
         }
+        for line in crate::findings::lines(&r.checks) {
+            writeln!(o, "\nKnown upstream finding: {line}")?;
+        }
+        for note in &r.known_not_seen {
+            writeln!(o, "\n{note}")?;
+        }
         if let Some(d) = &r.diagnosis {
             writeln!(o, "\n**Diagnosis:** {}", d.summary)?;
         }
         Ok(o.into_bytes())
     }
+}
+
+/// The checks, weighed first: how each side's runs ended for every check that judged.
+fn comparison_checks(o: &mut String, c: &crate::campaign::compare::Comparison) -> std::fmt::Result {
+    use crate::campaign::correctness::CheckComparison;
+    if c.checks.is_empty() {
+        return Ok(());
+    }
+    writeln!(o, "\n| check | baseline | candidate | failing runs, difference (95 % interval) | judgement |")?;
+    writeln!(o, "|---|---|---|---|---|")?;
+    for k in &c.checks {
+        let diff = k.interval.map(|i| format!("{:+.0}% ({:+.0}% to {:+.0}%)", i.estimate * 100.0, i.low * 100.0, i.high * 100.0)).unwrap_or_else(|| "not judged on both sides".into());
+        let known = k.baseline.known_as.as_ref().or(k.candidate.known_as.as_ref()).map(|r| format!(" (known {r})")).unwrap_or_default();
+        writeln!(o, "| {}{known} | {} | {} | {diff} | {} |", k.name, CheckComparison::side_text(&k.baseline), CheckComparison::side_text(&k.candidate), k.judgement.word())?;
+    }
+    Ok(())
+}
+
+/// Failed and unknown-outcome transactions by class, with what moves each class.
+fn comparison_classes(o: &mut String, c: &crate::campaign::compare::Comparison) -> std::fmt::Result {
+    if c.classes.is_empty() {
+        return Ok(());
+    }
+    writeln!(o, "\n| transactions by class | baseline | candidate | difference (95 % interval) | judgement | what moves it |")?;
+    writeln!(o, "|---|---|---|---|---|---|")?;
+    for k in &c.classes {
+        let pct = |x: f64| if x.is_finite() { format!("{:.2}%", x * 100.0) } else { "n/a".into() };
+        let diff = k.interval.map(|i| format!("{} ({} to {})", pct(i.estimate), pct(i.low), pct(i.high))).unwrap_or_default();
+        writeln!(o, "| {} `{}` | {} ({}) | {} ({}) | {diff} | {} | {} |", k.outcome, k.class, k.baseline, pct(k.baseline_rate), k.candidate, pct(k.candidate_rate), k.judgement.word(), k.note)?;
+    }
+    Ok(())
 }
 
 fn num(x: f64, digits: usize) -> String {
@@ -96,7 +133,7 @@ impl Exporter<crate::campaign::sweep::SweepResult> for SweepMarkdown {
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 p.label, spread(&a.commits_per_second, 1), spread(&a.failed_commits, 0), spread(&a.indeterminate_commits, 0), spread(&a.harness_retries, 0),
-                spread(&a.catalog_rollbacks_per_commit, 2), num(l.p50, 1), num(l.p99, 1), num(l.max, 1), spread(&a.starvation_seconds, 1), a.verdict_counts()
+                spread(&a.catalog_rollbacks_per_commit, 2), num(l.p50, 1), num(l.p99, 1), num(l.max, 1), spread(&a.starvation_seconds, 1), a.verdict_counts().replace('|', "\\|")
             )?;
         }
         writeln!(o, "\n## Envelope\n")?;
@@ -132,12 +169,14 @@ impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
             let ext = side.ducklake();
             writeln!(o, "- **{name}**: {} — {} runs ({}){}", side.source, side.aggregate.runs, side.aggregate.verdict_counts(), if ext.is_empty() { String::new() } else { format!("; {ext}") })?;
         }
+        comparison_checks(&mut o, c)?;
         writeln!(o, "\n| figure | baseline | candidate | difference (95 % interval) | method | judgement |")?;
         writeln!(o, "|---|---|---|---|---|---|")?;
         for f in &c.figures {
             let t = f.text();
             writeln!(o, "| {} ({}) | {} | {} | {} | {} | {} |", f.name, f.unit, t.baseline, t.candidate, t.difference, f.method, t.judgement)?;
         }
+        comparison_classes(&mut o, c)?;
         Ok(o.into_bytes())
     }
 }

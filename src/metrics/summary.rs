@@ -52,6 +52,13 @@ pub struct Totals {
     pub unresolved: u64,
     /// pg_stat_database.xact_rollback delta of the catalog database (set by the runner).
     pub catalog_rollbacks: Option<u64>,
+    /// Transactions that failed for good, and those whose outcome stayed unknown, by the
+    /// error class of their last attempt: a failed commit is not always lost work (a clean
+    /// conflict refused is the lake working), so comparisons say which class moved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_by_class: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub indeterminate_by_class: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -144,6 +151,12 @@ pub fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, 
     e.count += 1;
 }
 
+/// The error class of a transaction's last attempt that had one ("unknown" when none did:
+/// an outcome the COMMIT never answered).
+fn last_class(t: &Txn) -> String {
+    t.attempts.iter().rev().find_map(|a| a.error_class).map(|c| c.name().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
 fn count_txn(t: &Txn, totals: &mut Totals, errors: &mut BTreeMap<String, ErrorCount>, window: Window) {
     let counts = &mut totals.counts;
     counts.transactions += 1;
@@ -158,8 +171,14 @@ fn count_txn(t: &Txn, totals: &mut Totals, errors: &mut BTreeMap<String, ErrorCo
                 _ => totals.commits_in_window += 1,
             }
         }
-        Outcome::Failed => totals.counts.failed += 1,
-        Outcome::Indeterminate => totals.counts.indeterminate += 1,
+        Outcome::Failed => {
+            totals.counts.failed += 1;
+            *totals.failed_by_class.entry(last_class(t)).or_default() += 1;
+        }
+        Outcome::Indeterminate => {
+            totals.counts.indeterminate += 1;
+            *totals.indeterminate_by_class.entry(last_class(t)).or_default() += 1;
+        }
     }
     for a in &t.attempts {
         if let (Some(class), Some(msg)) = (a.error_class, &a.error) {

@@ -317,6 +317,19 @@ pub struct ChecksSpec {
     /// Writer processes that may crash (mode = "process"); default 0.
     #[serde(default = "defaults::zero")]
     pub max_writer_crashes: Option<u64>,
+    /// "known" (default): a check failure that a known upstream finding explains
+    /// (`findings/known.toml`) is reported as known and does not fail the run; "fail": it
+    /// fails as any other (`--strict`).
+    #[serde(default)]
+    pub known_findings: KnownFindingsMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum KnownFindingsMode {
+    #[default]
+    Known,
+    Fail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -583,6 +596,7 @@ impl Default for ChecksSpec {
             max_leaked_sessions: None,
             table_stats: TableStatsMode::Exact,
             max_writer_crashes: Some(0),
+            known_findings: KnownFindingsMode::Known,
         }
     }
 }

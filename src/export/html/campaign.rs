@@ -81,7 +81,7 @@ fn heatmap_of(s: &SweepResult, g: &Grid, title: &str, value: fn(&Aggregate) -> f
     let labels: Vec<Vec<String>> = g
         .cell
         .iter()
-        .map(|row| row.iter().map(|c| c.map(|i| { let a = &s.points[i].aggregate; format!("{} ({})", num(value(a), digits), a.verdict_counts()) }).unwrap_or_default()).collect())
+        .map(|row| row.iter().map(|c| c.map(|i| { let a = &s.points[i].aggregate; format!("{} ({})", num(value(a), digits), a.verdict_tally()) }).unwrap_or_default()).collect())
         .collect();
     charts::heatmap(title, &g.rows, &g.cols, &values, &labels)
 }
@@ -144,6 +144,20 @@ fn judgement_class(word: &str) -> &'static str {
     }
 }
 
+/// The checks, weighed before the figures: each side's runs per check.
+fn comparison_checks(o: &mut String, c: &Comparison) {
+    use crate::campaign::correctness::CheckComparison;
+    if c.checks.is_empty() {
+        return;
+    }
+    o.push_str("<h2>Checks</h2>\n<table id=\"checks\"><tr><th>check</th><th>baseline</th><th>candidate</th><th>judgement</th></tr>\n");
+    for k in &c.checks {
+        let word = k.judgement.word();
+        let _ = writeln!(o, "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{word}</td></tr>", esc(&k.name), esc(&CheckComparison::side_text(&k.baseline)), esc(&CheckComparison::side_text(&k.candidate)), judgement_class(word));
+    }
+    o.push_str("</table>\n");
+}
+
 fn render_comparison(c: &Comparison) -> String {
     let mut o = String::new();
     let class = match c.verdict {
@@ -156,7 +170,9 @@ fn render_comparison(c: &Comparison) -> String {
     for side in [&c.baseline, &c.candidate] {
         let _ = writeln!(o, "<dt>{}</dt><dd>{} — {} runs ({}) {}</dd>", esc(&side.label), esc(&side.source), side.aggregate.runs, esc(&side.aggregate.verdict_counts()), esc(&side.ducklake()));
     }
-    o.push_str("</dl>\n<h2>Figures</h2>\n<table id=\"figures\"><tr><th>figure</th><th>baseline</th><th>candidate</th><th>difference (95 % interval)</th><th>method</th><th>judgement</th></tr>\n");
+    o.push_str("</dl>\n");
+    comparison_checks(&mut o, c);
+    o.push_str("<h2>Figures</h2>\n<table id=\"figures\"><tr><th>figure</th><th>baseline</th><th>candidate</th><th>difference (95 % interval)</th><th>method</th><th>judgement</th></tr>\n");
     for f in &c.figures {
         let t = f.text();
         let _ = writeln!(o, "<tr><td>{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"{}\">{}</td></tr>", esc(&f.name), esc(&f.unit), esc(&t.baseline), esc(&t.candidate), esc(&t.difference), esc(&f.method), judgement_class(t.judgement), t.judgement);

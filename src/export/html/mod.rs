@@ -289,7 +289,7 @@ fn errors(o: &mut String, r: &Report) {
 fn status_class(s: CheckStatus) -> &'static str {
     match s {
         CheckStatus::Pass => "s-pass",
-        CheckStatus::Warn => "s-warn",
+        CheckStatus::Warn | CheckStatus::Known => "s-warn",
         CheckStatus::Fail => "s-fail",
         CheckStatus::Skipped => "s-skipped",
         CheckStatus::Error => "s-error",
@@ -333,7 +333,11 @@ fn checks(o: &mut String, r: &Report) {
             esc(&c.summary)
         );
     }
-    let _ = writeln!(o, "</table>\n<h2>Thresholds</h2>\n<table id=\"thresholds\"><tr><th>threshold</th><th>status</th><th>actual</th><th>limit</th><th>note</th></tr>");
+    let _ = writeln!(o, "</table>");
+    for line in crate::findings::lines(&r.checks).iter().chain(&r.known_not_seen) {
+        let _ = writeln!(o, "<p class=\"known\">{}</p>", esc(line));
+    }
+    let _ = writeln!(o, "<h2>Thresholds</h2>\n<table id=\"thresholds\"><tr><th>threshold</th><th>status</th><th>actual</th><th>limit</th><th>note</th></tr>");
     for t in &r.thresholds {
         let (class, word) = if t.passed { ("s-pass", "PASS") } else { ("s-fail", "FAIL") };
         let actual = t.actual.map(|a| a.to_string()).unwrap_or_else(|| "not measured".into());
