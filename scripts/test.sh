@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-test.sh
 source scripts/env.sh
 mkdir -p results
 log=results/last-test.log   # kept for reading failures after the fact (ignored by git)

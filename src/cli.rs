@@ -24,6 +24,9 @@ pub enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Override a scenario key as `run` would (repeatable), e.g. --set run.writers=16
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
     },
     /// Start or stop a native environment that outlives one run
     Env {

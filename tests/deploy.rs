@@ -3,7 +3,7 @@
 //! in strict mode, which rejects unknown fields. No cluster is reachable here: that the
 //! pods then run is shown by the same coordinator and workers in containers
 //! (tests/containers.rs), not by this test. Where the validator is missing the test cannot
-//! judge and says it skipped (scripts/setup.sh installs it).
+//! judge and says it skipped (scripts/setup-test.sh installs it).
 
 mod common;
 use common::*;
@@ -48,7 +48,7 @@ fn validate(file: &Path, versions: &[&str]) -> (bool, String) {
 fn k8s_manifests_are_valid_kubernetes_objects_and_a_broken_one_is_caught() {
     let test = "k8s_manifests_are_valid_kubernetes_objects_and_a_broken_one_is_caught";
     if tool("kubernetes-validate").is_none() {
-        return skipped(test, "kubernetes-validate not installed (PyPI package kubernetes-validate; scripts/setup.sh installs it)");
+        return skipped(test, "kubernetes-validate not installed (PyPI package kubernetes-validate; scripts/setup-test.sh installs it)");
     }
     let dir = tempdir();
     let manifests = dir.path().join("k8s.yaml");

@@ -2,7 +2,7 @@
 //! and DuckLake: junit.xml validated by the schema Jenkins' xUnit plugin checks its input
 //! against (tests/data/README.md), report.html rendered by headless Chromium.
 //!
-//! Chromium and xmllint come from Debian packages (scripts/setup.sh installs them where it
+//! Chromium and xmllint come from Debian packages (scripts/setup-test.sh installs them where it
 //! can). Where one is missing the test cannot judge: it says so on stderr and in
 //! results/skipped-tests.txt, which scripts/test.sh prints with its totals (libtest has no
 //! "skipped" outcome to report it with).
@@ -52,7 +52,7 @@ fn xmllint(xml: &Path) -> Ran {
 #[test]
 fn junit_of_a_failing_run_validates_against_the_jenkins_schema_and_carries_the_failure() {
     let Some(_) = tool("xmllint") else {
-        return skipped("junit_of_a_failing_run_validates_against_the_jenkins_schema_and_carries_the_failure", "xmllint not installed (Debian package libxml2-utils; scripts/setup.sh installs it as root)");
+        return skipped("junit_of_a_failing_run_validates_against_the_jenkins_schema_and_carries_the_failure", "xmllint not installed (Debian package libxml2-utils; scripts/setup-test.sh installs it as root)");
     };
     let dir = tempdir();
     let toml = append_toml("junit-hidden-retries", 8, 6, "entries", &format!("{PATIENT_RETRIES}[checks]\nmax_catalog_rollbacks = 0\n"));
@@ -212,7 +212,7 @@ hold = "3s"
 #[test]
 fn the_html_report_renders_in_headless_chromium_with_its_charts() {
     let Some(_) = tool("chromium") else {
-        return skipped("the_html_report_renders_in_headless_chromium_with_its_charts", "chromium not installed (Debian package chromium; scripts/setup.sh installs it as root)");
+        return skipped("the_html_report_renders_in_headless_chromium_with_its_charts", "chromium not installed (Debian package chromium; scripts/setup-test.sh installs it as root)");
     };
     let dir = tempdir();
     let (ran, r) = faulted_run(dir.path());
@@ -296,7 +296,7 @@ fn laid_out(probe: &Value, id: &str) -> Vec<String> {
 #[test]
 fn the_sweep_and_comparison_pages_render_in_headless_chromium() {
     let Some(_) = tool("chromium") else {
-        return skipped("the_sweep_and_comparison_pages_render_in_headless_chromium", "chromium not installed (Debian package chromium; scripts/setup.sh installs it as root)");
+        return skipped("the_sweep_and_comparison_pages_render_in_headless_chromium", "chromium not installed (Debian package chromium; scripts/setup-test.sh installs it as root)");
     };
     let dir = tempdir();
     let toml = "name = \"tiny\"\n[run]\nwriters = 2\ncommits_per_writer = 3\ndeadline = \"2m\"\n[retry.harness]\nmax_attempts = 1\n[workload]\nbatch_rows = 2\n[checks]\nmax_failed_commits = 1000\n";

@@ -53,7 +53,7 @@ fn the_sql_scenario_runs_and_every_committed_transaction_meets_its_expectation()
     let commits = r["totals"]["commits"].as_u64().unwrap();
     assert!(commits > 0, "{}", r["totals"]);
     assert_eq!(c["evidence"]["checked"], commits, "{c}");
-    assert_eq!(c["evidence"]["expect_rows"], 5, "{c}");
+    assert_eq!(c["evidence"]["expect"], 5, "{c}");
     for name in ["row_count", "transaction_integrity"] {
         let s = check_of(&r, name);
         assert!(s["status"] == "skipped" && s["summary"].as_str().unwrap().contains("sql_statements"), "{s}");
@@ -176,6 +176,12 @@ fn sql_ddl_and_merge_keys_are_validated_with_their_line() {
         ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\nsetup = \"CREATE TABLE t{writer} (a INT)\"\n", 8, "workload.setup", "{writer}"),
         ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\ncheck = \"SELECT 1\"\n", 8, "workload.check", "expect_rows"),
         ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\nexpect_rows = 3\n", 8, "workload.expect_rows", "workload.check"),
+        ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\nexpect = 3\n", 8, "workload.expect", "workload.check"),
+        ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\ncheck = \"SELECT 1\"\nexpect_rows = 1\nexpect = 1\n", 10, "workload.expect", "keep one"),
+        ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\ncheck = \"SELECT 1\"\nexpect = [1]\n", 9, "workload.expect", "array"),
+        ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\nschema = \"a-b\"\n", 8, "workload.schema", "plain name"),
+        ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\nsetup = \"CREATE TABLE {table}_{txn} (a INT)\"\n", 8, "workload.setup", "{txn}"),
+        ("kind = \"append\"\nschema = \"s\"\n", 7, "workload.schema", "sql"),
         ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\nkeys = 2\nbatch_rows = 3\n", 8, "workload.keys", "batch_rows"),
         ("kind = \"sql\"\nstatements = [\"SELECT 1\"]\npayload_bytes = 3\n", 8, "workload.payload_bytes", "does not apply"),
         ("kind = \"append\"\nstatements = [\"SELECT 1\"]\n", 7, "workload.statements", "sql"),
@@ -189,7 +195,12 @@ fn sql_ddl_and_merge_keys_are_validated_with_their_line() {
         assert!(ran.stderr.contains(&format!("workload.toml:{line}:")) && ran.stderr.contains(key) && ran.stderr.contains(says), "{body}: {}", ran.explain());
         assert!(!ran.stderr.contains("panicked"), "{}", ran.explain());
     }
-    for ok in ["kind = \"sql\"\nstatements = [\"SELECT {'a': 1}, {keys}\"]\ncheck = \"SELECT {rand}\"\nexpect_rows = 1\n", "kind = \"ddl\"\n", "kind = \"upsert\"\nstatement = \"merge\"\n"] {
+    for ok in [
+        "kind = \"sql\"\nstatements = [\"SELECT {'a': 1}, {keys}\"]\ncheck = \"SELECT {rand}\"\nexpect_rows = 1\n",
+        "kind = \"sql\"\nschema = \"mine\"\nsetup = \"CREATE TABLE {schema}.{table}_{run} (a INT)\"\nstatements = [\"INSERT INTO {table} VALUES (1)\"]\ncheck = \"SELECT 'a'\"\nexpect = \"a\"\n",
+        "kind = \"ddl\"\n",
+        "kind = \"upsert\"\nstatement = \"merge\"\n",
+    ] {
         let ran = validate(dir.path(), &format!("{head}{ok}"));
         assert_eq!(ran.code, 0, "{ok}: {}", ran.explain());
     }

@@ -18,8 +18,10 @@ pub struct Group {
     pub scenario: PathBuf,
     pub overrides: Vec<Override>,
     pub limit: Duration,
-    /// The scenario's table; each job writes to its own table named after it.
-    pub table: String,
+    /// What gives each job a fresh place to write: the key (`lake.table`; for the sql
+    /// workload, whose statements name their own tables, `workload.schema`) and its value
+    /// in the scenario; each job sets it to a name of its own made from that value.
+    pub fresh: (String, String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,14 +51,15 @@ pub fn plan(groups: &[Group], repeat: u32, order: Order, tag: &str) -> Vec<Job> 
         .map(|(index, (g, rep))| {
             let group = &groups[g];
             let mut overrides = group.overrides.clone();
-            overrides.push(Override { key: "lake.table".into(), value: job_table(&group.table, tag, index) });
+            let (key, base) = &group.fresh;
+            overrides.push(Override { key: key.clone(), value: job_table(base, tag, index) });
             Job { index, group: g, rep, scenario: group.scenario.clone(), overrides, limit: group.limit }
         })
         .collect()
 }
 
-/// A fresh table per job, so no job reads another's rows (nor a seeded table of an
-/// earlier campaign): `<table>_<tag>_j<index>`, within the 63 characters of an identifier.
+/// A fresh table (or schema) per job, so no job reads another's rows (nor a seeded table of
+/// an earlier campaign): `<table>_<tag>_j<index>`, within the 63 characters of an identifier.
 fn job_table(table: &str, tag: &str, index: usize) -> String {
     let suffix = format!("_{tag}_j{index}");
     let keep = table.len().min(63 - suffix.len());
@@ -106,7 +109,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn groups(n: usize) -> Vec<Group> {
-        (0..n).map(|i| Group { label: format!("g{i}"), scenario: "s.toml".into(), overrides: Vec::new(), limit: Duration::from_secs(1), table: "entries".into() }).collect()
+        (0..n).map(|i| Group { label: format!("g{i}"), scenario: "s.toml".into(), overrides: Vec::new(), limit: Duration::from_secs(1), fresh: ("lake.table".into(), "entries".into()) }).collect()
     }
 
     #[test]

@@ -107,6 +107,16 @@ pub fn status_word(s: CheckStatus) -> &'static str {
     }
 }
 
+/// The skipped checks in one line, `not applicable: 8 checks: a, b, ...`, for the summaries
+/// (report.json keeps each with its reason); None when none was skipped.
+pub fn not_applicable_line(checks: &[CheckResult]) -> Option<String> {
+    let names: Vec<&str> =
+        checks.iter().filter(|c| c.status == CheckStatus::Skipped).map(|c| c.name.as_str()).collect();
+    let plural = if names.len() == 1 { "" } else { "s" };
+    let list = names.join(", ");
+    (!names.is_empty()).then(|| format!("not applicable: {} check{plural}: {list} (each with its reason in report.json)", names.len()))
+}
+
 pub trait Check {
     fn name(&self) -> &'static str;
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult>;

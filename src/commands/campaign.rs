@@ -23,8 +23,18 @@ const RUN_MARGIN: Duration = Duration::from_secs(60 + 180 + 60);
 /// A group after its scenario (with overrides) validated.
 fn group(label: String, scenario: &Path, overrides: Vec<Override>) -> anyhow::Result<(Group, scenario::Scenario)> {
     let s = scenario::load_with(scenario, &overrides)?;
-    let g = Group { label, scenario: scenario.to_path_buf(), overrides, limit: s.run.deadline + RUN_MARGIN, table: s.lake.table.clone() };
+    let (limit, fresh) = (s.run.deadline + RUN_MARGIN, fresh_place(&s));
+    let g = Group { label, scenario: scenario.to_path_buf(), overrides, limit, fresh };
     Ok((g, s))
+}
+
+/// What each run of a campaign renames to write somewhere fresh: `[lake] table`, or for
+/// the sql workload (whose statements name their tables themselves) its schema.
+fn fresh_place(s: &scenario::Scenario) -> (String, String) {
+    match &s.workload.sql {
+        Some(sql) => (format!("{}.schema", sql.origin.replace('[', ".").replace(']', "")), sql.schema.clone()),
+        None => ("lake.table".into(), s.lake.table.clone()),
+    }
 }
 
 /// The campaign's directory, and the random part of its id (which tags its tables).

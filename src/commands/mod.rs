@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run(args),
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files, set } => validate(&files, &set),
         Command::Env { action: EnvAction::Up { state, no_s3 } } => env_up(&state, !no_s3),
         Command::Env { action: EnvAction::Down { state } } => env_down(&state),
         Command::Env { action: EnvAction::Compose { out } } => {
@@ -43,6 +43,11 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
 
 pub(crate) fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> EnvChoice {
     match env_file {
+        // Directories given as flags beside the file override its entries (the error for a
+        // missing local_data_dir recommends --local-data-dir).
+        Some(path) if existing.local_data_dir.is_some() || existing.catalog_dir.is_some() => {
+            EnvChoice::FileWithDirs { path, local_data_dir: existing.local_data_dir, catalog_dir: existing.catalog_dir }
+        }
         Some(f) => EnvChoice::File(f),
         None if existing.given() => EnvChoice::Flags(existing),
         None => EnvChoice::Native,
@@ -99,11 +104,11 @@ fn remote_options(coordinate: Option<String>, workers: Option<u32>, token: Optio
     Some(crate::fleet::RemoteOptions { listen, workers, token })
 }
 
-fn validate(files: &[PathBuf]) -> anyhow::Result<i32> {
+fn validate(files: &[PathBuf], set: &[scenario::Override]) -> anyhow::Result<i32> {
     let mut code = exit_code::PASS;
     for f in files {
-        match scenario::load_file(f) {
-            Ok(s) => println!("ok: {} (scenario {}, {} writers, {:?})", f.display(), s.name, s.run.writers, s.run.stop),
+        match scenario::load_with(f, set) {
+            Ok(s) => println!("ok: {} (scenario {}, {} writers, {})", f.display(), s.name, s.run.writers, s.run.stop),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 code = crate::error::exit_code_of(&e);
@@ -181,8 +186,11 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
         },
         std::time::Duration::from_secs(180),
     );
-    for r in &results {
+    for r in results.iter().filter(|r| r.status != CheckStatus::Skipped) {
         println!("{:<5} {:<22} {}", status_word(r.status), r.name, r.summary);
+    }
+    if let Some(line) = checker::not_applicable_line(&results) {
+        println!("SKIP  {line}");
     }
     if let Some(path) = &args.json {
         crate::util::write_atomically(path, &serde_json::to_vec_pretty(&results)?)?;

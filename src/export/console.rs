@@ -96,7 +96,7 @@ fn totals(o: &mut String, r: &Report) {
         c.attempts,
         c.harness_retries,
         t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()),
-        c.rows_committed,
+        super::rows_committed(r),
         t.commits_per_second
     );
     if t.drain_commits > 0 {
@@ -199,8 +199,11 @@ fn known_findings(o: &mut String, r: &Report) {
 /// Checks, thresholds, stalls, the diagnosis, the harness itself, the verdict.
 fn judgement(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
-    for c in &r.checks {
+    for c in r.checks.iter().filter(|c| c.status != crate::checker::CheckStatus::Skipped) {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);
+    }
+    if let Some(line) = crate::checker::not_applicable_line(&r.checks) {
+        let _ = writeln!(o, "    SKIP  {line}");
     }
     known_findings(o, r);
     if !r.thresholds.is_empty() {

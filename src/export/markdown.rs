@@ -28,7 +28,7 @@ impl Exporter for MarkdownExporter {
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             t.counts.transactions, t.counts.commits, t.counts.failed, t.counts.indeterminate, t.counts.attempts, t.counts.harness_retries,
-            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()), t.counts.rows_committed, t.commits_per_second
+            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()), super::rows_committed(r), t.commits_per_second
         )?;
         writeln!(o, "| latency (ms) | count | p50 | p90 | p99 | p99.9 | max | mean |")?;
         writeln!(o, "|---|---|---|---|---|---|---|---|")?;
@@ -48,8 +48,11 @@ impl Exporter for MarkdownExporter {
         }
         writeln!(o, "\n| check | status | summary |")?;
         writeln!(o, "|---|---|---|")?;
-        for c in &r.checks {
+        for c in r.checks.iter().filter(|c| c.status != crate::checker::CheckStatus::Skipped) {
             writeln!(o, "| {} | {} | {} |", c.name, status_word(c.status), c.summary.replace('|', "\\|"))?;
+        }
+        if let Some(line) = crate::checker::not_applicable_line(&r.checks) {
+            writeln!(o, "| | SKIP | {line} |")?;
         }
         for line in crate::findings::lines(&r.checks) {
             writeln!(o, "\nKnown upstream finding: {line}")?;

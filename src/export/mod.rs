@@ -71,3 +71,12 @@ pub fn check_output_path(flag: &str, path: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The committed rows as the summaries show them: the sql workload's statements write what
+/// they write, which the harness does not count.
+pub fn rows_committed(r: &Report) -> String {
+    match r.scenario.workload.kind {
+        crate::scenario::WorkloadKind::Sql => "not counted (sql)".into(),
+        _ => r.totals.counts.rows_committed.to_string(),
+    }
+}

@@ -177,7 +177,13 @@ pub fn apply_client(conn: &Connection, client: &ClientSpec) -> anyhow::Result<()
 }
 
 fn attach_failed(target: &LakeTarget, e: &str) -> anyhow::Error {
+    let lower = e.to_lowercase();
     let hint = match target.catalog {
+        // The catalog was reached: it remembers another data path than this run's.
+        // (DuckLake: `DATA_PATH parameter "…" does not match existing data path in the catalog`.)
+        _ if lower.contains("data_path") || lower.contains("data path") => {
+            "The catalog was made with another data path than this run's (env.json `s3` bucket or `local_data_dir`): use the same one, or a fresh catalog database."
+        }
         CatalogKind::Postgres => "Check that Postgres is reachable and the database exists (the env.json `postgres` section or --pg-dsn).",
         // DuckDB's own message names the process that holds the file (history::error_class
         // counts it as catalog_file_lock; lake sits below history, so the words are matched here).
@@ -187,6 +193,7 @@ fn attach_failed(target: &LakeTarget, e: &str) -> anyhow::Error {
     // DuckDB's message repeats the whole connection string, password included: the error
     // ends up in reports and CI logs.
     let e = target.mask_secrets(e);
+    let e = e.trim_end().trim_end_matches('.');
     environment(format!("attaching {} failed: {e}. {hint}", target.describe_catalog()))
 }
 

@@ -15,6 +15,8 @@ pub enum EnvChoice {
     /// `--docker`; `build_images`: run scripts/build-images.sh first (`--build-images`).
     Docker { build_images: bool },
     File(PathBuf),
+    /// An env file with `--local-data-dir` / `--catalog-dir` given beside it: the flags win.
+    FileWithDirs { path: PathBuf, local_data_dir: Option<PathBuf>, catalog_dir: Option<PathBuf> },
     Flags(ExistingArgs),
 }
 
@@ -27,6 +29,16 @@ pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environme
             Ok(env)
         }
         EnvChoice::File(path) => environment::existing::from_file(path),
+        EnvChoice::FileWithDirs { path, local_data_dir, catalog_dir } => {
+            let mut env = environment::existing::from_file(path)?;
+            if local_data_dir.is_some() {
+                env.endpoints.local_data_dir = local_data_dir.clone();
+            }
+            if catalog_dir.is_some() {
+                env.endpoints.catalog_dir = catalog_dir.clone();
+            }
+            Ok(env)
+        }
         EnvChoice::Flags(args) => args.to_env(),
     }
 }
@@ -39,6 +51,7 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
     let create = crate::workload::create_sql(&scenario.workload, &table);
     let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
     let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
+    let (workload, preflight_id) = (crate::workload::Workload::new(&scenario.workload, &table), run_id.to_string());
     let client = scenario.client.clone();
     let table_inlining = scenario.lake.table_data_inlining_row_limit.map(|n| crate::lake::table::inlining_limit_sql(&table, n));
     // A sql workload's table exists only once its `setup` (run as the seed) made it.
@@ -71,6 +84,9 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
         if inlining_after_seed {
             persist_inlining()?;
         }
+        if let crate::workload::Workload::Sql(w) = &workload {
+            w.preflight(&conn, &preflight_id).map_err(preflight_failed)?;
+        }
         let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
         let ducklake: String = conn
             .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))
@@ -91,6 +107,24 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
         (Some(s3), None) => format!("external ({})", s3.endpoint),
     };
     Ok(Versions { duckdb, ducklake, postgres, s3_server, extensions })
+}
+
+/// A statement the preflight transaction could not run: bad input (exit 2) naming it when
+/// the error is the statement's own (class `other`: a type error, a missing table); an
+/// environment error when the catalog or the store failed under it.
+fn preflight_failed(e: crate::workload::sql::StatementError) -> anyhow::Error {
+    use crate::history::error_class::{classify, ErrorClass};
+    let class = classify(&e.message);
+    let place = "in the preflight (one transaction of writer 0, with its placeholders, rolled back before any writer started)";
+    // DuckDB's message last: it may run over several lines (the statement, a caret).
+    if class == ErrorClass::Other {
+        crate::error::bad_input(format!(
+            "{} cannot work: it failed {place} and would fail the same way in every transaction. Fix it in the scenario file (`validate` checks placeholders, not SQL). DuckDB said: {}",
+            e.key, e.message
+        ))
+    } else {
+        crate::error::environment(format!("{} failed {place} with an error of class {}: {}", e.key, class.name(), e.message))
+    }
 }
 
 /// Every object under the lake's data path now (None if it could not be listed in time:

@@ -143,6 +143,8 @@ pub(crate) struct RawActor {
     pub setup: Option<Spanned<String>>,
     pub check: Option<Spanned<String>>,
     pub expect_rows: Option<Spanned<u64>>,
+    pub expect: Option<Spanned<toml::Value>>,
+    pub schema: Option<Spanned<String>>,
     pub accounts: Option<Spanned<u32>>,
     pub initial_balance: Option<Spanned<i64>>,
     pub max_transfer: Option<Spanned<i64>>,

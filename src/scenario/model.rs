@@ -78,6 +78,16 @@ pub enum StopCondition {
     CommitsPerWriter(u64),
 }
 
+impl std::fmt::Display for StopCondition {
+    /// In words, as `validate` prints it: `for 15s`, `12 commits per writer`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopCondition::Duration(d) => write!(f, "for {}", humantime::format_duration(*d)),
+            StopCondition::CommitsPerWriter(n) => write!(f, "{n} commits per writer"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSpec {
     pub writers: u32,
@@ -513,6 +523,10 @@ pub(crate) struct RawWorkload {
     pub setup: Option<Spanned<String>>,
     pub check: Option<Spanned<String>>,
     pub expect_rows: Option<Spanned<u64>>,
+    /// sql: the single value `check` must return (see `sql_spec::Expected`).
+    pub expect: Option<Spanned<toml::Value>>,
+    /// sql: the schema the statements' unqualified and `lake.`-qualified names resolve in.
+    pub schema: Option<Spanned<String>>,
     pub accounts: Option<Spanned<u32>>,
     pub initial_balance: Option<Spanned<i64>>,
     pub max_transfer: Option<Spanned<i64>>,

@@ -53,6 +53,15 @@ pub fn parse_str(text: &str, origin: &str) -> anyhow::Result<Scenario> {
     validate(raw, &here)
 }
 
+/// What `validate` needs to check what was parsed: the file, and the `--set`s an origin
+/// like `f.toml (with --set a=1 --set b=2)` carries (validate takes them too).
+fn validate_args(origin: &str) -> String {
+    match origin.split_once(" (with ") {
+        Some((file, sets)) => format!("{file} {}", sets.strip_suffix(')').unwrap_or(sets)),
+        None => origin.to_string(),
+    }
+}
+
 struct Locator<'a> {
     text: &'a str,
     origin: &'a str,
@@ -75,10 +84,7 @@ impl Locator<'_> {
             None => self.origin.to_string(),
         };
         let key = if key.is_empty() { String::new() } else { format!(" key `{key}`:") };
-        bad_input(format!(
-            "{place}:{key} {what} Fix the scenario file (check it with `ducklake-stress validate {}`).",
-            self.origin
-        ))
+        bad_input(format!("{place}:{key} {what} Fix the scenario file (check it with `ducklake-stress validate {}`).", validate_args(self.origin)))
     }
 
     /// The span of `key = ...` inside `[section]`, for values serde does not keep spans of.
@@ -548,4 +554,13 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
     let target = r.target.as_ref().map(|t| *t.get_ref());
     let restart = r.restart.as_ref().is_some_and(|b| *b.get_ref());
     Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during, timeout, mode, target, delay, jitter, restart })
+}
+
+#[cfg(test)]
+mod validate_suggestion_tests {
+    #[test]
+    fn the_suggested_validate_command_carries_the_overrides_as_flags() {
+        assert_eq!(super::validate_args("s.toml (with --set run.writers=3 --set a.b=c)"), "s.toml --set run.writers=3 --set a.b=c");
+        assert_eq!(super::validate_args("scenarios/s.toml"), "scenarios/s.toml");
+    }
 }

@@ -34,7 +34,7 @@ impl Workload {
             WorkloadKind::Bank => Workload::Bank(bank::BankWorkload::new(spec, table)),
             WorkloadKind::Delete => Workload::Delete(delete::DeleteWorkload::new(spec, table)),
             WorkloadKind::Ddl => Workload::Ddl(ddl::DdlWorkload::new(spec, table)),
-            WorkloadKind::Sql => Workload::Sql(sql::SqlWorkload::new(spec)),
+            WorkloadKind::Sql => Workload::Sql(sql::SqlWorkload::new(spec, table)),
         }
     }
 

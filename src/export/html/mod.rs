@@ -136,7 +136,7 @@ fn totals(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "<tr><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{:.1}</td></tr></table>",
-        c.transactions, c.commits, c.failed, c.indeterminate, c.attempts, c.harness_retries, rollbacks, c.rows_committed, t.commits_per_second
+        c.transactions, c.commits, c.failed, c.indeterminate, c.attempts, c.harness_retries, rollbacks, super::rows_committed(r), t.commits_per_second
     );
     let _ = writeln!(o, "<p>{} commits in the measured window, {} in the {:.1} s drain tail.", t.commits_in_window, t.drain_commits, t.drain_seconds);
     if t.uncertain_attempts > 0 {

@@ -27,7 +27,7 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
     let mut writing: Option<(u32, WorkloadSpec)> = None;
     let mut others: Vec<ActorGroup> = Vec::new();
     let mut reader_at = None;
-    for actor in raw {
+    for (index, actor) in raw.into_iter().enumerate() {
         let span = actor.span();
         let a = actor.into_inner();
         let count = match &a.count {
@@ -43,7 +43,12 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
                 return Err(here.at(&a.kind, "actors.kind", &format!("\"{kind}\" is a second writing group (a [workload] or another writing [[actors]] group exists): a scenario has one writing group, on one table. Keep one.")));
             }
             reject_keys(&a, &["every", "operations", "older_than", "long_transaction", "fresh_every"], kind, here)?;
-            writing = Some((count, validate_workload(Some(&Spanned::new(span, workload_keys(a, *wk))), here)?));
+            let mut spec = validate_workload(Some(&Spanned::new(span, workload_keys(a, *wk))), here)?;
+            if let Some(sql) = spec.sql.as_mut() {
+                // Errors of its statements name them where the file has them.
+                sql.origin = format!("actors[{index}]");
+            }
+            writing = Some((count, spec));
             continue;
         }
         let group = match kind {
@@ -89,7 +94,7 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
 }
 
 fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyhow::Result<()> {
-    let spans: [(&str, Option<std::ops::Range<usize>>); 20] = [
+    let spans: [(&str, Option<std::ops::Range<usize>>); 22] = [
         ("every", a.every.as_ref().map(|s| s.span())),
         ("operations", a.operations.as_ref().map(|s| s.span())),
         ("older_than", a.older_than.as_ref().map(|s| s.span())),
@@ -105,6 +110,8 @@ fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyho
         ("setup", a.setup.as_ref().map(|s| s.span())),
         ("check", a.check.as_ref().map(|s| s.span())),
         ("expect_rows", a.expect_rows.as_ref().map(|s| s.span())),
+        ("expect", a.expect.as_ref().map(|s| s.span())),
+        ("schema", a.schema.as_ref().map(|s| s.span())),
         ("accounts", a.accounts.as_ref().map(|s| s.span())),
         ("initial_balance", a.initial_balance.as_ref().map(|s| s.span())),
         ("max_transfer", a.max_transfer.as_ref().map(|s| s.span())),
@@ -119,7 +126,10 @@ fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyho
     Ok(())
 }
 
-const WORKLOAD_KEYS: [&str; 15] = ["batch_rows", "payload_bytes", "keys", "seed", "counters", "statement", "statements", "setup", "check", "expect_rows", "accounts", "initial_balance", "max_transfer", "allow_negative", "deleters"];
+const WORKLOAD_KEYS: [&str; 17] = [
+    "batch_rows", "payload_bytes", "keys", "seed", "counters", "statement", "statements", "setup", "check", "expect_rows", "expect", "schema",
+    "accounts", "initial_balance", "max_transfer", "allow_negative", "deleters",
+];
 
 fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
     RawWorkload {
@@ -134,6 +144,8 @@ fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
         setup: a.setup,
         check: a.check,
         expect_rows: a.expect_rows,
+        expect: a.expect,
+        schema: a.schema,
         accounts: a.accounts,
         initial_balance: a.initial_balance,
         max_transfer: a.max_transfer,

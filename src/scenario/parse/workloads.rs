@@ -2,7 +2,9 @@
 
 use super::Locator;
 use crate::scenario::model::{RawWorkload, WorkloadKind, WorkloadSpec};
-use crate::scenario::sql_spec::{placeholders, RawStatement, SqlSpec, UpsertSpec, UpsertStatement, PLACEHOLDERS};
+use crate::scenario::sql_spec::{
+    placeholders, Expected, RawStatement, SqlSpec, UpsertSpec, UpsertStatement, PLACEHOLDERS, SETUP_PLACEHOLDERS,
+};
 use toml::Spanned;
 
 pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
@@ -20,6 +22,8 @@ pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator)
             ("workload.setup", w.setup.as_ref().map(|s| s.span())),
             ("workload.check", w.check.as_ref().map(|s| s.span())),
             ("workload.expect_rows", w.expect_rows.as_ref().map(|s| s.span())),
+            ("workload.expect", w.expect.as_ref().map(|s| s.span())),
+            ("workload.schema", w.schema.as_ref().map(|s| s.span())),
         ];
         if let Some((key, span)) = sql_only.into_iter().find(|(_, span)| span.is_some()) {
             return Err(here.error(span, key, "applies to kind = \"sql\" only."));
@@ -27,7 +31,11 @@ pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator)
         return Ok(());
     }
     if let Some(p) = &w.payload_bytes {
-        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"sql\" (your statements say what they write); remove it."));
+        return Err(here.at(
+            p,
+            "workload.payload_bytes",
+            "does not apply to kind = \"sql\" (your statements say what they write); remove it.",
+        ));
     }
     spec.sql = Some(validate_sql(w, here)?);
     Ok(())
@@ -38,7 +46,11 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
         return Err(here.error(here.find_key("workload", "kind"), "workload.statements", "is required for kind = \"sql\": a list of the statements one transaction runs, e.g. statements = [\"INSERT INTO lake.t VALUES ({writer}, {txn})\"]."));
     };
     if list.get_ref().is_empty() {
-        return Err(here.at(list, "workload.statements", "is empty: give at least one statement for a transaction to run."));
+        return Err(here.at(
+            list,
+            "workload.statements",
+            "is empty: give at least one statement for a transaction to run.",
+        ));
     }
     let mut statements = Vec::new();
     for (i, s) in list.get_ref().iter().enumerate() {
@@ -49,32 +61,72 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
         known_placeholders(s, &key, PLACEHOLDERS, here)?;
         statements.push(s.get_ref().clone());
     }
-    // Set-up runs once, before any writer: only the run is known then.
+    // Set-up runs once, before any writer: only the run and where it writes are known then.
     if let Some(s) = &w.setup {
         if s.get_ref().trim().is_empty() {
-            return Err(here.at(s, "workload.setup", "is empty: remove it or write the statement to run once before the writers."));
+            return Err(here.at(
+                s,
+                "workload.setup",
+                "is empty: remove it or write the statement to run once before the writers.",
+            ));
         }
-        known_placeholders(s, "workload.setup", &["run"], here)?;
+        known_placeholders(s, "workload.setup", SETUP_PLACEHOLDERS, here)?;
     }
+    let mut spec = SqlSpec::new(statements);
+    spec.setup = w.setup.as_ref().map(|s| s.get_ref().clone());
+    validate_check(w, &mut spec, here)?;
+    if let Some(s) = &w.schema {
+        let name = s.get_ref();
+        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok || name.len() > 40 {
+            return Err(here.at(s, "workload.schema", "must be a plain name: a letter or _, then letters, digits or _, at most 40 characters (a campaign appends its run's tag to it)."));
+        }
+        spec.schema = name.clone();
+    }
+    Ok(spec)
+}
+
+/// `check` goes with exactly one of `expect_rows` (rows returned) and `expect` (the single
+/// value returned).
+fn validate_check(w: &RawWorkload, spec: &mut SqlSpec, here: &Locator) -> anyhow::Result<()> {
     if let Some(c) = &w.check {
         known_placeholders(c, "workload.check", PLACEHOLDERS, here)?;
     }
-    match (&w.check, &w.expect_rows) {
-        (Some(c), None) => return Err(here.at(c, "workload.check", "is set without workload.expect_rows: give the number the check query must return for every committed transaction.")),
-        (None, Some(e)) => return Err(here.at(e, "workload.expect_rows", "is set without workload.check: give the query (templated like the statements) whose single number must equal it, e.g. check = \"SELECT count(*) FROM lake.t WHERE w = {writer} AND t = {txn}\".")),
+    const EXAMPLE: &str = "check = \"SELECT count(*) FROM lake.t WHERE w = {writer} AND t = {txn}\"";
+    match (&w.check, &w.expect_rows, &w.expect) {
+        (Some(c), None, None) => {
+            return Err(here.at(c, "workload.check", "is set without workload.expect_rows or workload.expect: give expect_rows = N (the rows the check query must return for every committed transaction) or expect = V (the single value it must return)."));
+        }
+        (None, Some(e), _) => return Err(here.at(e, "workload.expect_rows", &format!("is set without workload.check: give the query (templated like the statements) whose rows it counts, e.g. {EXAMPLE}."))),
+        (None, None, Some(e)) => return Err(here.at(e, "workload.expect", &format!("is set without workload.check: give the query (templated like the statements) whose single value must equal it, e.g. {EXAMPLE}."))),
+        (Some(_), Some(_), Some(e)) => return Err(here.at(e, "workload.expect", "and workload.expect_rows are both set: keep one (expect_rows counts the rows the check returns, expect compares its single value).")),
         _ => {}
     }
-    Ok(SqlSpec {
-        statements,
-        setup: w.setup.as_ref().map(|s| s.get_ref().clone()),
-        check: w.check.as_ref().map(|s| s.get_ref().clone()),
-        expect_rows: w.expect_rows.as_ref().map(|e| *e.get_ref()),
-    })
+    spec.check = w.check.as_ref().map(|s| s.get_ref().clone());
+    spec.expect_rows = w.expect_rows.as_ref().map(|e| *e.get_ref());
+    if let Some(e) = &w.expect {
+        spec.expect = Some(match e.get_ref() {
+            toml::Value::Integer(i) => Expected::Int(*i),
+            toml::Value::Float(f) => Expected::Float(*f),
+            toml::Value::String(s) => Expected::Text(s.clone()),
+            toml::Value::Boolean(b) => Expected::Bool(*b),
+            other => return Err(here.at(e, "workload.expect", &format!("is a {}; allowed: a number, a string or a boolean, compared with the single value the check returns.", other.type_str()))),
+        });
+    }
+    Ok(())
 }
 
 fn known_placeholders(s: &Spanned<String>, key: &str, allowed: &[&str], here: &Locator) -> anyhow::Result<()> {
     match placeholders(s.get_ref()).into_iter().find(|p| !allowed.contains(p)) {
-        Some(p) => Err(here.at(s, key, &format!("holds the unknown placeholder `{{{p}}}`; allowed here: {}.", allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")))),
+        Some(p) => Err(here.at(
+            s,
+            key,
+            &format!(
+                "holds the unknown placeholder `{{{p}}}`; allowed here: {}.",
+                allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")
+            ),
+        )),
         None => Ok(()),
     }
 }
