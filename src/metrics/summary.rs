@@ -21,6 +21,10 @@ pub struct ErrorCount {
     pub count: u64,
     /// The first message seen of this class (its first line).
     pub example: String,
+    /// The conflicts among them, by what conflicted (DuckLake's conflict messages parsed;
+    /// tables and statements named after the run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<super::conflicts::ConflictCount>,
 }
 
 /// How transactions ended, for the whole run or one writer.
@@ -142,6 +146,7 @@ pub fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, 
         e.example = message.to_string();
     }
     e.count += 1;
+    super::conflicts::note(&mut e.conflicts, message);
 }
 
 fn count_txn(t: &Txn, totals: &mut Totals, errors: &mut BTreeMap<String, ErrorCount>, window: Window) {
@@ -243,7 +248,7 @@ mod tests {
 
     fn txn_events(writer: u32, txn: u64, start: f64, end: f64, outcome: OpOutcome) -> Vec<Event> {
         vec![
-            Event::Invoke { writer, txn, attempt: 1, at: start, rows: 10 },
+            Event::Invoke { writer, txn, attempt: 1, at: start, rows: 10, scheduled_at: None },
             Event::Complete {
                 writer,
                 txn,

@@ -104,3 +104,45 @@ pub fn join_catalog(tagged: anyhow::Result<Vec<tag::TaggedSnapshot>>, history: &
     }
     added
 }
+
+/// The `schema.table` of every table (and data file) id the run's conflict messages name,
+/// from `ducklake_table` and `ducklake_schema` (a table renamed during the run gets its
+/// latest name). Asked once, after the run, on the harness's own catalog session; a
+/// catalog that cannot be asked leaves the ids unnamed (the report still gives them).
+pub fn conflict_names(catalog: &Client, events: &[Event]) -> crate::metrics::conflicts::CatalogNames {
+    use crate::metrics::conflicts::{ids, note, CatalogNames};
+    let mut groups = Vec::new();
+    for e in events {
+        if let Event::Complete { error: Some(message), .. } = e {
+            note(&mut groups, message);
+        }
+    }
+    let (tables, files) = ids(groups.iter());
+    let mut names = CatalogNames::default();
+    if tables.is_empty() && files.is_empty() {
+        return names;
+    }
+    const TABLES: &str = "SELECT t.table_id, s.schema_name || '.' || t.table_name FROM ducklake_table t
+        JOIN ducklake_schema s ON s.schema_id = t.schema_id WHERE t.table_id = ANY($1) ORDER BY t.begin_snapshot, s.begin_snapshot";
+    const FILES: &str = "SELECT f.data_file_id, s.schema_name || '.' || t.table_name FROM ducklake_data_file f
+        JOIN ducklake_table t ON t.table_id = f.table_id JOIN ducklake_schema s ON s.schema_id = t.schema_id
+        WHERE f.data_file_id = ANY($1) ORDER BY t.begin_snapshot, s.begin_snapshot";
+    let lookup = |sql: &str, ids: &Vec<i64>| -> std::collections::BTreeMap<i64, String> {
+        let rows = crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, sql, &[ids], Duration::from_secs(5)));
+        match rows {
+            // Later rows (a later snapshot's name) replace earlier ones.
+            Ok(rows) => rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))).collect(),
+            Err(e) => {
+                tracing::warn!("could not name the conflicts' tables from the catalog: {e:#}");
+                Default::default()
+            }
+        }
+    };
+    if !tables.is_empty() {
+        names.tables = lookup(TABLES, &tables);
+    }
+    if !files.is_empty() {
+        names.files = lookup(FILES, &files);
+    }
+    names
+}

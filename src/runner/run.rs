@@ -120,6 +120,10 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         writing.ending = Ending::Interrupted;
     }
     let events = history::recorder::load(history.path()).unwrap_or_default();
+    let conflict_names = match (scenario.lake.catalog.is_postgres(), catalog.client_blocking()) {
+        (true, Ok(client)) => super::catalog::conflict_names(&client, &events),
+        _ => Default::default(),
+    };
     let kept_scratch = match (&mut env.native, opts.keep_env) {
         (Some(native), true) => Some(native.keep_scratch().display().to_string()),
         _ => None,
@@ -144,6 +148,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         checks_note,
         history_file: history.path().display().to_string(),
         history_write_errors: history.write_errors(),
+        conflict_names,
     });
     crate::export::write_all(&report, &run_dir)?;
     drop(env); // tear down services only after the report is safely on disk
