@@ -58,10 +58,10 @@ pub struct CatalogNames {
 /// Counts `message` under its conflict, if it is one.
 pub fn note(groups: &mut Vec<ConflictCount>, message: &str) {
     let Some(c) = conflict::parse(message) else { return };
-    match groups.iter_mut().find(|g| g.conflict == c) {
-        Some(g) => g.count += 1,
-        None if groups.len() < MAX_GROUPS => groups.push(ConflictCount { conflict: c, count: 1, table: None, statement: None, example: message.to_string() }),
-        None => {}
+    if let Some(g) = groups.iter_mut().find(|g| g.conflict == c) {
+        g.count += 1;
+    } else if groups.len() < MAX_GROUPS {
+        groups.push(ConflictCount { conflict: c, count: 1, table: None, statement: None, example: message.to_string() });
     }
 }
 

@@ -64,6 +64,7 @@ pub fn report(p: Pieces) -> Report {
     let circumstances = Circumstances { ending: p.writing.ending, diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()), setup_errors: &setup.errors, setup_failure_is_finding: setup.lock_among_writers, idle_nemeses };
     let (verdict, verdict_reason) = verdict::decide(&circumstances, &p.checks, &thresholds);
     let startup_ms = p.env.startup.as_millis() as u64;
+    let pacing = crate::metrics::pacing::summarize(&txns, &p.scenario, p.writing.window);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -92,7 +93,7 @@ pub fn report(p: Pieces) -> Report {
         totals: measured.totals,
         latency_ms: measured.latency_ms,
         fairness: measured.fairness,
-        pacing: crate::metrics::pacing::summarize(&txns, &p.scenario, p.writing.window),
+        pacing,
         writers: measured.writers.clone(),
         errors: measured.errors,
         timeline: timeline::build(&txns, &p.shared.lock_samples.all(), &stall_spans(&p.writing.stalls, p.writing.window.writers_done)),
