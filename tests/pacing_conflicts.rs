@@ -1,5 +1,7 @@
 //! Pacing (`run.rate`, an open model with Poisson arrivals, and `run.think_time`) and
-//! conflicts named by table and statement, against real Postgres, S3 and DuckLake.
+//! conflicts named by table and statement, against real Postgres and DuckLake. The data
+//! files stay local (`lake.data = "local"`): the object store plays no part in pacing or in
+//! what conflicted (DuckLake finds conflicts in its catalog), and the runs stay light.
 
 mod common;
 use common::*;
@@ -19,6 +21,7 @@ rate = "{rate}"
 rate_seed = {SEED}
 [lake]
 table = "paced"
+data = "local"
 data_inlining_row_limit = 0
 [workload]
 batch_rows = 5
@@ -39,7 +42,11 @@ fn the_test_seed_gives_about_twenty_arrivals() {
 #[test]
 fn a_paced_run_makes_its_rate_and_reports_the_schedule_lag() {
     let dir = tempdir();
-    let ran = run(&scenario(dir.path(), "paced", &paced_toml("paced", "2/s", "10s")), dir.path(), &[]);
+    let ran = run(
+        &scenario(dir.path(), "paced", &paced_toml("paced", "2/s", "10s")),
+        dir.path(),
+        &[],
+    );
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
     let p = &r["pacing"];
@@ -47,29 +54,49 @@ fn a_paced_run_makes_its_rate_and_reports_the_schedule_lag() {
     assert_eq!(p["kept"], true, "{p}");
     for w in r["writers"].as_array().unwrap() {
         let n = w["transactions"].as_u64().unwrap();
-        assert!((17..=23).contains(&n), "writer {}: {n} transactions, 20 +/- 3 expected", w["writer"]);
+        assert!(
+            (17..=23).contains(&n),
+            "writer {}: {n} transactions, 20 +/- 3 expected",
+            w["writer"]
+        );
     }
     // Every arrival the seeded schedule had in the window was served.
     assert_eq!(p["started"], p["scheduled"], "{p}");
     assert_eq!(p["lag_ms"]["count"], r["totals"]["transactions"], "{p}");
-    assert!(p["lag_ms"]["p99"].as_f64().unwrap() >= 0.0 && p["latency_from_due_ms"]["count"] == r["totals"]["commits"], "{p}");
+    assert!(
+        p["lag_ms"]["p99"].as_f64().unwrap() >= 0.0 && p["latency_from_due_ms"]["count"] == r["totals"]["commits"],
+        "{p}"
+    );
     let summary = std::fs::read_to_string(ran.run_dir().join("summary.txt")).unwrap();
-    assert!(summary.contains("pacing: Poisson arrivals at 2.00/s per writer") && summary.contains("schedule lag p50"), "{summary}");
+    assert!(
+        summary.contains("pacing: Poisson arrivals at 2.00/s per writer") && summary.contains("schedule lag p50"),
+        "{summary}"
+    );
     assert!(!summary.contains("rate not kept"), "{summary}");
 }
 
 #[test]
 fn an_impossible_rate_is_reported_as_not_kept() {
     let dir = tempdir();
-    let ran = run(&scenario(dir.path(), "flooded", &paced_toml("flooded", "1000/s", "4s")), dir.path(), &[]);
+    let ran = run(
+        &scenario(dir.path(), "flooded", &paced_toml("flooded", "1000/s", "4s")),
+        dir.path(),
+        &[],
+    );
     // Not kept is a warning: the run's other figures are valid for the load it did get.
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
     let p = &r["pacing"];
     assert_eq!(p["kept"], false, "{p}");
     let why = p["not_kept"].as_str().unwrap();
-    assert!(why.starts_with("rate not kept: ") && why.contains("scheduled transactions started"), "{why}");
-    assert!(p["started"].as_u64().unwrap() * 10 < p["scheduled"].as_u64().unwrap(), "{p}");
+    assert!(
+        why.starts_with("rate not kept: ") && why.contains("scheduled transactions started"),
+        "{why}"
+    );
+    assert!(
+        p["started"].as_u64().unwrap() * 10 < p["scheduled"].as_u64().unwrap(),
+        "{p}"
+    );
     let summary = std::fs::read_to_string(ran.run_dir().join("summary.txt")).unwrap();
     assert!(summary.contains("rate not kept: "), "{summary}");
     let md = std::fs::read_to_string(ran.run_dir().join("summary.md")).unwrap();
@@ -79,11 +106,15 @@ fn an_impossible_rate_is_reported_as_not_kept() {
 #[test]
 fn think_time_spaces_a_writers_transactions() {
     let dir = tempdir();
-    let toml = paced_toml("thinking", "2/s", "3s").replace("rate = \"2/s\"\nrate_seed = 18\n", "think_time = \"500ms\"\n");
+    let toml =
+        paced_toml("thinking", "2/s", "3s").replace("rate = \"2/s\"\nrate_seed = 18\n", "think_time = \"500ms\"\n");
     let ran = run(&scenario(dir.path(), "thinking", &toml), dir.path(), &[]);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
-    assert_eq!(r["pacing"]["pacing"], serde_json::json!({ "model": "think_time", "think_ms": 500 }));
+    assert_eq!(
+        r["pacing"]["pacing"],
+        serde_json::json!({ "model": "think_time", "think_ms": 500 })
+    );
     // At most one transaction per 500 ms pause (plus the first) in 3 s, per writer.
     for w in r["writers"].as_array().unwrap() {
         let n = w["transactions"].as_u64().unwrap();
@@ -104,6 +135,7 @@ deadline = "3m"
 {extra_run}
 [lake]
 table = "events"
+data = "local"
 data_inlining_row_limit = 0
 [retry.ducklake]
 max_retry_count = 50
@@ -124,24 +156,50 @@ table_stats = "report"
 #[test]
 fn a_conflict_names_its_table_and_statement_and_the_summary_shows_the_whole_message() {
     let dir = tempdir();
-    let ran = run(&scenario(dir.path(), "watermark", &watermark_toml("watermark", 4, "6s", "")), dir.path(), &[]);
+    let ran = run(
+        &scenario(dir.path(), "watermark", &watermark_toml("watermark", 4, "6s", "")),
+        dir.path(),
+        &[],
+    );
     let r = ran.report();
     let conflict = &r["errors"]["conflict"];
-    assert!(conflict["count"].as_u64().unwrap_or(0) > 0, "no conflict in 6 s of 4 writers: {}\n{}", r["errors"], ran.explain());
+    assert!(
+        conflict["count"].as_u64().unwrap_or(0) > 0,
+        "no conflict in 6 s of 4 writers: {}\n{}",
+        r["errors"],
+        ran.explain()
+    );
     let groups = conflict["conflicts"].as_array().unwrap();
     let top = &groups[0];
     assert_eq!(top["table"], "main.watermark", "{top}");
     assert_eq!(top["object"], "table", "{top}");
     assert!(top["id"].as_i64().is_some(), "{top}");
-    assert!(top["statement"].as_str().unwrap().starts_with("workload.statements[1]: UPDATE lake.watermark"), "{top}");
+    assert!(
+        top["statement"]
+            .as_str()
+            .unwrap()
+            .starts_with("workload.statements[1]: UPDATE lake.watermark"),
+        "{top}"
+    );
     // Every conflict was on the watermark table: the events' inserts never conflict.
     assert!(groups.iter().all(|g| g["table"] == "main.watermark"), "{groups:?}");
     let counted: u64 = groups.iter().map(|g| g["count"].as_u64().unwrap()).sum();
     assert_eq!(counted, conflict["count"].as_u64().unwrap(), "{groups:?}");
     let example = top["example"].as_str().unwrap();
-    let tail = example.split("Transaction conflict - ").nth(1).unwrap_or_else(|| panic!("{example}"));
+    let tail = example
+        .split("Transaction conflict - ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{example}"));
     let summary = std::fs::read_to_string(ran.run_dir().join("summary.txt")).unwrap();
-    assert!(summary.contains(tail) && summary.contains("on main.watermark (table id") && summary.contains("workload.statements[1]"), "{summary}");
+    assert!(
+        summary.contains(tail)
+            && summary.contains("on main.watermark (table id")
+            && summary.contains("workload.statements[1]"),
+        "{summary}"
+    );
     let md = std::fs::read_to_string(ran.run_dir().join("summary.md")).unwrap();
-    assert!(md.contains("| conflict |") && md.contains(tail) && md.contains("main.watermark"), "{md}");
+    assert!(
+        md.contains("| conflict |") && md.contains(tail) && md.contains("main.watermark"),
+        "{md}"
+    );
 }

@@ -45,8 +45,19 @@ pub fn parse(message: &str) -> Option<Conflict> {
     let rest = &message[at + DUCKDB_CATALOG.len()..];
     let (op, name) = rest.split_once(" with ")?;
     let op = op.trim().to_string();
-    let done = if op.ends_with('e') { format!("{op}d it") } else { format!("{op}ed it") };
-    Some(Conflict { kind: format!("{op} vs {op}"), other_op: done, this_op: op, object: "entry".into(), id: None, name: quoted(name) })
+    let done = if op.ends_with('e') {
+        format!("{op}d it")
+    } else {
+        format!("{op}ed it")
+    };
+    Some(Conflict {
+        kind: format!("{op} vs {op}"),
+        other_op: done,
+        this_op: op,
+        object: "entry".into(),
+        id: None,
+        name: quoted(name),
+    })
 }
 
 /// `<action> with index "<n>" - but another transaction has <other>` (also `with name`),
@@ -79,7 +90,14 @@ fn ducklake(rest: &str) -> Option<Conflict> {
         }
         None => (action.trim().to_string(), name, object_of(action).to_string()),
     };
-    Some(Conflict { kind: format!("{} vs {}", verb(&action), verb(&other)), this_op: action, other_op: other, object, id, name })
+    Some(Conflict {
+        kind: format!("{} vs {}", verb(&action), verb(&other)),
+        this_op: action,
+        other_op: other,
+        object,
+        id,
+        name,
+    })
 }
 
 /// DuckDB's local storage: `insert into table "t" but it has been altered by a different
@@ -91,7 +109,14 @@ fn duckdb_local(rest: &str) -> Option<Conflict> {
         Some(q) => (head[..q].trim().to_string(), quoted(&head[q..])),
         None => (head.trim().to_string(), None),
     };
-    Some(Conflict { kind: format!("{} vs {}", verb(&action), verb(&other)), this_op: action, other_op: other, object: "table".into(), id: None, name })
+    Some(Conflict {
+        kind: format!("{} vs {}", verb(&action), verb(&other)),
+        this_op: action,
+        other_op: other,
+        object: "table".into(),
+        id: None,
+        name,
+    })
 }
 
 /// The text up to the end of its sentence (the message may go on with DuckDB's hints).
@@ -132,7 +157,11 @@ pub fn verb(op: &str) -> &'static str {
         ("creat", "create"),
         ("add", "add index"),
     ];
-    VERBS.iter().find(|(stem, _)| first.starts_with(stem)).map(|(_, v)| *v).unwrap_or("other")
+    VERBS
+        .iter()
+        .find(|(stem, _)| first.starts_with(stem))
+        .map(|(_, v)| *v)
+        .unwrap_or("other")
 }
 
 #[cfg(test)]
@@ -140,7 +169,14 @@ mod tests {
     use super::*;
 
     fn c(kind: &str, this_op: &str, other_op: &str, object: &str, id: Option<i64>, name: Option<&str>) -> Conflict {
-        Conflict { kind: kind.into(), this_op: this_op.into(), other_op: other_op.into(), object: object.into(), id, name: name.map(String::from) }
+        Conflict {
+            kind: kind.into(),
+            this_op: this_op.into(),
+            other_op: other_op.into(),
+            object: object.into(),
+            id,
+            name: name.map(String::from),
+        }
     }
 
     // The format strings are DuckLake 1.5.5's (`strings ducklake.duckdb_extension | grep -i
@@ -194,9 +230,29 @@ mod tests {
     #[test]
     fn duckdbs_own_conflicts_are_taken_apart() {
         let m = "TransactionContext Error: Transaction conflict: attempting to insert into table \"entries\" but it has been altered by a different transaction";
-        assert_eq!(parse(m), Some(c("insert vs alter", "insert into table", "altered", "table", None, Some("entries"))));
+        assert_eq!(
+            parse(m),
+            Some(c(
+                "insert vs alter",
+                "insert into table",
+                "altered",
+                "table",
+                None,
+                Some("entries")
+            ))
+        );
         let m = "TransactionContext Error: Catalog write-write conflict on alter with \"entries\"";
-        assert_eq!(parse(m), Some(c("alter vs alter", "alter", "altered it", "entry", None, Some("entries"))));
+        assert_eq!(
+            parse(m),
+            Some(c(
+                "alter vs alter",
+                "alter",
+                "altered it",
+                "entry",
+                None,
+                Some("entries")
+            ))
+        );
     }
 
     #[test]

@@ -41,8 +41,15 @@ impl ConflictCount {
             (None, None, Some(n)) => format!("{} \"{n}\"", c.object),
             (None, None, None) => c.object.clone(),
         };
-        let by = self.statement.as_ref().map(|s| format!("; the table was last written by {s}")).unwrap_or_default();
-        format!("{} on {on}: this transaction's \"{}\" against another's \"{}\"{by}", c.kind, c.this_op, c.other_op)
+        let by = self
+            .statement
+            .as_ref()
+            .map(|s| format!("; the table was last written by {s}"))
+            .unwrap_or_default();
+        format!(
+            "{} on {on}: this transaction's \"{}\" against another's \"{}\"{by}",
+            c.kind, c.this_op, c.other_op
+        )
     }
 }
 
@@ -61,7 +68,13 @@ pub fn note(groups: &mut Vec<ConflictCount>, message: &str) {
     if let Some(g) = groups.iter_mut().find(|g| g.conflict == c) {
         g.count += 1;
     } else if groups.len() < MAX_GROUPS {
-        groups.push(ConflictCount { conflict: c, count: 1, table: None, statement: None, example: message.to_string() });
+        groups.push(ConflictCount {
+            conflict: c,
+            count: 1,
+            table: None,
+            statement: None,
+            example: message.to_string(),
+        });
     }
 }
 
@@ -104,7 +117,10 @@ pub fn statement_for(scenario: &Scenario, table: &str) -> Option<String> {
         let lake_table = &scenario.lake.table;
         return statements.iter().enumerate().rev().find_map(|(i, s)| {
             let sql = s.replace("{table}", lake_table);
-            writes(&sql).iter().any(|t| same_table(t, table)).then(|| format!("workload.statements[{i}]: {}", short(s)))
+            writes(&sql)
+                .iter()
+                .any(|t| same_table(t, table))
+                .then(|| format!("workload.statements[{i}]: {}", short(s)))
         });
     }
     if !same_table(&scenario.lake.table, table) {
@@ -135,7 +151,11 @@ fn short(sql: &str) -> String {
 /// The tables a statement writes: the name after INSERT INTO, UPDATE, DELETE FROM, MERGE
 /// INTO, TRUNCATE, ALTER/DROP TABLE and CREATE [OR REPLACE] TABLE [IF NOT EXISTS].
 pub fn writes(sql: &str) -> Vec<String> {
-    let tokens: Vec<String> = sql.split(|c: char| c.is_whitespace() || c == '(' || c == ',' || c == ';').filter(|t| !t.is_empty()).map(String::from).collect();
+    let tokens: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ',' || c == ';')
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect();
     let lower: Vec<String> = tokens.iter().map(|t| t.to_ascii_lowercase()).collect();
     let word = |i: usize| lower.get(i).map(String::as_str).unwrap_or("");
     let mut out = Vec::new();
@@ -164,11 +184,17 @@ pub fn writes(sql: &str) -> Vec<String> {
 fn same_table(written: &str, table: &str) -> bool {
     let parts = |s: &str| -> Vec<String> { s.split('.').map(|p| p.trim_matches('"').to_ascii_lowercase()).collect() };
     let (w, t) = (parts(written), parts(table));
-    let (Some(wn), Some(tn)) = (w.last(), t.last()) else { return false };
+    let (Some(wn), Some(tn)) = (w.last(), t.last()) else {
+        return false;
+    };
     if wn != tn {
         return false;
     }
-    let w_schema = w.iter().rev().nth(1).filter(|s| !(w.len() == 2 && s.as_str() == crate::lake::LAKE_ALIAS));
+    let w_schema = w
+        .iter()
+        .rev()
+        .nth(1)
+        .filter(|s| !(w.len() == 2 && s.as_str() == crate::lake::LAKE_ALIAS));
     match (w_schema, t.iter().rev().nth(1)) {
         (Some(a), Some(b)) => a == b,
         _ => true,
@@ -182,7 +208,10 @@ mod tests {
     #[test]
     fn the_tables_a_statement_writes_are_found() {
         assert_eq!(writes("INSERT INTO lake.events SELECT 1"), vec!["lake.events"]);
-        assert_eq!(writes("UPDATE watermark SET hw = {txn} WHERE w = {writer}"), vec!["watermark"]);
+        assert_eq!(
+            writes("UPDATE watermark SET hw = {txn} WHERE w = {writer}"),
+            vec!["watermark"]
+        );
         assert_eq!(writes("delete from main.\"T\" where k = 1"), vec!["main.\"T\""]);
         assert_eq!(writes("MERGE INTO t USING s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN INSERT VALUES (1)"), vec!["t"]);
         assert_eq!(writes("CREATE OR REPLACE TABLE t_w1 AS SELECT 1"), vec!["t_w1"]);
@@ -212,19 +241,34 @@ kind = "sql"
 statements = ["INSERT INTO events SELECT {writer}, {txn}", "UPDATE watermark SET hw = {txn} WHERE w = {writer}", "INSERT INTO events SELECT {writer}, -1"]
 "#;
         let s = crate::scenario::parse_str(text, "wm.toml").unwrap();
-        assert_eq!(statement_for(&s, "main.watermark").as_deref(), Some("workload.statements[1]: UPDATE watermark SET hw = {txn} WHERE w = {writer}"));
-        assert!(statement_for(&s, "main.events").unwrap().starts_with("workload.statements[2]:"));
+        assert_eq!(
+            statement_for(&s, "main.watermark").as_deref(),
+            Some("workload.statements[1]: UPDATE watermark SET hw = {txn} WHERE w = {writer}")
+        );
+        assert!(statement_for(&s, "main.events")
+            .unwrap()
+            .starts_with("workload.statements[2]:"));
         assert_eq!(statement_for(&s, "main.nope"), None);
         let mut groups = Vec::new();
         let m = "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Transaction conflict - attempting to insert into table with index \"19\" - but another transaction has deleted from it";
         note(&mut groups, m);
         note(&mut groups, m);
         note(&mut groups, "Binder Error: nothing to do with conflicts");
-        let names = CatalogNames { tables: [(19, "main.watermark".to_string())].into(), files: BTreeMap::new() };
+        let names = CatalogNames {
+            tables: [(19, "main.watermark".to_string())].into(),
+            files: BTreeMap::new(),
+        };
         attribute(&mut groups, &names, &s);
         assert_eq!(groups.len(), 1);
-        assert_eq!((groups[0].count, groups[0].table.as_deref()), (2, Some("main.watermark")));
-        assert!(groups[0].statement.as_deref().unwrap().starts_with("workload.statements[1]: UPDATE"));
+        assert_eq!(
+            (groups[0].count, groups[0].table.as_deref()),
+            (2, Some("main.watermark"))
+        );
+        assert!(groups[0]
+            .statement
+            .as_deref()
+            .unwrap()
+            .starts_with("workload.statements[1]: UPDATE"));
         assert_eq!(ids(groups.iter()), (vec![19], vec![]));
     }
 }

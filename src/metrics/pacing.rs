@@ -52,14 +52,32 @@ pub fn summarize(txns: &[Txn], scenario: &Scenario, window: Window) -> Option<Pa
         return None;
     }
     let writers = scenario.workload_writers();
-    let mut s = PacingSummary { pacing, writers, kept: true, ..Default::default() };
-    let Pacing::Rate { per_writer, .. } = pacing else { return Some(s) };
+    let mut s = PacingSummary {
+        pacing,
+        writers,
+        kept: true,
+        ..Default::default()
+    };
+    let Pacing::Rate { per_writer, .. } = pacing else {
+        return Some(s);
+    };
     let cap = match scenario.run.stop {
         StopCondition::CommitsPerWriter(n) => n,
         StopCondition::Duration(_) => u64::MAX,
     };
-    s.scheduled = (0..writers).map(|w| pacing.schedule(w).map(|arrivals| arrivals.take_while(|t| *t < window.end).count() as u64).unwrap_or(0).min(cap)).sum();
-    let mut paced: Vec<(f64, &Txn)> = txns.iter().filter_map(|t| t.scheduled_at().map(|due| (due, t))).collect();
+    s.scheduled = (0..writers)
+        .map(|w| {
+            pacing
+                .schedule(w)
+                .map(|arrivals| arrivals.take_while(|t| *t < window.end).count() as u64)
+                .unwrap_or(0)
+                .min(cap)
+        })
+        .sum();
+    let mut paced: Vec<(f64, &Txn)> = txns
+        .iter()
+        .filter_map(|t| t.scheduled_at().map(|due| (due, t)))
+        .collect();
     paced.sort_by(|a, b| a.0.total_cmp(&b.0));
     s.started = paced.iter().filter(|(_, t)| t.first_invoke() <= window.end).count() as u64;
     if window.end > 0.0 {
@@ -74,9 +92,16 @@ pub fn summarize(txns: &[Txn], scenario: &Scenario, window: Window) -> Option<Pa
             record_seconds(&mut service, end - t.first_invoke());
         }
     }
-    (s.lag_ms, s.latency_from_due_ms, s.service_ms) = (LatencySummary::of(&lag), LatencySummary::of(&from_due), LatencySummary::of(&service));
+    (s.lag_ms, s.latency_from_due_ms, s.service_ms) = (
+        LatencySummary::of(&lag),
+        LatencySummary::of(&from_due),
+        LatencySummary::of(&service),
+    );
     let tenth = (paced.len() / 10).max(1).min(paced.len());
-    let lags: Vec<f64> = paced.iter().map(|(due, t)| (t.first_invoke() - due).max(0.0) * 1000.0).collect();
+    let lags: Vec<f64> = paced
+        .iter()
+        .map(|(due, t)| (t.first_invoke() - due).max(0.0) * 1000.0)
+        .collect();
     s.lag_first_tenth_p50_ms = median(&lags[..tenth]);
     s.lag_last_tenth_p50_ms = median(&lags[lags.len() - tenth..]);
     s.not_kept = judge(&s, per_writer);
@@ -87,7 +112,11 @@ pub fn summarize(txns: &[Txn], scenario: &Scenario, window: Window) -> Option<Pa
 /// "rate not kept: ..." when fewer than 90 % of the scheduled arrivals started in the
 /// window, or when the lag kept growing.
 fn judge(s: &PacingSummary, per_writer: f64) -> Option<String> {
-    let share = if s.scheduled > 0 { s.started as f64 / s.scheduled as f64 } else { 1.0 };
+    let share = if s.scheduled > 0 {
+        s.started as f64 / s.scheduled as f64
+    } else {
+        1.0
+    };
     let mut why = Vec::new();
     if share < KEPT_SHARE {
         why.push(format!(
@@ -109,7 +138,11 @@ fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 impl PacingSummary {
@@ -118,16 +151,25 @@ impl PacingSummary {
         let l = |x: &LatencySummary| format!("p50 {:.1} / p99 {:.1} / max {:.1} ms", x.p50, x.p99, x.max);
         match self.pacing {
             Pacing::BackToBack => Vec::new(),
-            Pacing::ThinkTime { think_ms } => vec![format!("pacing: closed model, {think_ms} ms think time after each transaction of {} writers", self.writers)],
+            Pacing::ThinkTime { think_ms } => vec![format!(
+                "pacing: closed model, {think_ms} ms think time after each transaction of {} writers",
+                self.writers
+            )],
             Pacing::Rate { per_writer, seed, .. } => {
                 let mut out = vec![
                     format!(
-                        "pacing: Poisson arrivals at {per_writer:.2}/s per writer x {} writers (seed {seed}) | {} of {} scheduled started in the window | target {:.1}/s, achieved {:.1}/s",
+                        "pacing: Poisson arrivals at {per_writer:.2}/s per writer x {} writers (seed {seed}) | \
+                         {} of {} scheduled started in the window | target {:.1}/s, achieved {:.1}/s",
                         self.writers, self.started, self.scheduled, self.target_per_second, self.achieved_per_second
                     ),
                     format!(
-                        "schedule lag {} (first tenth p50 {:.1} ms, last tenth {:.1} ms) | committed, from due time {} | service time {}",
-                        l(&self.lag_ms), self.lag_first_tenth_p50_ms, self.lag_last_tenth_p50_ms, l(&self.latency_from_due_ms), l(&self.service_ms)
+                        "schedule lag {} (first tenth p50 {:.1} ms, last tenth {:.1} ms) | \
+                         committed, from due time {} | service time {}",
+                        l(&self.lag_ms),
+                        self.lag_first_tenth_p50_ms,
+                        self.lag_last_tenth_p50_ms,
+                        l(&self.latency_from_due_ms),
+                        l(&self.service_ms)
                     ),
                 ];
                 out.extend(self.not_kept.clone());
@@ -158,8 +200,26 @@ mod tests {
                 break;
             }
             free = start + service;
-            events.push(Event::Invoke { writer: 0, txn: txn as u64, attempt: 1, at: start, rows: 1, scheduled_at: Some(due) });
-            events.push(Event::Complete { writer: 0, txn: txn as u64, attempt: 1, at: free, outcome: OpOutcome::Ok, step: Step::Commit, commit_seconds: Some(0.001), snapshot_id: None, error_class: None, error: None });
+            events.push(Event::Invoke {
+                writer: 0,
+                txn: txn as u64,
+                attempt: 1,
+                at: start,
+                rows: 1,
+                scheduled_at: Some(due),
+            });
+            events.push(Event::Complete {
+                writer: 0,
+                txn: txn as u64,
+                attempt: 1,
+                at: free,
+                outcome: OpOutcome::Ok,
+                step: Step::Commit,
+                commit_seconds: Some(0.001),
+                snapshot_id: None,
+                error_class: None,
+                error: None,
+            });
         }
         events
     }
@@ -167,7 +227,15 @@ mod tests {
     #[test]
     fn a_writer_that_keeps_up_keeps_the_rate() {
         let s = scenario("2/s");
-        let p = summarize(&fold(&served(&s, 0.01, 10.0)), &s, Window { end: 10.0, writers_done: 10.0 }).unwrap();
+        let p = summarize(
+            &fold(&served(&s, 0.01, 10.0)),
+            &s,
+            Window {
+                end: 10.0,
+                writers_done: 10.0,
+            },
+        )
+        .unwrap();
         assert!(p.kept, "{:?}", p.not_kept);
         assert_eq!(p.started, p.scheduled);
         assert!((10..=30).contains(&p.scheduled), "{}", p.scheduled);
@@ -179,10 +247,23 @@ mod tests {
     fn a_writer_that_cannot_keep_up_is_reported_with_its_growing_lag() {
         // 50/s asked, 10/s possible (100 ms a transaction).
         let s = scenario("50/s");
-        let p = summarize(&fold(&served(&s, 0.1, 10.0)), &s, Window { end: 10.0, writers_done: 10.1 }).unwrap();
+        let p = summarize(
+            &fold(&served(&s, 0.1, 10.0)),
+            &s,
+            Window {
+                end: 10.0,
+                writers_done: 10.1,
+            },
+        )
+        .unwrap();
         assert!(!p.kept);
         let why = p.not_kept.unwrap();
-        assert!(why.starts_with("rate not kept: ") && why.contains("scheduled transactions started") && why.contains("kept growing"), "{why}");
+        assert!(
+            why.starts_with("rate not kept: ")
+                && why.contains("scheduled transactions started")
+                && why.contains("kept growing"),
+            "{why}"
+        );
         assert!(p.lag_last_tenth_p50_ms > 5000.0, "{}", p.lag_last_tenth_p50_ms);
         // From the due time the latency holds the wait; the service time does not.
         assert!(p.latency_from_due_ms.p99 > 10.0 * p.service_ms.p99);

@@ -48,7 +48,9 @@ impl Pacing {
     pub fn longest_quiet(&self, writers: u32) -> Duration {
         match *self {
             Pacing::BackToBack => Duration::ZERO,
-            Pacing::Rate { per_writer, .. } => Duration::from_secs_f64((10.0 / (per_writer * f64::from(writers.max(1)))).min(3600.0)),
+            Pacing::Rate { per_writer, .. } => {
+                Duration::from_secs_f64((10.0 / (per_writer * f64::from(writers.max(1)))).min(3600.0))
+            }
             Pacing::ThinkTime { think_ms } => Duration::from_millis(think_ms),
         }
     }
@@ -74,7 +76,11 @@ impl Schedule {
     pub fn new(rate: f64, seed: u64, writer: u32) -> Self {
         // Each writer its own stream: the seed mixed with the writer id (splitmix64's constant).
         let mixed = seed ^ (u64::from(writer) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        Schedule { rate, rng: rand::rngs::StdRng::seed_from_u64(mixed), next: 0.0 }
+        Schedule {
+            rate,
+            rng: rand::rngs::StdRng::seed_from_u64(mixed),
+            next: 0.0,
+        }
     }
 }
 
@@ -101,7 +107,10 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         "h" | "hour" => 3600.0,
         other => return Err(format!("`{other}` is not a unit of time; write /s, /min or /h")),
     };
-    let n: f64 = number.trim().parse().map_err(|_| format!("`{}` is not a number", number.trim()))?;
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{}` is not a number", number.trim()))?;
     let rate = n / per;
     if !(rate.is_finite() && rate > 0.0) {
         return Err("must be more than zero".into());
@@ -115,7 +124,9 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 /// The default seed: from the scenario's name (FNV-1a), so every run of a scenario, and
 /// both sides of a comparison, get the same arrivals.
 pub fn default_seed(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -143,7 +154,11 @@ mod tests {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         // Exponential gaps: mean 1/rate and standard deviation equal to the mean.
-        assert!((mean - 0.5).abs() < 0.02 && (var.sqrt() - 0.5).abs() < 0.03, "mean {mean}, sd {}", var.sqrt());
+        assert!(
+            (mean - 0.5).abs() < 0.02 && (var.sqrt() - 0.5).abs() < 0.03,
+            "mean {mean}, sd {}",
+            var.sqrt()
+        );
         assert!(gaps.iter().all(|g| *g > 0.0));
         // The same seed and writer: the same arrivals; another writer: others.
         let again: Vec<f64> = Schedule::new(2.0, 42, 0).take(100).collect();
