@@ -25,6 +25,9 @@ pub struct ConflictCount {
     pub statement: Option<String>,
     /// The first message of this conflict (its whole first line).
     pub example: String,
+    /// Why `table` is missing though the conflict gives an id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unnamed: Option<String>,
 }
 
 impl ConflictCount {
@@ -37,7 +40,7 @@ impl ConflictCount {
         let on = match (&self.table, id, &c.name) {
             (Some(t), Some(id), _) => format!("{t} ({id})"),
             (Some(t), None, _) => t.clone(),
-            (None, Some(id), _) => format!("{id}, not found in the catalog"),
+            (None, Some(id), _) => format!("{id} ({})", self.unnamed.as_deref().unwrap_or("not found in the catalog")),
             (None, None, Some(n)) => format!("{} \"{n}\"", c.object),
             (None, None, None) => c.object.clone(),
         };
@@ -60,6 +63,14 @@ pub struct CatalogNames {
     pub tables: BTreeMap<i64, String>,
     /// Data file id to the `schema.table` the file belongs to.
     pub files: BTreeMap<i64, String>,
+    /// Why the ids could not be looked up (a file catalog, a catalog that did not answer).
+    pub not_looked_up: Option<String>,
+}
+
+impl CatalogNames {
+    pub fn not_looked_up(why: String) -> Self {
+        CatalogNames { not_looked_up: Some(why), ..Default::default() }
+    }
 }
 
 /// Counts `message` under its conflict, if it is one.
@@ -74,6 +85,7 @@ pub fn note(groups: &mut Vec<ConflictCount>, message: &str) {
             table: None,
             statement: None,
             example: message.to_string(),
+            unnamed: None,
         });
     }
 }
@@ -103,6 +115,9 @@ pub fn attribute(groups: &mut [ConflictCount], names: &CatalogNames, scenario: &
             _ => None,
         };
         g.statement = g.table.as_deref().and_then(|t| statement_for(scenario, t));
+        if g.table.is_none() && g.conflict.id.is_some() {
+            g.unnamed = Some(names.not_looked_up.clone().unwrap_or_else(|| "not found in the catalog".into()));
+        }
     }
     groups.sort_by(|a, b| b.count.cmp(&a.count));
 }
@@ -194,7 +209,8 @@ fn same_table(written: &str, table: &str) -> bool {
         .iter()
         .rev()
         .nth(1)
-        .filter(|s| !(w.len() == 2 && s.as_str() == crate::lake::LAKE_ALIAS));
+        // `lake.t` names the catalog, not a schema; a `{schema}` placeholder could be any.
+        .filter(|s| !(w.len() == 2 && s.as_str() == crate::lake::LAKE_ALIAS) && !s.starts_with('{'));
     match (w_schema, t.iter().rev().nth(1)) {
         (Some(a), Some(b)) => a == b,
         _ => true,
@@ -227,6 +243,7 @@ mod tests {
         assert!(same_table("lake.main.\"Watermark\"", "main.watermark"));
         assert!(!same_table("other.watermark", "main.watermark"));
         assert!(!same_table("events", "main.watermark"));
+        assert!(same_table("lake.{schema}.watermark", "main.watermark"));
     }
 
     #[test]
@@ -256,7 +273,7 @@ statements = ["INSERT INTO events SELECT {writer}, {txn}", "UPDATE watermark SET
         note(&mut groups, "Binder Error: nothing to do with conflicts");
         let names = CatalogNames {
             tables: [(19, "main.watermark".to_string())].into(),
-            files: BTreeMap::new(),
+            ..Default::default()
         };
         attribute(&mut groups, &names, &s);
         assert_eq!(groups.len(), 1);
@@ -270,5 +287,10 @@ statements = ["INSERT INTO events SELECT {writer}, {txn}", "UPDATE watermark SET
             .unwrap()
             .starts_with("workload.statements[1]: UPDATE"));
         assert_eq!(ids(groups.iter()), (vec![19], vec![]));
+        // A file catalog: the id stays, with why it has no name.
+        let why = "not looked up: catalog = sqlite (ids are looked up in a Postgres catalog)";
+        attribute(&mut groups, &CatalogNames::not_looked_up(why.into()), &s);
+        assert_eq!((groups[0].table.as_deref(), groups[0].unnamed.as_deref()), (None, Some(why)));
+        assert!(groups[0].describe().contains("on table id 19 (not looked up: catalog = sqlite"), "{}", groups[0].describe());
     }
 }

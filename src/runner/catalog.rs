@@ -127,6 +127,7 @@ pub fn conflict_names(catalog: &Client, events: &[Event]) -> crate::metrics::con
     const FILES: &str = "SELECT f.data_file_id, s.schema_name || '.' || t.table_name FROM ducklake_data_file f
         JOIN ducklake_table t ON t.table_id = f.table_id JOIN ducklake_schema s ON s.schema_id = t.schema_id
         WHERE f.data_file_id = ANY($1) ORDER BY t.begin_snapshot, s.begin_snapshot";
+    let failed = std::cell::Cell::new(None);
     let lookup = |sql: &str, ids: &Vec<i64>| -> std::collections::BTreeMap<i64, String> {
         let rows = crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, sql, &[ids], Duration::from_secs(5)));
         match rows {
@@ -134,6 +135,7 @@ pub fn conflict_names(catalog: &Client, events: &[Event]) -> crate::metrics::con
             Ok(rows) => rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))).collect(),
             Err(e) => {
                 tracing::warn!("could not name the conflicts' tables from the catalog: {e:#}");
+                failed.set(Some(format!("not looked up: the catalog did not answer ({e:#})")));
                 Default::default()
             }
         }
@@ -144,5 +146,6 @@ pub fn conflict_names(catalog: &Client, events: &[Event]) -> crate::metrics::con
     if !files.is_empty() {
         names.files = lookup(FILES, &files);
     }
+    names.not_looked_up = failed.take();
     names
 }

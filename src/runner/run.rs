@@ -12,6 +12,7 @@ use crate::environment::pg::Session;
 use crate::fleet::{Members, WriterShared};
 use crate::history::{self, Recorder};
 use crate::lake::{ExtensionSource, LakeTarget};
+use crate::metrics::conflicts::CatalogNames;
 use crate::metrics::Window;
 use crate::monitor::pg_watch::PgWatch;
 use crate::report::{Report, Versions};
@@ -122,7 +123,11 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let events = history::recorder::load(history.path()).unwrap_or_default();
     let conflict_names = match (scenario.lake.catalog.is_postgres(), catalog.client_blocking()) {
         (true, Ok(client)) => super::catalog::conflict_names(&client, &events),
-        _ => Default::default(),
+        (true, Err(e)) => CatalogNames::not_looked_up(format!("not looked up: the catalog could not be reached ({e:#})")),
+        (false, _) => {
+            let kind = scenario.lake.catalog.name();
+            CatalogNames::not_looked_up(format!("not looked up: catalog = {kind} (ids are looked up in a Postgres catalog)"))
+        }
     };
     let kept_scratch = match (&mut env.native, opts.keep_env) {
         (Some(native), true) => Some(native.keep_scratch().display().to_string()),
