@@ -124,10 +124,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let conflict_names = match (scenario.lake.catalog.is_postgres(), catalog.client_blocking()) {
         (true, Ok(client)) => super::catalog::conflict_names(&client, &events),
         (true, Err(e)) => CatalogNames::not_looked_up(format!("not looked up: the catalog could not be reached ({e:#})")),
-        (false, _) => {
-            let kind = scenario.lake.catalog.name();
-            CatalogNames::not_looked_up(format!("not looked up: catalog = {kind} (ids are looked up in a Postgres catalog)"))
-        }
+        (false, _) => super::catalog::conflict_names_in_file_catalog(&target, &run_id, &events),
     };
     let kept_scratch = match (&mut env.native, opts.keep_env) {
         (Some(native), true) => Some(native.keep_scratch().display().to_string()),
