@@ -155,10 +155,11 @@ impl PacingSummary {
                 "pacing: closed model, {think_ms} ms think time after each transaction of {} writers",
                 self.writers
             )],
-            Pacing::Rate { per_writer, seed, .. } => {
+            Pacing::Rate { per_writer, total, seed } => {
+                let asked = total.map(|t| format!(", rate_total {t:.2}/s")).unwrap_or_default();
                 let mut out = vec![
                     format!(
-                        "pacing: Poisson arrivals at {per_writer:.2}/s per writer x {} writers (seed {seed}) | \
+                        "pacing: Poisson arrivals at {per_writer:.2}/s per writer x {} writers{asked} (seed {seed}) | \
                          {} of {} scheduled started in the window | target {:.1}/s, achieved {:.1}/s",
                         self.writers, self.started, self.scheduled, self.target_per_second, self.achieved_per_second
                     ),
