@@ -62,25 +62,6 @@ impl Exporter for MarkdownExporter {
     }
 }
 
-/// Errors by class with an example each (the whole first line), and what conflicted.
-fn errors(o: &mut String, r: &Report) -> std::fmt::Result {
-    if r.errors.is_empty() {
-        return Ok(());
-    }
-    let cell = |s: &str| crate::history::event::one_line(s).replace('|', "\\|");
-    writeln!(o, "\n| error class | count | example |")?;
-    writeln!(o, "|---|---|---|")?;
-    for (class, e) in &r.errors {
-        writeln!(o, "| {class} | {} | {} |", e.count, cell(&e.example))?;
-    }
-    for (class, e) in &r.errors {
-        for c in &e.conflicts {
-            writeln!(o, "\n- `{class}` {} x {}", c.count, cell(&c.describe()))?;
-        }
-    }
-    Ok(())
-}
-
 fn num(x: f64, digits: usize) -> String {
     if x.is_finite() { format!("{x:.digits$}") } else { "n/a".into() }
 }
@@ -160,4 +141,23 @@ impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
         }
         Ok(o.into_bytes())
     }
+}
+
+/// Errors by class with an example each (the whole first line), and what conflicted.
+fn errors(o: &mut String, r: &Report) -> std::fmt::Result {
+    if r.errors.is_empty() {
+        return Ok(());
+    }
+    let cell = |s: &str| crate::history::event::one_line(s).replace('|', "\\|");
+    writeln!(o, "\n| error class | count | example |")?;
+    writeln!(o, "|---|---|---|")?;
+    for (class, e) in &r.errors {
+        writeln!(o, "| {class} | {} | {} |", e.count, cell(&e.example))?;
+    }
+    for (class, e) in &r.errors {
+        for c in &e.conflicts {
+            writeln!(o, "\n- `{class}` {} x {}", c.count, cell(&c.describe()))?;
+        }
+    }
+    Ok(())
 }
