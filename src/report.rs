@@ -42,6 +42,10 @@ pub struct Report {
     pub totals: Totals,
     pub latency_ms: Latencies,
     pub fairness: Fairness,
+    /// `run.rate` / `run.think_time`: the pace asked for and kept, the schedule lag, and
+    /// latency from each transaction's due time (absent when writers ran back to back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<crate::metrics::pacing::PacingSummary>,
     pub writers: Vec<WriterFigures>,
     pub errors: BTreeMap<String, ErrorCount>,
     pub timeline: Vec<Second>,

@@ -112,6 +112,9 @@ impl Writer<'_> {
         let (shared, id) = (self.shared, self.id);
         let workload = Workload::new(&shared.scenario.workload, &shared.scenario.lake.table);
         let mut seq: u64 = shared.first_txn;
+        let pacing = shared.scenario.run.pacing;
+        // A writer process that takes over (first_txn > 0) skips the arrivals already had.
+        let mut schedule = pacing.schedule(id).map(|s| s.skip(seq as usize));
         while !shared.stopping() {
             // Like pgbench -t: every transaction counts, committed or not, so a writer whose
             // commits keep failing still finishes instead of running into the deadline.
@@ -120,8 +123,14 @@ impl Writer<'_> {
                     break;
                 }
             }
+            // Open model: wait for the transaction's arrival; a writer that is behind starts
+            // at once, and its latency still counts from the arrival.
+            let due = schedule.as_mut().and_then(|s| s.next());
+            if due.is_some_and(|at| !self.wait_for(at)) {
+                break;
+            }
             let body = |conn: &Connection| workload.run_txn(conn, &shared.run_id, id, seq);
-            if let Some(outcome) = self.transaction(&body, seq, workload.rows_for(id)) {
+            if let Some(outcome) = self.transaction(&body, seq, workload.rows_for(id), due) {
                 let counter = match outcome {
                     Outcome::Committed => &shared.live.commits,
                     Outcome::Failed => &shared.live.failed,
@@ -130,11 +139,35 @@ impl Writer<'_> {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             seq += 1;
+            if let Some(think) = pacing.think() {
+                self.sleep_unless_stopping(think);
+            }
         }
     }
 
-    /// One transaction with the harness's retries. `None`: abandoned before any attempt.
-    fn transaction(&self, body: &dyn Fn(&Connection) -> Result<(), String>, seq: u64, rows: u32) -> Option<Outcome> {
+    /// Sleeps until `at` seconds on the run clock. False: the run stopped (or was aborted)
+    /// before then.
+    fn wait_for(&self, at: f64) -> bool {
+        let Some(origin) = self.shared.history.origin() else { return !self.shared.stopping() };
+        let until = origin + Duration::from_secs_f64(at);
+        self.sleep_unless_stopping(until.saturating_duration_since(Instant::now()));
+        !self.shared.stopping()
+    }
+
+    fn sleep_unless_stopping(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
+        self.slot.status.enter(Step::Pacing);
+        let until = Instant::now() + d;
+        while Instant::now() < until && !self.shared.stopping() {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+        }
+    }
+
+    /// One transaction with the harness's retries (all of them belong to the transaction
+    /// `due` at that time, with a rate). `None`: abandoned before any attempt.
+    fn transaction(&self, body: &dyn Fn(&Connection) -> Result<(), String>, seq: u64, rows: u32, due: Option<f64>) -> Option<Outcome> {
         let (shared, history) = (self.shared, &self.shared.history);
         let policy = &shared.scenario.retry.harness;
         let mut attempt = 0;
@@ -150,7 +183,10 @@ impl Writer<'_> {
             attempt += 1;
             self.slot.status.set_txn(seq, attempt);
             let tag = CommitTag { run_id: &shared.run_id, key: TagKey { writer: self.id, txn: seq, attempt } };
-            history.invoke(self.id, seq, attempt, rows);
+            match due {
+                Some(at) if attempt == 1 => history.invoke_scheduled(self.id, seq, rows, at),
+                _ => history.invoke(self.id, seq, attempt, rows),
+            }
             let failure = match self.attempt_once(body, &tag.sql(), seq) {
                 Ok(commit) => {
                     // The snapshot id is joined from the catalog by tag after the run.

@@ -32,6 +32,9 @@ pub fn render(r: &Report) -> String {
     header(&mut o, r);
     latencies(&mut o, r);
     totals(&mut o, r);
+    for line in r.pacing.iter().flat_map(|p| p.lines()) {
+        let _ = writeln!(o, "  {line}");
+    }
     events(&mut o, r);
     judgement(&mut o, r);
     o
@@ -140,8 +143,11 @@ fn events(o: &mut String, r: &Report) {
     if !r.errors.is_empty() {
         let _ = writeln!(o, "\n  errors by class:");
         for (class, e) in &r.errors {
-            let example: String = e.example.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(110).collect();
-            let _ = writeln!(o, "    {class:<24} {:>6}  e.g. {example}", e.count);
+            // The whole message: DuckDB's prefix alone takes 80 characters before the cause.
+            let _ = writeln!(o, "    {class:<24} {:>6}  e.g. {}", e.count, crate::history::event::one_line(&e.example));
+            for c in &e.conflicts {
+                let _ = writeln!(o, "      {:>6} x {}", c.count, c.describe());
+            }
         }
     }
     if !r.nemesis.is_empty() {

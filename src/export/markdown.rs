@@ -46,6 +46,10 @@ impl Exporter for MarkdownExporter {
         if t.uncertain_attempts > 0 {
             writeln!(o, "\nUnknown commit outcomes: {} (committed {}, absent {}, still unknown {}).", t.uncertain_attempts, t.resolved_committed, t.resolved_absent, t.unresolved)?;
         }
+        for line in r.pacing.iter().flat_map(|p| p.lines()) {
+            writeln!(o, "\n{}", if line.starts_with("rate not kept") { format!("**{line}**") } else { line })?;
+        }
+        errors(&mut o, r)?;
         writeln!(o, "\n| check | status | summary |")?;
         writeln!(o, "|---|---|---|")?;
         for c in r.checks.iter().filter(|c| c.status != crate::checker::CheckStatus::Skipped) {
@@ -179,4 +183,23 @@ impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
         comparison_classes(&mut o, c)?;
         Ok(o.into_bytes())
     }
+}
+
+/// Errors by class with an example each (the whole first line), and what conflicted.
+fn errors(o: &mut String, r: &Report) -> std::fmt::Result {
+    if r.errors.is_empty() {
+        return Ok(());
+    }
+    let cell = |s: &str| crate::history::event::one_line(s).replace('|', "\\|");
+    writeln!(o, "\n| error class | count | example |")?;
+    writeln!(o, "|---|---|---|")?;
+    for (class, e) in &r.errors {
+        writeln!(o, "| {class} | {} | {} |", e.count, cell(&e.example))?;
+    }
+    for (class, e) in &r.errors {
+        for c in &e.conflicts {
+            writeln!(o, "\n- `{class}` {} x {}", c.count, cell(&c.describe()))?;
+        }
+    }
+    Ok(())
 }

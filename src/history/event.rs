@@ -31,10 +31,12 @@ pub enum Step {
     Backoff,
     Done,
     SetupFailed,
+    /// Waiting for the next transaction's arrival (`run.rate`) or in `run.think_time`.
+    Pacing,
 }
 
 impl Step {
-    pub const ALL: [Step; 12] = [
+    pub const ALL: [Step; 13] = [
         Step::Starting,
         Step::Connecting,
         Step::Ready,
@@ -47,6 +49,7 @@ impl Step {
         Step::Backoff,
         Step::Done,
         Step::SetupFailed,
+        Step::Pacing,
     ];
 }
 
@@ -55,8 +58,18 @@ impl Step {
 pub enum Event {
     /// First line: what the file belongs to.
     Run { run_id: String, writers: u32, started_at: String },
-    /// An attempt of a transaction begins (before BEGIN).
-    Invoke { writer: u32, txn: u64, attempt: u32, at: f64, rows: u32 },
+    /// An attempt of a transaction begins (before BEGIN). `scheduled_at`: with a rate (open
+    /// model), when the transaction was due to start, on its first attempt; its retries
+    /// belong to the same scheduled transaction.
+    Invoke {
+        writer: u32,
+        txn: u64,
+        attempt: u32,
+        at: f64,
+        rows: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scheduled_at: Option<f64>,
+    },
     /// The attempt ended. `step` is where it ended (commit for a commit that went through).
     Complete {
         writer: u32,

@@ -8,8 +8,10 @@
 //! - `transaction` folds entries into one outcome per transaction
 //! - `tag`         the commit tag that joins a catalog snapshot to its history entry
 //! - `error_class` sorting error messages into the classes the report counts
+//! - `conflict`    DuckLake's conflict messages taken apart (operation, other side, table id)
 
 pub mod cleanup;
+pub mod conflict;
 pub mod error_class;
 pub mod event;
 pub mod recorder;

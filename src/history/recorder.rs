@@ -103,8 +103,13 @@ impl Recorder {
         }
     }
 
+    /// `invoke` of a transaction's first attempt that was due at `scheduled_at` (a rate).
+    pub fn invoke_scheduled(&self, writer: u32, txn: u64, rows: u32, scheduled_at: f64) {
+        self.append(&Event::Invoke { writer, txn, attempt: 1, at: self.now(), rows, scheduled_at: Some(scheduled_at) });
+    }
+
     pub fn invoke(&self, writer: u32, txn: u64, attempt: u32, rows: u32) {
-        self.append(&Event::Invoke { writer, txn, attempt, at: self.now(), rows });
+        self.append(&Event::Invoke { writer, txn, attempt, at: self.now(), rows, scheduled_at: None });
     }
 
     pub fn complete(&self, writer: u32, txn: u64, attempt: u32, c: Completion) {

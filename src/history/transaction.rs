@@ -21,6 +21,8 @@ pub enum Outcome {
 pub struct Attempt {
     pub attempt: u32,
     pub invoke_at: f64,
+    /// With a rate: when the transaction was due (on its first attempt).
+    pub scheduled_at: Option<f64>,
     pub complete_at: Option<f64>,
     /// `None`: the attempt never completed (the harness or the writer crashed).
     pub outcome: Option<OpOutcome>,
@@ -67,6 +69,11 @@ impl Txn {
         self.attempts.first().map(|a| a.invoke_at).unwrap_or(0.0)
     }
 
+    /// With a rate: when the transaction was due to start (its first attempt says).
+    pub fn scheduled_at(&self) -> Option<f64> {
+        self.attempts.first().and_then(|a| a.scheduled_at)
+    }
+
     pub fn last_complete(&self) -> Option<f64> {
         self.attempts.last().and_then(|a| a.complete_at)
     }
@@ -85,10 +92,10 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
     let mut by_key: BTreeMap<(u32, u64), (u32, BTreeMap<u32, Attempt>)> = BTreeMap::new();
     for e in events {
         match e {
-            Event::Invoke { writer, txn, attempt, at, rows } => {
+            Event::Invoke { writer, txn, attempt, at, rows, scheduled_at } => {
                 let entry = by_key.entry((*writer, *txn)).or_default();
                 entry.0 = *rows;
-                entry.1.insert(*attempt, Attempt { attempt: *attempt, invoke_at: *at, ..Default::default() });
+                entry.1.insert(*attempt, Attempt { attempt: *attempt, invoke_at: *at, scheduled_at: *scheduled_at, ..Default::default() });
             }
             Event::Complete { writer, txn, attempt, at, outcome, step, commit_seconds, snapshot_id, error_class, error } => {
                 if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
@@ -149,7 +156,7 @@ mod tests {
     use super::*;
 
     fn invoke(writer: u32, txn: u64, attempt: u32, at: f64) -> Event {
-        Event::Invoke { writer, txn, attempt, at, rows: 10 }
+        Event::Invoke { writer, txn, attempt, at, rows: 10, scheduled_at: None }
     }
 
     fn complete(writer: u32, txn: u64, attempt: u32, at: f64, outcome: OpOutcome, snapshot_id: Option<i64>) -> Event {

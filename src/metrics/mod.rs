@@ -3,7 +3,9 @@
 //! throughput over the measured window with the drain tail apart, fairness between
 //! writers, errors by class, and the per-second timeline.
 
+pub mod conflicts;
 pub mod latency;
+pub mod pacing;
 pub mod summary;
 pub mod timeline;
 

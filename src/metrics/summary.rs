@@ -21,6 +21,10 @@ pub struct ErrorCount {
     pub count: u64,
     /// The first message seen of this class (its first line).
     pub example: String,
+    /// The conflicts among them, by what conflicted (DuckLake's conflict messages parsed;
+    /// tables and statements named after the run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<super::conflicts::ConflictCount>,
 }
 
 /// How transactions ended, for the whole run or one writer.
@@ -149,6 +153,7 @@ pub fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, 
         e.example = message.to_string();
     }
     e.count += 1;
+    super::conflicts::note(&mut e.conflicts, message);
 }
 
 /// The error class of a transaction's last attempt that had one ("unknown" when none did:
@@ -262,7 +267,7 @@ mod tests {
 
     fn txn_events(writer: u32, txn: u64, start: f64, end: f64, outcome: OpOutcome) -> Vec<Event> {
         vec![
-            Event::Invoke { writer, txn, attempt: 1, at: start, rows: 10 },
+            Event::Invoke { writer, txn, attempt: 1, at: start, rows: 10, scheduled_at: None },
             Event::Complete {
                 writer,
                 txn,

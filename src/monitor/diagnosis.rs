@@ -64,6 +64,7 @@ fn place(w: &WriterSnapshot, pg: Option<&PgSnapshot>) -> WriterPlace {
                 if in_txn { " (its catalog transaction open and idle)" } else { "" }
             ),
             Step::Backoff => "in the harness's retry backoff".to_string(),
+            Step::Pacing => "waiting for its next transaction (run.rate or run.think_time)".to_string(),
             Step::Resolve => "looking up an unknown commit by its tag".to_string(),
             Step::Connecting | Step::Starting => "setting up: extensions, S3 secret, ATTACH".to_string(),
             step => format!("in {step:?}"),

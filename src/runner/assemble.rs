@@ -34,6 +34,8 @@ pub struct Pieces<'a> {
     pub checks_note: Option<String>,
     pub history_file: String,
     pub history_write_errors: u64,
+    /// The conflicts' table ids named from the catalog after the run.
+    pub conflict_names: crate::metrics::conflicts::CatalogNames,
 }
 
 pub fn report(mut p: Pieces) -> Report {
@@ -42,6 +44,10 @@ pub fn report(mut p: Pieces) -> Report {
     let mut measured = summary::summarize(&txns, p.scenario.run.writers, p.writing.window);
     measured.totals.catalog_rollbacks = p.record.catalog_rollbacks_before.zip(p.record.catalog_rollbacks_after).filter(|_| p.record.catalog_rollbacks_untrusted.is_none()).map(|(b, a)| (a - b).max(0) as u64);
     let setup = note_setup_errors(&mut measured, p.shared, &p.writing.pids);
+    let all_errors = measured.writers.iter_mut().map(|w| &mut w.errors).chain([&mut measured.errors]);
+    for e in all_errors.flat_map(|errors| errors.values_mut()) {
+        crate::metrics::conflicts::attribute(&mut e.conflicts, &p.conflict_names, &p.scenario);
+    }
     let killed: Vec<i32> = p.writing.nemesis.iter().flat_map(|n| n.killed_pids.iter().copied()).collect();
     let mut crashes = p.writing.crashes;
     for c in &mut crashes {
@@ -59,6 +65,7 @@ pub fn report(mut p: Pieces) -> Report {
     let circumstances = Circumstances { ending: p.writing.ending, diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()), setup_errors: &setup.errors, setup_failure_is_finding: setup.lock_among_writers, idle_nemeses };
     let (verdict, verdict_reason) = verdict::decide(&circumstances, &p.checks, &thresholds);
     let startup_ms = p.env.startup.as_millis() as u64;
+    let pacing = crate::metrics::pacing::summarize(&txns, &p.scenario, p.writing.window);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -87,6 +94,7 @@ pub fn report(mut p: Pieces) -> Report {
         totals: measured.totals,
         latency_ms: measured.latency_ms,
         fairness: measured.fairness,
+        pacing,
         writers: measured.writers.clone(),
         errors: measured.errors,
         timeline: timeline::build(&txns, &p.shared.lock_samples.all(), &stall_spans(&p.writing.stalls, p.writing.window.writers_done)),

@@ -2,6 +2,8 @@
 //! writers' sessions are gone, and the post-run lookup of commits whose outcome is unknown.
 
 use crate::history::tag;
+use crate::metrics::conflicts::{ids, note, CatalogNames};
+use std::collections::BTreeMap;
 use crate::history::{Event, Recorder, Txn};
 use crate::lake::LakeTarget;
 use crate::util::deadline::run_with_deadline;
@@ -103,4 +105,72 @@ pub fn join_catalog(tagged: anyhow::Result<Vec<tag::TaggedSnapshot>>, history: &
         }
     }
     added
+}
+
+/// The `schema.table` of every table (and data file) id the run's conflict messages name,
+/// from `ducklake_table` and `ducklake_schema` (a table renamed during the run gets its
+/// latest name). Asked once, after the run, on the harness's own catalog session; a
+/// catalog that cannot be asked leaves the ids unnamed, saying why (the report still gives
+/// them).
+pub fn conflict_names(catalog: &Client, events: &[Event]) -> CatalogNames {
+    name_ids(events, |sql_for, ids| {
+        let rows = crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, &sql_for("", "= ANY($1)"), &[&ids], Duration::from_secs(5)))?;
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))).collect())
+    })
+}
+
+/// The same from a SQLite or DuckDB-file catalog, through a DuckDB instance of the
+/// harness's own (the writers have ended, so a DuckDB file's lock is free), within 60 s.
+pub fn conflict_names_in_file_catalog(target: &Arc<LakeTarget>, run_id: &str, events: &[Event]) -> CatalogNames {
+    name_ids(events, |sql_for, ids| {
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let sql = sql_for(&format!("{}.", crate::lake::METADATA_ALIAS), &format!("IN ({})", list.join(",")));
+        let (target, app) = (target.clone(), format!("{}names", crate::util::ids::session_prefix(run_id)));
+        run_with_deadline("naming the conflicts' tables from the catalog file", Duration::from_secs(60), move || {
+            let conn = crate::lake::open(&target, &app, None)?;
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    })
+}
+
+type Lookup<'a> = dyn Fn(&str, &str) -> String + 'a;
+
+/// Collects the ids the conflicts name and asks `lookup` for their names: it gets a function
+/// that makes the query from the catalog tables' prefix and the id condition, and the ids.
+fn name_ids(events: &[Event], lookup: impl Fn(&Lookup, Vec<i64>) -> anyhow::Result<BTreeMap<i64, String>>) -> CatalogNames {
+    let mut groups = Vec::new();
+    for e in events {
+        if let Event::Complete { error: Some(message), .. } = e {
+            note(&mut groups, message);
+        }
+    }
+    let (tables, files) = ids(groups.iter());
+    let mut names = CatalogNames::default();
+    // The table's latest row (and schema's) last: a renamed table gets its latest name.
+    let tables_sql = |prefix: &str, condition: &str| {
+        format!("SELECT t.table_id, s.schema_name || '.' || t.table_name FROM {prefix}ducklake_table t \
+                 JOIN {prefix}ducklake_schema s ON s.schema_id = t.schema_id WHERE t.table_id {condition} \
+                 ORDER BY t.begin_snapshot, s.begin_snapshot")
+    };
+    let files_sql = |prefix: &str, condition: &str| {
+        format!("SELECT f.data_file_id, s.schema_name || '.' || t.table_name FROM {prefix}ducklake_data_file f \
+                 JOIN {prefix}ducklake_table t ON t.table_id = f.table_id \
+                 JOIN {prefix}ducklake_schema s ON s.schema_id = t.schema_id WHERE f.data_file_id {condition} \
+                 ORDER BY t.begin_snapshot, s.begin_snapshot")
+    };
+    for (ids, sql_for, into) in [(tables, &tables_sql as &Lookup, &mut names.tables), (files, &files_sql, &mut names.files)] {
+        if ids.is_empty() {
+            continue;
+        }
+        match lookup(sql_for, ids) {
+            Ok(found) => *into = found,
+            Err(e) => {
+                tracing::warn!("could not name the conflicts' tables from the catalog: {e:#}");
+                names.not_looked_up = Some(format!("not looked up: the catalog did not answer ({e:#})"));
+            }
+        }
+    }
+    names
 }

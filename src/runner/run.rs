@@ -12,6 +12,7 @@ use crate::environment::pg::Session;
 use crate::fleet::{Members, WriterShared};
 use crate::history::{self, Recorder};
 use crate::lake::{ExtensionSource, LakeTarget};
+use crate::metrics::conflicts::CatalogNames;
 use crate::metrics::Window;
 use crate::monitor::pg_watch::PgWatch;
 use crate::report::{Report, Versions};
@@ -120,6 +121,11 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         writing.ending = Ending::Interrupted;
     }
     let events = history::recorder::load(history.path()).unwrap_or_default();
+    let conflict_names = match (scenario.lake.catalog.is_postgres(), catalog.client_blocking()) {
+        (true, Ok(client)) => super::catalog::conflict_names(&client, &events),
+        (true, Err(e)) => CatalogNames::not_looked_up(format!("not looked up: the catalog could not be reached ({e:#})")),
+        (false, _) => super::catalog::conflict_names_in_file_catalog(&target, &run_id, &events),
+    };
     let kept_scratch = match (&mut env.native, opts.keep_env) {
         (Some(native), true) => Some(native.keep_scratch().display().to_string()),
         _ => None,
@@ -144,6 +150,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         checks_note,
         history_file: history.path().display().to_string(),
         history_write_errors: history.write_errors(),
+        conflict_names,
     });
     crate::export::write_all(&report, &run_dir)?;
     drop(env); // tear down services only after the report is safely on disk

@@ -150,4 +150,8 @@ pub(crate) struct RawActor {
     pub max_transfer: Option<Spanned<i64>>,
     pub allow_negative: Option<Spanned<bool>>,
     pub deleters: Option<Spanned<u32>>,
+    // the writing group's pacing (see `scenario::pacing`)
+    pub rate: Option<Spanned<String>>,
+    pub rate_total: Option<Spanned<String>>,
+    pub think_time: Option<Spanned<String>>,
 }

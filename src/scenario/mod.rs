@@ -7,6 +7,7 @@
 pub mod actors;
 mod model;
 pub mod overrides;
+pub mod pacing;
 mod parse;
 mod sql_spec;
 
@@ -14,4 +15,5 @@ pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSp
 pub use model::*;
 pub use sql_spec::*;
 pub use overrides::Override;
+pub use pacing::Pacing;
 pub use parse::{load_file, load_text_with, load_with, parse_str};

@@ -100,6 +100,9 @@ pub struct RunSpec {
     /// still ends the run). Default: DuckLake's longest retry wait plus 5 s.
     #[serde(with = "humantime_serde_ms", default = "defaults::stall_after")]
     pub stall_after: Duration,
+    /// `rate` / `rate_total` / `think_time`: how the writing actors pace their transactions.
+    #[serde(default, skip_serializing_if = "super::Pacing::is_back_to_back")]
+    pub pacing: super::Pacing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -495,6 +498,10 @@ pub(crate) struct RawRun {
     pub commits_per_writer: Option<Spanned<u64>>,
     pub deadline: Option<Spanned<String>>,
     pub stall_after: Option<Spanned<String>>,
+    pub rate: Option<Spanned<String>>,
+    pub rate_total: Option<Spanned<String>>,
+    pub think_time: Option<Spanned<String>>,
+    pub rate_seed: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

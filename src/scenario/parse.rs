@@ -10,6 +10,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod actors;
+/// `rate`, `rate_total`, `think_time` of `[run]` or the writing `[[actors]]` group.
+mod pacing;
 /// The keys of the ddl and sql workloads and upsert's statement.
 mod workloads;
 
@@ -157,6 +159,7 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     let lake = validate_lake(raw.lake.as_ref(), here)?;
     let workload = validate_workload(raw.workload.as_ref(), here)?;
     let given = raw.workload.is_some().then_some(&workload);
+    let group_pacing = pacing::of_writing_group(&raw.actors);
     let (actors, group_workload) = actors::validate(raw.actors, given, &run, raw.run.get_ref().writers.span(), here)?;
     let workload = group_workload.unwrap_or(workload);
     let writing = actors.first().map(|g| g.count).unwrap_or(run.writers);
@@ -168,9 +171,12 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     }
     validate_retry(&raw.retry, here)?;
     let mut run = run;
+    run.pacing = pacing::validate(raw.run.get_ref(), group_pacing, writing, raw.name.get_ref(), here)?;
     if run.stall_after.is_zero() {
         // A few seconds beyond the slowest commit DuckLake's own retries allow.
         run.stall_after = (raw.retry.ducklake.longest_wait() + Duration::from_secs(5)).min(Duration::from_secs(600));
+        // A paced writer is idle between transactions by design: not a stall.
+        run.stall_after += run.pacing.longest_quiet(writing);
     }
     let nemesis = raw
         .nemesis
@@ -289,7 +295,7 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
         }
     }
     let stall_after = r.stall_after.as_ref().map(|s| parse_duration(s, "run.stall_after", here)).transpose()?.unwrap_or(Duration::ZERO);
-    Ok(RunSpec { writers, mode, stop, deadline, stall_after })
+    Ok(RunSpec { writers, mode, stop, deadline, stall_after, pacing: Default::default() })
 }
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {

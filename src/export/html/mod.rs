@@ -79,6 +79,12 @@ pub fn render(r: &Report) -> String {
     timeline(&mut o, r);
     latency(&mut o, r);
     fairness(&mut o, r);
+    if let Some(p) = &r.pacing {
+        let _ = writeln!(o, "<h2>Pacing</h2>");
+        for line in p.lines() {
+            let _ = writeln!(o, "<p class=\"pacing\">{}</p>", esc(&line));
+        }
+    }
     errors(&mut o, r);
     checks(&mut o, r);
     faults(&mut o, r);
@@ -282,6 +288,9 @@ fn errors(o: &mut String, r: &Report) {
     let _ = writeln!(o, "<table id=\"errors\"><tr><th>class</th><th>count</th><th>first example</th></tr>");
     for (class, e) in &r.errors {
         let _ = writeln!(o, "<tr><td>{}</td><td class=num>{}</td><td>{}</td></tr>", esc(class), e.count, esc(&e.example));
+        for c in &e.conflicts {
+            let _ = writeln!(o, "<tr><td></td><td class=num>{}</td><td>{}</td></tr>", c.count, esc(&c.describe()));
+        }
     }
     let _ = writeln!(o, "</table>");
 }

@@ -19,6 +19,11 @@ const WRITING: [(&str, WorkloadKind); 7] = [
     ("sql", WorkloadKind::Sql),
 ];
 
+/// Whether an `[[actors]]` group of this kind runs a workload.
+pub(super) fn is_writing(kind: &str) -> bool {
+    WRITING.iter().any(|(n, _)| *n == kind)
+}
+
 /// The groups, and the workload of a writing `[[actors]]` group if there is one.
 pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSpec>, run: &RunSpec, writers_span: std::ops::Range<usize>, here: &Locator) -> anyhow::Result<(Vec<ActorGroup>, Option<WorkloadSpec>)> {
     if raw.is_empty() {
@@ -94,7 +99,10 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
 }
 
 fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyhow::Result<()> {
-    let spans: [(&str, Option<std::ops::Range<usize>>); 22] = [
+    let spans: [(&str, Option<std::ops::Range<usize>>); 25] = [
+        ("rate", a.rate.as_ref().map(|s| s.span())),
+        ("rate_total", a.rate_total.as_ref().map(|s| s.span())),
+        ("think_time", a.think_time.as_ref().map(|s| s.span())),
         ("every", a.every.as_ref().map(|s| s.span())),
         ("operations", a.operations.as_ref().map(|s| s.span())),
         ("older_than", a.older_than.as_ref().map(|s| s.span())),
@@ -156,7 +164,7 @@ fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
 
 fn maintenance(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
     let mut keys = WORKLOAD_KEYS.to_vec();
-    keys.push("fresh_every");
+    keys.extend(["fresh_every", "rate", "rate_total", "think_time"]);
     reject_keys(a, &keys, "maintenance", here)?;
     let duration = |s: &Option<Spanned<String>>, key: &str, default: Duration| s.as_ref().map(|s| parse_duration(s, key, here)).transpose().map(|d| d.unwrap_or(default));
     let operations = match &a.operations {
@@ -184,7 +192,7 @@ fn maintenance(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
 
 fn reader(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
     let mut keys = WORKLOAD_KEYS.to_vec();
-    keys.extend(["operations", "older_than", "long_transaction"]);
+    keys.extend(["operations", "older_than", "long_transaction", "rate", "rate_total", "think_time"]);
     reject_keys(a, &keys, "reader", here)?;
     let every = a.every.as_ref().map(|s| parse_duration(s, "actors.every", here)).transpose()?.unwrap_or(Duration::from_millis(100));
     let fresh_every = match &a.fresh_every {
