@@ -287,7 +287,7 @@ fn decide(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
 fn beside_correctness(w: &Weighed) -> String {
     let names = |correctness: bool, j: Judgement| names_of(w.figures, correctness, j);
     let mut parts = Vec::new();
-    let moved = correctness::moved(w.classes);
+    let moved = correctness::moved(w.classes, true);
     if !moved.is_empty() {
         parts.push(format!("commits by class: {}", moved.join("; ")));
     }
@@ -321,8 +321,9 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
             (false, false) => format!("; though better in {other}"),
         }
     };
-    let moved = correctness::moved(w.classes);
+    let moved = correctness::moved(w.classes, true);
     let by_class = if moved.is_empty() { String::new() } else { format!(" (by class: {})", moved.join("; ")) };
+    let short = correctness::moved(w.classes, false).join("; ");
     let (worse, better) = (names(true, Judgement::Worse), names(true, Judgement::Better));
     if !worse.is_empty() {
         return (Verdict::Worse, format!("the candidate loses more work: significantly worse in {worse}{by_class}{}", price(false)));
@@ -352,7 +353,7 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
     } else if correctness::only_unretryable_moved(w.classes) {
         (
             Verdict::Inconclusive,
-            format!("no significant difference, and the failed commits that differ are all logical conflicts{by_class}: retry settings cannot change them, and more repetitions only measure the same conflict rate more closely; judge them by what the transactions touch"),
+            format!("no significant difference, and the failed commits that differ are all logical conflicts ({short}), which DuckLake refuses without retrying: retry settings cannot change them, and more repetitions only measure the same conflict rate more closely; what the transactions touch (or the harness's retries, which re-run them) can"),
         )
     } else {
         (Verdict::Inconclusive, format!("no significant difference, but the intervals are too wide to rule one out for: {}{by_class}; run more repetitions (--repeat)", open.join(", ")))

@@ -215,12 +215,16 @@ pub fn classes(a: &Aggregate, b: &Aggregate) -> Vec<ClassComparison> {
     out
 }
 
-/// "failed: conflict 0 -> 12 (logical conflicts ...)": the classes whose counts differ.
-pub fn moved(classes: &[ClassComparison]) -> Vec<String> {
+/// "failed `conflict` 0 -> 12 (logical conflicts ...)": the classes whose counts differ,
+/// with what moves each when `notes`.
+pub fn moved(classes: &[ClassComparison], notes: bool) -> Vec<String> {
     classes
         .iter()
         .filter(|c| c.baseline != c.candidate)
-        .map(|c| format!("{} `{}` {} -> {} ({})", c.outcome, c.class, c.baseline, c.candidate, c.note))
+        .map(|c| {
+            let note = if notes { format!(" ({})", c.note) } else { String::new() };
+            format!("{} `{}` {} -> {}{note}", c.outcome, c.class, c.baseline, c.candidate)
+        })
         .collect()
 }
 

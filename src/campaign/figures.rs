@@ -71,6 +71,14 @@ pub fn failure_reason(r: &Report) -> String {
     crate::util::text::cut(&text, REASON_CHARS)
 }
 
+/// What conflicted, in words that stay the same from run to run of a campaign (each run
+/// writes its own table or schema, so the table's name does not): the kind, and the
+/// statement that last wrote the table, else the object.
+fn conflict_key(c: &crate::metrics::conflicts::ConflictCount) -> String {
+    let statement = c.statement.as_deref().map(|s| s.split(':').next().unwrap_or(s).to_string());
+    format!("{} ({})", c.conflict.kind, statement.unwrap_or_else(|| c.conflict.object.clone()))
+}
+
 /// How one check ended over the runs of one side.
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct CheckTally {
@@ -177,6 +185,12 @@ pub struct Aggregate {
     pub failed_by_class: BTreeMap<String, u64>,
     #[serde(default)]
     pub indeterminate_by_class: BTreeMap<String, u64>,
+    /// Errors of every attempt, retried ones included, by class, pooled; and the conflicts
+    /// among them by what conflicted ("insert vs delete (workload.statements[1])").
+    #[serde(default)]
+    pub errors_by_class: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub conflicts: BTreeMap<String, u64>,
 }
 
 impl Aggregate {
@@ -265,6 +279,12 @@ impl Aggregate {
         }
         for (class, n) in &report.totals.indeterminate_by_class {
             *self.indeterminate_by_class.entry(class.clone()).or_default() += n;
+        }
+        for (class, e) in &report.errors {
+            *self.errors_by_class.entry(class.clone()).or_default() += e.count;
+            for c in &e.conflicts {
+                *self.conflicts.entry(conflict_key(c)).or_default() += c.count;
+            }
         }
         let f = RunFigures::of(report);
         *self.verdicts.entry(f.verdict.clone()).or_default() += 1;

@@ -102,6 +102,28 @@ fn comparison_classes(o: &mut String, c: &crate::campaign::compare::Comparison) 
     Ok(())
 }
 
+/// Errors of every attempt by class, and conflicts by what conflicted, side by side: the
+/// retried ones that failed no transaction included.
+fn comparison_errors(o: &mut String, c: &crate::campaign::compare::Comparison) -> std::fmt::Result {
+    let (a, b) = (&c.baseline.aggregate, &c.candidate.aggregate);
+    let rows = |x: &std::collections::BTreeMap<String, u64>, y: &std::collections::BTreeMap<String, u64>| {
+        x.keys().chain(y.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().map(|k| (k.clone(), x.get(k).copied().unwrap_or(0), y.get(k).copied().unwrap_or(0))).collect::<Vec<_>>()
+    };
+    let errors = rows(&a.errors_by_class, &b.errors_by_class);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    writeln!(o, "\n| errors of every attempt (retried ones included) | baseline | candidate |")?;
+    writeln!(o, "|---|---|---|")?;
+    for (class, x, y) in errors {
+        writeln!(o, "| `{class}` | {x} | {y} |")?;
+    }
+    for (what, x, y) in rows(&a.conflicts, &b.conflicts) {
+        writeln!(o, "| conflict: {} | {x} | {y} |", what.replace('|', "\\|"))?;
+    }
+    Ok(())
+}
+
 fn num(x: f64, digits: usize) -> String {
     if x.is_finite() { format!("{x:.digits$}") } else { "n/a".into() }
 }
@@ -181,6 +203,7 @@ impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
             writeln!(o, "| {} ({}) | {} | {} | {} | {} | {} |", f.name, f.unit, t.baseline, t.candidate, t.difference, f.method, t.judgement)?;
         }
         comparison_classes(&mut o, c)?;
+        comparison_errors(&mut o, c)?;
         Ok(o.into_bytes())
     }
 }
