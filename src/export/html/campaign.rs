@@ -158,6 +158,19 @@ fn comparison_checks(o: &mut String, c: &Comparison) {
     o.push_str("</table>\n");
 }
 
+/// Failed and unknown-outcome transactions by class, with what moves each class.
+fn comparison_classes(o: &mut String, c: &Comparison) {
+    if c.classes.is_empty() {
+        return;
+    }
+    o.push_str("<h2>Transactions by class</h2>\n<table id=\"classes\"><tr><th>outcome and class</th><th>baseline</th><th>candidate</th><th>judgement</th><th>what moves it</th></tr>\n");
+    for k in &c.classes {
+        let word = k.judgement.word();
+        let _ = writeln!(o, "<tr><td>{} {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{}\">{word}</td><td>{}</td></tr>", esc(&k.outcome), esc(&k.class), k.baseline, k.candidate, judgement_class(word), esc(&k.note));
+    }
+    o.push_str("</table>\n");
+}
+
 fn render_comparison(c: &Comparison) -> String {
     let mut o = String::new();
     let class = match c.verdict {
@@ -177,7 +190,9 @@ fn render_comparison(c: &Comparison) -> String {
         let t = f.text();
         let _ = writeln!(o, "<tr><td>{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"{}\">{}</td></tr>", esc(&f.name), esc(&f.unit), esc(&t.baseline), esc(&t.candidate), esc(&t.difference), esc(&f.method), judgement_class(t.judgement), t.judgement);
     }
-    o.push_str("</table>\n<h2>Commit latency</h2>\n");
+    o.push_str("</table>\n");
+    comparison_classes(&mut o, c);
+    o.push_str("<h2>Commit latency</h2>\n");
     let series = vec![
         Series { name: "baseline".into(), points: quantile_points(&c.baseline.aggregate.commit_latency_ms) },
         Series { name: "candidate".into(), points: quantile_points(&c.candidate.aggregate.commit_latency_ms) },
