@@ -52,6 +52,41 @@ fn upserts_on_a_seeded_table_conflict_and_keep_every_key_once() {
     assert_eq!(ran.code, 0, "{}", ran.explain());
 }
 
+/// A duplicate that a later change removed is gone by the end, but readers saw it: broken
+/// behind the harness, key 1 gets a second copy in one snapshot and is put back to one copy
+/// in the next. The end state is clean; the walk over the snapshots finds the duplicate and
+/// says in which snapshots it was visible.
+#[test]
+fn a_duplicate_that_is_gone_by_the_end_is_caught_at_its_snapshot() {
+    let env = SharedEnv::up();
+    let dir = env.dir.path().join("run-transient");
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = std::fs::read_to_string(repo().join("scenarios/upsert-seeded.toml")).unwrap().replace("upserts_seeded", "t_transient").replace("duration = \"8s\"", "duration = \"3s\"");
+    let ran = run(&scenario(&dir, "transient", &toml), &dir, &["--env-file", &env.env_arg()]);
+    let run_dir = ran.run_dir();
+    let (before, results) = env.check("t_transient", Some(&run_dir), &[]);
+    assert_eq!(check_status(&results, "upsert_keys"), "pass", "before breaking: {}", before.explain());
+
+    let target = ducklake_stress::lake::LakeTarget { env: env.endpoints(), catalog: Default::default(), data_path: None, extensions: ducklake_stress::lake::ExtensionSource::resolve(None), data_inlining_row_limit: Some(0) };
+    let conn = ducklake_stress::lake::open(&target, "ducklake-stress/test/breaker", None).unwrap();
+    conn.execute_batch("INSERT INTO lake.t_transient SELECT * FROM lake.t_transient WHERE row_seq = 1").unwrap();
+    let duplicated_at: i64 = conn.query_row("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')", [], |r| r.get(0)).unwrap();
+    conn.execute_batch(
+        "BEGIN; CREATE TEMP TABLE keep AS SELECT * FROM lake.t_transient WHERE row_seq = 1 LIMIT 1;
+         DELETE FROM lake.t_transient WHERE row_seq = 1; INSERT INTO lake.t_transient SELECT * FROM keep; COMMIT",
+    )
+    .unwrap();
+    drop(conn);
+    let (after, results) = env.check("t_transient", Some(&run_dir), &[]);
+    assert_eq!(after.code, 1, "{}", after.explain());
+    let c = results.as_array().unwrap().iter().find(|c| c["name"] == "upsert_keys").unwrap();
+    assert_eq!(c["evidence"]["duplicated_keys"], serde_json::json!([]), "the end state is clean: {c}");
+    let problems = c["evidence"]["problems"].as_object().unwrap();
+    assert_eq!(problems.keys().collect::<Vec<_>>(), ["duplicate_key_at_snapshot"], "{c}");
+    let seen = c["evidence"]["visible"].as_array().unwrap().iter().find(|v| v["key"] == 1 && v["kind"] == "duplicate_key").unwrap_or_else(|| panic!("{c}"));
+    assert_eq!((seen["from_snapshot"].as_i64(), seen["to_snapshot"].as_i64(), &seen["at_end"]), (Some(duplicated_at), Some(duplicated_at), &serde_json::json!(false)), "{c}");
+}
+
 #[test]
 fn a_lost_and_a_duplicated_key_behind_the_harness_fail_upsert_keys() {
     let env = SharedEnv::up();
