@@ -16,7 +16,7 @@ r = json.load(open(path[0]))
 per_writer = [w["setup_ms"] for w in r.get("writers", []) if w.get("setup_ms") is not None]
 first = next((s["second"] for s in r.get("timeline", []) if s.get("commits")), None)
 print(json.dumps({
-    "tool": "setup", "mode": mode, "writers": writers, "rep": rep,
+    "tool": "setup", "label": label, "mode": mode, "writers": writers, "rep": rep,
     "setup_seconds": r["setup_seconds"],
     "writer_setup_ms_median": statistics.median(per_writer) if per_writer else None,
     "writer_setup_ms_max": max(per_writer) if per_writer else None,
