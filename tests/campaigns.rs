@@ -168,7 +168,8 @@ fn assert_verified(r: &Value, how: &str) {
 /// Every file under `dir`, recursively (none if it does not exist).
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries.filter_map(|e| e.ok()).flat_map(|e| if e.path().is_dir() { files_under(&e.path()) } else { vec![e.path()] }).collect()
+    let paths = entries.filter_map(|e| e.ok()).map(|e| e.path());
+    paths.flat_map(|p| if p.is_dir() { files_under(&p) } else { vec![p] }).collect()
 }
 
 #[test]
@@ -191,7 +192,8 @@ fn an_extension_from_a_file_is_loaded_and_told_apart_by_its_hash() {
     assert!(!ducklake["version"].as_str().unwrap().is_empty(), "{ducklake}");
     assert_verified(&r, "signature");
     // A user's own build: no signature check, still one hashed private copy.
-    let ran = run(&s, dir.path(), &["--extension", &format!("ducklake={}", copy.display()), "--allow-unsigned-extensions"]);
+    let from_file = format!("ducklake={}", copy.display());
+    let ran = run(&s, dir.path(), &["--extension", &from_file, "--allow-unsigned-extensions"]);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     assert_verified(&ran.report(), "unsigned allowed");
     // A file whose signature no longer matches is refused before any writer starts (no
@@ -203,7 +205,7 @@ fn an_extension_from_a_file_is_loaded_and_told_apart_by_its_hash() {
     std::fs::write(&copy, bytes).unwrap();
     for mode in ["thread", "process"] {
         let results = dir.path().join(format!("tampered-{mode}"));
-        let ran = run(&s, &results, &["--extension", &format!("ducklake={}", copy.display()), "--set", &format!("run.mode={mode}")]);
+        let ran = run(&s, &results, &["--extension", &from_file, "--set", &format!("run.mode={mode}")]);
         assert_eq!(ran.code, 3, "{mode}: {}", ran.explain());
         assert!(ran.stderr.contains("--allow-unsigned-extensions"), "{mode}: {}", ran.explain());
         assert!(ran.stderr.contains(&copy.canonicalize().unwrap().display().to_string()), "{mode}: {}", ran.explain());

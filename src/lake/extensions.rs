@@ -39,13 +39,19 @@ impl ExtensionSource {
         let allow_install = std::env::var_os("DUCKLAKE_STRESS_NO_EXTENSION_INSTALL").is_none();
         let explicit = flag.or_else(|| std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from));
         if let Some(dir) = explicit {
-            return ExtensionSource { dir: Some(dir), allow_install, files: Default::default(), allow_unsigned: false, staged: Vec::new() };
+            return ExtensionSource { dir: Some(dir), ..Self::nothing(allow_install) };
         }
         let cache = default_cache_dir();
         if cache.is_dir() {
-            return ExtensionSource { dir: Some(cache), allow_install, files: Default::default(), allow_unsigned: false, staged: Vec::new() };
+            return ExtensionSource { dir: Some(cache), ..Self::nothing(allow_install) };
         }
-        ExtensionSource { dir: None, allow_install, files: Default::default(), allow_unsigned: false, staged: Vec::new() }
+        Self::nothing(allow_install)
+    }
+
+    /// No directory, no files, signatures checked, nothing staged yet.
+    fn nothing(allow_install: bool) -> Self {
+        let files = Default::default();
+        ExtensionSource { dir: None, allow_install, files, allow_unsigned: false, staged: Vec::new() }
     }
 
     pub fn describe(&self) -> String {
@@ -67,21 +73,34 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// `LOAD`s `file`; errors name `named` (the user's or the directory's file, of which `file`
 /// may be the private copy).
-pub fn load_file(conn: &duckdb::Connection, name: &str, file: &Path, named: &Path, source: &ExtensionSource) -> anyhow::Result<()> {
+pub fn load_file(
+    conn: &duckdb::Connection,
+    name: &str,
+    file: &Path,
+    named: &Path,
+    source: &ExtensionSource,
+) -> anyhow::Result<()> {
     conn.execute_batch(&format!("LOAD {}", super::sql_str(&file.display().to_string()))).map_err(|e| {
         let hint = if source.allow_unsigned {
             "Check that it was built for DuckDB ".to_string() + crate::DUCKDB_VERSION + " on this platform."
         } else {
-            "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions; a release file that fails its signature check was changed or damaged: fetch it again (scripts/setup.sh).".to_string()
+            "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions; \
+             a release file that fails its signature check was changed or damaged: fetch it again (scripts/setup.sh)."
+                .to_string()
         };
-        environment(format!("the DuckDB extension `{name}` could not be loaded from {} (lake.extensions.{name}): {e}. {hint}", named.display()))
+        let named = named.display();
+        let what = format!("the DuckDB extension `{name}` could not be loaded from {named} (lake.extensions.{name})");
+        environment(format!("{what}: {e}. {hint}"))
     })
 }
 
 /// The error for an extension found neither in the directory nor by INSTALL.
 pub fn not_loadable(name: &str, source: &ExtensionSource, why: &str) -> anyhow::Error {
     environment(format!(
-        "the DuckDB extension `{name}` (for DuckDB {}) could not be loaded from {} and INSTALL could not fetch it: {why}. Run scripts/setup.sh, which unpacks the official signed extensions from their PyPI wheels (duckdb-extension-{}=={}) into {}, or set DUCKLAKE_STRESS_EXTENSION_DIR / --extension-dir to a directory laid out as <dir>/v{}/<platform>/{name}.duckdb_extension.",
+        "the DuckDB extension `{name}` (for DuckDB {}) could not be loaded from {} and INSTALL could not fetch it: \
+         {why}. Run scripts/setup.sh, which unpacks the official signed extensions from their PyPI wheels \
+         (duckdb-extension-{}=={}) into {}, or set DUCKLAKE_STRESS_EXTENSION_DIR / --extension-dir to a directory \
+         laid out as <dir>/v{}/<platform>/{name}.duckdb_extension.",
         crate::DUCKDB_VERSION,
         source.describe(),
         name.replace('_', "-"),
@@ -137,8 +156,8 @@ pub struct ExtensionInfo {
 /// they were made, else the files (hashed now).
 pub fn loaded(conn: &duckdb::Connection, source: &ExtensionSource, catalog: CatalogKind) -> Vec<ExtensionInfo> {
     let version_of = |name: &str| -> String {
-        conn.query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = ?", [name], |r| r.get(0))
-            .unwrap_or_default()
+        let sql = "SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = ?";
+        conn.query_row(sql, [name], |r| r.get(0)).unwrap_or_default()
     };
     if !source.staged.is_empty() {
         return source
@@ -165,7 +184,8 @@ pub fn loaded(conn: &duckdb::Connection, source: &ExtensionSource, catalog: Cata
             };
             let sha256 = std::fs::read(&file).map(|b| sha256_hex(&b)).unwrap_or_default();
             let verified = super::staged::verification(source).to_string();
-            ExtensionInfo { name: name.to_string(), version: version_of(name), sha256, file: file.display().to_string(), source: from.to_string(), verified }
+            let (file, source) = (file.display().to_string(), from.to_string());
+            ExtensionInfo { name: name.to_string(), version: version_of(name), sha256, file, source, verified }
         })
         .collect()
 }

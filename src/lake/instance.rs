@@ -105,7 +105,8 @@ pub fn bare_instance(source: &ExtensionSource, allow_unsigned: bool) -> anyhow::
     if allow_unsigned {
         config = config.allow_unsigned_extensions()?;
     }
-    Connection::open_in_memory_with_flags(config).map_err(|e| environment(format!("DuckDB could not open an in-memory database: {e}")))
+    Connection::open_in_memory_with_flags(config)
+        .map_err(|e| environment(format!("DuckDB could not open an in-memory database: {e}")))
 }
 
 /// Opens, loads extensions, creates the S3 secret, attaches the lake as `lake`, and applies

@@ -45,12 +45,21 @@ pub fn verification(source: &ExtensionSource) -> &'static str {
 /// Verifies every extension file once and makes the private copies every instance of the
 /// run loads, in a directory under `scratch` (the native environment's) or
 /// the system's temporary directory; the copies live as long as the returned guard.
-pub fn stage_run(target: &mut super::LakeTarget, scratch: Option<&std::path::Path>, limit: std::time::Duration) -> anyhow::Result<tempfile::TempDir> {
+pub fn stage_run(
+    target: &mut super::LakeTarget,
+    scratch: Option<&std::path::Path>,
+    limit: std::time::Duration,
+) -> anyhow::Result<tempfile::TempDir> {
     let base = scratch.map(|p| p.to_path_buf()).unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::Builder::new()
         .prefix("extensions-")
         .tempdir_in(&base)
-        .map_err(|e| crate::error::environment(format!("cannot create a directory for the extensions' copies under {}: {e}", base.display())))?;
+        .map_err(|e| {
+            crate::error::environment(format!(
+                "cannot create a directory for the extensions' copies under {}: {e}",
+                base.display()
+            ))
+        })?;
     let (mut source, catalog, into) = (target.extensions.clone(), target.catalog, dir.path().to_path_buf());
     target.extensions = crate::util::deadline::run_with_deadline("verifying extensions", limit, move || {
         stage(&mut source, catalog, &into)?;
@@ -66,14 +75,22 @@ pub fn stage(source: &mut ExtensionSource, catalog: CatalogKind, into: &Path) ->
     source.staged.clear();
     // The one instance that checks signatures (unless the user allowed unsigned files).
     let conn = super::instance::bare_instance(source, source.allow_unsigned)?;
-    let platform: String = conn.query_row("SELECT platform FROM pragma_platform()", [], |r| r.get(0))
+    let platform: String = conn
+        .query_row("SELECT platform FROM pragma_platform()", [], |r| r.get(0))
         .map_err(|e| environment(format!("DuckDB could not tell its platform: {e}")))?;
     let mut staged = Vec::new();
     for name in required(catalog) {
         let (origin, from) = origin_of(&conn, source, name, &platform)?;
         let (copy, sha256) = copy_private(name, &origin, into)?;
         extensions::load_file(&conn, name, &copy, &origin, source)?;
-        staged.push(Staged { name: name.into(), origin, copy, sha256, verified: verification(source).into(), source: from.into() });
+        staged.push(Staged {
+            name: name.into(),
+            origin,
+            copy,
+            sha256,
+            verified: verification(source).into(),
+            source: from.into(),
+        });
     }
     source.staged = staged;
     Ok(())
@@ -81,12 +98,20 @@ pub fn stage(source: &mut ExtensionSource, catalog: CatalogKind, into: &Path) ->
 
 /// The file an extension comes from: the user's (lake.extensions), else the extension
 /// directory's, installed there first if it is missing and INSTALL is allowed.
-fn origin_of(conn: &duckdb::Connection, source: &ExtensionSource, name: &str, platform: &str) -> anyhow::Result<(PathBuf, &'static str)> {
+fn origin_of(
+    conn: &duckdb::Connection,
+    source: &ExtensionSource,
+    name: &str,
+    platform: &str,
+) -> anyhow::Result<(PathBuf, &'static str)> {
     if let Some(file) = source.files.get(name) {
         return Ok((file.clone(), "file"));
     }
     let dir = source.dir.clone().unwrap_or_else(duckdb_default_dir);
-    let file = dir.join(format!("v{}", crate::DUCKDB_VERSION)).join(platform).join(format!("{name}.duckdb_extension"));
+    let file = dir
+        .join(format!("v{}", crate::DUCKDB_VERSION))
+        .join(platform)
+        .join(format!("{name}.duckdb_extension"));
     if !file.is_file() && source.allow_install {
         // INSTALL writes the file where the instance's extension_directory says (`dir`).
         let _ = conn.execute_batch(&format!("INSTALL {name}"));
@@ -108,16 +133,29 @@ fn duckdb_default_dir() -> PathBuf {
 /// (DuckDB tells an extension by its file name) and checks the copy's hash.
 fn copy_private(name: &str, origin: &Path, into: &Path) -> anyhow::Result<(PathBuf, String)> {
     use std::os::unix::fs::PermissionsExt;
-    let bytes = std::fs::read(origin).map_err(|e| environment(format!("cannot read the DuckDB extension `{name}` at {}: {e}", origin.display())))?;
+    let bytes = std::fs::read(origin).map_err(|e| {
+        environment(format!(
+            "cannot read the DuckDB extension `{name}` at {}: {e}",
+            origin.display()
+        ))
+    })?;
     let sha256 = extensions::sha256_hex(&bytes);
     let copy = into.join(format!("{name}.duckdb_extension"));
-    let cannot = |e: std::io::Error| environment(format!("cannot copy the DuckDB extension `{name}` to {}: {e}", copy.display()));
+    let cannot = |e: std::io::Error| {
+        environment(format!(
+            "cannot copy the DuckDB extension `{name}` to {}: {e}",
+            copy.display()
+        ))
+    };
     std::fs::write(&copy, &bytes).map_err(cannot)?;
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o444)).map_err(cannot)?;
-    let again = std::fs::read(&copy).map(|b| extensions::sha256_hex(&b)).map_err(cannot)?;
+    let again = std::fs::read(&copy)
+        .map(|b| extensions::sha256_hex(&b))
+        .map_err(cannot)?;
     if again != sha256 {
         return Err(environment(format!(
-            "the private copy {} of the DuckDB extension `{name}` (from {}) has SHA-256 {again}, not {sha256} as read: the scratch directory's disk or another process changed it; check the disk and run again.",
+            "the private copy {} of the DuckDB extension `{name}` (from {}) has SHA-256 {again}, not {sha256} \
+             as read: the scratch directory's disk or another process changed it; check the disk and run again.",
             copy.display(),
             origin.display()
         )));
