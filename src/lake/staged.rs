@@ -162,3 +162,33 @@ fn copy_private(name: &str, origin: &Path, into: &Path) -> anyhow::Result<(PathB
     }
     Ok((copy, sha256))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The copy is exactly the bytes read, read-only, named as DuckDB expects, and a file
+    /// changed afterwards leaves the copy as it was verified.
+    #[test]
+    fn a_private_copy_holds_the_bytes_read_and_is_read_only() {
+        let (from, into) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let origin = from.path().join("anything.bin");
+        std::fs::write(&origin, b"extension bytes").unwrap();
+        let (copy, sha256) = copy_private("ducklake", &origin, into.path()).unwrap();
+        assert_eq!(copy, into.path().join("ducklake.duckdb_extension"));
+        assert_eq!(sha256, extensions::sha256_hex(b"extension bytes"));
+        assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o444);
+        std::fs::write(&origin, b"replaced after verification").unwrap();
+        assert_eq!(std::fs::read(&copy).unwrap(), b"extension bytes");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_environment_error_naming_it() {
+        let into = tempfile::tempdir().unwrap();
+        let missing = Path::new("/nonexistent/ducklake.duckdb_extension");
+        let err = copy_private("ducklake", missing, into.path()).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), crate::error::exit_code::ENVIRONMENT);
+        assert!(err.to_string().contains("/nonexistent/ducklake.duckdb_extension"), "{err}");
+    }
+}
