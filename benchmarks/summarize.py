@@ -10,7 +10,7 @@ out = sys.argv[1]
 samples = [json.loads(l) for l in open(f"{out}/samples.ndjson") if l.strip()]
 groups = defaultdict(list)
 for s in samples:
-    if s.get("commits_per_second") is not None and s["tool"] != "scale":
+    if s.get("commits_per_second") is not None and s["tool"] not in ("scale", "setup"):
         groups[(s["tool"], s.get("writers"))].append(s)
 
 
@@ -93,6 +93,29 @@ def scale_table(samples):
     return out
 
 
+def setup_table(samples):
+    """Set-up per writer mode and count, before (BENCH_SETUP_BASELINE) and after: medians
+    over repetitions."""
+    grid = defaultdict(list)
+    for s in samples:
+        if s["tool"] == "setup" and s.get("setup_seconds") is not None:
+            grid[(s["mode"], s["writers"], s["label"])].append(s)
+    if not grid:
+        return []
+
+    def med(ss, key):
+        values = [s[key] for s in ss if s.get(key) is not None]
+        return f"{statistics.median(values):.1f}" if values else "—"
+
+    out = ["", "Set-up (quickstart, 2 s of writing; medians over repetitions):", "",
+           "| mode | writers | binary | runs | run set-up s | writer set-up ms, median | writer set-up ms, max | first commit within s |",
+           "|---|---|---|---|---|---|---|---|"]
+    for (mode, w, label), ss in sorted(grid.items(), key=lambda k: (k[0][0] != "thread", k[0][1], k[0][2] != "before")):
+        out.append(f"| {mode} | {w} | {label} | {len(ss)} | {med(ss, 'setup_seconds')} | {med(ss, 'writer_setup_ms_median')} | "
+                   f"{med(ss, 'writer_setup_ms_max')} | {med(ss, 'first_commit_within_seconds')} |")
+    return out
+
+
 def fmt(s, d=1):
     return "n/a" if not s else f"{s['median']:.{d}f} ({s['min']:.{d}f}–{s['max']:.{d}f})"
 
@@ -105,5 +128,6 @@ lines.append("")
 lines.append(f"Native environment up (Postgres + S3): {fmt(env_up, 2)} s.")
 lines += finds_table(samples)
 lines += scale_table(samples)
+lines += setup_table(samples)
 open(f"{out}/bench.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -8,8 +8,13 @@
 # Writes results/bench/<UTC date>/samples.ndjson, bench.json and bench.md (medians, min, max).
 #   - scale: 1 to 256 writer threads and 1 to 64 writer processes, 10 s of writing each:
 #     commits/s, failures, memory and CPU per writer, set-up per writer, time to first commit.
+#   - setup: quickstart (2 s of writing) at 1 to 256 writer threads and 16 and 64 writer
+#     processes: the run's set-up, each writer's own set-up (median, max), the first commit;
+#     with BENCH_SETUP_BASELINE=/path/to/another/ducklake-stress the same with that binary,
+#     interleaved, as "before" (issue 24: extensions verified once per run, not per writer).
 # Knobs: BENCH_REPS (3), BENCH_COMMITS per writer (50), BENCH_WRITERS ("4 16"),
-# BENCH_PARTS ("tools pgbench scale"), BENCH_SCALE_THREADS ("1 4 16 64 256"),
+# BENCH_PARTS ("tools pgbench scale setup"), BENCH_SETUP_THREADS ("1 16 64 256"),
+# BENCH_SETUP_PROCESSES ("16 64"), BENCH_SETUP_REPS (2), BENCH_SCALE_THREADS ("1 4 16 64 256"),
 # BENCH_SCALE_PROCESSES ("1 4 16 64"), BENCH_SCALE_REPS (1).
 # Instruction counts (callgrind), which machine noise does not move: scripts/bench-instructions.sh.
 set -euo pipefail
@@ -19,7 +24,11 @@ source scripts/env.sh
 reps=${BENCH_REPS:-3}
 commits=${BENCH_COMMITS:-50}
 writers_list=${BENCH_WRITERS:-"4 16"}
-parts=${BENCH_PARTS:-"tools pgbench scale"}
+parts=${BENCH_PARTS:-"tools pgbench scale setup"}
+setup_threads=${BENCH_SETUP_THREADS:-"1 16 64 256"}
+setup_processes=${BENCH_SETUP_PROCESSES:-"16 64"}
+setup_reps=${BENCH_SETUP_REPS:-2}
+setup_baseline=${BENCH_SETUP_BASELINE:-}
 scale_threads=${BENCH_SCALE_THREADS:-"1 4 16 64 256"}
 scale_processes=${BENCH_SCALE_PROCESSES:-"1 4 16 64"}
 scale_reps=${BENCH_SCALE_REPS:-1}
@@ -81,6 +90,13 @@ scale() { # mode writers rep: a fixed time of writing, to see how far one machin
   python3 benchmarks/report_sample.py "$log" scale "$2" "$3" "$1" >>"$samples"
 }
 
+setup_run() { # binary label mode writers rep: set-up of a short quickstart run
+  local table="bench_u_${2}_${3}_${4}_${5}" log="$out/runs/setup-$2-$3-$4-$5.log"
+  "$1" run scenarios/quickstart.toml --env-file "$env_json" --results-dir "$out/runs" --quiet \
+    --set "run.mode=\"$3\"" --set "run.writers=$4" --set 'run.duration="2s"' --set "lake.table=$table" >"$log" 2>&1 || true
+  python3 benchmarks/setup_sample.py "$log" "$4" "$5" "$3" "$2" >>"$samples"
+}
+
 tools=(harness bare python_peer)
 part() { [[ " $parts " == *" $1 "* ]]; }
 part tools && for rep in $(seq 1 "$reps"); do
@@ -107,6 +123,20 @@ if part scale; then
   for rep in $(seq 1 "$scale_reps"); do
     for w in $scale_threads; do say "scale, repetition $rep/$scale_reps: $w writer threads"; scale thread "$w" "$rep"; done
     for w in $scale_processes; do say "scale, repetition $rep/$scale_reps: $w writer processes"; scale process "$w" "$rep"; done
+  done
+fi
+
+if part setup; then
+  for rep in $(seq 1 "$setup_reps"); do
+    for point in $(for w in $setup_threads; do echo "thread:$w"; done; for w in $setup_processes; do echo "process:$w"; done); do
+      mode=${point%%:*} w=${point#*:}
+      if [ -n "$setup_baseline" ]; then
+        say "set-up, repetition $rep/$setup_reps: $w writer ${mode}s, before ($setup_baseline)"
+        setup_run "$setup_baseline" before "$mode" "$w" "$rep"
+      fi
+      say "set-up, repetition $rep/$setup_reps: $w writer ${mode}s"
+      setup_run "$bin/ducklake-stress" after "$mode" "$w" "$rep"
+    done
   done
 fi
 

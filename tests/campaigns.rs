@@ -152,6 +152,26 @@ fn glob_ducklake(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir).map(|e| e.filter_map(|e| e.ok()).map(|e| e.path().join("ducklake.duckdb_extension")).filter(|p| p.exists()).collect()).unwrap_or_default()
 }
 
+/// Each extension was verified once (issue 24): the report says how and gives the SHA-256
+/// of the bytes every instance loaded; a directory's file is hashed as it is on disk.
+fn assert_verified(r: &Value, how: &str) {
+    use sha2::Digest;
+    let extensions = r["versions"]["extensions"].as_array().unwrap();
+    assert_eq!(extensions.len(), 5, "{extensions:?}");
+    for e in extensions {
+        assert_eq!(e["verified"], how, "{e}");
+        let on_disk = std::fs::read(e["file"].as_str().unwrap()).unwrap();
+        assert_eq!(e["sha256"], hex::encode(sha2::Sha256::digest(on_disk)), "{e}");
+    }
+}
+
+/// Every file under `dir`, recursively (none if it does not exist).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let paths = entries.filter_map(|e| e.ok()).map(|e| e.path());
+    paths.flat_map(|p| if p.is_dir() { files_under(&p) } else { vec![p] }).collect()
+}
+
 #[test]
 fn an_extension_from_a_file_is_loaded_and_told_apart_by_its_hash() {
     use sha2::Digest;
@@ -170,14 +190,27 @@ fn an_extension_from_a_file_is_loaded_and_told_apart_by_its_hash() {
     assert_eq!(ducklake["file"], copy.canonicalize().unwrap().display().to_string());
     assert_eq!(ducklake["sha256"], hex::encode(sha2::Sha256::digest(std::fs::read(&released).unwrap())));
     assert!(!ducklake["version"].as_str().unwrap().is_empty(), "{ducklake}");
-    // A file whose signature no longer matches is refused, and the message says what to do.
+    assert_verified(&r, "signature");
+    // A user's own build: no signature check, still one hashed private copy.
+    let from_file = format!("ducklake={}", copy.display());
+    let ran = run(&s, dir.path(), &["--extension", &from_file, "--allow-unsigned-extensions"]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert_verified(&ran.report(), "unsigned allowed");
+    // A file whose signature no longer matches is refused before any writer starts (no
+    // history, no report), whether writers are threads or processes, and the message names
+    // the file and says what to do.
     let mut bytes = std::fs::read(&released).unwrap();
     let n = bytes.len();
     bytes[n - 300] ^= 0xff;
     std::fs::write(&copy, bytes).unwrap();
-    let ran = run(&s, dir.path(), &["--extension", &format!("ducklake={}", copy.display())]);
-    assert_eq!(ran.code, 3, "{}", ran.explain());
-    assert!(ran.stderr.contains("--allow-unsigned-extensions"), "{}", ran.explain());
+    for mode in ["thread", "process"] {
+        let results = dir.path().join(format!("tampered-{mode}"));
+        let ran = run(&s, &results, &["--extension", &from_file, "--set", &format!("run.mode={mode}")]);
+        assert_eq!(ran.code, 3, "{mode}: {}", ran.explain());
+        assert!(ran.stderr.contains("--allow-unsigned-extensions"), "{mode}: {}", ran.explain());
+        assert!(ran.stderr.contains(&copy.canonicalize().unwrap().display().to_string()), "{mode}: {}", ran.explain());
+        assert_eq!(files_under(&results), Vec::<PathBuf>::new(), "{mode}: a writer's trace");
+    }
     // Named otherwise, DuckDB could not tell which extension it is: refused at parse time.
     let wrong = copy_dir.join("my-ducklake.duckdb_extension");
     std::fs::copy(&released, &wrong).unwrap();

@@ -82,7 +82,9 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
         }
     };
     stream.set_read_timeout(None)?;
-    let target = local_target(*target, &opts)?;
+    let mut target = local_target(*target, &opts)?;
+    // This host verifies its own files once for all its writers (lake::staged).
+    let _extension_copies = crate::lake::staged::stage_run(&mut target, None, SPEC_WITHIN)?;
     let (ended_tx, ended_rx) = mpsc::channel();
     let mut stdins = Vec::new();
     for w in first..first + count {
@@ -131,6 +133,7 @@ fn read_msg(reader: &mut impl BufRead) -> Option<ToWorker> {
 /// host's view of the catalog and S3.
 fn local_target(mut target: LakeTarget, opts: &WorkerOptions) -> anyhow::Result<LakeTarget> {
     let theirs = target.extensions;
+    // The coordinator's private copies are on its disk: staged again here, from these.
     target.extensions = ExtensionSource { files: theirs.files, allow_unsigned: theirs.allow_unsigned, ..ExtensionSource::resolve(opts.extension_dir.clone()) };
     if let Some(path) = &opts.env_file {
         target.env = crate::environment::EnvFile::read(path)?;

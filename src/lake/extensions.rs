@@ -4,7 +4,7 @@
 
 use crate::error::environment;
 use crate::scenario::CatalogKind;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The extensions a lake with this catalog needs, in load order (see `CatalogKind::extensions`).
 pub fn required(catalog: CatalogKind) -> Vec<&'static str> {
@@ -24,6 +24,10 @@ pub struct ExtensionSource {
     /// unsigned file is code nobody vouched for.
     #[serde(default)]
     pub allow_unsigned: bool,
+    /// The run's verified private copies (see `staged`): when present, every instance loads
+    /// these with signature checks off. A remote worker stages its own.
+    #[serde(default)]
+    pub staged: Vec<super::staged::Staged>,
 }
 
 impl ExtensionSource {
@@ -35,13 +39,19 @@ impl ExtensionSource {
         let allow_install = std::env::var_os("DUCKLAKE_STRESS_NO_EXTENSION_INSTALL").is_none();
         let explicit = flag.or_else(|| std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from));
         if let Some(dir) = explicit {
-            return ExtensionSource { dir: Some(dir), allow_install, files: Default::default(), allow_unsigned: false };
+            return ExtensionSource { dir: Some(dir), ..Self::nothing(allow_install) };
         }
         let cache = default_cache_dir();
         if cache.is_dir() {
-            return ExtensionSource { dir: Some(cache), allow_install, files: Default::default(), allow_unsigned: false };
+            return ExtensionSource { dir: Some(cache), ..Self::nothing(allow_install) };
         }
-        ExtensionSource { dir: None, allow_install, files: Default::default(), allow_unsigned: false }
+        Self::nothing(allow_install)
+    }
+
+    /// No directory, no files, signatures checked, nothing staged yet.
+    fn nothing(allow_install: bool) -> Self {
+        let files = Default::default();
+        ExtensionSource { dir: None, allow_install, files, allow_unsigned: false, staged: Vec::new() }
     }
 
     pub fn describe(&self) -> String {
@@ -61,21 +71,55 @@ pub fn default_cache_dir() -> PathBuf {
     base.join("ducklake-stress").join("extensions")
 }
 
-fn load_file(conn: &duckdb::Connection, name: &str, file: &std::path::Path, source: &ExtensionSource) -> anyhow::Result<()> {
+/// `LOAD`s `file`; errors name `named` (the user's or the directory's file, of which `file`
+/// may be the private copy).
+pub fn load_file(
+    conn: &duckdb::Connection,
+    name: &str,
+    file: &Path,
+    named: &Path,
+    source: &ExtensionSource,
+) -> anyhow::Result<()> {
     conn.execute_batch(&format!("LOAD {}", super::sql_str(&file.display().to_string()))).map_err(|e| {
         let hint = if source.allow_unsigned {
             "Check that it was built for DuckDB ".to_string() + crate::DUCKDB_VERSION + " on this platform."
         } else {
-            "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions.".to_string()
+            "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions; \
+             a release file that fails its signature check was changed or damaged: fetch it again (scripts/setup.sh)."
+                .to_string()
         };
-        environment(format!("the DuckDB extension `{name}` could not be loaded from {} (lake.extensions.{name}): {e}. {hint}", file.display()))
+        let named = named.display();
+        let what = format!("the DuckDB extension `{name}` could not be loaded from {named} (lake.extensions.{name})");
+        environment(format!("{what}: {e}. {hint}"))
     })
 }
 
+/// The error for an extension found neither in the directory nor by INSTALL.
+pub fn not_loadable(name: &str, source: &ExtensionSource, why: &str) -> anyhow::Error {
+    environment(format!(
+        "the DuckDB extension `{name}` (for DuckDB {}) could not be loaded from {} and INSTALL could not fetch it: \
+         {why}. Run scripts/setup.sh, which unpacks the official signed extensions from their PyPI wheels \
+         (duckdb-extension-{}=={}) into {}, or set DUCKLAKE_STRESS_EXTENSION_DIR / --extension-dir to a directory \
+         laid out as <dir>/v{}/<platform>/{name}.duckdb_extension.",
+        crate::DUCKDB_VERSION,
+        source.describe(),
+        name.replace('_', "-"),
+        crate::DUCKDB_VERSION,
+        default_cache_dir().display(),
+        crate::DUCKDB_VERSION,
+    ))
+}
+
 pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource, catalog: CatalogKind) -> anyhow::Result<()> {
+    if !source.staged.is_empty() {
+        for s in &source.staged {
+            load_file(conn, &s.name, &s.copy, &s.origin, source)?;
+        }
+        return Ok(());
+    }
     for name in required(catalog) {
         if let Some(file) = source.files.get(name) {
-            load_file(conn, name, file, source)?;
+            load_file(conn, name, file, file, source)?;
             continue;
         }
         if conn.execute_batch(&format!("LOAD {name}")).is_ok() {
@@ -85,15 +129,7 @@ pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource, catalog: Ca
             && conn.execute_batch(&format!("INSTALL {name}; LOAD {name}")).is_ok();
         if !installed {
             let why = conn.execute_batch(&format!("LOAD {name}")).err().map(|e| e.to_string()).unwrap_or_default();
-            return Err(environment(format!(
-                "the DuckDB extension `{name}` (for DuckDB {}) could not be loaded from {} and INSTALL could not fetch it: {why}. Run scripts/setup.sh, which unpacks the official signed extensions from their PyPI wheels (duckdb-extension-{}=={}) into {}, or set DUCKLAKE_STRESS_EXTENSION_DIR / --extension-dir to a directory laid out as <dir>/v{}/<platform>/{name}.duckdb_extension.",
-                crate::DUCKDB_VERSION,
-                source.describe(),
-                name.replace('_', "-"),
-                crate::DUCKDB_VERSION,
-                default_cache_dir().display(),
-                crate::DUCKDB_VERSION,
-            )));
+            return Err(not_loadable(name, source, &why));
         }
     }
     Ok(())
@@ -110,33 +146,54 @@ pub struct ExtensionInfo {
     pub sha256: String,
     /// "directory" (the extension directory) or "file" (lake.extensions).
     pub source: String,
+    /// How the loaded bytes were checked: "signature" (DuckDB's signature check, once per
+    /// run) or "unsigned allowed" (--allow-unsigned-extensions); "" in reports before it.
+    #[serde(default)]
+    pub verified: String,
 }
 
-/// The loaded extensions of `conn`, with their files hashed.
+/// The loaded extensions of `conn`: the run's verified copies with the hashes taken when
+/// they were made, else the files (hashed now).
 pub fn loaded(conn: &duckdb::Connection, source: &ExtensionSource, catalog: CatalogKind) -> Vec<ExtensionInfo> {
+    let version_of = |name: &str| -> String {
+        let sql = "SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = ?";
+        conn.query_row(sql, [name], |r| r.get(0)).unwrap_or_default()
+    };
+    if !source.staged.is_empty() {
+        return source
+            .staged
+            .iter()
+            .map(|s| ExtensionInfo {
+                name: s.name.clone(),
+                version: version_of(&s.name),
+                file: s.origin.display().to_string(),
+                sha256: s.sha256.clone(),
+                source: s.source.clone(),
+                verified: s.verified.clone(),
+            })
+            .collect();
+    }
     let platform: String = conn.query_row("SELECT platform FROM pragma_platform()", [], |r| r.get(0)).unwrap_or_default();
     required(catalog)
         .into_iter()
         .map(|name| {
-            let version: String = conn
-                .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = ?", [name], |r| r.get(0))
-                .unwrap_or_default();
             let (file, from) = match (source.files.get(name), &source.dir) {
                 (Some(f), _) => (f.clone(), "file"),
                 (None, Some(dir)) => (dir.join(format!("v{}", crate::DUCKDB_VERSION)).join(&platform).join(format!("{name}.duckdb_extension")), "directory"),
                 (None, None) => (PathBuf::new(), "directory"),
             };
-            ExtensionInfo { name: name.to_string(), version, sha256: sha256_of(&file), file: file.display().to_string(), source: from.to_string() }
+            let sha256 = std::fs::read(&file).map(|b| sha256_hex(&b)).unwrap_or_default();
+            let verified = super::staged::verification(source).to_string();
+            let (file, source) = (file.display().to_string(), from.to_string());
+            ExtensionInfo { name: name.to_string(), version: version_of(name), sha256, file, source, verified }
         })
         .collect()
 }
 
-fn sha256_of(path: &std::path::Path) -> String {
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    match std::fs::read(path) {
-        Ok(bytes) => hex::encode(sha2::Sha256::digest(&bytes)),
-        Err(_) => String::new(),
-    }
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]

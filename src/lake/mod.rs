@@ -3,6 +3,7 @@
 
 pub mod extensions;
 pub mod instance;
+pub mod staged;
 pub mod table;
 
 pub use extensions::ExtensionSource;

@@ -67,7 +67,13 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     interrupt::bail_if_interrupted()?;
     let mut extensions = ExtensionSource::resolve(opts.extension_dir.clone());
     extensions.allow_unsigned = opts.allow_unsigned_extensions;
-    let target = Arc::new(LakeTarget::for_run(&env.endpoints, &scenario.lake, extensions)?);
+    let mut target = LakeTarget::for_run(&env.endpoints, &scenario.lake, extensions)?;
+    let setup_limit = SETUP_DEADLINE.max(scenario.run.deadline / 10);
+    let limit = deadline_at.saturating_duration_since(Instant::now()).min(setup_limit);
+    let scratch = env.native.as_ref().map(|n| n.scratch_path.as_path());
+    // Dropped after the report, with the services: writers load these copies until then.
+    let _extension_copies = crate::lake::staged::stage_run(&mut target, scratch, limit)?;
+    let target = Arc::new(target);
     let prefix = ids::session_prefix(&run_id);
     let catalog = Arc::new(crate::runtime::block_on(Session::open(&env.endpoints.postgres, &format!("{prefix}harness")))?);
     let history = Arc::new(Recorder::create(&run_dir.join(history::FILE), &run_id, scenario.run.writers)?);
