@@ -68,7 +68,7 @@ pub fn failure_reason(r: &Report) -> String {
     }
     let failing: Vec<String> = r.checks.iter().filter(|c| c.failed()).map(|c| format!("`{}`: {}", c.name, c.summary)).collect();
     let text = if failing.is_empty() { r.verdict_reason.clone() } else { failing.join("; ") };
-    crate::util::text::cut(&text, REASON_CHARS)
+    crate::history::event::one_line(&text).chars().take(REASON_CHARS).collect()
 }
 
 /// What conflicted, in words that stay the same from run to run of a campaign (each run
@@ -96,8 +96,6 @@ pub struct CheckTally {
     pub problems: BTreeMap<String, usize>,
     /// The known finding that explained its failures, e.g. "duckdb/ducklake#1393".
     pub known_as: Option<String>,
-    /// The first failing run's summary.
-    pub example: Option<String>,
 }
 
 impl CheckTally {
@@ -133,7 +131,6 @@ impl CheckTally {
             for kind in crate::findings::problem_kinds(c) {
                 *self.problems.entry(kind).or_default() += 1;
             }
-            self.example.get_or_insert_with(|| crate::util::text::cut(&c.summary, REASON_CHARS));
         }
     }
 }

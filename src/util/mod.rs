@@ -7,7 +7,6 @@ pub mod deadline;
 pub mod gate;
 pub mod ids;
 pub mod interrupt;
-pub mod text;
 
 pub use atomic_write::{write_atomically, write_atomically_with_mode};
 
