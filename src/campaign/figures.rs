@@ -128,7 +128,7 @@ impl CheckTally {
             }
         }
         if matches!(c.status, Fail | Known | Error) {
-            for kind in crate::findings::problem_kinds(c) {
+            for kind in c.problem_kinds() {
                 *self.problems.entry(kind).or_default() += 1;
             }
         }

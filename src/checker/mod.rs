@@ -40,7 +40,7 @@ pub enum CheckStatus {
     Warn,
     Fail,
     /// A failure that a known upstream finding explains (`findings/known.toml`): reported,
-    /// not failing the run (see `crate::findings`).
+    /// not failing the run.
     Known,
     Skipped,
     Error,
@@ -57,8 +57,8 @@ pub struct CheckResult {
     pub known: Option<KnownRef>,
 }
 
-/// The known upstream finding a check result was matched to (see `crate::findings`), as
-/// the report carries it.
+/// The known upstream finding (`findings/known.toml`) a check result was matched to, as the
+/// report carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownRef {
     pub id: String,
@@ -72,12 +72,7 @@ pub struct KnownRef {
     pub strict: bool,
     /// Whether a comparison weighs it as a failure (the data is wrong), or only reports it
     /// (bookkeeping, a client-side leak).
-    #[serde(default = "yes")]
     pub weigh: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl CheckResult {
@@ -88,6 +83,15 @@ impl CheckResult {
 
     pub fn skipped(name: &str, why: impl Into<String>) -> Self {
         CheckResult { name: name.to_string(), status: CheckStatus::Skipped, summary: why.into(), evidence: Value::Null, known: None }
+    }
+
+    /// The problem kinds the result reports (`evidence.problems`, a map of kind to count):
+    /// what the known-findings registry matches and comparisons tally.
+    pub fn problem_kinds(&self) -> Vec<String> {
+        match self.evidence.get("problems") {
+            Some(Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
     }
 
     pub fn failed(&self) -> bool {

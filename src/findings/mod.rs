@@ -66,21 +66,13 @@ fn applies(f: &Finding, run: &RunTraits) -> bool {
     any_or(&f.ducklake, run.ducklake) && any_or(&f.duckdb, run.duckdb) && (f.workloads.is_empty() || run.workloads.iter().any(|w| f.workloads.contains(w)))
 }
 
-/// The problem kinds a result reports (`evidence.problems`, a map of kind to count).
-pub fn problem_kinds(result: &CheckResult) -> Vec<String> {
-    match result.evidence.get("problems") {
-        Some(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The findings that explain every problem of `result`, or none when one problem is not
 /// explained (a known duplicate must not hide a lost key beside it).
 fn explain<'f>(result: &CheckResult, findings: &'f [Finding], run: &RunTraits) -> Vec<&'f Finding> {
     if !matches!(result.status, CheckStatus::Fail | CheckStatus::Warn) {
         return Vec::new();
     }
-    let kinds = problem_kinds(result);
+    let kinds = result.problem_kinds();
     let candidates: Vec<&Finding> = findings.iter().filter(|f| f.check == result.name && applies(f, run)).collect();
     let explained = |k: &String| candidates.iter().any(|f| f.problems.contains(k));
     if kinds.is_empty() || !kinds.iter().all(explained) {
