@@ -42,13 +42,15 @@ impl CheckComparison {
         self.baseline.known > self.baseline.known_weighed || self.candidate.known > self.candidate.known_weighed
     }
 
+    /// The known finding that explained the check on either side ("duckdb/ducklake#1393").
+    pub fn known_reference(&self) -> Option<&str> {
+        self.baseline.known_as.as_deref().or(self.candidate.known_as.as_deref())
+    }
+
     /// "`upsert_keys` (3 of 3 runs failed -> 0 of 3; known duckdb/ducklake#1393)".
     pub fn change(&self) -> String {
         let (b, c) = (&self.baseline, &self.candidate);
-        let known = match (&b.known_as, &c.known_as) {
-            (Some(k), _) | (None, Some(k)) => format!("; known {k}"),
-            _ => String::new(),
-        };
+        let known = self.known_reference().map(|k| format!("; known {k}")).unwrap_or_default();
         format!("`{}` ({} of {} runs failed -> {} of {}{known})", self.name, b.failing(), b.judged(), c.failing(), c.judged())
     }
 
@@ -141,7 +143,7 @@ pub fn unweighed_known(checks: &[CheckComparison]) -> String {
         .iter()
         .filter(|c| c.unweighed_known())
         .map(|c| {
-            let reference = c.baseline.known_as.as_deref().or(c.candidate.known_as.as_deref()).unwrap_or("?");
+            let reference = c.known_reference().unwrap_or("?");
             let (b, k) = (&c.baseline, &c.candidate);
             format!("`{}` ({reference}: {} of {} runs -> {} of {})", c.name, b.known - b.known_weighed, b.judged(), k.known - k.known_weighed, k.judged())
         })

@@ -81,7 +81,7 @@ fn comparison_checks(o: &mut String, c: &crate::campaign::compare::Comparison) -
     writeln!(o, "|---|---|---|---|---|")?;
     for k in &c.checks {
         let diff = k.interval.map(|i| format!("{:+.0}% ({:+.0}% to {:+.0}%)", i.estimate * 100.0, i.low * 100.0, i.high * 100.0)).unwrap_or_else(|| "not judged on both sides".into());
-        let known = k.baseline.known_as.as_ref().or(k.candidate.known_as.as_ref()).map(|r| format!(" (known {r})")).unwrap_or_default();
+        let known = k.known_reference().map(|r| format!(" (known {r})")).unwrap_or_default();
         writeln!(o, "| {}{known} | {} | {} | {diff} | {} |", k.name, CheckComparison::side_text(&k.baseline), CheckComparison::side_text(&k.candidate), k.judgement.word())?;
     }
     Ok(())
