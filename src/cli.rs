@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "ducklake-stress", version, about = "Concurrency stress tests for DuckLake: many writers, a Postgres catalog, S3 data, and checks that say whether it held.")]
+#[command(
+    name = "ducklake-stress",
+    version,
+    about = "Concurrency stress tests for DuckLake: many writers, a Postgres catalog, S3 data, and checks that say \
+        whether it held."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -139,7 +144,10 @@ impl Tuning {
             key: format!("lake.extensions.{}", e.key),
             value: toml_edit::Value::from(e.value.as_str()).to_string().trim().to_string(),
         });
-        let strict = self.strict.then(|| Override { key: "checks.known_findings".into(), value: "\"fail\"".into() });
+        let strict = self.strict.then(|| Override {
+            key: "checks.known_findings".into(),
+            value: "\"fail\"".into(),
+        });
         self.set.iter().cloned().chain(extensions).chain(strict).collect()
     }
 }

@@ -93,7 +93,10 @@ pub struct ToolInfo {
 
 impl Default for ToolInfo {
     fn default() -> Self {
-        ToolInfo { name: "ducklake-stress".into(), version: env!("CARGO_PKG_VERSION").into() }
+        ToolInfo {
+            name: "ducklake-stress".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -149,24 +152,36 @@ pub struct HarnessUsage {
 impl HarnessUsage {
     pub fn measure(env_startup_ms: u64) -> Self {
         use nix::sys::resource::{getrusage, UsageWho};
-        let Ok(u) = getrusage(UsageWho::RUSAGE_SELF) else { return HarnessUsage::default() };
+        let Ok(u) = getrusage(UsageWho::RUSAGE_SELF) else {
+            return HarnessUsage::default();
+        };
         let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
         let children = getrusage(UsageWho::RUSAGE_CHILDREN).ok();
         HarnessUsage {
             cpu_seconds: secs(u.user_time()) + secs(u.system_time()),
             peak_rss_mb: u.max_rss() as f64 / 1024.0,
-            children_cpu_seconds: children.map(|c| secs(c.user_time()) + secs(c.system_time())).unwrap_or(0.0),
+            children_cpu_seconds: children
+                .map(|c| secs(c.user_time()) + secs(c.system_time()))
+                .unwrap_or(0.0),
             children_peak_rss_mb: children.map(|c| c.max_rss() as f64 / 1024.0).unwrap_or(0.0),
             env_startup_ms,
-            note: "this process (with the writer threads' DuckDB instances) and, apart, its writer processes; children include the native services the harness started and waited for".into(),
+            note: "this process (with the writer threads' DuckDB instances) and, apart, its writer processes; \
+                children include the native services the harness started and waited for"
+                .into(),
         }
     }
 }
 
 /// Reads a report.json back (for `check`, comparisons, tests).
 pub fn read(path: &std::path::Path) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::error::bad_input(format!("{}: cannot read the report ({e}).", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| crate::error::bad_input(format!("{}: not a report of this version of ducklake-stress ({e}).", path.display())))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::error::bad_input(format!("{}: cannot read the report ({e}).", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        crate::error::bad_input(format!(
+            "{}: not a report of this version of ducklake-stress ({e}).",
+            path.display()
+        ))
+    })
 }
 
 fn is_zero(n: &u64) -> bool {

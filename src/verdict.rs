@@ -71,21 +71,41 @@ fn check_limit(spec: &ChecksSpec, name: &str) -> Option<u64> {
 pub fn thresholds(spec: &ChecksSpec, totals: &Totals, crashes: u64, checks: &[CheckResult]) -> Vec<Threshold> {
     let mut out: Vec<Threshold> = [
         ("max_failed_commits", spec.max_failed_commits, totals.counts.failed),
-        ("max_indeterminate_commits", spec.max_indeterminate_commits, totals.counts.indeterminate),
+        (
+            "max_indeterminate_commits",
+            spec.max_indeterminate_commits,
+            totals.counts.indeterminate,
+        ),
         ("max_writer_crashes", spec.max_writer_crashes, crashes),
     ]
-        .into_iter()
-        .filter_map(|(name, limit, actual)| limit.map(|limit| Threshold { name: name.into(), limit, actual: Some(actual), passed: actual <= limit, note: None }))
-        .collect();
+    .into_iter()
+    .filter_map(|(name, limit, actual)| {
+        limit.map(|limit| Threshold {
+            name: name.into(),
+            limit,
+            actual: Some(actual),
+            passed: actual <= limit,
+            note: None,
+        })
+    })
+    .collect();
     for (name, check) in CHECK_THRESHOLDS {
         let Some(limit) = check_limit(spec, name) else { continue };
-        if let Some(c) = checks.iter().find(|c| c.name == *check).filter(|c| matches!(c.status, CheckStatus::Skipped | CheckStatus::Error)) {
+        if let Some(c) = checks
+            .iter()
+            .find(|c| c.name == *check)
+            .filter(|c| matches!(c.status, CheckStatus::Skipped | CheckStatus::Error))
+        {
             out.push(Threshold {
                 name: name.to_string(),
                 limit,
                 actual: None,
                 passed: false,
-                note: Some(format!("{check} did not judge it ({}): {}", crate::checker::status_word(c.status), c.summary)),
+                note: Some(format!(
+                    "{check} did not judge it ({}): {}",
+                    crate::checker::status_word(c.status),
+                    c.summary
+                )),
             });
         }
     }
@@ -108,19 +128,52 @@ pub struct Circumstances<'a> {
 pub fn decide(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold]) -> (Verdict, String) {
     match c.ending {
         Ending::Deadline => return (Verdict::Hang, c.diagnosis.unwrap_or("the deadline passed").to_string()),
-        Ending::Interrupted => return (Verdict::Interrupted, "interrupted by Ctrl-C or SIGTERM; the report holds what was measured and checked until then".into()),
-        Ending::SetupFailed if c.setup_failure_is_finding => {
-            return (Verdict::Fail, format!("writers could not start: the DuckDB catalog file admits one writing process, and another writer of this run held its lock (catalog_file_lock): {}", c.setup_errors.join("; ")))
+        Ending::Interrupted => {
+            return (
+                Verdict::Interrupted,
+                "interrupted by Ctrl-C or SIGTERM; the report holds what \
+            was measured and checked until then"
+                    .into(),
+            )
         }
-        Ending::SetupFailed => return (Verdict::Error, format!("writers could not start: {}", c.setup_errors.join("; "))),
+        Ending::SetupFailed if c.setup_failure_is_finding => {
+            return (
+                Verdict::Fail,
+                format!(
+                    "writers could not start: the DuckDB catalog file admits one writing \
+                process, and another writer of this run held its lock (catalog_file_lock): {}",
+                    c.setup_errors.join("; ")
+                ),
+            )
+        }
+        Ending::SetupFailed => {
+            return (
+                Verdict::Error,
+                format!("writers could not start: {}", c.setup_errors.join("; ")),
+            )
+        }
         Ending::Completed => {}
     }
-    let errors: Vec<&str> = checks.iter().filter(|c| c.status == CheckStatus::Error).map(|c| c.name.as_str()).collect();
+    let errors: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Error)
+        .map(|c| c.name.as_str())
+        .collect();
     if !errors.is_empty() {
-        return (Verdict::Error, format!("checks could not run: {} (the lake was not judged; see their summaries)", errors.join(", ")));
+        return (
+            Verdict::Error,
+            format!(
+                "checks could not run: {} (the lake was not judged; see their summaries)",
+                errors.join(", ")
+            ),
+        );
     }
     let mut why = Vec::new();
-    let failed: Vec<&str> = checks.iter().filter(|c| c.status == CheckStatus::Fail).map(|c| c.name.as_str()).collect();
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .map(|c| c.name.as_str())
+        .collect();
     if !failed.is_empty() {
         why.push(format!("checks failed: {}", failed.join(", ")));
     }
@@ -141,10 +194,18 @@ pub fn decide(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold
     }
     let known = known_list(checks);
     if why.is_empty() {
-        let known = if known.is_empty() { String::new() } else { format!(", except known upstream findings: {known}") };
+        let known = if known.is_empty() {
+            String::new()
+        } else {
+            format!(", except known upstream findings: {known}")
+        };
         (Verdict::Pass, format!("all checks and thresholds passed{known}"))
     } else {
-        let known = if known.is_empty() { String::new() } else { format!("; known upstream findings besides: {known}") };
+        let known = if known.is_empty() {
+            String::new()
+        } else {
+            format!("; known upstream findings besides: {known}")
+        };
         (Verdict::Fail, format!("{}{known}", why.join("; ")))
     }
 }
@@ -154,7 +215,13 @@ fn known_list(checks: &[CheckResult]) -> String {
     checks
         .iter()
         .filter(|c| c.status == CheckStatus::Known)
-        .map(|c| format!("{} ({})", c.name, c.known.as_ref().map(|k| k.reference.as_str()).unwrap_or("?")))
+        .map(|c| {
+            format!(
+                "{} ({})",
+                c.name,
+                c.known.as_ref().map(|k| k.reference.as_str()).unwrap_or("?")
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -165,17 +232,35 @@ mod tests {
     use serde_json::Value;
 
     fn check(name: &str, status: CheckStatus) -> CheckResult {
-        CheckResult { name: name.into(), status, summary: "why".into(), evidence: Value::Null, known: None }
+        CheckResult {
+            name: name.into(),
+            status,
+            summary: "why".into(),
+            evidence: Value::Null,
+            known: None,
+        }
     }
 
     fn completed() -> Circumstances<'static> {
-        Circumstances { ending: Ending::Completed, diagnosis: None, setup_errors: &[], setup_failure_is_finding: false, idle_nemeses: vec![] }
+        Circumstances {
+            ending: Ending::Completed,
+            diagnosis: None,
+            setup_errors: &[],
+            setup_failure_is_finding: false,
+            idle_nemeses: vec![],
+        }
     }
 
     #[test]
     fn a_skipped_check_with_a_threshold_on_it_fails_the_run() {
-        let spec = ChecksSpec { max_catalog_rollbacks: Some(5), ..ChecksSpec::default() };
-        let checks = vec![check("catalog_rollbacks", CheckStatus::Skipped), check("row_count", CheckStatus::Pass)];
+        let spec = ChecksSpec {
+            max_catalog_rollbacks: Some(5),
+            ..ChecksSpec::default()
+        };
+        let checks = vec![
+            check("catalog_rollbacks", CheckStatus::Skipped),
+            check("row_count", CheckStatus::Pass),
+        ];
         let th = thresholds(&spec, &Totals::default(), 0, &checks);
         let (v, why) = decide(&completed(), &checks, &th);
         assert_eq!(v, Verdict::Fail);
@@ -187,7 +272,10 @@ mod tests {
 
     #[test]
     fn a_check_that_could_not_run_is_an_error_not_a_failure_and_a_warning_passes() {
-        let checks = vec![check("object_store", CheckStatus::Error), check("row_count", CheckStatus::Fail)];
+        let checks = vec![
+            check("object_store", CheckStatus::Error),
+            check("row_count", CheckStatus::Fail),
+        ];
         assert_eq!(decide(&completed(), &checks, &[]).0, Verdict::Error);
         let checks = vec![check("writer_sessions", CheckStatus::Warn)];
         assert_eq!(decide(&completed(), &checks, &[]).0, Verdict::Pass);
@@ -196,16 +284,35 @@ mod tests {
     #[test]
     fn how_the_run_ended_comes_first() {
         let checks = vec![check("row_count", CheckStatus::Pass)];
-        let c = Circumstances { ending: Ending::Deadline, diagnosis: Some("w1 in Commit for 9 s"), ..completed() };
-        assert_eq!(decide(&c, &checks, &[]), (Verdict::Hang, "w1 in Commit for 9 s".to_string()));
-        let c = Circumstances { ending: Ending::Interrupted, ..completed() };
+        let c = Circumstances {
+            ending: Ending::Deadline,
+            diagnosis: Some("w1 in Commit for 9 s"),
+            ..completed()
+        };
+        assert_eq!(
+            decide(&c, &checks, &[]),
+            (Verdict::Hang, "w1 in Commit for 9 s".to_string())
+        );
+        let c = Circumstances {
+            ending: Ending::Interrupted,
+            ..completed()
+        };
         assert_eq!(decide(&c, &checks, &[]).0, Verdict::Interrupted);
         // Writers that could not attach: the environment's fault, unless the lake itself
         // refused them (a DuckDB catalog file locked by another writer of the run).
         let errors = ["w1: IO Error: Could not set lock on file".to_string()];
-        let c = Circumstances { ending: Ending::SetupFailed, setup_errors: &errors, ..completed() };
+        let c = Circumstances {
+            ending: Ending::SetupFailed,
+            setup_errors: &errors,
+            ..completed()
+        };
         assert_eq!(decide(&c, &checks, &[]).0, Verdict::Error);
-        let c = Circumstances { ending: Ending::SetupFailed, setup_errors: &errors, setup_failure_is_finding: true, ..completed() };
+        let c = Circumstances {
+            ending: Ending::SetupFailed,
+            setup_errors: &errors,
+            setup_failure_is_finding: true,
+            ..completed()
+        };
         assert_eq!(decide(&c, &checks, &[]).0, Verdict::Fail);
         let mut totals = Totals::default();
         totals.counts.failed = 3;

@@ -16,8 +16,16 @@ fn validate(toml: &str) -> Ran {
 fn refused(toml: &str, line: usize, key: &str) -> String {
     let ran = validate(toml);
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains(&format!("actors.toml:{line}:")), "line {line} not named: {}", ran.explain());
-    assert!(ran.stderr.contains(&format!("key `{key}`")), "key {key} not named: {}", ran.explain());
+    assert!(
+        ran.stderr.contains(&format!("actors.toml:{line}:")),
+        "line {line} not named: {}",
+        ran.explain()
+    );
+    assert!(
+        ran.stderr.contains(&format!("key `{key}`")),
+        "key {key} not named: {}",
+        ran.explain()
+    );
     ran.stderr
 }
 
@@ -25,7 +33,10 @@ const RUN: &str = "name = \"a\"\n[run]\nwriters = 4\nduration = \"5s\"\n";
 
 #[test]
 fn actors_groups_validate_and_bad_ones_name_line_and_key() {
-    let good = format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 2\n[[actors]]\nkind = \"maintenance\"\n[[actors]]\nkind = \"reader\"\n");
+    let good = format!(
+        "{RUN}[[actors]]\nkind = \"append\"\ncount = 2\n[[actors]]\nkind = \
+        \"maintenance\"\n[[actors]]\nkind = \"reader\"\n"
+    );
     assert_eq!(validate(&good).code, 0, "{}", validate(&good).explain());
     // Without a writing group, the [workload] writers are the rest of run.writers.
     let rest = format!("{RUN}[[actors]]\nkind = \"reader\"\ncount = 3\n");
@@ -33,29 +44,79 @@ fn actors_groups_validate_and_bad_ones_name_line_and_key() {
 
     let e = refused(&format!("{RUN}[[actors]]\nkind = \"compactor\"\n"), 6, "actors.kind");
     assert!(e.contains("\"maintenance\""), "{e}");
-    refused(&format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 0\n"), 7, "actors.count");
-    let e = refused(&format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 3\n"), 3, "run.writers");
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 0\n"),
+        7,
+        "actors.count",
+    );
+    let e = refused(
+        &format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 3\n"),
+        3,
+        "run.writers",
+    );
     assert!(e.contains("their sum"), "{e}");
-    refused(&format!("{RUN}[[actors]]\nkind = \"reader\"\ncount = 4\n"), 3, "run.writers");
-    let e = refused(&format!("{RUN}[[actors]]\nkind = \"maintenance\"\noperations = [\"merge_adjacent_files\", \"vacuum\"]\n"), 7, "actors.operations");
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"reader\"\ncount = 4\n"),
+        3,
+        "run.writers",
+    );
+    let e = refused(
+        &format!("{RUN}[[actors]]\nkind = \"maintenance\"\noperations = [\"merge_adjacent_files\", \"vacuum\"]\n"),
+        7,
+        "actors.operations",
+    );
     assert!(e.contains("vacuum") && e.contains("expire_snapshots"), "{e}");
-    refused(&format!("{RUN}[[actors]]\nkind = \"maintenance\"\nevery = \"soon\"\n"), 7, "actors.every");
-    refused(&format!("{RUN}[[actors]]\nkind = \"reader\"\noperations = [\"merge_adjacent_files\"]\n"), 7, "actors.operations");
-    refused(&format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 2\nevery = \"1s\"\n"), 8, "actors.every");
-    refused(&format!("{RUN}[[actors]]\nkind = \"maintenance\"\nbatch_rows = 3\n"), 7, "actors.batch_rows");
-    let e = refused(&format!("{RUN}[workload]\nbatch_rows = 3\n[[actors]]\nkind = \"append\"\ncount = 4\n"), 8, "actors.kind");
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"maintenance\"\nevery = \"soon\"\n"),
+        7,
+        "actors.every",
+    );
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"reader\"\noperations = [\"merge_adjacent_files\"]\n"),
+        7,
+        "actors.operations",
+    );
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 2\nevery = \"1s\"\n"),
+        8,
+        "actors.every",
+    );
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"maintenance\"\nbatch_rows = 3\n"),
+        7,
+        "actors.batch_rows",
+    );
+    let e = refused(
+        &format!("{RUN}[workload]\nbatch_rows = 3\n[[actors]]\nkind = \"append\"\ncount = 4\n"),
+        8,
+        "actors.kind",
+    );
     assert!(e.contains("second writing group"), "{e}");
-    let e = refused(&format!("{RUN}[[actors]]\nkind = \"upsert\"\ncount = 3\n[[actors]]\nkind = \"reader\"\n"), 9, "actors.kind");
+    let e = refused(
+        &format!("{RUN}[[actors]]\nkind = \"upsert\"\ncount = 3\n[[actors]]\nkind = \"reader\"\n"),
+        9,
+        "actors.kind",
+    );
     assert!(e.contains("append workload"), "{e}");
     let by_count = "name = \"a\"\n[run]\nwriters = 4\ncommits_per_writer = 5\n[[actors]]\nkind = \"reader\"\n";
     let e = refused(by_count, 6, "actors.kind");
     assert!(e.contains("run.duration"), "{e}");
     // Options of a writing group are the [workload] keys, checked the same way.
-    refused(&format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 4\nbatch_rows = 0\n"), 8, "workload.batch_rows");
+    refused(
+        &format!("{RUN}[[actors]]\nkind = \"append\"\ncount = 4\nbatch_rows = 0\n"),
+        8,
+        "workload.batch_rows",
+    );
 }
 
 fn check_of(report: &Value, name: &str) -> Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name}")).clone()
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+        .clone()
 }
 
 /// Maintenance every second beside 4 appending writers, one of them holding transactions
@@ -70,12 +131,25 @@ fn maintenance_beside_writers_keeps_every_row_and_file() {
     let m = check_of(&r, "maintenance");
     assert!(["pass", "warn"].contains(&m["status"].as_str().unwrap()), "{m}");
     for op in ["merge_adjacent_files", "expire_snapshots", "cleanup_old_files"] {
-        assert!(m["evidence"][op]["ok"].as_u64().unwrap_or(0) + m["evidence"][op]["failed"].as_u64().unwrap_or(0) > 0, "{op} never ran: {m}");
+        assert!(
+            m["evidence"][op]["ok"].as_u64().unwrap_or(0) + m["evidence"][op]["failed"].as_u64().unwrap_or(0) > 0,
+            "{op} never ran: {m}"
+        );
     }
-    for name in ["row_count", "transaction_integrity", "object_store", "catalog_integrity"] {
+    for name in [
+        "row_count",
+        "transaction_integrity",
+        "object_store",
+        "catalog_integrity",
+    ] {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
-    assert_eq!(check(&r, "snapshots"), "skipped", "expired snapshots take the commit tags with them: {}", r["checks"]);
+    assert_eq!(
+        check(&r, "snapshots"),
+        "skipped",
+        "expired snapshots take the commit tags with them: {}",
+        r["checks"]
+    );
     let stats = check_of(&r, "table_stats");
     if stats["status"] == "fail" {
         assert!(stats["evidence"]["rows"].as_u64().unwrap() > 1, "{stats}");
@@ -128,8 +202,14 @@ fn mixed_actors_run_end_to_end() {
     }
     // Readers, maintenance and writers each ran as an actor of their own, named .../w<N>.
     let history = std::fs::read_to_string(ran.run_dir().join("history.ndjson")).unwrap();
-    assert!(history.contains("\"type\":\"maintenance\",\"writer\":4"), "the maintenance actor is writer 4");
-    assert!(history.contains("\"type\":\"read\",\"writer\":5") || history.contains("\"type\":\"read\",\"writer\":6"), "the readers are writers 5 and 6");
+    assert!(
+        history.contains("\"type\":\"maintenance\",\"writer\":4"),
+        "the maintenance actor is writer 4"
+    );
+    assert!(
+        history.contains("\"type\":\"read\",\"writer\":5") || history.contains("\"type\":\"read\",\"writer\":6"),
+        "the readers are writers 5 and 6"
+    );
 }
 
 /// A reader's lookup that missed a committed row (the history rewritten so that a lookup of
@@ -140,7 +220,11 @@ fn a_missed_committed_row_fails_reads() {
     let env = SharedEnv::up();
     let dir = env.dir.path().join("readers");
     std::fs::create_dir_all(&dir).unwrap();
-    let ran = run(&repo().join("scenarios/readers.toml"), &dir, &["--env-file", &env.env_arg()]);
+    let ran = run(
+        &repo().join("scenarios/readers.toml"),
+        &dir,
+        &["--env-file", &env.env_arg()],
+    );
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let run_dir = ran.run_dir();
     let (before, results) = env.check("entries", Some(&run_dir), &[]);
@@ -181,12 +265,28 @@ fn a_live_file_removed_after_maintenance_fails_object_store() {
     let env = SharedEnv::up();
     let dir = env.dir.path().join("maintenance");
     std::fs::create_dir_all(&dir).unwrap();
-    let ran = run(&repo().join("scenarios/maintenance.toml"), &dir, &["--env-file", &env.env_arg()]);
+    let ran = run(
+        &repo().join("scenarios/maintenance.toml"),
+        &dir,
+        &["--env-file", &env.env_arg()],
+    );
     let run_dir = ran.run_dir();
     assert_eq!(check(&ran.report(), "object_store"), "pass", "{}", ran.explain());
-    let target = ducklake_stress::lake::LakeTarget { env: env.endpoints(), catalog: Default::default(), data_path: None, extensions: ducklake_stress::lake::ExtensionSource::resolve(None), data_inlining_row_limit: Some(0) };
+    let target = ducklake_stress::lake::LakeTarget {
+        env: env.endpoints(),
+        catalog: Default::default(),
+        data_path: None,
+        extensions: ducklake_stress::lake::ExtensionSource::resolve(None),
+        data_inlining_row_limit: Some(0),
+    };
     let conn = ducklake_stress::lake::open(&target, "ducklake-stress/test/breaker", None).unwrap();
-    let file: String = conn.query_row("SELECT data_file FROM ducklake_list_files('lake', 'entries', schema => 'main') LIMIT 1", [], |r| r.get(0)).unwrap();
+    let file: String = conn
+        .query_row(
+            "SELECT data_file FROM ducklake_list_files('lake', 'entries', schema => 'main') LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     drop(conn);
     let s3 = env.endpoints().s3.unwrap();
     let key = file.strip_prefix(&format!("s3://{}/", s3.bucket)).unwrap().to_string();
@@ -232,7 +332,13 @@ fresh_every = 3
     let reads = check_of(&r, "reads");
     assert_eq!(reads["status"], "pass", "{reads}");
     assert!(reads["evidence"]["counts"].as_u64().unwrap() > 0, "{reads}");
-    for name in ["row_count", "transaction_integrity", "snapshots", "object_store", "writer_sessions"] {
+    for name in [
+        "row_count",
+        "transaction_integrity",
+        "snapshots",
+        "object_store",
+        "writer_sessions",
+    ] {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
 }

@@ -28,7 +28,17 @@ fn env_json(dir: &Path) -> std::path::PathBuf {
 
 fn k8s(scenario: &Path, env: &Path, extra: &[&str]) -> Ran {
     let mut cmd = bin();
-    cmd.args(["k8s"]).arg(scenario).args(["--workers", "4", "--image", "registry.example/ducklake-stress:1.5.5", "--env-file"]).arg(env).args(extra);
+    cmd.args(["k8s"])
+        .arg(scenario)
+        .args([
+            "--workers",
+            "4",
+            "--image",
+            "registry.example/ducklake-stress:1.5.5",
+            "--env-file",
+        ])
+        .arg(env)
+        .args(extra);
     Ran::from(cmd.output().expect("binary runs"))
 }
 
@@ -37,9 +47,17 @@ fn validate(file: &Path, versions: &[&str]) -> (bool, String) {
     let mut ok = true;
     let mut said = String::new();
     for v in versions {
-        let out = Command::new("kubernetes-validate").args(["--strict", "--no-warn", "-k", v]).arg(file).output().expect("kubernetes-validate runs");
+        let out = Command::new("kubernetes-validate")
+            .args(["--strict", "--no-warn", "-k", v])
+            .arg(file)
+            .output()
+            .expect("kubernetes-validate runs");
         ok &= out.status.success();
-        said.push_str(&format!("[k8s {v}] {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        said.push_str(&format!(
+            "[k8s {v}] {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     (ok, said)
 }
@@ -48,14 +66,34 @@ fn validate(file: &Path, versions: &[&str]) -> (bool, String) {
 fn k8s_manifests_are_valid_kubernetes_objects_and_a_broken_one_is_caught() {
     let test = "k8s_manifests_are_valid_kubernetes_objects_and_a_broken_one_is_caught";
     if tool("kubernetes-validate").is_none() {
-        return skipped(test, "kubernetes-validate not installed (PyPI package kubernetes-validate; scripts/setup-test.sh installs it)");
+        return skipped(
+            test,
+            "kubernetes-validate not installed (PyPI package kubernetes-validate; scripts/setup-test.sh installs it)",
+        );
     }
     let dir = tempdir();
     let manifests = dir.path().join("k8s.yaml");
-    let ran = k8s(&repo().join("scenarios/quickstart.toml"), &env_json(dir.path()), &["--namespace", "stress", "--set", "run.writers=16", "--out", manifests.to_str().unwrap()]);
+    let ran = k8s(
+        &repo().join("scenarios/quickstart.toml"),
+        &env_json(dir.path()),
+        &[
+            "--namespace",
+            "stress",
+            "--set",
+            "run.writers=16",
+            "--out",
+            manifests.to_str().unwrap(),
+        ],
+    );
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let yaml = std::fs::read_to_string(&manifests).unwrap();
-    for kind in ["kind: Secret", "kind: ConfigMap", "kind: Service", "completionMode: Indexed", "writers = 16"] {
+    for kind in [
+        "kind: Secret",
+        "kind: ConfigMap",
+        "kind: Service",
+        "completionMode: Indexed",
+        "writers = 16",
+    ] {
         assert!(yaml.contains(kind), "{kind} missing from:\n{yaml}");
     }
     let (ok, said) = validate(&manifests, &[OLDEST_KUBERNETES, "1.37.0"]);
@@ -63,7 +101,11 @@ fn k8s_manifests_are_valid_kubernetes_objects_and_a_broken_one_is_caught() {
     // The validator judges: one misspelled field (what a typo in the generator would do)
     // must be rejected, or the check above proves nothing.
     let broken = dir.path().join("broken.yaml");
-    std::fs::write(&broken, yaml.replacen("completionMode: Indexed", "completionMod: Indexed", 1)).unwrap();
+    std::fs::write(
+        &broken,
+        yaml.replacen("completionMode: Indexed", "completionMod: Indexed", 1),
+    )
+    .unwrap();
     let (ok, said) = validate(&broken, &["1.37.0"]);
     assert!(!ok, "kubernetes-validate accepted an unknown field:\n{said}");
 }
@@ -72,15 +114,39 @@ fn k8s_manifests_are_valid_kubernetes_objects_and_a_broken_one_is_caught() {
 fn k8s_refuses_what_pods_cannot_share_naming_the_setting() {
     let dir = tempdir();
     let env = env_json(dir.path());
-    let sqlite = scenario(dir.path(), "sqlite", "name = \"s\"\n[run]\nwriters = 4\nduration = \"2s\"\n[lake]\ncatalog = \"sqlite\"\n");
+    let sqlite = scenario(
+        dir.path(),
+        "sqlite",
+        "name = \"s\"\n[run]\nwriters = 4\nduration = \"2s\"\n[lake]\ncatalog = \"sqlite\"\n",
+    );
     let ran = k8s(&sqlite, &env, &[]);
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("lake.catalog = \"sqlite\"") && ran.stderr.contains("catalog = \"postgres\""), "{}", ran.explain());
-    let few = scenario(dir.path(), "few", "name = \"f\"\n[run]\nwriters = 2\nduration = \"2s\"\n");
+    assert!(
+        ran.stderr.contains("lake.catalog = \"sqlite\"") && ran.stderr.contains("catalog = \"postgres\""),
+        "{}",
+        ran.explain()
+    );
+    let few = scenario(
+        dir.path(),
+        "few",
+        "name = \"f\"\n[run]\nwriters = 2\nduration = \"2s\"\n",
+    );
     let ran = k8s(&few, &env, &[]);
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("--workers 4 is more than the scenario's 2 writers"), "{}", ran.explain());
-    let ran = k8s(&repo().join("scenarios/quickstart.toml"), &env, &["--set", "run.writers=8", "--name", "Bad_Name"]);
+    assert!(
+        ran.stderr.contains("--workers 4 is more than the scenario's 2 writers"),
+        "{}",
+        ran.explain()
+    );
+    let ran = k8s(
+        &repo().join("scenarios/quickstart.toml"),
+        &env,
+        &["--set", "run.writers=8", "--name", "Bad_Name"],
+    );
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("--name \"Bad_Name\" is not a Kubernetes name"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("--name \"Bad_Name\" is not a Kubernetes name"),
+        "{}",
+        ran.explain()
+    );
 }

@@ -11,30 +11,77 @@ fn a_paused_object_store_is_a_diagnosed_stall_and_the_run_recovers() {
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
     let n = &r["nemesis"][0];
-    let (paused, resumed) = (n["started_at_seconds"].as_f64().expect("paused"), n["ended_at_seconds"].as_f64().expect("resumed"));
-    let stall = r["stalls"].as_array().unwrap().iter().find(|s| s["from"].as_f64().unwrap() <= resumed).expect("the pause stalled the writers").clone();
+    let (paused, resumed) = (
+        n["started_at_seconds"].as_f64().expect("paused"),
+        n["ended_at_seconds"].as_f64().expect("resumed"),
+    );
+    let stall = r["stalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["from"].as_f64().unwrap() <= resumed)
+        .expect("the pause stalled the writers")
+        .clone();
     let places = stall["diagnosis"]["places"].as_array().unwrap();
-    assert!(places.iter().any(|p| p["place"].as_str().unwrap().contains("object store")), "{stall}");
+    assert!(
+        places
+            .iter()
+            .any(|p| p["place"].as_str().unwrap().contains("object store")),
+        "{stall}"
+    );
     assert!(stall["until"].as_f64().expect("the stall ended") >= paused);
-    let after: u64 = r["timeline"].as_array().unwrap().iter().filter(|s| s["second"].as_f64().unwrap() > resumed + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
-    assert!(after > 0, "no commit after the object store came back: {}", r["timeline"]);
+    let after: u64 = r["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["second"].as_f64().unwrap() > resumed + 1.0)
+        .map(|s| s["commits"].as_u64().unwrap())
+        .sum();
+    assert!(
+        after > 0,
+        "no commit after the object store came back: {}",
+        r["timeline"]
+    );
     for c in &judging_checks(&r) {
-        assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
+        assert_eq!(
+            c["status"], "pass",
+            "check {} did not pass: {}",
+            c["name"], c["summary"]
+        );
     }
 }
 
 #[test]
 fn an_idle_in_transaction_timeout_ends_catalog_transactions_and_the_lake_holds() {
     let dir = tempdir();
-    let ran = run(&repo().join("scenarios/idle-in-transaction-timeout.toml"), dir.path(), &[]);
+    let ran = run(
+        &repo().join("scenarios/idle-in-transaction-timeout.toml"),
+        dir.path(),
+        &[],
+    );
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
-    assert!(r["nemesis"][0]["sessions_terminated"].as_u64().unwrap() >= 1, "the 5 ms timeout ended no session: {}", r["nemesis"]);
+    assert!(
+        r["nemesis"][0]["sessions_terminated"].as_u64().unwrap() >= 1,
+        "the 5 ms timeout ended no session: {}",
+        r["nemesis"]
+    );
     let t = &r["totals"];
     assert!(t["uncertain_attempts"].as_u64().unwrap() >= 1, "{t}");
     assert_eq!(t["unresolved"], 0, "{t}");
-    assert!(r["errors"].as_object().unwrap().contains_key("connection_lost"), "{}", r["errors"]);
-    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity", "catalog_locks"] {
+    assert!(
+        r["errors"].as_object().unwrap().contains_key("connection_lost"),
+        "{}",
+        r["errors"]
+    );
+    for name in [
+        "row_count",
+        "transaction_integrity",
+        "snapshots",
+        "table_stats",
+        "catalog_integrity",
+        "catalog_locks",
+    ] {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
 }
@@ -47,18 +94,38 @@ fn assert_restarted_and_recovered(r: &serde_json::Value, restarts: usize) {
     let done = n["restarts"].as_array().expect("restarts recorded");
     assert!(done.len() >= restarts, "fewer restarts than planned: {n}");
     for restart in done {
-        assert!(restart["ready_at_seconds"].as_f64().is_some(), "the service did not come back: {restart}");
+        assert!(
+            restart["ready_at_seconds"].as_f64().is_some(),
+            "the service did not come back: {restart}"
+        );
     }
     // The first comeback: a later one can fall near the end of a run on a loaded machine.
     let first_up = done[0]["ready_at_seconds"].as_f64().unwrap();
-    let after: u64 = r["timeline"].as_array().unwrap().iter().filter(|s| s["second"].as_f64().unwrap() > first_up + 1.0).map(|s| s["commits"].as_u64().unwrap()).sum();
-    assert!(after > 0, "no commit after the service came back at {first_up:.1} s: {}", r["timeline"]);
+    let after: u64 = r["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["second"].as_f64().unwrap() > first_up + 1.0)
+        .map(|s| s["commits"].as_u64().unwrap())
+        .sum();
+    assert!(
+        after > 0,
+        "no commit after the service came back at {first_up:.1} s: {}",
+        r["timeline"]
+    );
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
-    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "object_store", "catalog_integrity", "catalog_locks"] {
+    for name in [
+        "row_count",
+        "transaction_integrity",
+        "snapshots",
+        "table_stats",
+        "object_store",
+        "catalog_integrity",
+        "catalog_locks",
+    ] {
         assert_eq!(check(r, name), "pass", "{name}: {}", r["checks"]);
     }
 }
-
 
 /// A restart can cut a commit off after Postgres made it durable (the acknowledgement is
 /// lost with the connection): DuckDB then deletes the commit's Parquet file while the
@@ -72,16 +139,30 @@ fn assert_judged_after_catalog_restarts(ran: &Ran) {
     let history = std::fs::read_to_string(r["history"]["file"].as_str().unwrap()).unwrap();
     let report = serde_json::to_string(&r).unwrap();
     for (name, text) in [("history", &history), ("report", &report)] {
-        assert!(text.match_indices("password=").all(|(i, _)| text[i + 9..].starts_with("****")), "a password in the {name}");
+        assert!(
+            text.match_indices("password=")
+                .all(|(i, _)| text[i + 9..].starts_with("****")),
+            "a password in the {name}"
+        );
     }
-    let missing = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").map(|c| c["evidence"]["missing_count"].as_u64().unwrap_or(0)).unwrap();
+    let missing = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "object_store")
+        .map(|c| c["evidence"]["missing_count"].as_u64().unwrap_or(0))
+        .unwrap();
     if missing == 0 {
         assert_restarted_and_recovered(&r, 1);
         assert_eq!(ran.code, 0, "{}", ran.explain());
         return;
     }
     let resolved_committed = r["totals"]["resolved_committed"].as_u64().unwrap();
-    assert!(resolved_committed >= missing, "{missing} files missing but only {resolved_committed} cut-off commits resolved committed: {}", ran.explain());
+    assert!(
+        resolved_committed >= missing,
+        "{missing} files missing but only {resolved_committed} cut-off commits resolved committed: {}",
+        ran.explain()
+    );
     for name in ["row_count", "transaction_integrity", "object_store"] {
         assert_eq!(check(&r, name), "fail", "{name} missed the lost file: {}", r["checks"]);
     }
@@ -94,7 +175,11 @@ fn a_catalog_restarted_in_fast_mode_is_survived_or_its_lost_file_is_caught() {
     let dir = tempdir();
     let ran = run(&repo().join("scenarios/restart-catalog.toml"), dir.path(), &[]);
     let r = ran.report();
-    assert!(r["errors"].as_object().unwrap().contains_key("connection_lost"), "no writer saw its catalog connection end: {}", r["errors"]);
+    assert!(
+        r["errors"].as_object().unwrap().contains_key("connection_lost"),
+        "no writer saw its catalog connection end: {}",
+        r["errors"]
+    );
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
     assert_judged_after_catalog_restarts(&ran);
 }
@@ -102,10 +187,26 @@ fn a_catalog_restarted_in_fast_mode_is_survived_or_its_lost_file_is_caught() {
 #[test]
 fn a_catalog_restarted_in_immediate_mode_is_survived_or_its_lost_file_is_caught() {
     let dir = tempdir();
-    let ran = run(&repo().join("scenarios/restart-catalog-immediate.toml"), dir.path(), &[]);
+    let ran = run(
+        &repo().join("scenarios/restart-catalog-immediate.toml"),
+        dir.path(),
+        &[],
+    );
     let r = ran.report();
-    assert!(r["nemesis"][0]["restarts"][0]["exit"].as_str().unwrap_or("").contains("exit status"), "{}", r["nemesis"]);
-    assert_eq!(check(&r, "catalog_rollbacks"), "skipped", "an immediate restart resets the counter: {}", r["checks"]);
+    assert!(
+        r["nemesis"][0]["restarts"][0]["exit"]
+            .as_str()
+            .unwrap_or("")
+            .contains("exit status"),
+        "{}",
+        r["nemesis"]
+    );
+    assert_eq!(
+        check(&r, "catalog_rollbacks"),
+        "skipped",
+        "an immediate restart resets the counter: {}",
+        r["checks"]
+    );
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
     assert_judged_after_catalog_restarts(&ran);
 }
@@ -117,7 +218,11 @@ fn a_killed_object_store_fails_uploads_and_the_run_recovers_when_it_is_back() {
     let r = ran.report();
     let restart = &r["nemesis"][0]["restarts"][0];
     assert!(restart["exit"].as_str().unwrap_or("").contains("SIGKILL"), "{restart}");
-    assert!(r["errors"].as_object().unwrap().contains_key("s3_http"), "no upload failed while S3 was down: {}", r["errors"]);
+    assert!(
+        r["errors"].as_object().unwrap().contains_key("s3_http"),
+        "no upload failed while S3 was down: {}",
+        r["errors"]
+    );
     assert_restarted_and_recovered(&r, 1);
     assert_eq!(ran.code, 0, "{}", ran.explain());
 }
@@ -141,16 +246,28 @@ fn catalog_latency_is_added_with_netem_or_its_absence_is_reported() {
     let n = &r["nemesis"][0];
     match n["error"].as_str() {
         Some(e) => {
-            assert!(e.contains("sch_netem"), "the fault failed for another reason than a missing netem: {n}");
+            assert!(
+                e.contains("sch_netem"),
+                "the fault failed for another reason than a missing netem: {n}"
+            );
             assert!(n["started_at_seconds"].is_null(), "{n}");
         }
         None => {
-            assert!(n["rule"].as_str().unwrap().contains("netem delay 20000us 5000us"), "{n}");
+            assert!(
+                n["rule"].as_str().unwrap().contains("netem delay 20000us 5000us"),
+                "{n}"
+            );
             assert!(n["ended_at_seconds"].as_f64().is_some(), "{n}");
         }
     }
-    let qdiscs = std::process::Command::new("tc").args(["qdisc", "show", "dev", "lo"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&qdiscs.stdout).contains("netem"), "the netem rule was left on lo");
+    let qdiscs = std::process::Command::new("tc")
+        .args(["qdisc", "show", "dev", "lo"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&qdiscs.stdout).contains("netem"),
+        "the netem rule was left on lo"
+    );
     for name in ["row_count", "transaction_integrity", "snapshots", "catalog_integrity"] {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }

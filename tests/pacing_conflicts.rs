@@ -231,11 +231,23 @@ table_stats = "report"
     let dir = tempdir();
     let ran = run(&scenario(dir.path(), "two-tables", toml), dir.path(), &[]);
     let r = ran.report();
-    let groups = r["errors"]["conflict"]["conflicts"].as_array().cloned().unwrap_or_default();
-    for (table, statement) in [("main.a", "workload.statements[0]: UPDATE lake.a"), ("main.b", "workload.statements[1]: UPDATE lake.b")] {
-        let g = groups.iter().find(|g| g["table"] == table).unwrap_or_else(|| panic!("no conflict on {table}: {groups:?}\n{}", ran.explain()));
+    let groups = r["errors"]["conflict"]["conflicts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (table, statement) in [
+        ("main.a", "workload.statements[0]: UPDATE lake.a"),
+        ("main.b", "workload.statements[1]: UPDATE lake.b"),
+    ] {
+        let g = groups
+            .iter()
+            .find(|g| g["table"] == table)
+            .unwrap_or_else(|| panic!("no conflict on {table}: {groups:?}\n{}", ran.explain()));
         assert!(g["statement"].as_str().unwrap().starts_with(statement), "{g}");
     }
     let summary = std::fs::read_to_string(ran.run_dir().join("summary.txt")).unwrap();
-    assert!(summary.contains("on main.a (table id") && summary.contains("on main.b (table id"), "{summary}");
+    assert!(
+        summary.contains("on main.a (table id") && summary.contains("on main.b (table id"),
+        "{summary}"
+    );
 }

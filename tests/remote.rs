@@ -20,27 +20,53 @@ use std::time::{Duration, Instant};
 /// The compose stack's Postgres and S3 on free host ports, default credentials (the
 /// workers read docker-compose.network.env.json, which has the defaults).
 fn stack(cmd: Vec<&'static str>, extra_files: Vec<&'static str>, extra_vars: Vec<(String, String)>) -> Stack {
-    let mut vars = vec![("DLS_PG_PORT".to_string(), free_port().to_string()), ("DLS_S3_PORT".to_string(), free_port().to_string())];
+    let mut vars = vec![
+        ("DLS_PG_PORT".to_string(), free_port().to_string()),
+        ("DLS_S3_PORT".to_string(), free_port().to_string()),
+    ];
     vars.extend(extra_vars);
-    Stack { cmd, project: format!("dls-remote-{}", hex(4)), vars, down: false, extra_files }
+    Stack {
+        cmd,
+        project: format!("dls-remote-{}", hex(4)),
+        vars,
+        down: false,
+        extra_files,
+    }
 }
 
 fn the_report(results: &Path) -> Value {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(results).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("report.json").exists()).collect()).unwrap_or_default();
-    assert_eq!(dirs.len(), 1, "expected one run directory with a report under {}: {dirs:?}", results.display());
+    let dirs: Vec<PathBuf> = std::fs::read_dir(results)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("report.json").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "expected one run directory with a report under {}: {dirs:?}",
+        results.display()
+    );
     serde_json::from_str(&std::fs::read_to_string(dirs[0].join("report.json")).unwrap()).unwrap()
 }
 
 fn assert_checks_pass(r: &Value, what: &str) {
     for c in common::judging_checks(r) {
-        assert_eq!(c["status"], "pass", "{what}: check {} did not pass: {}", c["name"], c["summary"]);
+        assert_eq!(
+            c["status"], "pass",
+            "{what}: check {} did not pass: {}",
+            c["name"], c["summary"]
+        );
     }
 }
 
 #[test]
 fn four_worker_containers_of_four_writers_pass_every_check() {
     let test = "four_worker_containers_of_four_writers_pass_every_check";
-    let Some((cmd, _)) = engine_and_compose(test) else { return };
+    let Some((cmd, _)) = engine_and_compose(test) else {
+        return;
+    };
     let dir = tempdir();
     let results = dir.path().join("results");
     std::fs::create_dir_all(&results).unwrap();
@@ -58,7 +84,11 @@ fn four_worker_containers_of_four_writers_pass_every_check() {
     let exited = || docker(&["inspect", "-f", "{{.State.Status}}", &coordinator]) == "exited";
     let until = Instant::now() + Duration::from_secs(300);
     while !exited() {
-        assert!(Instant::now() < until, "the coordinator did not finish within 300 s:\n{}", stack.compose(&["logs", "--no-color", "--tail", "40"]).1);
+        assert!(
+            Instant::now() < until,
+            "the coordinator did not finish within 300 s:\n{}",
+            stack.compose(&["logs", "--no-color", "--tail", "40"]).1
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     let code = docker(&["inspect", "-f", "{{.State.ExitCode}}", &coordinator]);
@@ -67,23 +97,39 @@ fn four_worker_containers_of_four_writers_pass_every_check() {
     let r = the_report(&results);
     assert_eq!(r["verdict"], "pass", "{}\n{logs}", r["verdict_reason"]);
     assert_checks_pass(&r, "4 workers x 4 writers");
-    let workers = r["remote_workers"].as_array().expect("the report lists the remote workers");
+    let workers = r["remote_workers"]
+        .as_array()
+        .expect("the report lists the remote workers");
     assert_eq!(workers.len(), 4, "{workers:?}");
     let mut hosts: Vec<&str> = workers.iter().map(|w| w["host"].as_str().unwrap()).collect();
     hosts.sort();
     hosts.dedup();
-    assert_eq!(hosts.len(), 4, "every worker on its own container (host name): {hosts:?}");
-    let mut peers: Vec<&str> = workers.iter().map(|w| w["peer"].as_str().unwrap().split(':').next().unwrap()).collect();
+    assert_eq!(
+        hosts.len(),
+        4,
+        "every worker on its own container (host name): {hosts:?}"
+    );
+    let mut peers: Vec<&str> = workers
+        .iter()
+        .map(|w| w["peer"].as_str().unwrap().split(':').next().unwrap())
+        .collect();
     peers.sort();
     peers.dedup();
     assert_eq!(peers.len(), 4, "every worker from its own network address: {peers:?}");
     for w in workers {
         assert_eq!(w["writers"], 4, "{w}");
         assert!(w["lost_at_seconds"].is_null(), "no worker was lost: {w}");
-        assert!(w["commits"].as_u64().unwrap() > 0, "every worker's writers committed: {w}");
+        assert!(
+            w["commits"].as_u64().unwrap() > 0,
+            "every worker's writers committed: {w}"
+        );
     }
     let sum: u64 = workers.iter().map(|w| w["commits"].as_u64().unwrap()).sum();
-    assert_eq!(sum, r["totals"]["commits"].as_u64().unwrap(), "the workers' commits add up to the run's");
+    assert_eq!(
+        sum,
+        r["totals"]["commits"].as_u64().unwrap(),
+        "the workers' commits add up to the run's"
+    );
     assert_eq!(r["writers"].as_array().unwrap().len(), 16);
     let (ok, out) = stack.compose(&["down", "-v"]);
     assert!(ok, "compose down -v failed:\n{out}");
@@ -103,10 +149,22 @@ impl Workers {
         let env_file = common::repo().join("docker-compose.network.env.json");
         for _ in 0..count {
             docker(&[
-                "run", "-d", "--label", &label, "--network", network,
-                "-v", &format!("{}:/env.json:ro", env_file.display()),
-                "-e", &format!("DLS_RUN_TOKEN={token}"),
-                HARNESS_IMAGE, "worker", "--coordinator", coordinator, "--env-file", "/env.json",
+                "run",
+                "-d",
+                "--label",
+                &label,
+                "--network",
+                network,
+                "-v",
+                &format!("{}:/env.json:ro", env_file.display()),
+                "-e",
+                &format!("DLS_RUN_TOKEN={token}"),
+                HARNESS_IMAGE,
+                "worker",
+                "--coordinator",
+                coordinator,
+                "--env-file",
+                "/env.json",
             ]);
         }
         Workers { label }
@@ -114,7 +172,9 @@ impl Workers {
 
     fn logs(&self) -> String {
         let ids = docker(&["ps", "-aq", "--filter", &format!("label={}", self.label)]);
-        ids.lines().map(|id| format!("--- {id}\n{}", sh("docker", &["logs", "--tail", "15", id]).1)).collect()
+        ids.lines()
+            .map(|id| format!("--- {id}\n{}", sh("docker", &["logs", "--tail", "15", id]).1))
+            .collect()
     }
 }
 
@@ -133,7 +193,16 @@ fn coordinator(scenario: &str, env_json: &Path, port: u16, workers: u32, token: 
     bin()
         .args(["run", scenario, "--env-file"])
         .arg(env_json)
-        .args(["--coordinate", &format!("0.0.0.0:{port}"), "--workers", &workers.to_string(), "--token", token, "--quiet", "--results-dir"])
+        .args([
+            "--coordinate",
+            &format!("0.0.0.0:{port}"),
+            "--workers",
+            &workers.to_string(),
+            "--token",
+            token,
+            "--quiet",
+            "--results-dir",
+        ])
         .arg(results)
         .current_dir(common::repo())
         .stdout(Stdio::piped())
@@ -148,7 +217,11 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Ran {
         if Instant::now() >= until {
             let _ = child.kill();
             let ran = Ran::from(child.wait_with_output().unwrap());
-            panic!("the coordinator did not end within {} s: {}", limit.as_secs(), ran.explain());
+            panic!(
+                "the coordinator did not end within {} s: {}",
+                limit.as_secs(),
+                ran.explain()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -165,14 +238,22 @@ fn services(test: &str) -> Option<(Stack, tempfile::TempDir, PathBuf, String, St
     let dir = tempdir();
     let env_json = stack.env_json(dir.path());
     let network = format!("{}_default", stack.project);
-    let gateway = docker(&["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", &network]);
+    let gateway = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        &network,
+    ]);
     Some((stack, dir, env_json, network, gateway))
 }
 
 #[test]
 fn a_worker_cut_off_from_the_network_is_reported_and_its_writers_accounted_for() {
     let test = "a_worker_cut_off_from_the_network_is_reported_and_its_writers_accounted_for";
-    let Some((_stack, dir, env_json, network, gateway)) = services(test) else { return };
+    let Some((_stack, dir, env_json, network, gateway)) = services(test) else {
+        return;
+    };
     let (port, token, results) = (free_port(), hex(16), dir.path().join("results"));
     let child = coordinator("scenarios/remote-disconnect.toml", &env_json, port, 4, &token, &results);
     let workers = Workers::start(4, &network, &format!("{gateway}:{port}"), &token);
@@ -180,14 +261,20 @@ fn a_worker_cut_off_from_the_network_is_reported_and_its_writers_accounted_for()
     let r = ran.report();
     let context = format!("{}\nworkers:\n{}", ran.explain(), workers.logs());
     let n = &r["nemesis"][0];
-    assert!(n["error"].is_null() && n["started_at_seconds"].is_number(), "the fault did not act: {n}\n{context}");
+    assert!(
+        n["error"].is_null() && n["started_at_seconds"].is_number(),
+        "the fault did not act: {n}\n{context}"
+    );
     let all = r["remote_workers"].as_array().expect("remote workers in the report");
     assert_eq!(all.len(), 4, "{context}");
     let lost: Vec<&Value> = all.iter().filter(|w| w["lost_at_seconds"].is_number()).collect();
     assert_eq!(lost.len(), 1, "exactly the disconnected worker is lost: {all:?}");
     let gone = lost[0];
     assert_eq!(gone["expected_loss"], true, "{gone}");
-    assert!(gone["lost_reason"].as_str().unwrap().contains("nothing heard"), "lost by its silence, not a closed connection: {gone}");
+    assert!(
+        gone["lost_reason"].as_str().unwrap().contains("nothing heard"),
+        "lost by its silence, not a closed connection: {gone}"
+    );
     let cut_at = n["started_at_seconds"].as_f64().unwrap();
     let lost_at = gone["lost_at_seconds"].as_f64().unwrap();
     assert!(lost_at >= cut_at, "declared lost ({lost_at}) after the cut ({cut_at})");
@@ -195,14 +282,24 @@ fn a_worker_cut_off_from_the_network_is_reported_and_its_writers_accounted_for()
     let crashes = r["crashes"].as_array().unwrap();
     let first = gone["first_writer"].as_u64().unwrap();
     let mine: Vec<u64> = crashes.iter().map(|c| c["writer"].as_u64().unwrap()).collect();
-    assert_eq!(mine, (first..first + 4).collect::<Vec<_>>(), "the lost worker's writers, and only they, ended as crashes: {crashes:?}");
+    assert_eq!(
+        mine,
+        (first..first + 4).collect::<Vec<_>>(),
+        "the lost worker's writers, and only they, ended as crashes: {crashes:?}"
+    );
     assert!(crashes.iter().all(|c| c["expected"] == true), "{crashes:?}");
     for w in all.iter().filter(|w| w["lost_at_seconds"].is_null()) {
         assert!(w["commits"].as_u64().unwrap() > 0, "the other workers went on: {w}");
         assert_eq!(w["failed"], 0, "only the lost worker's transactions may fail: {w}");
     }
-    assert!(gone["failed"].as_u64().unwrap() <= 4, "at most its 4 in-flight transactions failed: {gone}");
-    assert!(gone["sessions_fenced"].as_u64().unwrap() >= 1, "its catalog sessions were still open in Postgres and were terminated: {gone}");
+    assert!(
+        gone["failed"].as_u64().unwrap() <= 4,
+        "at most its 4 in-flight transactions failed: {gone}"
+    );
+    assert!(
+        gone["sessions_fenced"].as_u64().unwrap() >= 1,
+        "its catalog sessions were still open in Postgres and were terminated: {gone}"
+    );
     // Every transaction of the lost writers that had begun is accounted for: committed,
     // failed, or resolved from its tag; none is left unknown.
     assert_eq!(r["totals"]["indeterminate"], 0, "{}", r["totals"]);
@@ -213,18 +310,41 @@ fn a_worker_cut_off_from_the_network_is_reported_and_its_writers_accounted_for()
 #[test]
 fn a_worker_with_the_wrong_token_is_refused() {
     let test = "a_worker_with_the_wrong_token_is_refused";
-    let Some((_stack, dir, env_json, network, gateway)) = services(test) else { return };
+    let Some((_stack, dir, env_json, network, gateway)) = services(test) else {
+        return;
+    };
     let (port, token, results) = (free_port(), hex(16), dir.path().join("results"));
-    let file = common::scenario(dir.path(), "remote-small", &common::append_toml("remote-small", 2, 5, "remote_small", common::PATIENT_RETRIES));
+    let file = common::scenario(
+        dir.path(),
+        "remote-small",
+        &common::append_toml("remote-small", 2, 5, "remote_small", common::PATIENT_RETRIES),
+    );
     let child = coordinator(file.to_str().unwrap(), &env_json, port, 1, &token, &results);
     let intruder = Workers::start(1, &network, &format!("{gateway}:{port}"), "not-the-token");
     let until = Instant::now() + Duration::from_secs(60);
-    let exit_of = |w: &Workers| docker(&["ps", "-aq", "--filter", &format!("label={}", w.label), "--filter", "status=exited"]);
+    let exit_of = |w: &Workers| {
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={}", w.label),
+            "--filter",
+            "status=exited",
+        ])
+    };
     while exit_of(&intruder).is_empty() {
-        assert!(Instant::now() < until, "the worker with a wrong token was not sent away within 60 s:\n{}", intruder.logs());
+        assert!(
+            Instant::now() < until,
+            "the worker with a wrong token was not sent away within 60 s:\n{}",
+            intruder.logs()
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
-    assert!(intruder.logs().contains("refused this worker: wrong token"), "{}", intruder.logs());
+    assert!(
+        intruder.logs().contains("refused this worker: wrong token"),
+        "{}",
+        intruder.logs()
+    );
     let _worker = Workers::start(1, &network, &format!("{gateway}:{port}"), &token);
     let ran = wait_bounded(child, Duration::from_secs(240));
     assert_eq!(ran.code, 0, "{}", ran.explain());

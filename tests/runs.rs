@@ -7,7 +7,11 @@ use common::*;
 #[test]
 fn four_writers_append_to_s3_and_every_check_passes() {
     let dir = tempdir();
-    let path = scenario(dir.path(), "four", &append_toml("four", 4, 15, "entries", PATIENT_RETRIES));
+    let path = scenario(
+        dir.path(),
+        "four",
+        &append_toml("four", 4, 15, "entries", PATIENT_RETRIES),
+    );
     let ran = run(&path, dir.path(), &[]);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let r = ran.report();
@@ -17,12 +21,20 @@ fn four_writers_append_to_s3_and_every_check_passes() {
     assert_eq!(r["totals"]["rows_committed"], 600);
     assert_eq!(r["totals"]["failed"], 0);
     for c in &judging_checks(&r) {
-        assert_eq!(c["status"], "pass", "check {} did not pass: {}", c["name"], c["summary"]);
+        assert_eq!(
+            c["status"], "pass",
+            "check {} did not pass: {}",
+            c["name"], c["summary"]
+        );
     }
     assert_eq!(r["checks"][0]["evidence"]["actual"], 600);
     assert_eq!(r["latency_ms"]["commit"]["count"], 60);
     assert_eq!(r["writers"].as_array().unwrap().len(), 4);
-    assert!(r["versions"]["duckdb"].as_str().unwrap().contains("1.5.5"), "{}", r["versions"]);
+    assert!(
+        r["versions"]["duckdb"].as_str().unwrap().contains("1.5.5"),
+        "{}",
+        r["versions"]
+    );
     // Secrets never reach the report.
     let text = std::fs::read_to_string(ran.run_dir().join("report.json")).unwrap();
     assert!(text.contains("\"password\": \"****\""));
@@ -37,7 +49,8 @@ fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
         8,
         12,
         "entries",
-        "[retry.ducklake]\nmax_retry_count = 0\n[retry.harness]\nmax_attempts = 1\n[checks]\nmax_failed_commits = 100000\n",
+        "[retry.ducklake]\nmax_retry_count = 0\n[retry.harness]\nmax_attempts = 1\n[checks]\nmax_failed_commits = \
+            100000\n",
     );
     let path = scenario(dir.path(), "no-retries", &toml);
     let ran = run(&path, dir.path(), &[]);
@@ -48,17 +61,39 @@ fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
     // run passes.
     assert_eq!(ran.code, 0, "{}", ran.explain());
     for c in &judging_checks(&r) {
-        let expected = if c["name"] == "writer_sessions" { ["pass", "known"].as_slice() } else { ["pass"].as_slice() };
-        assert!(expected.contains(&c["status"].as_str().unwrap()), "check {} is {}: {}", c["name"], c["status"], c["summary"]);
+        let expected = if c["name"] == "writer_sessions" {
+            ["pass", "known"].as_slice()
+        } else {
+            ["pass"].as_slice()
+        };
+        assert!(
+            expected.contains(&c["status"].as_str().unwrap()),
+            "check {} is {}: {}",
+            c["name"],
+            c["status"],
+            c["summary"]
+        );
     }
     let failed = r["totals"]["failed"].as_u64().unwrap();
     let commits = r["totals"]["commits"].as_u64().unwrap();
-    assert!(failed > 0, "8 writers with max_retry_count = 0 should lose commit races: {}", r["totals"]);
-    assert_eq!(commits + failed + r["totals"]["indeterminate"].as_u64().unwrap(), r["totals"]["transactions"].as_u64().unwrap());
+    assert!(
+        failed > 0,
+        "8 writers with max_retry_count = 0 should lose commit races: {}",
+        r["totals"]
+    );
+    assert_eq!(
+        commits + failed + r["totals"]["indeterminate"].as_u64().unwrap(),
+        r["totals"]["transactions"].as_u64().unwrap()
+    );
     // Every failure is classified, none as "other".
     let errors = r["errors"].as_object().unwrap();
     let classified: u64 = errors.values().map(|e| e["count"].as_u64().unwrap()).sum();
-    assert_eq!(classified, r["totals"]["attempts"].as_u64().unwrap() - commits, "one error per failed attempt: {}", r["errors"]);
+    assert_eq!(
+        classified,
+        r["totals"]["attempts"].as_u64().unwrap() - commits,
+        "one error per failed attempt: {}",
+        r["errors"]
+    );
     assert!(!errors.contains_key("other"), "unclassified errors: {}", r["errors"]);
     // The failed transactions left no rows behind.
     assert_eq!(check(&r, "row_count"), "pass");
@@ -69,13 +104,23 @@ fn eight_writers_without_ducklake_retries_fail_commits_but_keep_integrity() {
 #[test]
 fn the_failed_commit_threshold_decides_the_verdict() {
     let dir = tempdir();
-    let toml = append_toml("strict", 8, 12, "entries", "[retry.ducklake]\nmax_retry_count = 0\n[retry.harness]\nmax_attempts = 1\n");
+    let toml = append_toml(
+        "strict",
+        8,
+        12,
+        "entries",
+        "[retry.ducklake]\nmax_retry_count = 0\n[retry.harness]\nmax_attempts = 1\n",
+    );
     let path = scenario(dir.path(), "strict", &toml);
     let ran = run(&path, dir.path(), &[]);
     let r = ran.report();
     assert_eq!(ran.code, 1, "{}", ran.explain());
     assert_eq!(r["verdict"], "fail");
-    assert!(r["verdict_reason"].as_str().unwrap().contains("max_failed_commits"), "{}", r["verdict_reason"]);
+    assert!(
+        r["verdict_reason"].as_str().unwrap().contains("max_failed_commits"),
+        "{}",
+        r["verdict_reason"]
+    );
 }
 
 #[test]
@@ -104,19 +149,36 @@ after = "1s"
     let r = ran.report();
     assert_eq!(r["verdict"], "hang");
     let d = &r["diagnosis"];
-    let nemesis_pid = r["nemesis"][0]["backend_pid"].as_i64().expect("the nemesis took its lock");
+    let nemesis_pid = r["nemesis"][0]["backend_pid"]
+        .as_i64()
+        .expect("the nemesis took its lock");
     let roots = d["root_blockers"].as_array().unwrap();
-    assert!(roots.iter().any(|b| b["pid"].as_i64() == Some(nemesis_pid)), "diagnosis should name pid {nemesis_pid}: {d}");
+    assert!(
+        roots.iter().any(|b| b["pid"].as_i64() == Some(nemesis_pid)),
+        "diagnosis should name pid {nemesis_pid}: {d}"
+    );
     assert!(d["summary"].as_str().unwrap().contains("/nemesis"), "{}", d["summary"]);
-    assert!(d["summary"].as_str().unwrap().contains("AccessExclusiveLock on ducklake_snapshot"), "{}", d["summary"]);
+    assert!(
+        d["summary"]
+            .as_str()
+            .unwrap()
+            .contains("AccessExclusiveLock on ducklake_snapshot"),
+        "{}",
+        d["summary"]
+    );
     assert!(d["writers"].as_array().unwrap().len() == 3);
     assert!(r["postgres"]["peak_lock_waiters"].as_u64().unwrap() >= 1);
     // The stall was diagnosed when it began, before the deadline: writers matched to their
     // catalog sessions, waiting for the nemesis's lock.
     let stall = &r["stalls"][0];
-    let places = stall["diagnosis"]["places"].as_array().expect("a stall with its diagnosis");
+    let places = stall["diagnosis"]["places"]
+        .as_array()
+        .expect("a stall with its diagnosis");
     let waiting = format!("for a lock held by pid {nemesis_pid}");
-    assert!(places.iter().any(|p| p["place"].as_str().unwrap().contains(&waiting)), "{stall}");
+    assert!(
+        places.iter().any(|p| p["place"].as_str().unwrap().contains(&waiting)),
+        "{stall}"
+    );
     assert!(r["timeline"].as_array().unwrap().iter().any(|s| s["stalled"] == true));
 }
 
@@ -166,38 +228,77 @@ fn killed_catalog_sessions_are_classified_and_integrity_holds() {
         3,
         1,
         "entries",
-        "[[nemesis]]\nkind = \"terminate_writer_sessions\"\nafter = \"2s\"\nevery = \"1s\"\nduring = \"commit\"\n[checks]\nmax_failed_commits = 100000\nmax_indeterminate_commits = 100000\n",
+        "[[nemesis]]\nkind = \"terminate_writer_sessions\"\nafter = \"2s\"\nevery = \"1s\"\nduring = \
+            \"commit\"\n[checks]\nmax_failed_commits = 100000\nmax_indeterminate_commits = 100000\n",
     )
     .replace("commits_per_writer = 1", "duration = \"7s\"");
     let path = scenario(dir.path(), "failover", &toml);
     let ran = run(&path, dir.path(), &[]);
     let r = ran.report();
     assert!(ran.code == 0 || ran.code == 1, "{}", ran.explain());
-    assert!(r["nemesis"][0]["sessions_terminated"].as_u64().unwrap() > 0, "{}", r["nemesis"]);
+    assert!(
+        r["nemesis"][0]["sessions_terminated"].as_u64().unwrap() > 0,
+        "{}",
+        r["nemesis"]
+    );
     let errors = r["errors"].as_object().unwrap();
-    assert!(errors.contains_key("connection_lost"), "killing sessions must surface as connection_lost: {}", r["errors"]);
+    assert!(
+        errors.contains_key("connection_lost"),
+        "killing sessions must surface as connection_lost: {}",
+        r["errors"]
+    );
     assert!(!errors.contains_key("other"), "unclassified errors: {}", r["errors"]);
     // Whatever happened to each commit, the lake is consistent with the history, and every
     // unknown outcome was resolved from its tag.
     let t = &r["totals"];
-    assert!(t["uncertain_attempts"].as_u64().unwrap() >= 1, "sessions killed while committing leave the outcome unknown: {t}");
+    assert!(
+        t["uncertain_attempts"].as_u64().unwrap() >= 1,
+        "sessions killed while committing leave the outcome unknown: {t}"
+    );
     assert_eq!(t["unresolved"], 0, "{t}");
-    assert_eq!(t["uncertain_attempts"].as_u64().unwrap(), t["resolved_committed"].as_u64().unwrap() + t["resolved_absent"].as_u64().unwrap(), "{t}");
-    for name in ["row_count", "transaction_integrity", "snapshots", "table_stats", "catalog_integrity"] {
+    assert_eq!(
+        t["uncertain_attempts"].as_u64().unwrap(),
+        t["resolved_committed"].as_u64().unwrap() + t["resolved_absent"].as_u64().unwrap(),
+        "{t}"
+    );
+    for name in [
+        "row_count",
+        "transaction_integrity",
+        "snapshots",
+        "table_stats",
+        "catalog_integrity",
+    ] {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
-    let files = &r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "object_store").unwrap()["evidence"];
+    let files = &r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "object_store")
+        .unwrap()["evidence"];
     assert_eq!(files["missing_count"], 0, "{files}");
 }
 
 #[test]
 fn the_catalog_rollback_threshold_makes_hidden_retries_fail_the_run() {
     let dir = tempdir();
-    let toml = append_toml("hidden-retries", 8, 6, "entries", &format!("{PATIENT_RETRIES}[checks]\nmax_catalog_rollbacks = 0\n"));
+    let toml = append_toml(
+        "hidden-retries",
+        8,
+        6,
+        "entries",
+        &format!("{PATIENT_RETRIES}[checks]\nmax_catalog_rollbacks = 0\n"),
+    );
     let path = scenario(dir.path(), "hidden", &toml);
     let ran = run(&path, dir.path(), &[]);
     let r = ran.report();
-    let check = r["checks"].as_array().unwrap().iter().find(|c| c["name"] == "catalog_rollbacks").unwrap().clone();
+    let check = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "catalog_rollbacks")
+        .unwrap()
+        .clone();
     // 8 writers started together always lose some commit races, which DuckLake retries
     // out of sight: the harness sees no failure, the catalog counts the rollbacks.
     assert_eq!(r["totals"]["failed"], 0, "{}", r["totals"]);

@@ -10,7 +10,11 @@ fn validate(toml: &str) -> Ran {
     let ran = Ran::from(bin().arg("validate").arg(&path).output().unwrap());
     // The message must name the file.
     if ran.code != 0 {
-        assert!(ran.stderr.contains("broken.toml"), "message does not name the file: {}", ran.explain());
+        assert!(
+            ran.stderr.contains("broken.toml"),
+            "message does not name the file: {}",
+            ran.explain()
+        );
     }
     ran
 }
@@ -29,7 +33,10 @@ fn a_minimal_scenario_is_valid() {
 
 #[test]
 fn every_shipped_scenario_validates() {
-    let mut files: Vec<_> = std::fs::read_dir(repo().join("scenarios")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 3, "scenarios/ should ship examples");
     let ran = Ran::from(bin().arg("validate").args(&files).output().unwrap());
@@ -68,11 +75,18 @@ fn wrong_type_is_refused() {
 
 #[test]
 fn a_crashing_writer_needs_process_mode() {
-    let ok = validate("name = \"x\"\n[run]\nwriters = 2\nmode = \"process\"\nduration = \"5s\"\n[[nemesis]]\nkind = \"crash_writer\"\n");
+    let ok = validate(
+        "name = \"x\"\n[run]\nwriters = 2\nmode = \"process\"\nduration = \"5s\"\n[[nemesis]]\nkind = \
+        \"crash_writer\"\n",
+    );
     assert_eq!(ok.code, 0, "{}", ok.explain());
     let ran = validate("name = \"x\"\n[run]\nwriters = 2\nduration = \"5s\"\n[[nemesis]]\nkind = \"crash_writer\"\n");
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("broken.toml:5:") && ran.stderr.contains("run.mode = \"process\""), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("broken.toml:5:") && ran.stderr.contains("run.mode = \"process\""),
+        "{}",
+        ran.explain()
+    );
 }
 
 #[test]
@@ -86,14 +100,22 @@ fn duration_and_commit_count_together_are_refused() {
 fn backoff_below_one_names_its_line() {
     let ran = validate(&format!("{GOOD}[retry.harness]\nmax_attempts = 3\nbackoff = 0.5\n"));
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("broken.toml:7:") && ran.stderr.contains("retry.harness.backoff"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("broken.toml:7:") && ran.stderr.contains("retry.harness.backoff"),
+        "{}",
+        ran.explain()
+    );
 }
 
 #[test]
 fn a_bad_duration_is_refused() {
     let ran = validate("name = \"x\"\n[run]\nwriters = 2\nduration = \"soon\"\n");
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("broken.toml:4:") && ran.stderr.contains("run.duration"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("broken.toml:4:") && ran.stderr.contains("run.duration"),
+        "{}",
+        ran.explain()
+    );
 }
 
 #[test]
@@ -105,21 +127,39 @@ fn a_missing_file_is_bad_input() {
 
 #[test]
 fn a_fault_after_the_run_is_refused() {
-    let ran = validate(&format!("{GOOD}[[nemesis]]\nkind = \"terminate_writer_sessions\"\nafter = \"10s\"\n"));
+    let ran = validate(&format!(
+        "{GOOD}[[nemesis]]\nkind = \"terminate_writer_sessions\"\nafter = \"10s\"\n"
+    ));
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("broken.toml:5:") && ran.stderr.contains("nemesis.after"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("broken.toml:5:") && ran.stderr.contains("nemesis.after"),
+        "{}",
+        ran.explain()
+    );
 }
 
 #[test]
 fn a_key_of_another_fault_kind_is_refused() {
-    let ran = validate(&format!("{GOOD}[[nemesis]]\nkind = \"terminate_writer_sessions\"\nhold = \"1s\"\n"));
+    let ran = validate(&format!(
+        "{GOOD}[[nemesis]]\nkind = \"terminate_writer_sessions\"\nhold = \"1s\"\n"
+    ));
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("nemesis.hold") && ran.stderr.contains("does not apply"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("nemesis.hold") && ran.stderr.contains("does not apply"),
+        "{}",
+        ran.explain()
+    );
 }
 
 #[test]
 fn an_oversized_batch_is_refused() {
-    let ran = validate(&format!("{GOOD}[workload]\nbatch_rows = 1000000\npayload_bytes = 1000\n"));
+    let ran = validate(&format!(
+        "{GOOD}[workload]\nbatch_rows = 1000000\npayload_bytes = 1000\n"
+    ));
     assert_eq!(ran.code, 2, "{}", ran.explain());
-    assert!(ran.stderr.contains("broken.toml:6:") && ran.stderr.contains("256 MiB"), "{}", ran.explain());
+    assert!(
+        ran.stderr.contains("broken.toml:6:") && ran.stderr.contains("256 MiB"),
+        "{}",
+        ran.explain()
+    );
 }

@@ -24,8 +24,14 @@ fn main() {
 
 fn run() -> anyhow::Result<String> {
     let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(args.len() >= 6, "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]...");
-    let mut overrides = vec![ducklake_stress::scenario::Override { key: "lake.table".into(), value: args[5].clone() }];
+    anyhow::ensure!(
+        args.len() >= 6,
+        "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]..."
+    );
+    let mut overrides = vec![ducklake_stress::scenario::Override {
+        key: "lake.table".into(),
+        value: args[5].clone(),
+    }];
     for pair in args[6..].windows(2).filter(|p| p[0] == "--set") {
         overrides.push(pair[1].parse()?);
     }
@@ -34,19 +40,32 @@ fn run() -> anyhow::Result<String> {
     let writers: u32 = args[3].parse()?;
     let commits: u64 = args[4].parse()?;
     let tag = args.iter().any(|a| a == "--tag");
-    let target = Arc::new(LakeTarget::for_run(&env, &scenario.lake, ExtensionSource::resolve(None))?);
+    let target = Arc::new(LakeTarget::for_run(
+        &env,
+        &scenario.lake,
+        ExtensionSource::resolve(None),
+    )?);
     // The harness's shape of run id: its tags and payloads then have the same lengths.
     let run_id = ducklake_stress::util::ids::new_run_id(std::time::SystemTime::now());
-    lake::open(&target, &format!("{run_id}/setup"), None)?.execute_batch(&lake::table::create_sql(&scenario.lake.table))?;
+    lake::open(&target, &format!("{run_id}/setup"), None)?
+        .execute_batch(&lake::table::create_sql(&scenario.lake.table))?;
     let workload = Arc::new(AppendWorkload::new(&scenario.workload, &scenario.lake.table));
     // Attach first, then start together: the clock covers the writing only, as the
     // harness's measured window does.
     let barrier = Arc::new(Barrier::new(writers as usize + 1));
     let handles: Vec<_> = (0..writers)
         .map(|w| {
-            let (target, workload, barrier, run_id, retry, client) = (target.clone(), workload.clone(), barrier.clone(), run_id.clone(), scenario.retry.ducklake.clone(), scenario.client.clone());
+            let (target, workload, barrier, run_id, retry, client) = (
+                target.clone(),
+                workload.clone(),
+                barrier.clone(),
+                run_id.clone(),
+                scenario.retry.ducklake.clone(),
+                scenario.client.clone(),
+            );
             std::thread::spawn(move || -> anyhow::Result<(u64, u64)> {
-                let conn = lake::open(&target, &format!("{run_id}/w{w}"), Some(&retry)).and_then(|c| lake::apply_client(&c, &client).map(|()| c));
+                let conn = lake::open(&target, &format!("{run_id}/w{w}"), Some(&retry))
+                    .and_then(|c| lake::apply_client(&c, &client).map(|()| c));
                 barrier.wait();
                 let conn = conn?;
                 let (mut ok, mut failed) = (0, 0);
@@ -54,10 +73,21 @@ fn run() -> anyhow::Result<String> {
                     // One statement per call, as the harness's writer sends them.
                     // `--tag`: the very statement the harness's writer sends (message and
                     // extra_info JSON), so the two loops differ by the harness alone.
-                    let key = ducklake_stress::history::tag::TagKey { writer: w, txn, attempt: 1 };
+                    let key = ducklake_stress::history::tag::TagKey {
+                        writer: w,
+                        txn,
+                        attempt: 1,
+                    };
                     let tagging = tag.then(|| ducklake_stress::history::tag::CommitTag { run_id: &run_id, key }.sql());
-                    let steps = ["BEGIN TRANSACTION".to_string(), workload.insert_sql(&run_id, w, txn)].into_iter().chain(tagging).chain(["COMMIT".to_string()]);
-                    match steps.map(|sql| conn.execute_batch(&sql)).find(|r| r.is_err()).unwrap_or(Ok(())) {
+                    let steps = ["BEGIN TRANSACTION".to_string(), workload.insert_sql(&run_id, w, txn)]
+                        .into_iter()
+                        .chain(tagging)
+                        .chain(["COMMIT".to_string()]);
+                    match steps
+                        .map(|sql| conn.execute_batch(&sql))
+                        .find(|r| r.is_err())
+                        .unwrap_or(Ok(()))
+                    {
                         Ok(()) => ok += 1,
                         Err(_) => {
                             let _ = conn.execute_batch("ROLLBACK");
@@ -83,7 +113,8 @@ fn run() -> anyhow::Result<String> {
     let usage = ducklake_stress::report::HarnessUsage::measure(0);
     Ok(serde_json::json!({
         "tool": "bare-loop", "writers": writers, "commits": ok, "failed": failed, "seconds": seconds,
-        "commits_per_second": ok as f64 / seconds, "cpu_seconds": usage.cpu_seconds, "peak_rss_mb": usage.peak_rss_mb, "tag": tag,
+        "commits_per_second": ok as f64 / seconds, "cpu_seconds": usage.cpu_seconds,
+        "peak_rss_mb": usage.peak_rss_mb, "tag": tag,
     })
     .to_string())
 }

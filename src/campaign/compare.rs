@@ -4,8 +4,8 @@
 //! run that happens to look better is not a fix.
 
 use super::correctness::{self, CheckComparison, ClassComparison};
-pub use super::judgement::{Better, Judgement, Verdict};
 use super::figures::Aggregate;
+pub use super::judgement::{Better, Judgement, Verdict};
 use crate::stats::bootstrap::{self, Weighted};
 use crate::stats::{mann_whitney, proportion, welch, Interval};
 use serde::{Deserialize, Serialize};
@@ -47,17 +47,38 @@ pub struct FigureText {
 
 impl FigureComparison {
     pub fn text(&self) -> FigureText {
-        let num = |x: f64, d: usize| if x.is_finite() { format!("{x:.d$}") } else { "n/a".into() };
+        let num = |x: f64, d: usize| {
+            if x.is_finite() {
+                format!("{x:.d$}")
+            } else {
+                "n/a".into()
+            }
+        };
         let percent = self.unit == "of transactions";
-        let show = |x: f64| if percent { format!("{}%", num(x * 100.0, 2)) } else { num(x, 3) };
+        let show = |x: f64| {
+            if percent {
+                format!("{}%", num(x * 100.0, 2))
+            } else {
+                num(x, 3)
+            }
+        };
         let difference = match (&self.interval, self.p_value) {
             (Some(i), _) => format!("{} ({} to {})", show(i.estimate), show(i.low), show(i.high)),
             (None, Some(p)) if p < 1e-4 => "p < 0.0001".into(),
             (None, Some(p)) => format!("p = {}", num(p, 4)),
             (None, None) => format!("{} (no interval)", show(self.candidate - self.baseline)),
         };
-        let judgement = if self.informational { "for information" } else { self.judgement.word() };
-        FigureText { baseline: show(self.baseline), candidate: show(self.candidate), difference, judgement }
+        let judgement = if self.informational {
+            "for information"
+        } else {
+            self.judgement.word()
+        };
+        FigureText {
+            baseline: show(self.baseline),
+            candidate: show(self.candidate),
+            difference,
+            judgement,
+        }
     }
 }
 
@@ -75,7 +96,12 @@ pub struct Side {
 impl Side {
     /// "ducklake d8a1881e sha256 e51bf9e8d933": which DuckLake this side ran.
     pub fn ducklake(&self) -> String {
-        self.extensions.iter().filter(|e| e.name == "ducklake").map(|e| format!("ducklake {} sha256 {}", e.version, &e.sha256[..e.sha256.len().min(12)])).collect::<Vec<_>>().join(", ")
+        self.extensions
+            .iter()
+            .filter(|e| e.name == "ducklake")
+            .map(|e| format!("ducklake {} sha256 {}", e.version, &e.sha256[..e.sha256.len().min(12)]))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -105,9 +131,32 @@ pub fn compare(baseline: Side, candidate: Side) -> Comparison {
     let figures = figures(a, b);
     let checks = correctness::checks(a, b);
     let classes = correctness::classes(a, b);
-    let (verdict, verdict_reason) = decide(&Weighed { figures: &figures, checks: &checks, classes: &classes }, a, b);
-    let newly_failing = checks.iter().filter(|c| c.newly_failing()).map(|c| c.name.clone()).collect();
-    Comparison { schema_version: 2, tool: Default::default(), baseline, candidate, figures, checks, classes, newly_failing, verdict, verdict_reason }
+    let (verdict, verdict_reason) = decide(
+        &Weighed {
+            figures: &figures,
+            checks: &checks,
+            classes: &classes,
+        },
+        a,
+        b,
+    );
+    let newly_failing = checks
+        .iter()
+        .filter(|c| c.newly_failing())
+        .map(|c| c.name.clone())
+        .collect();
+    Comparison {
+        schema_version: 2,
+        tool: Default::default(),
+        baseline,
+        candidate,
+        figures,
+        checks,
+        classes,
+        newly_failing,
+        verdict,
+        verdict_reason,
+    }
 }
 
 impl Comparison {
@@ -121,13 +170,22 @@ fn judge(interval: Option<Interval>, better: Better, margin: f64) -> Judgement {
     let Some(i) = interval else { return Judgement::NotTested };
     if i.excludes_zero() {
         let candidate_higher = i.low > 0.0;
-        return if candidate_higher == (better == Better::Higher) { Judgement::Better } else { Judgement::Worse };
+        return if candidate_higher == (better == Better::Higher) {
+            Judgement::Better
+        } else {
+            Judgement::Worse
+        };
     }
-    if i.within(margin) { Judgement::NoDifference } else { Judgement::Inconclusive }
+    if i.within(margin) {
+        Judgement::NoDifference
+    } else {
+        Judgement::Inconclusive
+    }
 }
 
 fn rate(name: &str, xa: u64, a: &Aggregate, xb: u64, b: &Aggregate) -> FigureComparison {
-    let interval = (a.transactions > 0 && b.transactions > 0).then(|| proportion::newcombe(xa, a.transactions, xb, b.transactions));
+    let interval = (a.transactions > 0 && b.transactions > 0)
+        .then(|| proportion::newcombe(xa, a.transactions, xb, b.transactions));
     let r = |x: u64, n: u64| if n == 0 { f64::NAN } else { x as f64 / n as f64 };
     FigureComparison {
         name: name.into(),
@@ -166,15 +224,26 @@ fn latency_quantile(name: &str, q: f64, a: &Weighted, b: &Weighted, decides: boo
 
 /// The merged commit histogram as weighted milliseconds.
 fn weighted(a: &Aggregate) -> Weighted {
-    let h = a.commit_latency_ms.histogram().unwrap_or_else(|_| crate::metrics::latency::new_histogram());
-    Weighted::new(h.iter_recorded().map(|v| (v.value_iterated_to() as f64 / 1000.0, v.count_at_value())))
+    let h = a
+        .commit_latency_ms
+        .histogram()
+        .unwrap_or_else(|_| crate::metrics::latency::new_histogram());
+    Weighted::new(
+        h.iter_recorded()
+            .map(|v| (v.value_iterated_to() as f64 / 1000.0, v.count_at_value())),
+    )
 }
 
 /// Both sides have 2 runs or more with commit latencies: the runs' own p50 and p99 are
 /// compared, so a run's shared circumstances (the machine's load that hour) count once,
 /// not once per commit.
 fn latency_over_runs(a: &Aggregate, b: &Aggregate) -> bool {
-    let runs = |agg: &Aggregate| agg.per_run.iter().filter(|f| f.commit_p50_ms.is_finite() && f.commits > 0).count();
+    let runs = |agg: &Aggregate| {
+        agg.per_run
+            .iter()
+            .filter(|f| f.commit_p50_ms.is_finite() && f.commits > 0)
+            .count()
+    };
     runs(a) >= 2 && runs(b) >= 2
 }
 
@@ -182,16 +251,43 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
     let (wa, wb) = (weighted(a), weighted(b));
     let mut out = vec![
         rate("failed commits", a.failed_total, a, b.failed_total, b),
-        rate("indeterminate commits", a.indeterminate_total, a, b.indeterminate_total, b),
+        rate(
+            "indeterminate commits",
+            a.indeterminate_total,
+            a,
+            b.indeterminate_total,
+            b,
+        ),
     ];
-    out.push(per_run_mean("commits per second", "commits/s (mean of runs)", Better::Higher, |f| f.commits_per_second, a, b));
+    out.push(per_run_mean(
+        "commits per second",
+        "commits/s (mean of runs)",
+        Better::Higher,
+        |f| f.commits_per_second,
+        a,
+        b,
+    ));
     // Latency intervals are wide with one or two runs (commits retried inside DuckLake make
     // the distribution bimodal: ±19 % on the median of 600 commits, measured); they decide
     // better or worse when significant, but "no difference" rests on the lost work.
     let over_runs = latency_over_runs(a, b);
     if over_runs {
-        out.push(per_run_mean("commit latency p50", "ms (mean of the runs' p50)", Better::Lower, |f| f.commit_p50_ms, a, b));
-        out.push(per_run_mean("commit latency p99", "ms (mean of the runs' p99)", Better::Lower, |f| f.commit_p99_ms, a, b));
+        out.push(per_run_mean(
+            "commit latency p50",
+            "ms (mean of the runs' p50)",
+            Better::Lower,
+            |f| f.commit_p50_ms,
+            a,
+            b,
+        ));
+        out.push(per_run_mean(
+            "commit latency p99",
+            "ms (mean of the runs' p99)",
+            Better::Lower,
+            |f| f.commit_p99_ms,
+            a,
+            b,
+        ));
     } else {
         // One run a side: only its commits can be resampled (see decide's caveat).
         out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, false));
@@ -207,7 +303,8 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
             candidate: mw.probability_greater,
             interval: None,
             method: if over_runs {
-                "Mann-Whitney U over all commits (commit-level: shown, not deciding; the runs' p50 and p99 decide)".into()
+                "Mann-Whitney U over all commits (commit-level: shown, not deciding; the runs' p50 and p99 decide)"
+                    .into()
             } else {
                 "Mann-Whitney U, normal approximation with tie correction".into()
             },
@@ -223,14 +320,34 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
             informational: over_runs,
         });
     }
-    out.push(per_run_mean("catalog rollbacks per commit", "hidden DuckLake retries (mean of runs)", Better::Lower, |f| f.catalog_rollbacks_per_commit, a, b));
+    out.push(per_run_mean(
+        "catalog rollbacks per commit",
+        "hidden DuckLake retries (mean of runs)",
+        Better::Lower,
+        |f| f.catalog_rollbacks_per_commit,
+        a,
+        b,
+    ));
     out
 }
 
 /// A figure each run has once (commits/s, its p50): the mean of runs, with Welch's t
 /// interval of the difference of means when both sides have 2 runs or more.
-fn per_run_mean(name: &str, unit: &str, better: Better, get: fn(&super::figures::RunFigures) -> f64, a: &Aggregate, b: &Aggregate) -> FigureComparison {
-    let values = |agg: &Aggregate| agg.per_run.iter().map(get).filter(|x| x.is_finite()).collect::<Vec<f64>>();
+fn per_run_mean(
+    name: &str,
+    unit: &str,
+    better: Better,
+    get: fn(&super::figures::RunFigures) -> f64,
+    a: &Aggregate,
+    b: &Aggregate,
+) -> FigureComparison {
+    let values = |agg: &Aggregate| {
+        agg.per_run
+            .iter()
+            .map(get)
+            .filter(|x| x.is_finite())
+            .collect::<Vec<f64>>()
+    };
     let (va, vb) = (values(a), values(b));
     let interval = welch::of_means(&va, &vb);
     FigureComparison {
@@ -250,7 +367,11 @@ fn per_run_mean(name: &str, unit: &str, better: Better, get: fn(&super::figures:
 }
 
 fn mean_or_nan(v: &[f64]) -> f64 {
-    if v.is_empty() { f64::NAN } else { bootstrap::mean(v) }
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        bootstrap::mean(v)
+    }
 }
 
 /// What the verdict weighs, in its order: the checks, the lost work (by class), the speed.
@@ -275,10 +396,23 @@ fn decide(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
     }
     let (verdict, why) = decide_on_work_and_speed(w, a, b);
     let (failing_both, blocks) = correctness::unresolved(w.checks);
-    let both = if failing_both.is_empty() { String::new() } else { format!("; checks failing on both sides, not shown to differ: {}", failing_both.join(", ")) };
+    let both = if failing_both.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; checks failing on both sides, not shown to differ: {}",
+            failing_both.join(", ")
+        )
+    };
     let both = format!("{both}{known}");
     if verdict == Verdict::NoDifference && blocks {
-        return (Verdict::Inconclusive, format!("no difference in lost work or speed, but a check's failing runs may differ{both}; run more repetitions (--repeat)"));
+        return (
+            Verdict::Inconclusive,
+            format!(
+                "no difference in lost work or speed, but a check's failing runs may \
+            differ{both}; run more repetitions (--repeat)"
+            ),
+        );
     }
     (verdict, format!("{why}{both}"))
 }
@@ -293,16 +427,28 @@ fn beside_correctness(w: &Weighed) -> String {
     }
     for (label, j) in [("worse in", Judgement::Worse), ("better in", Judgement::Better)] {
         let (work, speed) = (names(true, j), names(false, j));
-        let all: Vec<&str> = [work.as_str(), speed.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+        let all: Vec<&str> = [work.as_str(), speed.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
         if !all.is_empty() {
             parts.push(format!("{label} {}", all.join(", ")));
         }
     }
-    if parts.is_empty() { String::new() } else { format!("; beside it: {}", parts.join("; ")) }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; beside it: {}", parts.join("; "))
+    }
 }
 
 fn names_of(figures: &[FigureComparison], correctness: bool, j: Judgement) -> String {
-    figures.iter().filter(|f| f.correctness == correctness && f.judgement == j && !f.informational).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+    figures
+        .iter()
+        .filter(|f| f.correctness == correctness && f.judgement == j && !f.informational)
+        .map(|f| f.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Lost work weighs first: the failed and indeterminate commits decide if either differs
@@ -322,14 +468,30 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
         }
     };
     let moved = correctness::moved(w.classes, true);
-    let by_class = if moved.is_empty() { String::new() } else { format!(" (by class: {})", moved.join("; ")) };
+    let by_class = if moved.is_empty() {
+        String::new()
+    } else {
+        format!(" (by class: {})", moved.join("; "))
+    };
     let short = correctness::moved(w.classes, false).join("; ");
     let (worse, better) = (names(true, Judgement::Worse), names(true, Judgement::Better));
     if !worse.is_empty() {
-        return (Verdict::Worse, format!("the candidate loses more work: significantly worse in {worse}{by_class}{}", price(false)));
+        return (
+            Verdict::Worse,
+            format!(
+                "the candidate loses more work: significantly worse in {worse}{by_class}{}",
+                price(false)
+            ),
+        );
     }
     if !better.is_empty() {
-        return (Verdict::Better, format!("the candidate loses less work: significantly better in {better}{by_class}{}", price(true)));
+        return (
+            Verdict::Better,
+            format!(
+                "the candidate loses less work: significantly better in {better}{by_class}{}",
+                price(true)
+            ),
+        );
     }
     let (worse, better) = (names(false, Judgement::Worse), names(false, Judgement::Better));
     // Measured: an A/A comparison (the same scenario on both sides) on a machine whose load
@@ -339,24 +501,55 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
     let caveat = if latency_over_runs(a, b) {
         ""
     } else {
-        "; with one run a side, latency intervals treat commits as independent and overstate significance when the machine drifts between runs: confirm with more runs (--repeat) or an A/A comparison (the same side twice)"
+        "; with one run a side, latency intervals treat commits as independent and overstate significance when the \
+            machine drifts between runs: confirm with more runs (--repeat) or an A/A comparison (the same side twice)"
     };
     if !worse.is_empty() {
-        return (Verdict::Worse, format!("no difference in lost work shown; the candidate is significantly worse in: {worse}{caveat}"));
+        return (
+            Verdict::Worse,
+            format!("no difference in lost work shown; the candidate is significantly worse in: {worse}{caveat}"),
+        );
     }
     if !better.is_empty() {
-        return (Verdict::Better, format!("no difference in lost work shown; the candidate is significantly better in: {better}, and worse in nothing{caveat}"));
+        return (
+            Verdict::Better,
+            format!(
+                "no difference in lost work shown; the candidate is significantly better in: \
+            {better}, and worse in nothing{caveat}"
+            ),
+        );
     }
-    let open: Vec<&str> = figures.iter().filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference).map(|f| f.name.as_str()).collect();
+    let open: Vec<&str> = figures
+        .iter()
+        .filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference)
+        .map(|f| f.name.as_str())
+        .collect();
     if open.is_empty() {
-        (Verdict::NoDifference, "no check differs, no significant difference in any figure, and the intervals of failed and indeterminate commits lie within 1 percentage point".into())
+        (
+            Verdict::NoDifference,
+            "no check differs, no significant difference in any figure, and the intervals of \
+            failed and indeterminate commits lie within 1 percentage point"
+                .into(),
+        )
     } else if correctness::only_unretryable_moved(w.classes) {
         (
             Verdict::Inconclusive,
-            format!("no significant difference, and the failed commits that differ are all logical conflicts ({short}), which DuckLake refuses without retrying: retry settings cannot change them, and more repetitions only measure the same conflict rate more closely; what the transactions touch (or the harness's retries, which re-run them) can"),
+            format!(
+                "no significant difference, and the failed commits that differ are all logical conflicts \
+                ({short}), which DuckLake refuses without retrying: retry settings cannot change them, and more \
+                repetitions only measure the same conflict rate more closely; what the transactions touch (or the \
+                harness's retries, which re-run them) can"
+            ),
         )
     } else {
-        (Verdict::Inconclusive, format!("no significant difference, but the intervals are too wide to rule one out for: {}{by_class}; run more repetitions (--repeat)", open.join(", ")))
+        (
+            Verdict::Inconclusive,
+            format!(
+                "no significant difference, but the intervals are too wide to rule one out \
+            for: {}{by_class}; run more repetitions (--repeat)",
+                open.join(", ")
+            ),
+        )
     }
 }
 
@@ -376,13 +569,25 @@ mod tests {
             transactions,
             failed_total: failed,
             commit_latency_ms: crate::metrics::LatencySummary::of(&h),
-            per_run: per_run_cps.iter().map(|&c| RunFigures { commits_per_second: c, catalog_rollbacks_per_commit: f64::NAN, ..Default::default() }).collect(),
+            per_run: per_run_cps
+                .iter()
+                .map(|&c| RunFigures {
+                    commits_per_second: c,
+                    catalog_rollbacks_per_commit: f64::NAN,
+                    ..Default::default()
+                })
+                .collect(),
             ..Aggregate::default()
         }
     }
 
     fn run(a: Aggregate, b: Aggregate) -> Comparison {
-        let s = |agg| Side { label: String::new(), source: String::new(), aggregate: agg, extensions: Vec::new() };
+        let s = |agg| Side {
+            label: String::new(),
+            source: String::new(),
+            aggregate: agg,
+            extensions: Vec::new(),
+        };
         compare(s(a), s(b))
     }
 
@@ -398,10 +603,20 @@ mod tests {
 
     #[test]
     fn fewer_failures_at_the_price_of_slower_commits_is_better_and_says_the_price() {
-        let c = run(side(120, 400, &[(50, 400)], &[10.0]), side(0, 400, &[(90, 400)], &[10.0]));
+        let c = run(
+            side(120, 400, &[(50, 400)], &[10.0]),
+            side(0, 400, &[(90, 400)], &[10.0]),
+        );
         assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("at a price") && c.verdict_reason.contains("commit latency p50"), "{}", c.verdict_reason);
-        let back = run(side(0, 400, &[(90, 400)], &[10.0]), side(120, 400, &[(50, 400)], &[10.0]));
+        assert!(
+            c.verdict_reason.contains("at a price") && c.verdict_reason.contains("commit latency p50"),
+            "{}",
+            c.verdict_reason
+        );
+        let back = run(
+            side(0, 400, &[(90, 400)], &[10.0]),
+            side(120, 400, &[(50, 400)], &[10.0]),
+        );
         assert_eq!(back.verdict, Verdict::Worse, "{}", back.verdict_reason);
     }
 
@@ -411,7 +626,13 @@ mod tests {
         // the margin; with 3 in 500 it would reach ±1.2 points and stay inconclusive.
         let a = side(3, 2000, &[(40, 800), (60, 1000), (90, 200)], &[11.0]);
         let c = run(a.clone(), a);
-        assert_eq!(c.verdict, Verdict::NoDifference, "{}: {:#?}", c.verdict_reason, c.figures);
+        assert_eq!(
+            c.verdict,
+            Verdict::NoDifference,
+            "{}: {:#?}",
+            c.verdict_reason,
+            c.figures
+        );
     }
 
     /// Runs whose own median commits are given, over one merged histogram.
@@ -432,8 +653,15 @@ mod tests {
         let b = runs(&[10.0, 17.0, 13.0], &[(10, 1000), (12, 1000), (17, 1000)]);
         let c = run(a, b);
         let p50 = c.figures.iter().find(|f| f.name == "commit latency p50").unwrap();
-        assert!(p50.method.contains("Welch") && p50.judgement == Judgement::Inconclusive, "{p50:#?}");
-        let mw = c.figures.iter().find(|f| f.name == "commit latency distribution").unwrap();
+        assert!(
+            p50.method.contains("Welch") && p50.judgement == Judgement::Inconclusive,
+            "{p50:#?}"
+        );
+        let mw = c
+            .figures
+            .iter()
+            .find(|f| f.name == "commit latency distribution")
+            .unwrap();
         assert!(mw.informational && mw.p_value.unwrap() < 0.05, "{mw:#?}");
         // Lost work equal and inside its margin, nothing significant among deciding figures.
         assert_eq!(c.verdict, Verdict::NoDifference, "{}", c.verdict_reason);
@@ -445,7 +673,11 @@ mod tests {
         let b = runs(&[90.0, 91.0, 89.0], &[(90, 3000)]);
         let c = run(a, b);
         assert_eq!(c.verdict, Verdict::Worse, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("commit latency p50") && !c.verdict_reason.contains("one run a side"), "{}", c.verdict_reason);
+        assert!(
+            c.verdict_reason.contains("commit latency p50") && !c.verdict_reason.contains("one run a side"),
+            "{}",
+            c.verdict_reason
+        );
     }
 
     #[test]
@@ -461,9 +693,24 @@ mod tests {
     /// A side whose runs all ended `status` for check `name` (the other checks passing).
     fn with_check(mut agg: Aggregate, name: &str, failing: usize, runs: usize) -> Aggregate {
         use crate::campaign::figures::CheckTally;
-        let tally = CheckTally { pass: runs - failing, fail: failing, problems: if failing > 0 { [("duplicate_key".to_string(), failing)].into() } else { Default::default() }, ..Default::default() };
+        let tally = CheckTally {
+            pass: runs - failing,
+            fail: failing,
+            problems: if failing > 0 {
+                [("duplicate_key".to_string(), failing)].into()
+            } else {
+                Default::default()
+            },
+            ..Default::default()
+        };
         agg.checks.insert(name.into(), tally);
-        agg.checks.insert("row_count".into(), CheckTally { pass: runs, ..Default::default() });
+        agg.checks.insert(
+            "row_count".into(),
+            CheckTally {
+                pass: runs,
+                ..Default::default()
+            },
+        );
         agg
     }
 
@@ -471,14 +718,33 @@ mod tests {
     fn a_fixed_check_makes_a_slower_candidate_better_and_a_broken_one_a_faster_candidate_worse() {
         let slow = runs(&[90.0, 91.0, 89.0], &[(90, 3000)]);
         let fast = runs(&[50.0, 52.0, 51.0], &[(51, 3000)]);
-        let c = run(with_check(fast.clone(), "upsert_keys", 3, 3), with_check(slow.clone(), "upsert_keys", 0, 3));
+        let c = run(
+            with_check(fast.clone(), "upsert_keys", 3, 3),
+            with_check(slow.clone(), "upsert_keys", 0, 3),
+        );
         assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("fixes `upsert_keys` (3 of 3 runs failed -> 0 of 3"), "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("worse in") && c.verdict_reason.contains("commit latency p50"), "the price is named: {}", c.verdict_reason);
+        assert!(
+            c.verdict_reason
+                .contains("fixes `upsert_keys` (3 of 3 runs failed -> 0 of 3"),
+            "{}",
+            c.verdict_reason
+        );
+        assert!(
+            c.verdict_reason.contains("worse in") && c.verdict_reason.contains("commit latency p50"),
+            "the price is named: {}",
+            c.verdict_reason
+        );
         assert!(!c.fails_ci());
-        let back = run(with_check(fast, "upsert_keys", 0, 3), with_check(slow, "upsert_keys", 3, 3));
+        let back = run(
+            with_check(fast, "upsert_keys", 0, 3),
+            with_check(slow, "upsert_keys", 3, 3),
+        );
         assert_eq!(back.verdict, Verdict::Worse, "{}", back.verdict_reason);
-        assert!(back.verdict_reason.contains("breaks `upsert_keys`"), "{}", back.verdict_reason);
+        assert!(
+            back.verdict_reason.contains("breaks `upsert_keys`"),
+            "{}",
+            back.verdict_reason
+        );
         assert!(back.fails_ci() && back.newly_failing == vec!["upsert_keys".to_string()]);
     }
 
@@ -488,18 +754,29 @@ mod tests {
         let fast = runs(&[50.0, 52.0, 51.0], &[(51, 3000)]);
         let c = run(with_check(slow, "snapshots", 0, 3), with_check(fast, "snapshots", 1, 3));
         assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("`snapshots` (0 of 3 runs failed -> 1 of 3"), "{}", c.verdict_reason);
+        assert!(
+            c.verdict_reason.contains("`snapshots` (0 of 3 runs failed -> 1 of 3"),
+            "{}",
+            c.verdict_reason
+        );
         assert!(c.fails_ci(), "--fail-if-worse exits 1 on a newly failing check");
     }
 
     #[test]
     fn the_same_check_failing_on_both_sides_is_no_difference_in_correctness() {
         let a = side(3, 2000, &[(40, 800), (60, 1000), (90, 200)], &[11.0]);
-        let c = run(with_check(a.clone(), "upsert_keys", 2, 2), with_check(a, "upsert_keys", 2, 2));
+        let c = run(
+            with_check(a.clone(), "upsert_keys", 2, 2),
+            with_check(a, "upsert_keys", 2, 2),
+        );
         let k = c.checks.iter().find(|k| k.name == "upsert_keys").unwrap();
         assert_eq!(k.judgement, Judgement::NoDifference);
         assert_eq!(c.verdict, Verdict::NoDifference, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("failing on both sides"), "{}", c.verdict_reason);
+        assert!(
+            c.verdict_reason.contains("failing on both sides"),
+            "{}",
+            c.verdict_reason
+        );
         assert!(!c.fails_ci());
     }
 
@@ -513,15 +790,31 @@ mod tests {
         let conflict = c.classes.iter().find(|k| k.class == "conflict").unwrap();
         assert_eq!((conflict.baseline, conflict.candidate), (0, 3));
         assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("retry settings cannot change them") && !c.verdict_reason.contains("run more repetitions"), "{}", c.verdict_reason);
+        assert!(
+            c.verdict_reason.contains("retry settings cannot change them")
+                && !c.verdict_reason.contains("run more repetitions"),
+            "{}",
+            c.verdict_reason
+        );
     }
 
     #[test]
     fn known_findings_weigh_as_the_registry_says() {
         use crate::campaign::figures::CheckTally;
-        let known = |weighed: usize, reference: &str| CheckTally { known: 3, known_weighed: weighed, known_as: Some(reference.into()), ..Default::default() };
-        let pass = CheckTally { pass: 3, ..Default::default() };
-        let (mut a, mut b) = (runs(&[50.0, 52.0, 51.0], &[(51, 3000)]), runs(&[90.0, 91.0, 89.0], &[(90, 3000)]));
+        let known = |weighed: usize, reference: &str| CheckTally {
+            known: 3,
+            known_weighed: weighed,
+            known_as: Some(reference.into()),
+            ..Default::default()
+        };
+        let pass = CheckTally {
+            pass: 3,
+            ..Default::default()
+        };
+        let (mut a, mut b) = (
+            runs(&[50.0, 52.0, 51.0], &[(51, 3000)]),
+            runs(&[90.0, 91.0, 89.0], &[(90, 3000)]),
+        );
         // The fix a user validates: duplicated keys (weighed) gone, while the candidate now
         // replaces rows and shows the record_count behaviour (reported, not weighed).
         a.checks.insert("upsert_keys".into(), known(3, "duckdb/ducklake#1393"));
@@ -530,10 +823,19 @@ mod tests {
         b.checks.insert("table_stats".into(), known(0, "duckdb/ducklake#1247"));
         let c = run(a.clone(), b.clone());
         assert_eq!(c.verdict, Verdict::Better, "{}", c.verdict_reason);
-        assert!(c.verdict_reason.contains("reported, not weighed: `table_stats` (duckdb/ducklake#1247: 0 of 3 runs -> 3 of 3)"), "{}", c.verdict_reason);
+        assert!(
+            c.verdict_reason
+                .contains("reported, not weighed: `table_stats` (duckdb/ducklake#1247: 0 of 3 runs -> 3 of 3)"),
+            "{}",
+            c.verdict_reason
+        );
         assert!(!c.fails_ci());
         let back = run(b, a);
         assert_eq!(back.verdict, Verdict::Worse, "{}", back.verdict_reason);
-        assert!(back.verdict_reason.contains("breaks `upsert_keys`"), "{}", back.verdict_reason);
+        assert!(
+            back.verdict_reason.contains("breaks `upsert_keys`"),
+            "{}",
+            back.verdict_reason
+        );
     }
 }

@@ -50,20 +50,41 @@ impl CheckComparison {
     /// "`upsert_keys` (3 of 3 runs failed -> 0 of 3; known duckdb/ducklake#1393)".
     pub fn change(&self) -> String {
         let (b, c) = (&self.baseline, &self.candidate);
-        let known = self.known_reference().map(|k| format!("; known {k}")).unwrap_or_default();
-        format!("`{}` ({} of {} runs failed -> {} of {}{known})", self.name, b.failing(), b.judged(), c.failing(), c.judged())
+        let known = self
+            .known_reference()
+            .map(|k| format!("; known {k}"))
+            .unwrap_or_default();
+        format!(
+            "`{}` ({} of {} runs failed -> {} of {}{known})",
+            self.name,
+            b.failing(),
+            b.judged(),
+            c.failing(),
+            c.judged()
+        )
     }
 
     /// How a side's runs ended for this check, for tables: "3 fail (duplicate_key)".
     pub fn side_text(t: &CheckTally) -> String {
         let mut parts = Vec::new();
-        for (n, word) in [(t.pass, "pass"), (t.warn, "warn"), (t.fail, "fail"), (t.known, "known"), (t.error, "error"), (t.skipped, "skipped")] {
+        for (n, word) in [
+            (t.pass, "pass"),
+            (t.warn, "warn"),
+            (t.fail, "fail"),
+            (t.known, "known"),
+            (t.error, "error"),
+            (t.skipped, "skipped"),
+        ] {
             if n > 0 {
                 parts.push(format!("{n} {word}"));
             }
         }
         let problems: Vec<&str> = t.problems.keys().map(String::as_str).collect();
-        let problems = if problems.is_empty() { String::new() } else { format!(" ({})", problems.join(", ")) };
+        let problems = if problems.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", problems.join(", "))
+        };
         format!("{}{problems}", parts.join(", "))
     }
 }
@@ -73,7 +94,10 @@ pub fn checks(a: &Aggregate, b: &Aggregate) -> Vec<CheckComparison> {
     let names: BTreeSet<&String> = a.checks.keys().chain(b.checks.keys()).collect();
     let mut out = Vec::new();
     for name in names {
-        let (ta, tb) = (a.checks.get(name).cloned().unwrap_or_default(), b.checks.get(name).cloned().unwrap_or_default());
+        let (ta, tb) = (
+            a.checks.get(name).cloned().unwrap_or_default(),
+            b.checks.get(name).cloned().unwrap_or_default(),
+        );
         if ta.judged() == 0 && tb.judged() == 0 {
             continue; // skipped everywhere: nothing to weigh
         }
@@ -84,10 +108,22 @@ pub fn checks(a: &Aggregate, b: &Aggregate) -> Vec<CheckComparison> {
             None => Judgement::NotTested,
             Some(_) if xa == 0 && xb == 0 => Judgement::NoDifference,
             Some(_) if xa == ta.judged() && xb == tb.judged() => Judgement::NoDifference,
-            Some(i) if i.excludes_zero() => if i.high < 0.0 { Judgement::Better } else { Judgement::Worse },
+            Some(i) if i.excludes_zero() => {
+                if i.high < 0.0 {
+                    Judgement::Better
+                } else {
+                    Judgement::Worse
+                }
+            }
             Some(_) => Judgement::Inconclusive,
         };
-        out.push(CheckComparison { name: name.clone(), baseline: ta, candidate: tb, interval, judgement });
+        out.push(CheckComparison {
+            name: name.clone(),
+            baseline: ta,
+            candidate: tb,
+            interval,
+            judgement,
+        });
     }
     out
 }
@@ -109,7 +145,9 @@ pub fn decide(checks: &[CheckComparison]) -> Option<(Verdict, String)> {
         return Some((
             Verdict::Inconclusive,
             format!(
-                "the candidate failed {}, which the baseline never failed: one failing run shows the property can break with the candidate, but so few runs cannot show the difference is real; run more repetitions (--repeat), and read the failing runs' reports",
+                "the candidate failed {}, which the baseline never failed: one failing run shows the property can \
+                    break with the candidate, but so few runs cannot show the difference is real; run more \
+                    repetitions (--repeat), and read the failing runs' reports",
                 listed(&broken)
             ),
         ));
@@ -122,7 +160,11 @@ pub fn decide(checks: &[CheckComparison]) -> Option<(Verdict, String)> {
     if !fixed.is_empty() {
         return Some((
             Verdict::Inconclusive,
-            format!("the candidate passed {}, but so few runs cannot show the fix is real (2 of 2 failing runs against 0 of 2 can); run more repetitions (--repeat)", listed(&fixed)),
+            format!(
+                "the candidate passed {}, but so few runs cannot show the fix is real (2 of 2 failing runs \
+                against 0 of 2 can); run more repetitions (--repeat)",
+                listed(&fixed)
+            ),
         ));
     }
     None
@@ -145,13 +187,23 @@ pub fn unweighed_known(checks: &[CheckComparison]) -> String {
         .map(|c| {
             let reference = c.known_reference().unwrap_or("?");
             let (b, k) = (&c.baseline, &c.candidate);
-            format!("`{}` ({reference}: {} of {} runs -> {} of {})", c.name, b.known - b.known_weighed, b.judged(), k.known - k.known_weighed, k.judged())
+            format!(
+                "`{}` ({reference}: {} of {} runs -> {} of {})",
+                c.name,
+                b.known - b.known_weighed,
+                b.judged(),
+                k.known - k.known_weighed,
+                k.judged()
+            )
         })
         .collect();
     if known.is_empty() {
         String::new()
     } else {
-        format!("; known upstream findings reported, not weighed: {} (--strict weighs them)", known.join(", "))
+        format!(
+            "; known upstream findings reported, not weighed: {} (--strict weighs them)",
+            known.join(", ")
+        )
     }
 }
 
@@ -176,7 +228,10 @@ pub struct ClassComparison {
 /// is no advice for a conflict that DuckLake never retries).
 pub fn class_note(class: &str) -> &'static str {
     match class {
-        "conflict" => "logical conflicts DuckLake refuses without retrying: its retry settings cannot change them, only what the transactions touch (or the harness's retries, which re-run the whole transaction)",
+        "conflict" => {
+            "logical conflicts DuckLake refuses without retrying: its retry settings cannot change them, \
+            only what the transactions touch (or the harness's retries, which re-run the whole transaction)"
+        }
         "retries_exhausted" => "DuckLake's own retries ran out: retry.ducklake settings move these",
         "catalog_primary_key" => "two commits raced for one snapshot id in the catalog; DuckLake retries these",
         "catalog_busy" => "SQLite's write lock refused the commit; DuckLake does not retry it",
@@ -189,14 +244,24 @@ pub fn class_note(class: &str) -> &'static str {
 
 pub fn classes(a: &Aggregate, b: &Aggregate) -> Vec<ClassComparison> {
     let mut out = Vec::new();
-    let sides = [("failed", &a.failed_by_class, &b.failed_by_class), ("indeterminate", &a.indeterminate_by_class, &b.indeterminate_by_class)];
+    let sides = [
+        ("failed", &a.failed_by_class, &b.failed_by_class),
+        ("indeterminate", &a.indeterminate_by_class, &b.indeterminate_by_class),
+    ];
     for (outcome, ca, cb) in sides {
         let names: BTreeSet<&String> = ca.keys().chain(cb.keys()).collect();
         for class in names {
             let (xa, xb) = (ca.get(class).copied().unwrap_or(0), cb.get(class).copied().unwrap_or(0));
-            let interval = (a.transactions > 0 && b.transactions > 0).then(|| proportion::newcombe(xa, a.transactions, xb, b.transactions));
+            let interval = (a.transactions > 0 && b.transactions > 0)
+                .then(|| proportion::newcombe(xa, a.transactions, xb, b.transactions));
             let judgement = match interval {
-                Some(i) if i.excludes_zero() => if i.high < 0.0 { Judgement::Better } else { Judgement::Worse },
+                Some(i) if i.excludes_zero() => {
+                    if i.high < 0.0 {
+                        Judgement::Better
+                    } else {
+                        Judgement::Worse
+                    }
+                }
                 Some(_) => Judgement::Inconclusive,
                 None => Judgement::NotTested,
             };

@@ -27,11 +27,20 @@ pub struct Job {
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Report { path: PathBuf, report: Box<Report> },
+    Report {
+        path: PathBuf,
+        report: Box<Report>,
+    },
     /// No report came back: the child crashed, was killed at its limit, or refused input.
-    Broken { why: String, exit: Option<i32>, log: Option<PathBuf> },
+    Broken {
+        why: String,
+        exit: Option<i32>,
+        log: Option<PathBuf>,
+    },
     /// Never started (Ctrl-C came first).
-    NotRun { why: String },
+    NotRun {
+        why: String,
+    },
 }
 
 impl Outcome {
@@ -66,7 +75,11 @@ impl Executor for ProcessExecutor {
         let log = self.runs_dir.join(format!("job-{:03}.log", job.index));
         match self.spawn(job, &log).and_then(|child| wait_bounded(child, job.limit)) {
             Ok(exit) => read_outcome(&log, exit),
-            Err(e) => Outcome::Broken { why: format!("{e:#}"), exit: None, log: Some(log) },
+            Err(e) => Outcome::Broken {
+                why: format!("{e:#}"),
+                exit: None,
+                log: Some(log),
+            },
         }
     }
 }
@@ -76,7 +89,13 @@ impl ProcessExecutor {
         std::fs::create_dir_all(&self.runs_dir)?;
         let out = std::fs::File::create(log)?;
         let mut cmd = Command::new(&self.exe);
-        cmd.arg("run").arg(&job.scenario).arg("--env-file").arg(&self.env_file).arg("--results-dir").arg(&self.runs_dir).arg("--quiet");
+        cmd.arg("run")
+            .arg(&job.scenario)
+            .arg("--env-file")
+            .arg(&self.env_file)
+            .arg("--results-dir")
+            .arg(&self.runs_dir)
+            .arg("--quiet");
         for o in &job.overrides {
             cmd.arg("--set").arg(o.to_string());
         }
@@ -88,7 +107,8 @@ impl ProcessExecutor {
         // passes one SIGINT on (a second one would make the run skip its checks).
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
-        cmd.spawn().map_err(|e| anyhow::anyhow!("could not start {}: {e}", self.exe.display()))
+        cmd.spawn()
+            .map_err(|e| anyhow::anyhow!("could not start {}: {e}", self.exe.display()))
     }
 }
 
@@ -118,7 +138,10 @@ fn wait_bounded(mut child: Child, limit: Duration) -> anyhow::Result<std::proces
                 _ => {
                     let _ = child.kill();
                     let status = child.wait()?;
-                    anyhow::bail!("the run did not end within {} and was killed ({status})", humantime::format_duration(Duration::from_secs(limit.as_secs())));
+                    anyhow::bail!(
+                        "the run did not end within {} and was killed ({status})",
+                        humantime::format_duration(Duration::from_secs(limit.as_secs()))
+                    );
                 }
             }
         }
@@ -133,10 +156,21 @@ fn signal(child: &Child, sig: nix::sys::signal::Signal) {
 /// The child prints `report: PATH` as its last line; without it, the log's tail says why.
 fn read_outcome(log: &Path, exit: std::process::ExitStatus) -> Outcome {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let path = text.lines().rev().find_map(|l| l.strip_prefix("report: ")).map(PathBuf::from);
+    let path = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("report: "))
+        .map(PathBuf::from);
     match path.map(|p| (crate::report::read(&p), p)) {
-        Some((Ok(report), path)) => Outcome::Report { path, report: Box::new(report) },
-        Some((Err(e), _)) => Outcome::Broken { why: format!("{e:#}"), exit: exit.code(), log: Some(log.to_path_buf()) },
+        Some((Ok(report), path)) => Outcome::Report {
+            path,
+            report: Box::new(report),
+        },
+        Some((Err(e), _)) => Outcome::Broken {
+            why: format!("{e:#}"),
+            exit: exit.code(),
+            log: Some(log.to_path_buf()),
+        },
         None => {
             let tail: Vec<&str> = text.lines().rev().take(3).collect();
             let why = match (exit.code(), tail.is_empty()) {
@@ -144,7 +178,11 @@ fn read_outcome(log: &Path, exit: std::process::ExitStatus) -> Outcome {
                 (Some(c), true) => format!("exited with {c} and printed nothing"),
                 (None, true) => format!("ended by a signal ({exit}) and printed nothing"),
             };
-            Outcome::Broken { why, exit: exit.code(), log: Some(log.to_path_buf()) }
+            Outcome::Broken {
+                why,
+                exit: exit.code(),
+                log: Some(log.to_path_buf()),
+            }
         }
     }
 }

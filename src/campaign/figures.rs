@@ -66,17 +66,36 @@ pub fn failure_reason(r: &Report) -> String {
     if r.verdict == crate::verdict::Verdict::Pass {
         return String::new();
     }
-    let failing: Vec<String> = r.checks.iter().filter(|c| c.failed()).map(|c| format!("`{}`: {}", c.name, c.summary)).collect();
-    let text = if failing.is_empty() { r.verdict_reason.clone() } else { failing.join("; ") };
-    crate::history::event::one_line(&text).chars().take(REASON_CHARS).collect()
+    let failing: Vec<String> = r
+        .checks
+        .iter()
+        .filter(|c| c.failed())
+        .map(|c| format!("`{}`: {}", c.name, c.summary))
+        .collect();
+    let text = if failing.is_empty() {
+        r.verdict_reason.clone()
+    } else {
+        failing.join("; ")
+    };
+    crate::history::event::one_line(&text)
+        .chars()
+        .take(REASON_CHARS)
+        .collect()
 }
 
 /// What conflicted, in words that stay the same from run to run of a campaign (each run
 /// writes its own table or schema, so the table's name does not): the kind, and the
 /// statement that last wrote the table, else the object.
 fn conflict_key(c: &crate::metrics::conflicts::ConflictCount) -> String {
-    let statement = c.statement.as_deref().map(|s| s.split(':').next().unwrap_or(s).to_string());
-    format!("{} ({})", c.conflict.kind, statement.unwrap_or_else(|| c.conflict.object.clone()))
+    let statement = c
+        .statement
+        .as_deref()
+        .map(|s| s.split(':').next().unwrap_or(s).to_string());
+    format!(
+        "{} ({})",
+        c.conflict.kind,
+        statement.unwrap_or_else(|| c.conflict.object.clone())
+    )
 }
 
 /// How one check ended over the runs of one side.
@@ -136,7 +155,10 @@ impl CheckTally {
 }
 
 pub fn verdict_word(r: &Report) -> String {
-    serde_json::to_value(r.verdict).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(r.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The runs of one point (or one side), summed up.
@@ -234,7 +256,11 @@ impl Aggregate {
     /// many runs gave each (at most three, then how many more).
     pub fn reasons(&self) -> Vec<String> {
         let mut counted: Vec<(String, usize)> = Vec::new();
-        let whys = self.per_run.iter().map(|f| f.reason.clone()).chain(self.broken.iter().cloned());
+        let whys = self
+            .per_run
+            .iter()
+            .map(|f| f.reason.clone())
+            .chain(self.broken.iter().cloned());
         for why in whys.filter(|r| !r.is_empty()) {
             match counted.iter_mut().find(|(r, _)| *r == why) {
                 Some((_, n)) => *n += 1,
@@ -243,7 +269,11 @@ impl Aggregate {
         }
         counted.sort_by(|a, b| b.1.cmp(&a.1));
         let more = counted.len().saturating_sub(3);
-        let mut out: Vec<String> = counted.into_iter().take(3).map(|(r, n)| if n > 1 { format!("{r} ({n} runs)") } else { r }).collect();
+        let mut out: Vec<String> = counted
+            .into_iter()
+            .take(3)
+            .map(|(r, n)| if n > 1 { format!("{r} ({n} runs)") } else { r })
+            .collect();
         if more > 0 {
             out.push(format!("{more} other reason(s): see report.json"));
         }

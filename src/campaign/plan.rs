@@ -26,7 +26,9 @@ pub struct Group {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Order {
-    Shuffled { seed: u64 },
+    Shuffled {
+        seed: u64,
+    },
     /// Two groups: A B, B A, A B, ...
     Alternating,
 }
@@ -52,8 +54,18 @@ pub fn plan(groups: &[Group], repeat: u32, order: Order, tag: &str) -> Vec<Job> 
             let group = &groups[g];
             let mut overrides = group.overrides.clone();
             let (key, base) = &group.fresh;
-            overrides.push(Override { key: key.clone(), value: job_table(base, tag, index) });
-            Job { index, group: g, rep, scenario: group.scenario.clone(), overrides, limit: group.limit }
+            overrides.push(Override {
+                key: key.clone(),
+                value: job_table(base, tag, index),
+            });
+            Job {
+                index,
+                group: g,
+                rep,
+                scenario: group.scenario.clone(),
+                overrides,
+                limit: group.limit,
+            }
         })
         .collect()
 }
@@ -81,25 +93,58 @@ impl Progress<'_> {
             "estimate after the first run".to_string()
         } else {
             let per = self.elapsed.as_secs_f64() / self.done as f64;
-            format!("about {} left", humantime::format_duration(Duration::from_secs((per * (self.total - self.done) as f64) as u64)))
+            format!(
+                "about {} left",
+                humantime::format_duration(Duration::from_secs((per * (self.total - self.done) as f64) as u64))
+            )
         };
-        let next = self.next.map(|(j, label)| format!("; next: {label} (repetition {})", j.rep + 1)).unwrap_or_default();
-        format!("[{}/{}] {} elapsed, {left}{next}", self.done, self.total, humantime::format_duration(Duration::from_secs(self.elapsed.as_secs())))
+        let next = self
+            .next
+            .map(|(j, label)| format!("; next: {label} (repetition {})", j.rep + 1))
+            .unwrap_or_default();
+        format!(
+            "[{}/{}] {} elapsed, {left}{next}",
+            self.done,
+            self.total,
+            humantime::format_duration(Duration::from_secs(self.elapsed.as_secs()))
+        )
     }
 }
 
 /// Runs every job in order; after each, `on_done` sees all results so far (to write them,
 /// so a crash of the harness loses nothing measured). After Ctrl-C no new job starts.
-pub fn execute(executor: &mut dyn Executor, jobs: &[Job], labels: &[String], on_done: &mut dyn FnMut(&[(Job, Outcome)]), progress: &mut dyn FnMut(&Progress)) -> Vec<(Job, Outcome)> {
+pub fn execute(
+    executor: &mut dyn Executor,
+    jobs: &[Job],
+    labels: &[String],
+    on_done: &mut dyn FnMut(&[(Job, Outcome)]),
+    progress: &mut dyn FnMut(&Progress),
+) -> Vec<(Job, Outcome)> {
     let start = Instant::now();
     let mut results: Vec<(Job, Outcome)> = Vec::with_capacity(jobs.len());
     for job in jobs {
-        progress(&Progress { done: results.len(), total: jobs.len(), elapsed: start.elapsed(), next: Some((job, labels[job.group].as_str())) });
-        let outcome = if interrupt::is_interrupted() { Outcome::NotRun { why: "interrupted before it started".into() } } else { executor.execute(job) };
+        progress(&Progress {
+            done: results.len(),
+            total: jobs.len(),
+            elapsed: start.elapsed(),
+            next: Some((job, labels[job.group].as_str())),
+        });
+        let outcome = if interrupt::is_interrupted() {
+            Outcome::NotRun {
+                why: "interrupted before it started".into(),
+            }
+        } else {
+            executor.execute(job)
+        };
         results.push((job.clone(), outcome));
         on_done(&results);
     }
-    progress(&Progress { done: results.len(), total: jobs.len(), elapsed: start.elapsed(), next: None });
+    progress(&Progress {
+        done: results.len(),
+        total: jobs.len(),
+        elapsed: start.elapsed(),
+        next: None,
+    });
     results
 }
 
@@ -109,7 +154,15 @@ mod tests {
     use std::collections::HashMap;
 
     fn groups(n: usize) -> Vec<Group> {
-        (0..n).map(|i| Group { label: format!("g{i}"), scenario: "s.toml".into(), overrides: Vec::new(), limit: Duration::from_secs(1), fresh: ("lake.table".into(), "entries".into()) }).collect()
+        (0..n)
+            .map(|i| Group {
+                label: format!("g{i}"),
+                scenario: "s.toml".into(),
+                overrides: Vec::new(),
+                limit: Duration::from_secs(1),
+                fresh: ("lake.table".into(), "entries".into()),
+            })
+            .collect()
     }
 
     #[test]
@@ -120,18 +173,33 @@ mod tests {
         for j in &jobs {
             per_group.entry(j.group).or_default().push(j.rep);
         }
-        assert!(per_group.values().all(|reps| { let mut r = reps.clone(); r.sort(); r == vec![0, 1, 2] }));
+        assert!(per_group.values().all(|reps| {
+            let mut r = reps.clone();
+            r.sort();
+            r == vec![0, 1, 2]
+        }));
         let again = plan(&groups(4), 3, Order::Shuffled { seed: 7 }, "t");
-        assert_eq!(jobs.iter().map(|j| j.group).collect::<Vec<_>>(), again.iter().map(|j| j.group).collect::<Vec<_>>());
+        assert_eq!(
+            jobs.iter().map(|j| j.group).collect::<Vec<_>>(),
+            again.iter().map(|j| j.group).collect::<Vec<_>>()
+        );
         let unshuffled: Vec<usize> = (0..12).map(|i| i % 4).collect();
-        assert_ne!(jobs.iter().map(|j| j.group).collect::<Vec<_>>(), unshuffled, "seed 7 should move something");
+        assert_ne!(
+            jobs.iter().map(|j| j.group).collect::<Vec<_>>(),
+            unshuffled,
+            "seed 7 should move something"
+        );
     }
 
     #[test]
     fn two_sides_alternate_abba_and_every_job_has_its_own_table() {
         let jobs = plan(&groups(2), 4, Order::Alternating, "t");
-        assert_eq!(jobs.iter().map(|j| j.group).collect::<Vec<_>>(), vec![0, 1, 1, 0, 0, 1, 1, 0]);
-        let tables: std::collections::HashSet<String> = jobs.iter().map(|j| j.overrides.last().unwrap().value.clone()).collect();
+        assert_eq!(
+            jobs.iter().map(|j| j.group).collect::<Vec<_>>(),
+            vec![0, 1, 1, 0, 0, 1, 1, 0]
+        );
+        let tables: std::collections::HashSet<String> =
+            jobs.iter().map(|j| j.overrides.last().unwrap().value.clone()).collect();
         assert_eq!(tables.len(), 8);
         assert_eq!(job_table(&"t".repeat(63), "a1b2c3", 123).len(), 63);
         assert_eq!(job_table("entries", "a1b2c3", 4), "entries_a1b2c3_j4");
@@ -144,7 +212,11 @@ mod tests {
     impl Executor for Fake {
         fn execute(&mut self, job: &Job) -> Outcome {
             self.ran.push(job.index);
-            Outcome::Broken { why: "fake".into(), exit: Some(3), log: None }
+            Outcome::Broken {
+                why: "fake".into(),
+                exit: Some(3),
+                log: None,
+            }
         }
     }
 
@@ -155,11 +227,16 @@ mod tests {
         let mut fake = Fake { ran: Vec::new() };
         let mut seen = Vec::new();
         let mut lines = Vec::new();
-        let results = execute(&mut fake, &jobs, &labels, &mut |r| seen.push(r.len()), &mut |p| lines.push(p.line()));
+        let results = execute(&mut fake, &jobs, &labels, &mut |r| seen.push(r.len()), &mut |p| {
+            lines.push(p.line())
+        });
         assert_eq!(fake.ran, vec![0, 1, 2]);
         assert_eq!(seen, vec![1, 2, 3]);
         assert_eq!(results.len(), 3);
-        assert!(lines[0].starts_with("[0/3]") && lines[0].contains("estimate after the first run"), "{lines:?}");
+        assert!(
+            lines[0].starts_with("[0/3]") && lines[0].contains("estimate after the first run"),
+            "{lines:?}"
+        );
         assert!(lines[3].starts_with("[3/3]"), "{lines:?}");
     }
 }

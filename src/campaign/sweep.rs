@@ -58,17 +58,33 @@ pub fn points(results: &[(Job, Outcome)], matrix: &[Point]) -> Vec<SweepPoint> {
     matrix
         .iter()
         .enumerate()
-        .map(|(i, p)| SweepPoint { point: p.clone(), label: p.label(), aggregate: Aggregate::of(results.iter().filter(|(j, _)| j.group == i)) })
+        .map(|(i, p)| SweepPoint {
+            point: p.clone(),
+            label: p.label(),
+            aggregate: Aggregate::of(results.iter().filter(|(j, _)| j.group == i)),
+        })
         .collect()
 }
 
 pub fn envelope(points: &[SweepPoint], params: &[Param]) -> Envelope {
     if !params.iter().any(|p| p.key == WRITERS_KEY) {
-        return Envelope { note: Some(format!("no envelope: {WRITERS_KEY} was not among the --param keys")), rows: Vec::new() };
+        return Envelope {
+            note: Some(format!("no envelope: {WRITERS_KEY} was not among the --param keys")),
+            rows: Vec::new(),
+        };
     }
     let setting_of = |p: &Point| {
-        let others: Vec<String> = p.values.iter().filter(|(k, _)| k != WRITERS_KEY).map(|(k, v)| format!("{k}={v}")).collect();
-        if others.is_empty() { "(as written)".to_string() } else { others.join(" ") }
+        let others: Vec<String> = p
+            .values
+            .iter()
+            .filter(|(k, _)| k != WRITERS_KEY)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if others.is_empty() {
+            "(as written)".to_string()
+        } else {
+            others.join(" ")
+        }
     };
     let mut settings: Vec<String> = Vec::new();
     for p in points {
@@ -83,12 +99,25 @@ pub fn envelope(points: &[SweepPoint], params: &[Param]) -> Envelope {
             let mut by_writers: Vec<(u32, bool)> = points
                 .iter()
                 .filter(|p| setting_of(&p.point) == setting)
-                .filter_map(|p| Some((p.point.get(WRITERS_KEY)?.parse().ok()?, p.aggregate.all_passed && p.aggregate.zero_failed)))
+                .filter_map(|p| {
+                    Some((
+                        p.point.get(WRITERS_KEY)?.parse().ok()?,
+                        p.aggregate.all_passed && p.aggregate.zero_failed,
+                    ))
+                })
                 .collect();
             by_writers.sort();
             let largest = by_writers.iter().filter(|(_, clean)| *clean).map(|(w, _)| *w).max();
-            let unclean_below = by_writers.iter().filter(|(w, clean)| !clean && largest.is_some_and(|l| *w < l)).map(|(w, _)| *w).collect();
-            EnvelopeRow { setting, largest_clean_writers: largest, unclean_below }
+            let unclean_below = by_writers
+                .iter()
+                .filter(|(w, clean)| !clean && largest.is_some_and(|l| *w < l))
+                .map(|(w, _)| *w)
+                .collect();
+            EnvelopeRow {
+                setting,
+                largest_clean_writers: largest,
+                unclean_below,
+            }
         })
         .collect();
     Envelope { note: None, rows }
@@ -99,15 +128,40 @@ mod tests {
     use super::*;
 
     fn point(writers: u32, retries: u32, clean: bool) -> SweepPoint {
-        let p = Point { values: vec![(WRITERS_KEY.into(), writers.to_string()), ("retry.ducklake.max_retry_count".into(), retries.to_string())] };
-        let aggregate = Aggregate { runs: 2, reports: 2, all_passed: clean, zero_failed: clean, ..Aggregate::default() };
-        SweepPoint { label: p.label(), point: p, aggregate }
+        let p = Point {
+            values: vec![
+                (WRITERS_KEY.into(), writers.to_string()),
+                ("retry.ducklake.max_retry_count".into(), retries.to_string()),
+            ],
+        };
+        let aggregate = Aggregate {
+            runs: 2,
+            reports: 2,
+            all_passed: clean,
+            zero_failed: clean,
+            ..Aggregate::default()
+        };
+        SweepPoint {
+            label: p.label(),
+            point: p,
+            aggregate,
+        }
     }
 
     #[test]
     fn the_envelope_is_the_largest_clean_writer_count_per_setting() {
-        let params: Vec<Param> = ["run.writers=4,8,16", "retry.ducklake.max_retry_count=0,100"].iter().map(|s| s.parse().unwrap()).collect();
-        let pts = vec![point(4, 0, true), point(8, 0, false), point(16, 0, false), point(4, 100, false), point(8, 100, true), point(16, 100, true)];
+        let params: Vec<Param> = ["run.writers=4,8,16", "retry.ducklake.max_retry_count=0,100"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let pts = vec![
+            point(4, 0, true),
+            point(8, 0, false),
+            point(16, 0, false),
+            point(4, 100, false),
+            point(8, 100, true),
+            point(16, 100, true),
+        ];
         let e = envelope(&pts, &params);
         assert_eq!(e.rows.len(), 2);
         assert_eq!(e.rows[0].setting, "retry.ducklake.max_retry_count=0");
@@ -121,7 +175,13 @@ mod tests {
         let params: Vec<Param> = vec!["retry.ducklake.max_retry_count=0,100".parse().unwrap()];
         assert!(envelope(&[], &params).note.is_some());
         let params: Vec<Param> = vec!["run.writers=4".parse().unwrap()];
-        let pts = vec![SweepPoint { label: String::new(), point: Point { values: vec![(WRITERS_KEY.into(), "4".into())] }, aggregate: Aggregate::default() }];
+        let pts = vec![SweepPoint {
+            label: String::new(),
+            point: Point {
+                values: vec![(WRITERS_KEY.into(), "4".into())],
+            },
+            aggregate: Aggregate::default(),
+        }];
         let e = envelope(&pts, &params);
         assert_eq!(e.rows[0].setting, "(as written)");
         assert_eq!(e.rows[0].largest_clean_writers, None);

@@ -31,7 +31,10 @@ fn state(rows: &BTreeMap<u32, Vec<i64>>, accounts: u32) -> State {
         total: all.clone().sum(),
         missing: (0..accounts).filter(|k| !rows.contains_key(k)).collect(),
         duplicated: rows.iter().filter(|(_, v)| v.len() > 1).map(|(k, _)| *k).collect(),
-        negative: rows.iter().flat_map(|(k, vs)| vs.iter().filter(|v| **v < 0).map(|v| (*k, *v))).collect(),
+        negative: rows
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().filter(|v| **v < 0).map(|v| (*k, *v)))
+            .collect(),
     }
 }
 
@@ -42,11 +45,23 @@ impl Check for BankTotal {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         let kind = run.record.workload_kind();
-        let Some(bank) = run.record.workload.as_ref().and_then(|w| w.bank.clone()).filter(|_| kind == WorkloadKind::Bank) else {
-            return Ok(CheckResult::skipped(self.name(), format!("the {kind:?} workload has no accounts").to_lowercase()));
+        let Some(bank) = run
+            .record
+            .workload
+            .as_ref()
+            .and_then(|w| w.bank.clone())
+            .filter(|_| kind == WorkloadKind::Bank)
+        else {
+            return Ok(CheckResult::skipped(
+                self.name(),
+                format!("the {kind:?} workload has no accounts").to_lowercase(),
+            ));
         };
         let expected = bank.initial_balance * bank.accounts as i64;
         let snapshots = RunSnapshots::read(ctx, run.run_id())?;
@@ -62,19 +77,34 @@ impl Check for BankTotal {
                 None => "now".to_string(),
             };
             if seen.total != expected {
-                wrong_totals.push(json!({ "snapshot": s, "made_by": s.map(|s| snapshots.maker(s)), "total": seen.total }));
-                p.add("total_changed", || format!("{place} the total is {}, expected {expected} ({} more)", seen.total, seen.total - expected));
+                wrong_totals
+                    .push(json!({ "snapshot": s, "made_by": s.map(|s| snapshots.maker(s)), "total": seen.total }));
+                p.add("total_changed", || {
+                    format!(
+                        "{place} the total is {}, expected {expected} ({} more)",
+                        seen.total,
+                        seen.total - expected
+                    )
+                });
             }
             if !seen.missing.is_empty() {
-                p.add("missing_account", || format!("{place} account(s) {:?} have no row", seen.missing));
+                p.add("missing_account", || {
+                    format!("{place} account(s) {:?} have no row", seen.missing)
+                });
             }
             if !seen.duplicated.is_empty() {
-                p.add("duplicate_account", || format!("{place} account(s) {:?} have more than one row", seen.duplicated));
+                p.add("duplicate_account", || {
+                    format!("{place} account(s) {:?} have more than one row", seen.duplicated)
+                });
             }
             for &(k, v) in &seen.negative {
-                lowest = lowest.filter(|(low, _, _)| *low <= v).or(Some((v, k, s.unwrap_or(snapshots.current))));
+                lowest = lowest
+                    .filter(|(low, _, _)| *low <= v)
+                    .or(Some((v, k, s.unwrap_or(snapshots.current))));
                 if !bank.allow_negative {
-                    p.add("negative_balance", || format!("{place} account {k} has balance {v}, although transfers may not overdraw"));
+                    p.add("negative_balance", || {
+                        format!("{place} account {k} has balance {v}, although transfers may not overdraw")
+                    });
                 }
             }
         }
@@ -83,7 +113,11 @@ impl Check for BankTotal {
             bank.accounts,
             ids.len(),
             if every { "" } else { " (an even spread of the run's)" },
-            if bank.allow_negative { "" } else { "; no balance below zero" }
+            if bank.allow_negative {
+                ""
+            } else {
+                "; no balance below zero"
+            }
         );
         let evidence = json!({
             "accounts": bank.accounts,

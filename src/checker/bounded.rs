@@ -4,10 +4,10 @@
 //! in time become `error` results and the caller still writes its report.
 
 use super::{fill_missing, run_all_into, CheckContext, CheckResult, CheckStatus, RunFacts};
-use crate::util::deadline::run_with_deadline;
 use crate::environment::EnvFile;
 use crate::lake::{self, LakeTarget};
 use crate::scenario::ChecksSpec;
+use crate::util::deadline::run_with_deadline;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,7 +30,11 @@ pub fn run_within(request: CheckRequest, limit: Duration) -> Vec<CheckResult> {
     let outcome = run_with_deadline("the checks", limit, move || {
         let r = request;
         let lake = lake::open(&r.target, &r.application_name, None)?;
-        let metadata = if r.target.catalog.is_postgres() { None } else { Some(super::context::open_metadata(&lake)?) };
+        let metadata = if r.target.catalog.is_postgres() {
+            None
+        } else {
+            Some(super::context::open_metadata(&lake)?)
+        };
         let mut own = r.own_sessions.clone();
         own.push(r.application_name.clone());
         let ctx = CheckContext {

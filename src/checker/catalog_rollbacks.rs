@@ -19,29 +19,55 @@ impl Check for CatalogRollbacks {
             return Ok(CheckResult::skipped(self.name(), why));
         }
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs the counters taken before and after a run"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs the counters taken before and after a run",
+            ));
         };
         if let Some(why) = &run.record.catalog_rollbacks_untrusted {
             return Ok(CheckResult::skipped(self.name(), why.clone()));
         }
-        let (Some(before), Some(after)) = (run.record.catalog_rollbacks_before, run.record.catalog_rollbacks_after) else {
-            return Ok(CheckResult::skipped(self.name(), "pg_stat_database could not be read before and after the writers"));
+        let (Some(before), Some(after)) = (run.record.catalog_rollbacks_before, run.record.catalog_rollbacks_after)
+        else {
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "pg_stat_database could not be read before and after the writers",
+            ));
         };
         let delta = (after - before).max(0) as u64;
         let commits = run.txns.iter().filter(|t| t.committed_attempt.is_some()).count() as u64;
         let harness_retries: u64 = run.txns.iter().map(|t| t.attempts.len().saturating_sub(1) as u64).sum();
-        let failed_attempts = run.txns.iter().flat_map(|t| &t.attempts).filter(|a| a.outcome != Some(OpOutcome::Ok)).count() as u64;
-        let per_commit = if commits > 0 { delta as f64 / commits as f64 } else { 0.0 };
+        let failed_attempts = run
+            .txns
+            .iter()
+            .flat_map(|t| &t.attempts)
+            .filter(|a| a.outcome != Some(OpOutcome::Ok))
+            .count() as u64;
+        let per_commit = if commits > 0 {
+            delta as f64 / commits as f64
+        } else {
+            0.0
+        };
         let limit = ctx.thresholds.max_catalog_rollbacks;
         let ok = limit.is_none_or(|l| delta <= l);
         Ok(CheckResult::new(
             self.name(),
             ok,
             format!(
-                "{delta} transactions rolled back in the catalog database during the run, {per_commit:.2} per commit (harness retries: {harness_retries}, failed attempts: {failed_attempts}){}",
+                "{delta} transactions rolled back in the catalog database during the run, {per_commit:.2} per commit \
+                    (harness retries: {harness_retries}, failed attempts: {failed_attempts}){}",
                 limit.map(|l| format!("; limit {l}")).unwrap_or_default()
             ),
-            json!({ "xact_rollback_before": before, "xact_rollback_after": after, "delta": delta, "per_commit": per_commit, "commits": commits, "harness_retries": harness_retries, "failed_attempts": failed_attempts, "limit": limit }),
+            json!({
+                "xact_rollback_before": before,
+                "xact_rollback_after": after,
+                "delta": delta,
+                "per_commit": per_commit,
+                "commits": commits,
+                "harness_retries": harness_retries,
+                "failed_attempts": failed_attempts,
+                "limit": limit,
+            }),
         ))
     }
 }

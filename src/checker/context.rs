@@ -43,17 +43,34 @@ impl RunRecord {
     /// Why the append checks (every committed row present) do not apply, if they do not.
     pub fn rows_are_replaced(&self) -> Option<&'static str> {
         match self.workload.as_ref().map(|w| w.kind) {
-            Some(WorkloadKind::Counter) => Some("the counter workload updates rows in place by design: counter_increments checks them"),
-            Some(WorkloadKind::Bank) => Some("the bank workload updates rows in place by design: bank_total checks them"),
+            Some(WorkloadKind::Counter) => {
+                Some("the counter workload updates rows in place by design: counter_increments checks them")
+            }
+            Some(WorkloadKind::Bank) => {
+                Some("the bank workload updates rows in place by design: bank_total checks them")
+            }
             Some(WorkloadKind::Delete) => Some("the delete workload removes rows by design: delete_rows checks them"),
-            Some(WorkloadKind::Ddl) => Some("the ddl workload replaces tables and alters them by design: ddl_tables checks them"),
-            Some(WorkloadKind::Sql) => Some("the sql workload writes what the user's statements say: sql_statements checks them"),
-            _ => (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them"),
+            Some(WorkloadKind::Ddl) => {
+                Some("the ddl workload replaces tables and alters them by design: ddl_tables checks them")
+            }
+            Some(WorkloadKind::Sql) => {
+                Some("the sql workload writes what the user's statements say: sql_statements checks them")
+            }
+            _ => {
+                (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them")
+            }
         }
     }
 
     pub fn workload_kind(&self) -> WorkloadKind {
-        self.workload.as_ref().map(|w| w.kind).unwrap_or(if self.upsert_keys > 0 { WorkloadKind::Upsert } else { WorkloadKind::Append })
+        self.workload
+            .as_ref()
+            .map(|w| w.kind)
+            .unwrap_or(if self.upsert_keys > 0 {
+                WorkloadKind::Upsert
+            } else {
+                WorkloadKind::Append
+            })
     }
 
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
@@ -62,9 +79,19 @@ impl RunRecord {
 
     pub fn read(run_dir: &Path) -> anyhow::Result<Self> {
         let path = run_dir.join(FACTS_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| crate::error::bad_input(format!("{}: cannot read the run's facts ({e}); --run-dir must be a results directory written by ducklake-stress.", path.display())))?;
-        serde_json::from_str(&text).map_err(|e| crate::error::bad_input(format!("{}: not a facts file written by ducklake-stress ({e}).", path.display())))
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            crate::error::bad_input(format!(
+                "{}: cannot read the run's facts ({e}); --run-dir must be a \
+                results directory written by ducklake-stress.",
+                path.display()
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            crate::error::bad_input(format!(
+                "{}: not a facts file written by ducklake-stress ({e}).",
+                path.display()
+            ))
+        })
     }
 }
 
@@ -82,7 +109,11 @@ impl RunFacts {
     pub fn load(run_dir: &Path) -> anyhow::Result<Self> {
         let record = RunRecord::read(run_dir)?;
         let events = crate::history::recorder::load(&run_dir.join(crate::history::FILE))?;
-        Ok(RunFacts { record, txns: crate::history::transaction::fold(&events), actor_events: events.into_iter().filter(|e| e.is_actor()).collect() })
+        Ok(RunFacts {
+            record,
+            txns: crate::history::transaction::fold(&events),
+            actor_events: events.into_iter().filter(|e| e.is_actor()).collect(),
+        })
     }
 
     pub fn run_id(&self) -> &str {
@@ -109,8 +140,17 @@ pub struct CheckContext<'a> {
 }
 
 impl CheckContext<'_> {
-    pub fn catalog_query(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> anyhow::Result<Vec<tokio_postgres::Row>> {
-        crate::runtime::block_on(crate::environment::pg::query_with_deadline(self.catalog, sql, params, std::time::Duration::from_secs(10)))
+    pub fn catalog_query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> anyhow::Result<Vec<tokio_postgres::Row>> {
+        crate::runtime::block_on(crate::environment::pg::query_with_deadline(
+            self.catalog,
+            sql,
+            params,
+            std::time::Duration::from_secs(10),
+        ))
     }
 
     /// Why a check that reads Postgres itself (sessions, locks, counters) does not apply.
@@ -124,7 +164,11 @@ impl CheckContext<'_> {
 }
 
 /// Rows of a query on a file catalog's tables, each read by `row`.
-pub fn metadata_rows<T>(metadata: &duckdb::Connection, sql: &str, row: impl FnMut(&duckdb::Row) -> duckdb::Result<T>) -> anyhow::Result<Vec<T>> {
+pub fn metadata_rows<T>(
+    metadata: &duckdb::Connection,
+    sql: &str,
+    row: impl FnMut(&duckdb::Row) -> duckdb::Result<T>,
+) -> anyhow::Result<Vec<T>> {
     let mut stmt = metadata.prepare(sql)?;
     let rows = stmt.query_map([], row)?.collect::<Result<Vec<T>, _>>()?;
     Ok(rows)

@@ -25,11 +25,23 @@ impl Check for CounterIncrements {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         let kind = run.record.workload_kind();
-        let Some(spec) = run.record.workload.as_ref().and_then(|w| w.counter.clone()).filter(|_| kind == WorkloadKind::Counter) else {
-            return Ok(CheckResult::skipped(self.name(), format!("the {kind:?} workload increments no counters").to_lowercase()));
+        let Some(spec) = run
+            .record
+            .workload
+            .as_ref()
+            .and_then(|w| w.counter.clone())
+            .filter(|_| kind == WorkloadKind::Counter)
+        else {
+            return Ok(CheckResult::skipped(
+                self.name(),
+                format!("the {kind:?} workload increments no counters").to_lowercase(),
+            ));
         };
         let (counters, per_txn, run_id) = (spec.counters, run.record.batch_rows, run.run_id());
         let (mut committed, mut unknown) = (vec![0u64; counters as usize], vec![0u64; counters as usize]);
@@ -56,13 +68,29 @@ impl Check for CounterIncrements {
         let total_committed: u64 = committed.iter().sum();
         let summary = format!(
             "{counters} counters each equal to its committed increments ({total_committed} in all{}); {}",
-            if unknown.iter().any(|u| *u > 0) { format!(", {} with unknown outcomes", unknown.iter().sum::<u64>()) } else { String::new() },
+            if unknown.iter().any(|u| *u > 0) {
+                format!(", {} with unknown outcomes", unknown.iter().sum::<u64>())
+            } else {
+                String::new()
+            },
             match walked {
-                Some(n) => format!("time travel to each of {n} snapshots: each transaction raised exactly its own counters by one"),
+                Some(n) => format!(
+                    "time travel to each of {n} snapshots: each transaction raised exactly its own counters by one"
+                ),
                 None => "too many snapshots to walk one by one: final values only".to_string(),
             }
         );
-        Ok(p.into_result(self.name(), summary, json!({ "counters": counters, "committed_increments": committed, "unknown_increments": unknown, "counters_off": off, "snapshots_walked": walked })))
+        Ok(p.into_result(
+            self.name(),
+            summary,
+            json!({
+                "counters": counters,
+                "committed_increments": committed,
+                "unknown_increments": unknown,
+                "counters_off": off,
+                "snapshots_walked": walked,
+            }),
+        ))
     }
 }
 
@@ -70,20 +98,36 @@ impl Check for CounterIncrements {
 /// increments and `u` whose outcome stayed unknown: any value from c to c + u is right.
 /// Returns the counter's evidence when its value is wrong.
 fn judge_final(k: u32, c: u64, u: u64, found: &[i64], p: &mut Problems) -> Option<serde_json::Value> {
-    let range = if u == 0 { format!("{c}") } else { format!("{c} to {}", c + u) };
+    let range = if u == 0 {
+        format!("{c}")
+    } else {
+        format!("{c} to {}", c + u)
+    };
     let evidence = |v: i64| json!({ "counter": k, "found": v, "committed": c, "unknown": u });
     match found {
-        [] => p.add("missing_counter", || format!("counter {k} has no row; {range} committed increment(s)")),
+        [] => p.add("missing_counter", || {
+            format!("counter {k} has no row; {range} committed increment(s)")
+        }),
         [v] if *v >= 0 && (*v as u64) < c => {
-            p.add("lost_update", || format!("counter {k} = {v}, expected {range} (committed increments{}): {} increment(s) lost", if u > 0 { ", with unknown outcomes" } else { "" }, c - *v as u64));
+            p.add("lost_update", || {
+                format!(
+                    "counter {k} = {v}, expected {range} (committed increments{}): {} increment(s) lost",
+                    if u > 0 { ", with unknown outcomes" } else { "" },
+                    c - *v as u64
+                )
+            });
             return Some(evidence(*v));
         }
         [v] if *v < 0 || *v as u64 > c + u => {
-            p.add("counted_twice", || format!("counter {k} = {v}, but only {range} transaction(s) that incremented it can have committed"));
+            p.add("counted_twice", || {
+                format!("counter {k} = {v}, but only {range} transaction(s) that incremented it can have committed")
+            });
             return Some(evidence(*v));
         }
         [_] => {}
-        many => p.add("duplicate_counter", || format!("counter {k} has {} rows: {many:?}", many.len())),
+        many => p.add("duplicate_counter", || {
+            format!("counter {k} has {} rows: {many:?}", many.len())
+        }),
     }
     None
 }
@@ -91,7 +135,14 @@ fn judge_final(k: u32, c: u64, u: u64, found: &[i64], p: &mut Problems) -> Optio
 /// Reads the counters at every snapshot from before the run's first commit to the latest
 /// and compares each step with the transaction that made it. `None`: more snapshots than
 /// can be walked one by one (the final values still judge the run).
-fn walk(ctx: &CheckContext, run_id: &str, snapshots: &RunSnapshots, counters: u32, per_txn: u32, p: &mut Problems) -> anyhow::Result<Option<usize>> {
+fn walk(
+    ctx: &CheckContext,
+    run_id: &str,
+    snapshots: &RunSnapshots,
+    counters: u32,
+    per_txn: u32,
+    p: &mut Problems,
+) -> anyhow::Result<Option<usize>> {
     let (ids, every) = snapshots.walk();
     if !every {
         return Ok(None);
@@ -104,7 +155,9 @@ fn walk(ctx: &CheckContext, run_id: &str, snapshots: &RunSnapshots, counters: u3
         let after = values(ctx, run_id, Some(s))?;
         let maker = snapshots.maker(s);
         let raised: BTreeSet<u32> = match snapshots.made_by.get(&s) {
-            Some(key) => counters_of(run_id, key.writer, key.txn, counters, per_txn).into_iter().collect(),
+            Some(key) => counters_of(run_id, key.writer, key.txn, counters, per_txn)
+                .into_iter()
+                .collect(),
             None => BTreeSet::new(),
         };
         for k in 0..counters {
@@ -116,11 +169,33 @@ fn walk(ctx: &CheckContext, run_id: &str, snapshots: &RunSnapshots, counters: u3
                 }
                 continue;
             }
-            let previous = || last_raise.get(&k).map(|(ps, pm)| format!("; its last increment was {pm}'s, in snapshot {ps}")).unwrap_or_default();
+            let previous = || {
+                last_raise
+                    .get(&k)
+                    .map(|(ps, pm)| format!("; its last increment was {pm}'s, in snapshot {ps}"))
+                    .unwrap_or_default()
+            };
             match (snapshots.made_by.contains_key(&s), is - was) {
-                (false, _) => p.add("changed_outside_run", || format!("snapshot {s}, made by {maker}, changed counter {k} from {was} to {is}")),
-                (true, d) if d < want => p.add("lost_increment_at_snapshot", || format!("snapshot {s} ({maker}) increments counter {k} but takes it from {was} to {is}: it wrote over an increment it never read{}", previous())),
-                (true, _) => p.add("extra_increment_at_snapshot", || format!("snapshot {s} ({maker}) takes counter {k} from {was} to {is}, expected {}", was + want)),
+                (false, _) => p.add("changed_outside_run", || {
+                    format!(
+                        "snapshot {s}, made by {maker}, changed counter \
+                    {k} from {was} to {is}"
+                    )
+                }),
+                (true, d) if d < want => p.add("lost_increment_at_snapshot", || {
+                    format!(
+                        "snapshot {s} ({maker}) \
+                    increments counter {k} but takes it from {was} to {is}: it wrote over an increment it never read{}",
+                        previous()
+                    )
+                }),
+                (true, _) => p.add("extra_increment_at_snapshot", || {
+                    format!(
+                        "snapshot {s} ({maker}) takes counter \
+                    {k} from {was} to {is}, expected {}",
+                        was + want
+                    )
+                }),
             }
         }
         before = after;

@@ -34,16 +34,35 @@ impl Check for DeleteRows {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         let kind = run.record.workload_kind();
-        let Some(spec) = run.record.workload.as_ref().and_then(|w| w.delete.clone()).filter(|_| kind == WorkloadKind::Delete) else {
-            return Ok(CheckResult::skipped(self.name(), format!("the {kind:?} workload deletes nothing").to_lowercase()));
+        let Some(spec) = run
+            .record
+            .workload
+            .as_ref()
+            .and_then(|w| w.delete.clone())
+            .filter(|_| kind == WorkloadKind::Delete)
+        else {
+            return Ok(CheckResult::skipped(
+                self.name(),
+                format!("the {kind:?} workload deletes nothing").to_lowercase(),
+            ));
         };
         let snapshots = RunSnapshots::read(ctx, run.run_id())?;
         let (ids, every) = snapshots.walk();
         let mut p = Problems::default();
-        let mut walk = Walk { deleters: spec.deleters, batch_rows: run.record.batch_rows as i64, removed: BTreeMap::new(), deletes: 0, rows_deleted: 0, per_delete: Vec::new() };
+        let mut walk = Walk {
+            deleters: spec.deleters,
+            batch_rows: run.record.batch_rows as i64,
+            removed: BTreeMap::new(),
+            deletes: 0,
+            rows_deleted: 0,
+            per_delete: Vec::new(),
+        };
         let mut before = rows_at(ctx, run.run_id(), ids.first().copied(), &mut p)?;
         if every {
             for &s in ids.iter().skip(1) {
@@ -52,22 +71,42 @@ impl Check for DeleteRows {
                 before = after;
             }
         }
-        let counted: i64 = ctx.lake.query_row(&format!("SELECT count(*) FROM {}", ctx.table()), [], |r| r.get(0))?;
-        let scanned = ctx.lake.prepare(&format!("SELECT run_id FROM {}", ctx.table()))?.query_map([], |r| r.get::<_, Option<String>>(0))?.count() as i64;
+        let counted: i64 = ctx
+            .lake
+            .query_row(&format!("SELECT count(*) FROM {}", ctx.table()), [], |r| r.get(0))?;
+        let scanned = ctx
+            .lake
+            .prepare(&format!("SELECT run_id FROM {}", ctx.table()))?
+            .query_map([], |r| r.get::<_, Option<String>>(0))?
+            .count() as i64;
         if counted != scanned {
-            p.add("count_differs_from_scan", || format!("count(*) of {} says {counted}, a scan returns {scanned} rows", ctx.table()));
+            p.add("count_differs_from_scan", || {
+                format!(
+                    "count(*) of {} says {counted}, a scan returns {scanned} rows",
+                    ctx.table()
+                )
+            });
         }
         let summary = match every {
             true => format!(
-                "time travel to each of {} snapshots: every append added exactly its rows, each of the {} deletes with a snapshot removed exactly its slice ({} rows), nothing else changed, no deleted row came back; count(*) = scan = {scanned}",
+                "time travel to each of {} snapshots: every append added exactly its rows, each of the {} deletes \
+                    with a snapshot removed exactly its slice ({} rows), nothing else changed, no deleted row came \
+                    back; count(*) = scan = {scanned}",
                 ids.len(),
                 walk.deletes,
                 walk.rows_deleted
             ),
-            false => format!("too many snapshots ({}) to walk one by one: only count(*) = scan = {scanned} was checked", snapshots.current - ids[0] + 1),
+            false => format!(
+                "too many snapshots ({}) to walk one by one: only count(*) = scan = {scanned} was checked",
+                snapshots.current - ids[0] + 1
+            ),
         };
         // A delete that matched no row may commit without a snapshot: count those apart.
-        let committed_deletes = run.txns.iter().filter(|t| t.writer < spec.deleters && t.outcome == crate::history::Outcome::Committed).count();
+        let committed_deletes = run
+            .txns
+            .iter()
+            .filter(|t| t.writer < spec.deleters && t.outcome == crate::history::Outcome::Committed)
+            .count();
         let evidence = json!({
             "snapshots_walked": every.then_some(ids.len()),
             "committed_deletes": committed_deletes,
@@ -84,12 +123,23 @@ impl Check for DeleteRows {
 /// The run's rows at snapshot `at` (time travel) or now; a row held twice is a problem.
 fn rows_at(ctx: &CheckContext, run_id: &str, at: Option<i64>, p: &mut Problems) -> anyhow::Result<BTreeSet<Row>> {
     let at_clause = at.map(|s| format!(" AT (VERSION => {s})")).unwrap_or_default();
-    let mut stmt = ctx.lake.prepare(&format!("SELECT writer_id, txn_seq, row_seq FROM {}{at_clause} WHERE run_id = ?", ctx.table()))?;
+    let mut stmt = ctx.lake.prepare(&format!(
+        "SELECT writer_id, txn_seq, row_seq FROM {}{at_clause} WHERE run_id = ?",
+        ctx.table()
+    ))?;
     let mut rows = BTreeSet::new();
-    for r in stmt.query_map([run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
+    for r in stmt.query_map([run_id], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })? {
         let r = r?;
         if !rows.insert(r) {
-            p.add("duplicate_row", || format!("{} is present twice at snapshot {}", name(&r), at.map(|s| s.to_string()).unwrap_or("now".into())));
+            p.add("duplicate_row", || {
+                format!(
+                    "{} is present twice at snapshot {}",
+                    name(&r),
+                    at.map(|s| s.to_string()).unwrap_or("now".into())
+                )
+            });
         }
     }
     Ok(rows)
@@ -108,47 +158,88 @@ struct Walk {
 
 impl Walk {
     /// Judges the change from `before` to `after`, made by snapshot `s`.
-    fn step(&mut self, snapshots: &RunSnapshots, s: i64, before: &BTreeSet<Row>, after: &BTreeSet<Row>, p: &mut Problems) {
+    fn step(
+        &mut self,
+        snapshots: &RunSnapshots,
+        s: i64,
+        before: &BTreeSet<Row>,
+        after: &BTreeSet<Row>,
+        p: &mut Problems,
+    ) {
         let added: Vec<&Row> = after.difference(before).collect();
         let gone: Vec<&Row> = before.difference(after).collect();
         let maker = snapshots.maker(s);
         for r in &added {
             if let Some(at) = self.removed.get(r) {
-                p.add("deleted_row_back", || format!("{} was removed in snapshot {at} and is back in snapshot {s} ({maker})", name(r)));
+                p.add("deleted_row_back", || {
+                    format!(
+                        "{} was removed in snapshot {at} and is back in snapshot {s} ({maker})",
+                        name(r)
+                    )
+                });
             }
         }
         match snapshots.made_by.get(&s) {
             None => {
                 for r in added.iter().chain(&gone) {
-                    p.add("changed_outside_run", || format!("snapshot {s}, made by {maker}, {} {}", if after.contains(r) { "added" } else { "removed" }, name(r)));
+                    p.add("changed_outside_run", || {
+                        format!(
+                            "snapshot {s}, made by {maker}, {} {}",
+                            if after.contains(r) { "added" } else { "removed" },
+                            name(r)
+                        )
+                    });
                 }
             }
             Some(k) if k.writer < self.deleters => {
                 let slice = slice_deleted_by(k.writer, k.txn);
                 self.deletes += 1;
                 self.rows_deleted += gone.len() as u64;
-                self.per_delete.push(json!({ "snapshot": s, "made_by": maker, "slice": slice, "removed": gone.len() }));
-                for r in before.iter().filter(|r| slice_of(r.0, r.1, r.2) == slice && after.contains(r)) {
-                    p.add("delete_missed_row", || format!("snapshot {s} ({maker}) deletes slice {slice}, yet {}, committed before it, is still there", name(r)));
+                self.per_delete
+                    .push(json!({ "snapshot": s, "made_by": maker, "slice": slice, "removed": gone.len() }));
+                for r in before
+                    .iter()
+                    .filter(|r| slice_of(r.0, r.1, r.2) == slice && after.contains(r))
+                {
+                    p.add("delete_missed_row", || {
+                        format!(
+                            "snapshot {s} ({maker}) deletes slice {slice}, yet {}, committed before it, is still there",
+                            name(r)
+                        )
+                    });
                 }
                 for r in gone.iter().filter(|r| slice_of(r.0, r.1, r.2) != slice) {
-                    p.add("insert_lost", || format!("{} vanished in snapshot {s} ({maker}), which deletes slice {slice} only", name(r)));
+                    p.add("insert_lost", || {
+                        format!(
+                            "{} vanished in snapshot {s} ({maker}), which deletes slice {slice} only",
+                            name(r)
+                        )
+                    });
                 }
                 for r in &added {
-                    p.add("row_added_by_delete", || format!("snapshot {s} ({maker}) deletes, yet {} appeared in it", name(r)));
+                    p.add("row_added_by_delete", || {
+                        format!("snapshot {s} ({maker}) deletes, yet {} appeared in it", name(r))
+                    });
                 }
             }
             Some(k) => {
-                let own = |r: &&Row| r.0 == k.writer as i64 && r.1 == k.txn as i64 && (0..self.batch_rows).contains(&r.2);
+                let own =
+                    |r: &&Row| r.0 == k.writer as i64 && r.1 == k.txn as i64 && (0..self.batch_rows).contains(&r.2);
                 let mine = added.iter().filter(|r| own(r)).count() as i64;
                 if mine != self.batch_rows {
-                    p.add("partial_insert", || format!("snapshot {s} ({maker}) added {mine} of its {} rows", self.batch_rows));
+                    p.add("partial_insert", || {
+                        format!("snapshot {s} ({maker}) added {mine} of its {} rows", self.batch_rows)
+                    });
                 }
                 for r in added.iter().filter(|r| !own(r)) {
-                    p.add("row_added_by_other", || format!("snapshot {s} ({maker}) added {}, not its own", name(r)));
+                    p.add("row_added_by_other", || {
+                        format!("snapshot {s} ({maker}) added {}, not its own", name(r))
+                    });
                 }
                 for r in &gone {
-                    p.add("insert_lost", || format!("{} vanished in snapshot {s} ({maker}), which only appends", name(r)));
+                    p.add("insert_lost", || {
+                        format!("{} vanished in snapshot {s} ({maker}), which only appends", name(r))
+                    });
                 }
             }
         }

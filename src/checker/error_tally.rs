@@ -13,9 +13,19 @@ pub fn tally(txns: &[Txn], allowed: Option<&[ErrorClass]>, p: &mut Problems) -> 
     let mut classes = BTreeMap::new();
     for t in txns {
         for a in &t.attempts {
-            let (Some(class), message) = (a.error_class, a.error.as_deref().unwrap_or("")) else { continue };
+            let (Some(class), message) = (a.error_class, a.error.as_deref().unwrap_or("")) else {
+                continue;
+            };
             *classes.entry(class.name()).or_default() += 1;
-            let place = || format!("w{} t{} a{}: {}", t.writer, t.txn, a.attempt, message.lines().next().unwrap_or(""));
+            let place = || {
+                format!(
+                    "w{} t{} a{}: {}",
+                    t.writer,
+                    t.txn,
+                    a.attempt,
+                    message.lines().next().unwrap_or("")
+                )
+            };
             if message.contains("INTERNAL Error") {
                 p.add("internal_error", place);
             } else if allowed.is_some_and(|ok| !ok.contains(&class)) {

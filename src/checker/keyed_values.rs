@@ -23,7 +23,14 @@ impl RunSnapshots {
             None => crate::runtime::block_on(tag::tagged_snapshots(ctx.catalog, run_id))?,
         };
         let made_by = tagged.into_iter().map(|t| (t.snapshot_id, t.key)).collect();
-        let current: i64 = ctx.lake.query_row(&format!("SELECT max(snapshot_id) FROM ducklake_snapshots('{}')", crate::lake::LAKE_ALIAS), [], |r| r.get(0))?;
+        let current: i64 = ctx.lake.query_row(
+            &format!(
+                "SELECT max(snapshot_id) FROM ducklake_snapshots('{}')",
+                crate::lake::LAKE_ALIAS
+            ),
+            [],
+            |r| r.get(0),
+        )?;
         Ok(RunSnapshots { made_by, current })
     }
 
@@ -39,13 +46,21 @@ impl RunSnapshots {
     /// latest, every one if there are at most `MAX_WALK`, else `MAX_WALK` of them spread
     /// evenly (both ends kept). `true`: every snapshot is in.
     pub fn walk(&self) -> (Vec<i64>, bool) {
-        let first = self.made_by.keys().next().map(|s| s - 1).unwrap_or(self.current).min(self.current);
+        let first = self
+            .made_by
+            .keys()
+            .next()
+            .map(|s| s - 1)
+            .unwrap_or(self.current)
+            .min(self.current);
         let all = (self.current - first + 1) as usize;
         if all <= MAX_WALK {
             return ((first..=self.current).collect(), true);
         }
         let step = (all - 1) as f64 / (MAX_WALK - 1) as f64;
-        let mut ids: Vec<i64> = (0..MAX_WALK).map(|i| first + (i as f64 * step).round() as i64).collect();
+        let mut ids: Vec<i64> = (0..MAX_WALK)
+            .map(|i| first + (i as f64 * step).round() as i64)
+            .collect();
         ids.dedup();
         (ids, false)
     }
@@ -55,7 +70,10 @@ impl RunSnapshots {
 /// more than one row, so each key gets all its values.
 pub fn values(ctx: &CheckContext, run_id: &str, at: Option<i64>) -> anyhow::Result<BTreeMap<u32, Vec<i64>>> {
     let at_clause = at.map(|s| format!(" AT (VERSION => {s})")).unwrap_or_default();
-    let mut stmt = ctx.lake.prepare(&format!("SELECT k, v FROM {}{at_clause} WHERE run_id = ? ORDER BY k, v", ctx.table()))?;
+    let mut stmt = ctx.lake.prepare(&format!(
+        "SELECT k, v FROM {}{at_clause} WHERE run_id = ? ORDER BY k, v",
+        ctx.table()
+    ))?;
     let mut out: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
     for row in stmt.query_map([run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (k, v) = row?;
@@ -69,7 +87,22 @@ mod tests {
     use super::*;
 
     fn snaps(tagged: &[i64], current: i64) -> RunSnapshots {
-        RunSnapshots { made_by: tagged.iter().map(|s| (*s, TagKey { writer: 0, txn: *s as u64, attempt: 1 })).collect(), current }
+        RunSnapshots {
+            made_by: tagged
+                .iter()
+                .map(|s| {
+                    (
+                        *s,
+                        TagKey {
+                            writer: 0,
+                            txn: *s as u64,
+                            attempt: 1,
+                        },
+                    )
+                })
+                .collect(),
+            current,
+        }
     }
 
     #[test]

@@ -78,11 +78,23 @@ pub struct KnownRef {
 impl CheckResult {
     pub fn new(name: &str, ok: bool, summary: impl Into<String>, evidence: Value) -> Self {
         let status = if ok { CheckStatus::Pass } else { CheckStatus::Fail };
-        CheckResult { name: name.to_string(), status, summary: summary.into(), evidence, known: None }
+        CheckResult {
+            name: name.to_string(),
+            status,
+            summary: summary.into(),
+            evidence,
+            known: None,
+        }
     }
 
     pub fn skipped(name: &str, why: impl Into<String>) -> Self {
-        CheckResult { name: name.to_string(), status: CheckStatus::Skipped, summary: why.into(), evidence: Value::Null, known: None }
+        CheckResult {
+            name: name.to_string(),
+            status: CheckStatus::Skipped,
+            summary: why.into(),
+            evidence: Value::Null,
+            known: None,
+        }
     }
 
     /// The problem kinds the result reports (`evidence.problems`, a map of kind to count):
@@ -114,11 +126,19 @@ pub fn status_word(s: CheckStatus) -> &'static str {
 /// The skipped checks in one line, `not applicable: 8 checks: a, b, ...`, for the summaries
 /// (report.json keeps each with its reason); None when none was skipped.
 pub fn not_applicable_line(checks: &[CheckResult]) -> Option<String> {
-    let names: Vec<&str> =
-        checks.iter().filter(|c| c.status == CheckStatus::Skipped).map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Skipped)
+        .map(|c| c.name.as_str())
+        .collect();
     let plural = if names.len() == 1 { "" } else { "s" };
     let list = names.join(", ");
-    (!names.is_empty()).then(|| format!("not applicable: {} check{plural}: {list} (each with its reason in report.json)", names.len()))
+    (!names.is_empty()).then(|| {
+        format!(
+            "not applicable: {} check{plural}: {list} (each with its reason in report.json)",
+            names.len()
+        )
+    })
 }
 
 pub trait Check {
@@ -153,7 +173,9 @@ pub fn all() -> Vec<Box<dyn Check>> {
 /// caller that gives up waiting still has the results of the checks that finished.
 pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>>) {
     for check in all() {
-        let result = check.run(ctx).unwrap_or_else(|e| failed_to_run(check.name(), &format!("{e:#}")));
+        let result = check
+            .run(ctx)
+            .unwrap_or_else(|e| failed_to_run(check.name(), &format!("{e:#}")));
         done.lock().unwrap_or_else(|p| p.into_inner()).push(result);
     }
 }
@@ -161,24 +183,49 @@ pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>
 /// A check whose queries failed. When the lake's own data cannot be read (a file the
 /// catalog references is gone), that is the lake failing the check, not the environment.
 fn failed_to_run(name: &str, error: &str) -> CheckResult {
-    let missing_data = ["Cannot open file", "No such file or directory", "NoSuchKey", "404 (Not Found)"].iter().any(|m| error.contains(m));
+    let missing_data = [
+        "Cannot open file",
+        "No such file or directory",
+        "NoSuchKey",
+        "404 (Not Found)",
+    ]
+    .iter()
+    .any(|m| error.contains(m));
     // A DuckDB catalog file that DuckDB itself calls corrupt: the lake broke, not the environment.
     let corrupt_catalog = error.contains("corrupt database file");
     let (status, summary) = if missing_data {
-        (CheckStatus::Fail, format!("the lake cannot be read: a file its catalog references is missing: {error}"))
+        (
+            CheckStatus::Fail,
+            format!("the lake cannot be read: a file its catalog references is missing: {error}"),
+        )
     } else if corrupt_catalog {
-        (CheckStatus::Fail, format!("the lake cannot be read: its catalog database file is corrupt: {error}"))
+        (
+            CheckStatus::Fail,
+            format!("the lake cannot be read: its catalog database file is corrupt: {error}"),
+        )
     } else {
         (CheckStatus::Error, format!("the check could not run: {error}"))
     };
-    CheckResult { name: name.to_string(), status, summary, evidence: Value::Null, known: None }
+    CheckResult {
+        name: name.to_string(),
+        status,
+        summary,
+        evidence: Value::Null,
+        known: None,
+    }
 }
 
 /// Results for checks that have none in `done`: `status` with `why`.
 pub fn fill_missing(mut done: Vec<CheckResult>, status: CheckStatus, why: &str) -> Vec<CheckResult> {
     for check in all() {
         if !done.iter().any(|r| r.name == check.name()) {
-            done.push(CheckResult { name: check.name().to_string(), status, summary: why.to_string(), evidence: Value::Null, known: None });
+            done.push(CheckResult {
+                name: check.name().to_string(),
+                status,
+                summary: why.to_string(),
+                evidence: Value::Null,
+                known: None,
+            });
         }
     }
     done

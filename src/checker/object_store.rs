@@ -24,10 +24,12 @@ const REFERENCED_SQL: &str = "
 WITH paths AS (
   SELECT t.table_id,
          CASE WHEN t.path_is_relative
-              THEN (CASE WHEN s.path_is_relative THEN $1 || coalesce(s.path, '') ELSE coalesce(s.path, '') END) || coalesce(t.path, '')
+              THEN (CASE WHEN s.path_is_relative THEN $1 || coalesce(s.path, '') ELSE coalesce(s.path, '') END) ||
+                  coalesce(t.path, '')
               ELSE coalesce(t.path, '') END AS table_path
   FROM (SELECT DISTINCT ON (table_id) * FROM ducklake_table ORDER BY table_id, begin_snapshot DESC) t
-  JOIN (SELECT DISTINCT ON (schema_id) * FROM ducklake_schema ORDER BY schema_id, begin_snapshot DESC) s ON s.schema_id = t.schema_id)
+  JOIN (SELECT DISTINCT ON (schema_id) * FROM ducklake_schema ORDER BY schema_id, begin_snapshot DESC) s ON
+      s.schema_id = t.schema_id)
 SELECT CASE WHEN f.path_is_relative THEN p.table_path || f.path ELSE f.path END, f.file_size_bytes
 FROM (SELECT table_id, path, path_is_relative, file_size_bytes FROM ducklake_data_file
       UNION ALL SELECT table_id, path, path_is_relative, file_size_bytes FROM ducklake_delete_file) f
@@ -48,7 +50,9 @@ impl Check for ObjectStore {
         for (path, &size) in &referenced {
             match stored.get(path) {
                 None => missing.push(path.clone()),
-                Some(&actual) if actual != size => wrong_size.push(format!("{path}: catalog {size} bytes, store {actual}")),
+                Some(&actual) if actual != size => {
+                    wrong_size.push(format!("{path}: catalog {size} bytes, store {actual}"))
+                }
                 Some(_) => {}
             }
         }
@@ -56,17 +60,35 @@ impl Check for ObjectStore {
             .iter()
             .filter(|(p, _)| !referenced.contains_key(*p) && !scheduled.iter().any(|s| p.ends_with(s.as_str())))
             .collect();
-        let before: Option<BTreeSet<&str>> = ctx.run.and_then(|r| r.record.objects_before.as_ref()).map(|b| b.iter().map(String::as_str).collect());
-        let added: Vec<&(&String, &u64)> = orphans.iter().filter(|(p, _)| before.as_ref().is_none_or(|b| !b.contains(p.as_str()))).collect();
+        let before: Option<BTreeSet<&str>> = ctx
+            .run
+            .and_then(|r| r.record.objects_before.as_ref())
+            .map(|b| b.iter().map(String::as_str).collect());
+        let added: Vec<&(&String, &u64)> = orphans
+            .iter()
+            .filter(|(p, _)| before.as_ref().is_none_or(|b| !b.contains(p.as_str())))
+            .collect();
         let added_bytes: u64 = added.iter().map(|(_, s)| **s).sum();
         let limit = ctx.thresholds.max_orphan_files;
         let orphans_ok = limit.is_none_or(|l| added.len() as u64 <= l);
         let ok = missing.is_empty() && wrong_size.is_empty() && orphans_ok;
-        let whose = if before.is_some() { "added by this run" } else { "(no listing from before a run: all counted)" };
-        let what = if referenced.is_empty() {
-            format!("no data file referenced under {data_path}: the rows are inlined in the catalog (data inlining), so there was no file to check")
+        let whose = if before.is_some() {
+            "added by this run"
         } else {
-            format!("{} referenced files under {data_path}: {} missing, {} with the wrong size", referenced.len(), missing.len(), wrong_size.len())
+            "(no listing from before a run: all counted)"
+        };
+        let what = if referenced.is_empty() {
+            format!(
+                "no data file referenced under {data_path}: the rows are inlined in the catalog (data inlining), \
+                so there was no file to check"
+            )
+        } else {
+            format!(
+                "{} referenced files under {data_path}: {} missing, {} with the wrong size",
+                referenced.len(),
+                missing.len(),
+                wrong_size.len()
+            )
         };
         Ok(CheckResult::new(
             self.name(),
@@ -75,7 +97,11 @@ impl Check for ObjectStore {
                 "{what}; {} orphan file(s) {whose}, {added_bytes} bytes{}{}",
                 added.len(),
                 limit.map(|l| format!(" (limit {l})")).unwrap_or_default(),
-                if orphans.len() > added.len() { format!("; {} older orphan(s) not counted", orphans.len() - added.len()) } else { String::new() }
+                if orphans.len() > added.len() {
+                    format!("; {} older orphan(s) not counted", orphans.len() - added.len())
+                } else {
+                    String::new()
+                }
             ),
             json!({
                 "data_path": data_path,
@@ -106,11 +132,21 @@ fn references(ctx: &CheckContext, data_path: &str) -> anyhow::Result<(BTreeMap<S
             let sql = REFERENCED_SQL.replace("$1", &crate::lake::sql_str(data_path));
             let rows: Vec<(Option<String>, Option<i64>)> = metadata_rows(m, &sql, |r| Ok((r.get(0)?, r.get(1)?)))?;
             let scheduled = metadata_rows(m, SCHEDULED_SQL, |r| r.get(0)).unwrap_or_default();
-            (rows.into_iter().filter_map(|(p, s)| Some((p?, size(s)))).collect(), scheduled)
+            (
+                rows.into_iter().filter_map(|(p, s)| Some((p?, size(s)))).collect(),
+                scheduled,
+            )
         }
         None => {
-            let referenced = ctx.catalog_query(REFERENCED_SQL, &[&data_path])?.iter().filter_map(|r| Some((r.get::<_, Option<String>>(0)?, size(r.get(1))))).collect();
-            let scheduled = ctx.catalog_query(SCHEDULED_SQL, &[]).map(|rows| rows.iter().map(|r| r.get(0)).collect()).unwrap_or_default();
+            let referenced = ctx
+                .catalog_query(REFERENCED_SQL, &[&data_path])?
+                .iter()
+                .filter_map(|r| Some((r.get::<_, Option<String>>(0)?, size(r.get(1)))))
+                .collect();
+            let scheduled = ctx
+                .catalog_query(SCHEDULED_SQL, &[])
+                .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+                .unwrap_or_default();
             (referenced, scheduled)
         }
     })
@@ -122,16 +158,24 @@ fn data_path(ctx: &CheckContext) -> anyhow::Result<String> {
         Some(m) => metadata_rows(m, SQL, |r| r.get(0))?,
         None => ctx.catalog_query(SQL, &[])?.iter().map(|r| r.get(0)).collect(),
     };
-    found.into_iter().next().ok_or_else(|| anyhow::anyhow!("the catalog has no data_path in ducklake_metadata"))
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the catalog has no data_path in ducklake_metadata"))
 }
 
 /// Every object under the data path, keyed by the same full path the catalog uses.
 pub fn list_stored(env: &EnvFile, data_path: &str) -> anyhow::Result<BTreeMap<String, u64>> {
     if let Some(rest) = data_path.strip_prefix("s3://") {
-        let s3 = env.s3.as_ref().ok_or_else(|| anyhow::anyhow!("the lake keeps data in S3 ({data_path}) but the environment has no S3 endpoint"))?;
+        let s3 = env.s3.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("the lake keeps data in S3 ({data_path}) but the environment has no S3 endpoint")
+        })?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let objects = crate::runtime::block_on(crate::environment::s3::list_objects(s3, prefix))?;
-        return Ok(objects.into_iter().map(|o| (format!("s3://{bucket}/{}", o.key), o.size)).collect());
+        return Ok(objects
+            .into_iter()
+            .map(|o| (format!("s3://{bucket}/{}", o.key), o.size))
+            .collect());
     }
     let mut out = BTreeMap::new();
     walk(Path::new(data_path), &mut out)?;
@@ -139,7 +183,9 @@ pub fn list_stored(env: &EnvFile, data_path: &str) -> anyhow::Result<BTreeMap<St
 }
 
 fn walk(dir: &Path, out: &mut BTreeMap<String, u64>) -> anyhow::Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     for e in entries {
         let e = e?;
         let meta = e.metadata()?;

@@ -27,7 +27,11 @@ impl Problems {
 
     /// `kind xN, kind xM`.
     pub fn describe(&self) -> String {
-        self.counts.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ")
+        self.counts
+            .iter()
+            .map(|(k, v)| format!("{k} x{v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -36,7 +40,11 @@ impl Problems {
     /// the kinds; the counts and examples are added to `evidence`.
     pub fn into_result(self, name: &str, ok_summary: String, mut evidence: Value) -> CheckResult {
         let ok = self.is_empty();
-        let summary = if ok { ok_summary } else { format!("problems: {}", self.describe()) };
+        let summary = if ok {
+            ok_summary
+        } else {
+            format!("problems: {}", self.describe())
+        };
         if let Value::Object(map) = &mut evidence {
             map.insert("problems".into(), serde_json::json!(self.counts));
             map.insert("examples".into(), serde_json::json!(self.examples));

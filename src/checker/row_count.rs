@@ -14,12 +14,19 @@ impl Check for RowCount {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         if let Some(why) = run.record.rows_are_replaced() {
             return Ok(CheckResult::skipped(self.name(), why));
         }
-        let actual: i64 = ctx.lake.query_row(&format!("SELECT count(*) FROM {} WHERE run_id = ?", ctx.table()), [run.run_id()], |r| r.get(0))?;
+        let actual: i64 = ctx.lake.query_row(
+            &format!("SELECT count(*) FROM {} WHERE run_id = ?", ctx.table()),
+            [run.run_id()],
+            |r| r.get(0),
+        )?;
         let mut committed_rows = 0u64;
         let mut indeterminate: Vec<(u32, u64)> = Vec::new();
         for t in &run.txns {
@@ -32,7 +39,10 @@ impl Check for RowCount {
         let mut indeterminate_present_rows = 0u64;
         for (writer, seq) in &indeterminate {
             let n: i64 = ctx.lake.query_row(
-                &format!("SELECT count(*) FROM {} WHERE run_id = ? AND writer_id = ? AND txn_seq = ?", ctx.table()),
+                &format!(
+                    "SELECT count(*) FROM {} WHERE run_id = ? AND writer_id = ? AND txn_seq = ?",
+                    ctx.table()
+                ),
                 duckdb::params![run.run_id(), writer, *seq as i64],
                 |r| r.get(0),
             )?;
@@ -42,8 +52,18 @@ impl Check for RowCount {
         Ok(CheckResult::new(
             self.name(),
             actual as u64 == expected,
-            format!("{actual} rows of this run in {}, expected {expected} ({committed_rows} from committed transactions, {indeterminate_present_rows} from unresolved ones found present)", ctx.table()),
-            json!({ "actual": actual, "expected": expected, "committed_rows": committed_rows, "indeterminate_transactions": indeterminate.len(), "indeterminate_rows_present": indeterminate_present_rows }),
+            format!(
+                "{actual} rows of this run in {}, expected {expected} ({committed_rows} from committed \
+                transactions, {indeterminate_present_rows} from unresolved ones found present)",
+                ctx.table()
+            ),
+            json!({
+                "actual": actual,
+                "expected": expected,
+                "committed_rows": committed_rows,
+                "indeterminate_transactions": indeterminate.len(),
+                "indeterminate_rows_present": indeterminate_present_rows,
+            }),
         ))
     }
 }

@@ -10,12 +10,20 @@ const GRACE: Duration = Duration::from_secs(5);
 
 /// What is left in the catalog database: sessions and granted locks, without the
 /// harness's own. `settled` says when to stop waiting (e.g. "nothing of the run left").
-pub fn leftovers(ctx: &CheckContext, settled: impl Fn(&[Session], &[LockRow]) -> bool) -> anyhow::Result<(Vec<Session>, Vec<LockRow>, PgSnapshot)> {
+pub fn leftovers(
+    ctx: &CheckContext,
+    settled: impl Fn(&[Session], &[LockRow]) -> bool,
+) -> anyhow::Result<(Vec<Session>, Vec<LockRow>, PgSnapshot)> {
     let until = Instant::now() + GRACE;
     loop {
         let snap: PgSnapshot = crate::runtime::block_on(snapshot::take(ctx.catalog, Duration::ZERO))?;
         let own = |app: &str| ctx.own_sessions.iter().any(|o| app.starts_with(o.as_str()));
-        let sessions: Vec<Session> = snap.sessions.iter().filter(|s| !own(&s.application_name)).cloned().collect();
+        let sessions: Vec<Session> = snap
+            .sessions
+            .iter()
+            .filter(|s| !own(&s.application_name))
+            .cloned()
+            .collect();
         let locks: Vec<LockRow> = snap
             .locks
             .iter()
@@ -31,5 +39,12 @@ pub fn leftovers(ctx: &CheckContext, settled: impl Fn(&[Session], &[LockRow]) ->
 
 /// A one-line description of a session for a check's summary.
 pub fn describe(s: &Session) -> String {
-    format!("pid {} ({}) {} for {:.1} s: {}", s.pid, s.application_name, s.state, s.seconds_in_state, s.query.split_whitespace().collect::<Vec<_>>().join(" "))
+    format!(
+        "pid {} ({}) {} for {:.1} s: {}",
+        s.pid,
+        s.application_name,
+        s.state,
+        s.seconds_in_state,
+        s.query.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
 }

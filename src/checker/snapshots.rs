@@ -29,7 +29,10 @@ impl Check for Snapshots {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         if let Some(why) = super::maintenance::expired_snapshots(run) {
             return Ok(CheckResult::skipped(self.name(), why));
@@ -42,7 +45,12 @@ impl Check for Snapshots {
         let mut by_key: BTreeMap<TagKey, i64> = BTreeMap::new();
         for t in &tagged {
             if let Some(first) = by_key.insert(t.key, t.snapshot_id) {
-                p.add("duplicate_tag", || format!("w{} t{} a{} tags snapshots {first} and {}", t.key.writer, t.key.txn, t.key.attempt, t.snapshot_id));
+                p.add("duplicate_tag", || {
+                    format!(
+                        "w{} t{} a{} tags snapshots {first} and {}",
+                        t.key.writer, t.key.txn, t.key.attempt, t.snapshot_id
+                    )
+                });
             }
         }
         let (committed, resolved_now) = match_history(&run.txns, &by_key, &mut p);
@@ -63,9 +71,18 @@ impl Check for Snapshots {
         let summary = format!(
             "{} snapshots of the run, one per committed transaction; commit order respects real time; {time_travel}{}",
             tagged.len(),
-            if resolved_now.is_empty() { String::new() } else { format!("; {} unknown outcome(s) resolved here", resolved_now.len()) }
+            if resolved_now.is_empty() {
+                String::new()
+            } else {
+                format!("; {} unknown outcome(s) resolved here", resolved_now.len())
+            }
         );
-        let evidence = json!({ "tagged_snapshots": tagged.len(), "committed_transactions": committed.len(), "resolved_here": resolved_now, "time_travel_versions": sampled });
+        let evidence = json!({
+            "tagged_snapshots": tagged.len(),
+            "committed_transactions": committed.len(),
+            "resolved_here": resolved_now,
+            "time_travel_versions": sampled,
+        });
         Ok(p.into_result(self.name(), summary, evidence))
     }
 }
@@ -82,7 +99,11 @@ struct Committed {
 
 /// Joins the history with the tagged snapshots; returns the committed transactions (those
 /// resolved here included) and what was resolved here.
-fn match_history(txns: &[Txn], by_key: &BTreeMap<TagKey, i64>, p: &mut Problems) -> (Vec<Committed>, Vec<serde_json::Value>) {
+fn match_history(
+    txns: &[Txn],
+    by_key: &BTreeMap<TagKey, i64>,
+    p: &mut Problems,
+) -> (Vec<Committed>, Vec<serde_json::Value>) {
     let mut committed = Vec::new();
     let mut resolved_now = Vec::new();
     let mut known: BTreeSet<TagKey> = BTreeSet::new();
@@ -96,33 +117,75 @@ fn match_history(txns: &[Txn], by_key: &BTreeMap<TagKey, i64>, p: &mut Problems)
                 // A transaction that wrote nothing (a delete that matched no row) changes
                 // nothing, and DuckLake then commits no snapshot at all.
                 (Some(true), None) if t.rows == 0 => {}
-                (Some(true), None) => p.add("committed_without_snapshot", || format!("{} committed but no snapshot carries its tag", name())),
+                (Some(true), None) => p.add("committed_without_snapshot", || {
+                    format!("{} committed but no snapshot carries its tag", name())
+                }),
                 (Some(true), Some(s)) => {
                     if let Some(seen) = a.snapshot_id.filter(|seen| *seen != s) {
-                        p.add("snapshot_id_mismatch", || format!("{}: the writer saw snapshot {seen}, its tag is on snapshot {s}", name()));
+                        p.add("snapshot_id_mismatch", || {
+                            format!("{}: the writer saw snapshot {seen}, its tag is on snapshot {s}", name())
+                        });
                     }
                     // An attempt whose outcome was unknown has no known completion time
                     // (Jepsen's `info`): it may have landed after its COMMIT returned.
                     let complete_at = if a.was_uncertain() { None } else { a.complete_at };
-                    committed.push(Committed { writer: t.writer, txn: t.txn, rows: t.rows, invoke_at: a.invoke_at, complete_at, snapshot_id: s });
+                    committed.push(Committed {
+                        writer: t.writer,
+                        txn: t.txn,
+                        rows: t.rows,
+                        invoke_at: a.invoke_at,
+                        complete_at,
+                        snapshot_id: s,
+                    });
                 }
-                (Some(false), Some(s)) => p.add("failed_with_snapshot", || format!("{} did not commit by the history, yet snapshot {s} carries its tag", name())),
+                (Some(false), Some(s)) => p.add("failed_with_snapshot", || {
+                    format!(
+                        "{} did not commit by the history, yet snapshot {s} carries its tag",
+                        name()
+                    )
+                }),
                 (Some(false), None) => {}
                 (None, found) => {
-                    resolved_now.push(json!({ "writer": t.writer, "txn": t.txn, "attempt": a.attempt, "committed": found.is_some(), "snapshot_id": found }));
+                    resolved_now.push(json!({
+                        "writer": t.writer,
+                        "txn": t.txn,
+                        "attempt": a.attempt,
+                        "committed": found.is_some(),
+                        "snapshot_id": found,
+                    }));
                     if let Some(s) = found {
-                        committed.push(Committed { writer: t.writer, txn: t.txn, rows: t.rows, invoke_at: a.invoke_at, complete_at: None, snapshot_id: s });
+                        committed.push(Committed {
+                            writer: t.writer,
+                            txn: t.txn,
+                            rows: t.rows,
+                            invoke_at: a.invoke_at,
+                            complete_at: None,
+                            snapshot_id: s,
+                        });
                     }
                 }
             }
         }
-        if t.outcome == Outcome::Committed && t.attempts.iter().filter(|a| by_key.contains_key(&t.key_of(a.attempt))).count() > 1 {
-            p.add("committed_twice", || format!("w{} t{} has more than one attempt with a snapshot", t.writer, t.txn));
+        if t.outcome == Outcome::Committed
+            && t.attempts
+                .iter()
+                .filter(|a| by_key.contains_key(&t.key_of(a.attempt)))
+                .count()
+                > 1
+        {
+            p.add("committed_twice", || {
+                format!("w{} t{} has more than one attempt with a snapshot", t.writer, t.txn)
+            });
         }
     }
     for (key, s) in by_key {
         if !known.contains(key) {
-            p.add("unknown_snapshot", || format!("snapshot {s} carries tag w{} t{} a{}, which the history never invoked", key.writer, key.txn, key.attempt));
+            p.add("unknown_snapshot", || {
+                format!(
+                    "snapshot {s} carries tag w{} t{} a{}, which the history never invoked",
+                    key.writer, key.txn, key.attempt
+                )
+            });
         }
     }
     (committed, resolved_now)
@@ -146,7 +209,18 @@ fn check_real_time_order(committed: &[Committed], p: &mut Problems) {
         }
         if let Some(h) = highest.filter(|h| h.snapshot_id >= b.snapshot_id) {
             p.add("real_time_order", || {
-                format!("w{} t{} completed at {:.3} s with snapshot {}, but w{} t{} began later ({:.3} s) and got snapshot {}", h.writer, h.txn, h.complete_at.unwrap_or(0.0), h.snapshot_id, b.writer, b.txn, b.invoke_at, b.snapshot_id)
+                format!(
+                    "w{} t{} completed at {:.3} s with snapshot {}, but w{} t{} began later ({:.3} s) and got \
+                    snapshot {}",
+                    h.writer,
+                    h.txn,
+                    h.complete_at.unwrap_or(0.0),
+                    h.snapshot_id,
+                    b.writer,
+                    b.txn,
+                    b.invoke_at,
+                    b.snapshot_id
+                )
             });
         }
     }
@@ -159,35 +233,70 @@ fn sample(ids: &[i64]) -> Vec<i64> {
         return ids.to_vec();
     }
     let step = (ids.len() - 1) as f64 / (TIME_TRAVEL_SAMPLES - 1) as f64;
-    let mut out: Vec<i64> = (0..TIME_TRAVEL_SAMPLES).map(|i| ids[(i as f64 * step).round() as usize]).collect();
+    let mut out: Vec<i64> = (0..TIME_TRAVEL_SAMPLES)
+        .map(|i| ids[(i as f64 * step).round() as usize])
+        .collect();
     out.dedup();
     out
 }
 
-fn check_time_travel(ctx: &CheckContext, run_id: &str, committed: &[Committed], p: &mut Problems) -> anyhow::Result<Vec<i64>> {
+fn check_time_travel(
+    ctx: &CheckContext,
+    run_id: &str,
+    committed: &[Committed],
+    p: &mut Problems,
+) -> anyhow::Result<Vec<i64>> {
     let mut ids: Vec<i64> = committed.iter().map(|c| c.snapshot_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let versions = sample(&ids);
-    let sql = format!("SELECT writer_id, txn_seq, count(DISTINCT row_seq) FROM {} AT (VERSION => ?) WHERE run_id = ? GROUP BY ALL", ctx.table());
+    let sql = format!(
+        "SELECT writer_id, txn_seq, count(DISTINCT row_seq) FROM {} AT (VERSION => ?) WHERE run_id = ? GROUP BY ALL",
+        ctx.table()
+    );
     let mut stmt = ctx.lake.prepare(&sql)?;
     for &v in &versions {
         let seen: BTreeMap<(u32, u64), u64> = stmt
-            .query_map(duckdb::params![v, run_id], |r| Ok(((r.get::<_, i32>(0)? as u32, r.get::<_, i64>(1)? as u64), r.get::<_, i64>(2)? as u64)))?
+            .query_map(duckdb::params![v, run_id], |r| {
+                Ok((
+                    (r.get::<_, i32>(0)? as u32, r.get::<_, i64>(1)? as u64),
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })?
             .collect::<Result<_, _>>()?;
         for c in committed {
             let rows = seen.get(&(c.writer, c.txn)).copied().unwrap_or(0);
             if c.snapshot_id <= v && rows == 0 {
-                p.add("missing_at_snapshot", || format!("at snapshot {v}: w{} t{} (committed in snapshot {}) is not visible", c.writer, c.txn, c.snapshot_id));
+                p.add("missing_at_snapshot", || {
+                    format!(
+                        "at snapshot {v}: w{} t{} (committed in snapshot {}) is not visible",
+                        c.writer, c.txn, c.snapshot_id
+                    )
+                });
             } else if c.snapshot_id > v && rows > 0 {
-                p.add("visible_early", || format!("at snapshot {v}: w{} t{} is visible although it committed in snapshot {}", c.writer, c.txn, c.snapshot_id));
+                p.add("visible_early", || {
+                    format!(
+                        "at snapshot {v}: w{} t{} is visible although it committed in snapshot {}",
+                        c.writer, c.txn, c.snapshot_id
+                    )
+                });
             } else if rows > 0 && rows != c.rows as u64 {
-                p.add("partial_at_snapshot", || format!("at snapshot {v}: {rows} of the {} rows of w{} t{} are visible", c.rows, c.writer, c.txn));
+                p.add("partial_at_snapshot", || {
+                    format!(
+                        "at snapshot {v}: {rows} of the {} rows of w{} t{} are visible",
+                        c.rows, c.writer, c.txn
+                    )
+                });
             }
         }
         let expected: BTreeSet<(u32, u64)> = committed.iter().map(|c| (c.writer, c.txn)).collect();
         for key in seen.keys().filter(|k| !expected.contains(k)) {
-            p.add("uncommitted_visible", || format!("at snapshot {v}: w{} t{} is visible but never committed by the history", key.0, key.1));
+            p.add("uncommitted_visible", || {
+                format!(
+                    "at snapshot {v}: w{} t{} is visible but never committed by the history",
+                    key.0, key.1
+                )
+            });
         }
     }
     Ok(versions)
@@ -198,7 +307,14 @@ mod tests {
     use super::*;
 
     fn c(writer: u32, invoke_at: f64, complete_at: f64, snapshot_id: i64) -> Committed {
-        Committed { writer, txn: 0, rows: 1, invoke_at, complete_at: Some(complete_at), snapshot_id }
+        Committed {
+            writer,
+            txn: 0,
+            rows: 1,
+            invoke_at,
+            complete_at: Some(complete_at),
+            snapshot_id,
+        }
     }
 
     #[test]

@@ -31,7 +31,10 @@ impl Check for SqlStatements {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         let Some(spec) = run.record.workload.as_ref().filter(|w| w.kind == WorkloadKind::Sql) else {
             return Ok(CheckResult::skipped(self.name(), "not a sql run"));
@@ -79,15 +82,37 @@ impl Check for SqlStatements {
             }
         }
         let summary = match &expectation {
-            Some(Expectation::Rows(n)) => format!("the check query returned {n} row(s) for each of {checked} committed transaction(s) ({unknown} with an unknown outcome not judged); errors counted by class"),
-            Some(Expectation::Value(v)) => format!("the check query returned {v} for each of {checked} committed transaction(s) ({unknown} with an unknown outcome not judged); errors counted by class"),
-            None => "no expectation set (workload.check with expect_rows or expect); errors counted by class, none internal".to_string(),
+            Some(Expectation::Rows(n)) => format!(
+                "the check query returned {n} row(s) for each of {checked} \
+                committed transaction(s) ({unknown} with an unknown outcome not judged); errors counted by class"
+            ),
+            Some(Expectation::Value(v)) => format!(
+                "the check query returned {v} for each of {checked} committed \
+                transaction(s) ({unknown} with an unknown outcome not judged); errors counted by class"
+            ),
+            None => "no expectation set (workload.check with expect_rows or expect); errors counted by class, none \
+                internal"
+                .to_string(),
         };
         let broken_summary = (!broken.is_empty()).then(|| {
-            let each: Vec<String> = broken.iter().map(|(k, n)| format!("{k} in {n} transaction(s)")).collect();
-            format!("failed on every attempt with an error that is not a conflict (class other): {}; such a statement cannot work, whatever max_failed_commits allows", each.join(", "))
+            let each: Vec<String> = broken
+                .iter()
+                .map(|(k, n)| format!("{k} in {n} transaction(s)"))
+                .collect();
+            format!(
+                "failed on every attempt with an error that is not a conflict (class other): {}; such a statement \
+                cannot work, whatever max_failed_commits allows",
+                each.join(", ")
+            )
         });
-        let evidence = json!({ "checked": checked, "not_judged": unknown, "expect_rows": sql.expect_rows, "expect": sql.expect, "error_classes": classes, "failed_every_attempt": broken });
+        let evidence = json!({
+            "checked": checked,
+            "not_judged": unknown,
+            "expect_rows": sql.expect_rows,
+            "expect": sql.expect,
+            "error_classes": classes,
+            "failed_every_attempt": broken,
+        });
         let mut result = p.into_result(self.name(), summary, evidence);
         if let Some(b) = broken_summary {
             result.summary = format!("{b}; {}", result.summary);
@@ -100,7 +125,10 @@ impl Check for SqlStatements {
 /// the statement the message names (`workload.statements[1]`), each a problem.
 fn statements_that_cannot_work(txns: &[Txn], p: &mut Problems) -> std::collections::BTreeMap<String, u64> {
     let mut by_statement = std::collections::BTreeMap::new();
-    for t in txns.iter().filter(|t| t.outcome == Outcome::Failed && !t.attempts.is_empty()) {
+    for t in txns
+        .iter()
+        .filter(|t| t.outcome == Outcome::Failed && !t.attempts.is_empty())
+    {
         if !t.attempts.iter().all(|a| a.error_class == Some(ErrorClass::Other)) {
             continue;
         }
@@ -125,7 +153,9 @@ fn statement_named(message: &str) -> Option<&str> {
     let inner = message.trim_end().strip_suffix(')')?;
     let open = inner.rfind('(')?;
     let key = &inner[open + 1..];
-    key.contains(".statements[").then_some(key).or_else(|| key.ends_with(".schema").then_some(key))
+    key.contains(".statements[")
+        .then_some(key)
+        .or_else(|| key.ends_with(".schema").then_some(key))
 }
 
 /// What a check query returned: how many rows, and the first row's values as text when it
@@ -147,7 +177,11 @@ fn run_check(conn: &duckdb::Connection, query: &str) -> duckdb::Result<CheckResu
         }
         count += 1;
     }
-    Ok(CheckResultShape { rows: count, columns, first })
+    Ok(CheckResultShape {
+        rows: count,
+        columns,
+        first,
+    })
 }
 
 /// A value as text, whatever its type (None for NULL).
@@ -186,18 +220,23 @@ impl CheckResultShape {
                 // The meaning of expect_rows changed (it compared the first value): say so
                 // when the numbers suggest that is what happened.
                 let hint = match (&self.first, self.is_single_value()) {
-                    (Some(Some(v)), true) if v == &n.to_string() => format!(" (it returned the single value {v}: expect_rows counts rows; to compare the value, write expect = {v})"),
+                    (Some(Some(v)), true) if v == &n.to_string() => format!(
+                        " (it returned the single value {v}: \
+                        expect_rows counts rows; to compare the value, write expect = {v})"
+                    ),
                     _ => String::new(),
                 };
                 Some(format!("check returned {} row(s), expected {n}{hint}", self.rows))
             }
             Expectation::Value(_) if !self.is_single_value() => Some(format!(
-                "expect compares a single value, but the check returned {} row(s) of {} column(s): make it return one row of one column (or count rows with expect_rows)",
+                "expect compares a single value, but the check returned {} row(s) of {} column(s): make it return one \
+                    row of one column (or count rows with expect_rows)",
                 self.rows, self.columns
             )),
             Expectation::Value(v) => {
                 let got = self.first.clone().flatten();
-                (!v.matches(got.as_deref())).then(|| format!("check returned {}, expected {v}", got.unwrap_or("NULL".into())))
+                (!v.matches(got.as_deref()))
+                    .then(|| format!("check returned {}, expected {v}", got.unwrap_or("NULL".into())))
             }
         }
     }
@@ -213,18 +252,35 @@ mod tests {
             statement_named("Conversion Error: overflow (workload.statements[1])"),
             Some("workload.statements[1]")
         );
-        assert_eq!(statement_named("x (actors[0].statements[0])\n"), Some("actors[0].statements[0]"));
+        assert_eq!(
+            statement_named("x (actors[0].statements[0])\n"),
+            Some("actors[0].statements[0]")
+        );
         assert_eq!(statement_named("Binder Error: (a) b"), None);
     }
 
     #[test]
     fn rows_are_counted_and_a_value_is_compared_only_when_single() {
-        let one = CheckResultShape { rows: 1, columns: 1, first: Some(Some("5".into())) };
+        let one = CheckResultShape {
+            rows: 1,
+            columns: 1,
+            first: Some(Some("5".into())),
+        };
         assert!(one.falls_short_of(&Expectation::Rows(1)).is_none());
-        assert!(one.falls_short_of(&Expectation::Rows(5)).unwrap().contains("write expect = 5"));
+        assert!(one
+            .falls_short_of(&Expectation::Rows(5))
+            .unwrap()
+            .contains("write expect = 5"));
         assert!(one.falls_short_of(&Expectation::Value(&Expected::Int(5))).is_none());
-        assert_eq!(one.falls_short_of(&Expectation::Value(&Expected::Int(4))).unwrap(), "check returned 5, expected 4");
-        let text = CheckResultShape { rows: 3, columns: 2, first: Some(Some("a".into())) };
+        assert_eq!(
+            one.falls_short_of(&Expectation::Value(&Expected::Int(4))).unwrap(),
+            "check returned 5, expected 4"
+        );
+        let text = CheckResultShape {
+            rows: 3,
+            columns: 2,
+            first: Some(Some("a".into())),
+        };
         assert!(text.falls_short_of(&Expectation::Rows(3)).is_none());
         assert!(text
             .falls_short_of(&Expectation::Value(&Expected::Int(3)))

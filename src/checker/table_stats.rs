@@ -49,7 +49,10 @@ impl Check for TableStats {
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let sql = ctx.run.and_then(|r| r.record.workload.as_ref()).and_then(|w| w.sql.as_ref());
+        let sql = ctx
+            .run
+            .and_then(|r| r.record.workload.as_ref())
+            .and_then(|w| w.sql.as_ref());
         let judged = match sql {
             None => vec![judge(ctx, SCHEMA, ctx.table)?],
             Some(sql) => {
@@ -63,7 +66,10 @@ impl Check for TableStats {
                         ),
                     ));
                 }
-                tables.iter().map(|t| judge(ctx, &sql.schema, t)).collect::<anyhow::Result<Vec<_>>>()?
+                tables
+                    .iter()
+                    .map(|t| judge(ctx, &sql.schema, t))
+                    .collect::<anyhow::Result<Vec<_>>>()?
             }
         };
         let agree = judged.iter().all(|j| j.agree);
@@ -77,7 +83,9 @@ impl Check for TableStats {
         };
         let mut result = CheckResult::new(self.name(), agree, summary, evidence);
         // A difference only warns in report mode; a missing or doubled stats row still fails.
-        let only_counts_differ = judged.iter().all(|j| j.agree || j.evidence.get("scanned_rows").is_some());
+        let only_counts_differ = judged
+            .iter()
+            .all(|j| j.agree || j.evidence.get("scanned_rows").is_some());
         if !agree && only_counts_differ && ctx.thresholds.table_stats == TableStatsMode::Report {
             result.status = CheckStatus::Warn;
         }
@@ -88,7 +96,11 @@ impl Check for TableStats {
 /// The problem counts of several tables added up, as the registry reads one table's.
 fn merged(judged: &[Judged]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
-    for (kind, n) in judged.iter().filter_map(|j| j.evidence["problems"].as_object()).flatten() {
+    for (kind, n) in judged
+        .iter()
+        .filter_map(|j| j.evidence["problems"].as_object())
+        .flatten()
+    {
         let sum = out.get(kind).and_then(|v| v.as_u64()).unwrap_or(0) + n.as_u64().unwrap_or(0);
         out.insert(kind.clone(), json!(sum));
     }
@@ -97,13 +109,22 @@ fn merged(judged: &[Judged]) -> serde_json::Value {
 
 fn judge(ctx: &CheckContext, schema: &str, table: &str) -> anyhow::Result<Judged> {
     let rows: Vec<Option<i64>> = match ctx.metadata {
-        Some(m) => {
-            metadata_rows(m, &STATS_SQL.replace("$1", &sql_str(table)).replace("$2", &sql_str(schema)), |r| r.get(0))?
-        }
-        None => ctx.catalog_query(STATS_SQL, &[&table, &schema])?.iter().map(|r| r.get(0)).collect(),
+        Some(m) => metadata_rows(
+            m,
+            &STATS_SQL.replace("$1", &sql_str(table)).replace("$2", &sql_str(schema)),
+            |r| r.get(0),
+        )?,
+        None => ctx
+            .catalog_query(STATS_SQL, &[&table, &schema])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
     };
     if rows.len() > 1 {
-        let summary = format!("{} ducklake_table_stats rows for the live table {schema}.{table}", rows.len());
+        let summary = format!(
+            "{} ducklake_table_stats rows for the live table {schema}.{table}",
+            rows.len()
+        );
         return Ok(Judged {
             agree: false,
             summary,
@@ -117,7 +138,10 @@ fn judge(ctx: &CheckContext, schema: &str, table: &str) -> anyhow::Result<Judged
             evidence: json!({ "table": format!("{schema}.{table}") }),
         });
     };
-    let scan = format!("SELECT count(*) FROM {}.\"{schema}\".\"{table}\"", crate::lake::LAKE_ALIAS);
+    let scan = format!(
+        "SELECT count(*) FROM {}.\"{schema}\".\"{table}\"",
+        crate::lake::LAKE_ALIAS
+    );
     let actual: i64 = ctx.lake.query_row(&scan, [], |r| r.get(0))?;
     Ok(Judged {
         agree: recorded == Some(actual),
@@ -141,7 +165,11 @@ fn judge(ctx: &CheckContext, schema: &str, table: &str) -> anyhow::Result<Judged
 fn sql_tables(ctx: &CheckContext, sql: &crate::scenario::SqlSpec) -> anyhow::Result<Vec<String>> {
     let listed: Vec<String> = match ctx.metadata {
         Some(m) => metadata_rows(m, &TABLES_SQL.replace("$1", &sql_str(&sql.schema)), |r| r.get(0))?,
-        None => ctx.catalog_query(TABLES_SQL, &[&sql.schema])?.iter().map(|r| r.get(0)).collect(),
+        None => ctx
+            .catalog_query(TABLES_SQL, &[&sql.schema])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
     };
     let text = sql
         .statements

@@ -35,7 +35,10 @@ impl Check for TransactionIntegrity {
         }
         let filter = if ctx.run.is_some() { "WHERE run_id = ?" } else { "" };
         let derived = match ctx.run {
-            Some(run) => format!("count(*) FILTER (WHERE payload IS DISTINCT FROM {})", payload_sql(run.record.payload_bytes)),
+            Some(run) => format!(
+                "count(*) FILTER (WHERE payload IS DISTINCT FROM {})",
+                payload_sql(run.record.payload_bytes)
+            ),
             None => "0".to_string(),
         };
         let sql = format!(
@@ -64,13 +67,28 @@ impl Check for TransactionIntegrity {
         let mut p = Problems::default();
         for t in &found {
             if t.rows > t.distinct_rows {
-                p.add("duplicate_rows", || format!("run {} writer {} txn {} has {} rows for {} row numbers", t.run_id, t.writer, t.seq, t.rows, t.distinct_rows));
+                p.add("duplicate_rows", || {
+                    format!(
+                        "run {} writer {} txn {} has {} rows for {} row numbers",
+                        t.run_id, t.writer, t.seq, t.rows, t.distinct_rows
+                    )
+                });
             }
             if t.bad_checksums > 0 {
-                p.add("bad_checksum", || format!("run {} writer {} txn {}: {} payload(s) do not match their checksum", t.run_id, t.writer, t.seq, t.bad_checksums));
+                p.add("bad_checksum", || {
+                    format!(
+                        "run {} writer {} txn {}: {} payload(s) do not match their checksum",
+                        t.run_id, t.writer, t.seq, t.bad_checksums
+                    )
+                });
             }
             if t.bad_payloads > 0 {
-                p.add("moved_or_altered_row", || format!("writer {} txn {}: {} row(s) whose payload was not written for this (writer, txn, row)", t.writer, t.seq, t.bad_payloads));
+                p.add("moved_or_altered_row", || {
+                    format!(
+                        "writer {} txn {}: {} row(s) whose payload was not written for this (writer, txn, row)",
+                        t.writer, t.seq, t.bad_payloads
+                    )
+                });
             }
         }
         let mut checked_against_history = false;
@@ -85,26 +103,59 @@ impl Check for TransactionIntegrity {
                 let distinct = here.map(|t| t.distinct_rows).unwrap_or(0);
                 match rec.outcome {
                     Outcome::Committed if distinct != rec.rows as u64 => p.add(
-                        if distinct == 0 { "committed_missing" } else { "committed_incomplete" },
-                        || format!("writer {writer} txn {} committed {} rows, {distinct} found", rec.txn, rec.rows),
+                        if distinct == 0 {
+                            "committed_missing"
+                        } else {
+                            "committed_incomplete"
+                        },
+                        || {
+                            format!(
+                                "writer {writer} txn {} committed {} rows, {distinct} found",
+                                rec.txn, rec.rows
+                            )
+                        },
                     ),
-                    Outcome::Failed if distinct > 0 => {
-                        p.add("failed_present", || format!("writer {writer} txn {} failed but {distinct} of its rows are in the table", rec.txn))
+                    Outcome::Failed if distinct > 0 => p.add("failed_present", || {
+                        format!(
+                            "writer {writer} txn {} failed but {distinct} of its rows are in the table",
+                            rec.txn
+                        )
+                    }),
+                    Outcome::Indeterminate if distinct != 0 && distinct != rec.rows as u64 => {
+                        p.add("indeterminate_partial", || {
+                            format!(
+                                "writer {writer} txn {} (outcome unknown) is partly present: {distinct} of {} rows",
+                                rec.txn, rec.rows
+                            )
+                        })
                     }
-                    Outcome::Indeterminate if distinct != 0 && distinct != rec.rows as u64 => p.add(
-                        "indeterminate_partial",
-                        || format!("writer {writer} txn {} (outcome unknown) is partly present: {distinct} of {} rows", rec.txn, rec.rows),
-                    ),
                     _ => {}
                 }
             }
             for t in &found {
                 if !known.contains(&(t.writer, t.seq)) {
-                    p.add("unknown_transaction", || format!("writer {} txn {} is in the table but no writer recorded it in the history", t.writer, t.seq));
+                    p.add("unknown_transaction", || {
+                        format!(
+                            "writer {} txn {} is in the table but no writer recorded it in the history",
+                            t.writer, t.seq
+                        )
+                    });
                 }
             }
         }
-        let summary = format!("{} transactions checked{}; all complete, no duplicates, checksums match", found.len(), if checked_against_history { " against the history" } else { "" });
-        Ok(p.into_result(self.name(), summary, json!({ "transactions_in_table": found.len(), "checked_against_history": checked_against_history })))
+        let summary = format!(
+            "{} transactions checked{}; all complete, no duplicates, checksums match",
+            found.len(),
+            if checked_against_history {
+                " against the history"
+            } else {
+                ""
+            }
+        );
+        Ok(p.into_result(
+            self.name(),
+            summary,
+            json!({ "transactions_in_table": found.len(), "checked_against_history": checked_against_history }),
+        ))
     }
 }

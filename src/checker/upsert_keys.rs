@@ -53,11 +53,17 @@ impl Check for UpsertKeys {
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run's history (pass --run-dir)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run's history (pass --run-dir)",
+            ));
         };
         let (keys, per_txn) = (run.record.upsert_keys, run.record.batch_rows);
         if keys == 0 {
-            return Ok(CheckResult::skipped(self.name(), format!("the {:?} workload replaces no keys", run.record.workload_kind()).to_lowercase()));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                format!("the {:?} workload replaces no keys", run.record.workload_kind()).to_lowercase(),
+            ));
         }
         let writes: Vec<Write> = run
             .txns
@@ -83,19 +89,35 @@ impl Check for UpsertKeys {
         }
         let (visible, walked, every) = walk_snapshots(ctx, run.run_id(), keys, &writes, seeded, &mut p)?;
         let summary = format!(
-            "{keys} keys of this run: each present at most once, held by the last committed writer in snapshot order, now and at {walked} snapshot(s){}",
+            "{keys} keys of this run: each present at most once, held by the last committed writer in snapshot order, \
+                now and at {walked} snapshot(s){}",
             if every { "" } else { " spread evenly over the run" }
         );
-        Ok(p.into_result(self.name(), summary, json!({ "keys": keys, "seeded": seeded, "duplicated_keys": duplicated, "visible": visible, "snapshots_walked": walked })))
+        Ok(p.into_result(
+            self.name(),
+            summary,
+            json!({
+                "keys": keys,
+                "seeded": seeded,
+                "duplicated_keys": duplicated,
+                "visible": visible,
+                "snapshots_walked": walked,
+            }),
+        ))
     }
 }
 
 /// The run's rows by key, at snapshot `at` (time travel) or now.
 fn holders(ctx: &CheckContext, run_id: &str, at: Option<i64>) -> anyhow::Result<Holders> {
     let at_clause = at.map(|s| format!(" AT (VERSION => {s})")).unwrap_or_default();
-    let mut stmt = ctx.lake.prepare(&format!("SELECT row_seq, writer_id, txn_seq FROM {}{at_clause} WHERE run_id = ? ORDER BY ALL", ctx.table()))?;
+    let mut stmt = ctx.lake.prepare(&format!(
+        "SELECT row_seq, writer_id, txn_seq FROM {}{at_clause} WHERE run_id = ? ORDER BY ALL",
+        ctx.table()
+    ))?;
     let mut rows: Holders = BTreeMap::new();
-    for r in stmt.query_map([run_id], |r| Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
+    for r in stmt.query_map([run_id], |r| {
+        Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })? {
         let (k, w, t) = r?;
         rows.entry(k).or_default().push((w, t));
     }
@@ -110,7 +132,9 @@ fn expected_at(writes: &[Write], at: Option<i64>) -> BTreeMap<u32, Expected> {
         for &k in &w.keys {
             let e = expected.entry(k).or_default();
             match (w.committed, w.snapshot) {
-                (true, Some(s)) if at.is_none_or(|at| s <= at) && e.last.is_none_or(|(last, _, _)| s > last) => e.last = Some((s, w.writer, w.txn)),
+                (true, Some(s)) if at.is_none_or(|at| s <= at) && e.last.is_none_or(|(last, _, _)| s > last) => {
+                    e.last = Some((s, w.writer, w.txn))
+                }
                 (true, Some(_)) => {}
                 _ => {
                     e.maybe.insert((w.writer, w.txn));
@@ -122,12 +146,20 @@ fn expected_at(writes: &[Write], at: Option<i64>) -> BTreeMap<u32, Expected> {
 }
 
 /// Every key's anomaly, if any: (key, kind, example).
-fn judge(keys: u32, rows: &Holders, expected: &BTreeMap<u32, Expected>, seeded: bool) -> Vec<(u32, &'static str, String)> {
+fn judge(
+    keys: u32,
+    rows: &Holders,
+    expected: &BTreeMap<u32, Expected>,
+    seeded: bool,
+) -> Vec<(u32, &'static str, String)> {
     let mut out = Vec::new();
     for k in 0..keys {
         let holders = rows.get(&k).map(Vec::as_slice).unwrap_or_default();
         let e = expected.get(&k).cloned().unwrap_or_default();
-        let want = e.last.map(|(_, w, t)| (w, t)).or(seeded.then_some((SEED_WRITER as i64, 0)));
+        let want = e
+            .last
+            .map(|(_, w, t)| (w, t))
+            .or(seeded.then_some((SEED_WRITER as i64, 0)));
         match (holders, want) {
             ([], None) => {}
             ([], Some((w, t))) => out.push((k, "lost_key", format!("key {k} is missing; w{w} t{t} wrote it last"))),
@@ -138,8 +170,16 @@ fn judge(keys: u32, rows: &Holders, expected: &BTreeMap<u32, Expected>, seeded: 
                 out.push((k, "wrong_writer", format!("key {k} holds w{w} t{t}, expected {want}")));
             }
             (many, _) => {
-                let who = many.iter().map(|(w, t)| format!("w{w} t{t}")).collect::<Vec<_>>().join(", ");
-                out.push((k, "duplicate_key", format!("key {k} is present {} times: {who}", many.len())));
+                let who = many
+                    .iter()
+                    .map(|(w, t)| format!("w{w} t{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                out.push((
+                    k,
+                    "duplicate_key",
+                    format!("key {k} is present {} times: {who}", many.len()),
+                ));
             }
         }
     }
@@ -149,28 +189,63 @@ fn judge(keys: u32, rows: &Holders, expected: &BTreeMap<u32, Expected>, seeded: 
 /// Judges the keys at every snapshot of the run and returns where each anomaly was visible.
 /// One that is gone by the end adds a problem of its own (`duplicate_key_at_snapshot`, ...):
 /// readers saw it, though the end state is clean.
-fn walk_snapshots(ctx: &CheckContext, run_id: &str, keys: u32, writes: &[Write], seeded: bool, p: &mut Problems) -> anyhow::Result<(Vec<serde_json::Value>, usize, bool)> {
+fn walk_snapshots(
+    ctx: &CheckContext,
+    run_id: &str,
+    keys: u32,
+    writes: &[Write],
+    seeded: bool,
+    p: &mut Problems,
+) -> anyhow::Result<(Vec<serde_json::Value>, usize, bool)> {
     let snapshots = RunSnapshots::read(ctx, run_id)?;
     let (ids, every) = snapshots.walk();
     let mut seen: BTreeMap<(u32, &'static str), Seen> = BTreeMap::new();
     for &s in &ids {
-        for (k, kind, example) in judge(keys, &holders(ctx, run_id, Some(s))?, &expected_at(writes, Some(s)), seeded) {
-            let e = seen.entry((k, kind)).or_insert(Seen { from: s, to: s, example });
+        for (k, kind, example) in judge(
+            keys,
+            &holders(ctx, run_id, Some(s))?,
+            &expected_at(writes, Some(s)),
+            seeded,
+        ) {
+            let e = seen.entry((k, kind)).or_insert(Seen {
+                from: s,
+                to: s,
+                example,
+            });
             e.to = s;
         }
     }
-    let at_end: BTreeSet<(u32, &'static str)> = judge(keys, &holders(ctx, run_id, None)?, &expected_at(writes, None), seeded).into_iter().map(|(k, kind, _)| (k, kind)).collect();
+    let at_end: BTreeSet<(u32, &'static str)> =
+        judge(keys, &holders(ctx, run_id, None)?, &expected_at(writes, None), seeded)
+            .into_iter()
+            .map(|(k, kind, _)| (k, kind))
+            .collect();
     let mut visible = Vec::new();
     for ((k, kind), s) in &seen {
         let lasts = at_end.contains(&(*k, *kind));
-        visible.push(json!({ "key": k, "kind": kind, "from_snapshot": s.from, "to_snapshot": s.to, "made_by": snapshots.maker(s.from), "at_end": lasts }));
+        visible.push(json!({
+            "key": k,
+            "kind": kind,
+            "from_snapshot": s.from,
+            "to_snapshot": s.to,
+            "made_by": snapshots.maker(s.from),
+            "at_end": lasts,
+        }));
         if !lasts {
             let kind_at = match *kind {
                 "duplicate_key" => "duplicate_key_at_snapshot",
                 "lost_key" => "lost_key_at_snapshot",
                 _ => "wrong_writer_at_snapshot",
             };
-            p.add(kind_at, || format!("{} from snapshot {} ({}) to {}, gone by the end", s.example, s.from, snapshots.maker(s.from), s.to));
+            p.add(kind_at, || {
+                format!(
+                    "{} from snapshot {} ({}) to {}, gone by the end",
+                    s.example,
+                    s.from,
+                    snapshots.maker(s.from),
+                    s.to
+                )
+            });
         }
     }
     Ok((visible, ids.len(), every))
@@ -181,7 +256,13 @@ mod tests {
     use super::*;
 
     fn write(snapshot: Option<i64>, writer: i64, keys: &[u32]) -> Write {
-        Write { snapshot, writer, txn: 0, keys: keys.to_vec(), committed: snapshot.is_some() }
+        Write {
+            snapshot,
+            writer,
+            txn: 0,
+            keys: keys.to_vec(),
+            committed: snapshot.is_some(),
+        }
     }
 
     #[test]
@@ -192,8 +273,14 @@ mod tests {
         assert_eq!(expected_at(&writes, None)[&0].last, Some((7, 2, 0)));
         assert!(at6[&1].last.is_none() && at6[&1].maybe.contains(&(3, 0)));
         let rows: Holders = [(0, vec![(1, 0)])].into();
-        assert!(judge(2, &rows, &at6, false).is_empty(), "key 1 may be absent: its only writer is unresolved (and the table was not seeded)");
-        let kinds: Vec<&str> = judge(2, &rows, &expected_at(&writes, None), false).into_iter().map(|(_, k, _)| k).collect();
+        assert!(
+            judge(2, &rows, &at6, false).is_empty(),
+            "key 1 may be absent: its only writer is unresolved (and the table was not seeded)"
+        );
+        let kinds: Vec<&str> = judge(2, &rows, &expected_at(&writes, None), false)
+            .into_iter()
+            .map(|(_, k, _)| k)
+            .collect();
         assert_eq!(kinds, ["wrong_writer"]);
         let twice: Holders = [(0, vec![(1, 0), (2, 0)])].into();
         assert_eq!(judge(1, &twice, &at6, false)[0].1, "duplicate_key");

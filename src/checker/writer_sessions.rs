@@ -33,11 +33,17 @@ impl Check for WriterSessions {
             return Ok(CheckResult::skipped(self.name(), why));
         }
         let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(self.name(), "needs a run (its writers' session names)"));
+            return Ok(CheckResult::skipped(
+                self.name(),
+                "needs a run (its writers' session names)",
+            ));
         };
         let prefix = format!("{}w", crate::util::ids::session_prefix(run.run_id()));
         let (sessions, _, _) = leftovers(ctx, |s, _| !s.iter().any(|s| s.application_name.starts_with(&prefix)))?;
-        let leaked: Vec<_> = sessions.into_iter().filter(|s| s.application_name.starts_with(&prefix)).collect();
+        let leaked: Vec<_> = sessions
+            .into_iter()
+            .filter(|s| s.application_name.starts_with(&prefix))
+            .collect();
         let n = leaked.len() as u64;
         let limit = ctx.thresholds.max_leaked_sessions;
         let status = match limit {
@@ -49,12 +55,18 @@ impl Check for WriterSessions {
             "every writer's catalog sessions closed with its DuckDB instance".to_string()
         } else {
             format!(
-                "{n} catalog session(s) of closed writers still open: a client-side leak of DuckDB's Postgres connection pool after a failed commit ({LEAK_REFERENCE}), not a lake fault{}: {}",
+                "{n} catalog session(s) of closed writers still open: a client-side leak of DuckDB's Postgres \
+                    connection pool after a failed commit ({LEAK_REFERENCE}), not a lake fault{}: {}",
                 limit.map(|l| format!("; limit {l}")).unwrap_or_default(),
                 leaked.iter().map(describe).collect::<Vec<_>>().join("; ")
             )
         };
-        let mut result = CheckResult::new(self.name(), true, summary, json!({ "leaked": leaked, "reference": LEAK_REFERENCE, "limit": limit, "problems": problems(status, n) }));
+        let mut result = CheckResult::new(
+            self.name(),
+            true,
+            summary,
+            json!({ "leaked": leaked, "reference": LEAK_REFERENCE, "limit": limit, "problems": problems(status, n) }),
+        );
         result.status = status;
         Ok(result)
     }

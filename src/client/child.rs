@@ -25,10 +25,23 @@ pub fn main() -> anyhow::Result<i32> {
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     let mut first = String::new();
     std::io::stdin().read_line(&mut first)?;
-    let spec: WriterSpec = serde_json::from_str(&first).map_err(|e| crate::error::bad_input(format!("`ducklake-stress writer` is started by the harness (mode = \"process\"), which sends its spec on standard input; this was not one ({e}).")))?;
+    let spec: WriterSpec = serde_json::from_str(&first).map_err(|e| {
+        crate::error::bad_input(format!(
+            "`ducklake-stress \
+        writer` is started by the harness (mode = \"process\"), which sends its spec on standard input; this was not \
+        one ({e})."
+        ))
+    })?;
     // Named apart from the writers' sessions (`.../w<N>`), which faults terminate.
-    let resolver_app = format!("{}resolver-w{}", crate::util::ids::session_prefix(&spec.run_id), spec.writer);
-    let resolver = crate::runtime::block_on(crate::environment::pg::Session::open(&spec.target.env.postgres, &resolver_app))?;
+    let resolver_app = format!(
+        "{}resolver-w{}",
+        crate::util::ids::session_prefix(&spec.run_id),
+        spec.writer
+    );
+    let resolver = crate::runtime::block_on(crate::environment::pg::Session::open(
+        &spec.target.env.postgres,
+        &resolver_app,
+    ))?;
     let shared = Arc::new(WriterShared::new(Members {
         run_id: spec.run_id.clone(),
         scenario: Arc::new(spec.scenario),
@@ -81,7 +94,9 @@ fn tell_ready_once(shared: &WriterShared) {
     let setup = shared.writers[0].setup().clone();
     say(&match setup.error {
         Some(error) => Control::SetupFailed { error },
-        None => Control::Ready { setup_ms: setup.took.map(|d| d.as_millis() as u64).unwrap_or(0) },
+        None => Control::Ready {
+            setup_ms: setup.took.map(|d| d.as_millis() as u64).unwrap_or(0),
+        },
     });
 }
 

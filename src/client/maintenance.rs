@@ -18,14 +18,18 @@ pub fn call_sql(op: MaintenanceOp, older_than: Duration) -> String {
     let at = std::time::SystemTime::now() - older_than;
     let cutoff = format!("older_than => TIMESTAMPTZ '{}'", humantime::format_rfc3339_millis(at));
     let args = match op {
-        MaintenanceOp::ExpireSnapshots | MaintenanceOp::CleanupOldFiles | MaintenanceOp::DeleteOrphanedFiles => format!(", {cutoff}"),
+        MaintenanceOp::ExpireSnapshots | MaintenanceOp::CleanupOldFiles | MaintenanceOp::DeleteOrphanedFiles => {
+            format!(", {cutoff}")
+        }
         _ => String::new(),
     };
     format!("CALL ducklake_{}('{LAKE_ALIAS}'{args})", op.name())
 }
 
 pub fn run(shared: &WriterShared, conn: &Connection, id: u32) {
-    let Some(spec) = shared.scenario.actor_group(id).and_then(|g| g.maintenance.clone()) else { return };
+    let Some(spec) = shared.scenario.actor_group(id).and_then(|g| g.maintenance.clone()) else {
+        return;
+    };
     let slot = shared.slot(id);
     while !shared.stopping() {
         for op in &spec.operations {
@@ -45,8 +49,21 @@ fn once(shared: &WriterShared, conn: &Connection, id: u32, op: MaintenanceOp, sp
     let at = history.now();
     let r = conn.execute_batch(&call_sql(op, spec.older_than));
     let error = r.err().map(|e| one_line(&shared.target.mask_secrets(&e.to_string())));
-    let error_class = error.as_deref().map(|e| if shared.aborted() { ErrorClass::InterruptedByDeadline } else { classify(e) });
-    history.append(&Event::Maintenance { writer: id, operation: op.name().to_string(), at, end: history.now(), error_class, error });
+    let error_class = error.as_deref().map(|e| {
+        if shared.aborted() {
+            ErrorClass::InterruptedByDeadline
+        } else {
+            classify(e)
+        }
+    });
+    history.append(&Event::Maintenance {
+        writer: id,
+        operation: op.name().to_string(),
+        at,
+        end: history.now(),
+        error_class,
+        error,
+    });
 }
 
 /// Sleeps `d`, waking early when the run stops.

@@ -17,7 +17,9 @@ use rand::Rng;
 const PAST_SNAPSHOTS: i64 = 20;
 
 pub fn run(shared: &WriterShared, conn: &Connection, id: u32, app: &str) {
-    let Some(spec) = shared.scenario.actor_group(id).and_then(|g| g.reader.clone()) else { return };
+    let Some(spec) = shared.scenario.actor_group(id).and_then(|g| g.reader.clone()) else {
+        return;
+    };
     let slot = shared.slot(id);
     let mut n: u64 = 0;
     while !shared.stopping() {
@@ -27,7 +29,17 @@ pub fn run(shared: &WriterShared, conn: &Connection, id: u32, app: &str) {
             let at = shared.history.now();
             match open_fresh(shared, app) {
                 Ok(fresh) => read_once(shared, &fresh, id, true),
-                Err(e) => record(shared, id, Read { what: "attach", at, fresh: true, ..Read::default() }, Err(e)),
+                Err(e) => record(
+                    shared,
+                    id,
+                    Read {
+                        what: "attach",
+                        at,
+                        fresh: true,
+                        ..Read::default()
+                    },
+                    Err(e),
+                ),
             }
         } else {
             read_once(shared, conn, id, false);
@@ -39,7 +51,13 @@ pub fn run(shared: &WriterShared, conn: &Connection, id: u32, app: &str) {
 
 fn open_fresh(shared: &WriterShared, app: &str) -> Result<Connection, String> {
     let client = &shared.scenario.client;
-    let conn = lake::open_with(&shared.target, app, Some(&shared.scenario.retry.ducklake), &client.attach_options).map_err(|e| format!("{e:#}"))?;
+    let conn = lake::open_with(
+        &shared.target,
+        app,
+        Some(&shared.scenario.retry.ducklake),
+        &client.attach_options,
+    )
+    .map_err(|e| format!("{e:#}"))?;
     lake::apply_client(&conn, client).map_err(|e| format!("{e:#}"))?;
     Ok(conn)
 }
@@ -60,7 +78,13 @@ fn record(shared: &WriterShared, id: u32, r: Read, result: Result<i64, String>) 
         Ok(n) => (Some(n), None),
         Err(e) => (None, Some(one_line(&shared.target.mask_secrets(&e)))),
     };
-    let error_class = error.as_deref().map(|e| if shared.aborted() { ErrorClass::InterruptedByDeadline } else { classify(e) });
+    let error_class = error.as_deref().map(|e| {
+        if shared.aborted() {
+            ErrorClass::InterruptedByDeadline
+        } else {
+            classify(e)
+        }
+    });
     history.append(&Event::Read {
         writer: id,
         what: r.what.to_string(),
@@ -82,23 +106,76 @@ fn read_once(shared: &WriterShared, conn: &Connection, id: u32, fresh: bool) {
     let writers = shared.scenario.workload_writers().max(1);
     let w = rand::rng().random_range(0..writers);
     // A transaction number the writer has reached; the lookup itself starts afterwards.
-    let newest: Result<Option<i64>, _> = conn.query_row(&format!("SELECT max(txn_seq) FROM {table} WHERE run_id = ? AND writer_id = ?"), duckdb::params![run_id, w], |r| r.get(0));
+    let newest: Result<Option<i64>, _> = conn.query_row(
+        &format!("SELECT max(txn_seq) FROM {table} WHERE run_id = ? AND writer_id = ?"),
+        duckdb::params![run_id, w],
+        |r| r.get(0),
+    );
     if let Ok(Some(newest)) = newest {
         let txn = rand::rng().random_range(0..=newest.max(0)) as u64;
         let at = shared.history.now();
-        let seen = conn.query_row(&format!("SELECT count(*) FROM {table} WHERE run_id = ? AND writer_id = ? AND txn_seq = ?"), duckdb::params![run_id, w, txn as i64], |r| r.get::<_, i64>(0));
-        record(shared, id, Read { what: "lookup", at, fresh, target: Some((w, txn)), snapshot: None }, seen.map_err(|e| e.to_string()));
+        let seen = conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE run_id = ? AND writer_id = ? AND txn_seq = ?"),
+            duckdb::params![run_id, w, txn as i64],
+            |r| r.get::<_, i64>(0),
+        );
+        record(
+            shared,
+            id,
+            Read {
+                what: "lookup",
+                at,
+                fresh,
+                target: Some((w, txn)),
+                snapshot: None,
+            },
+            seen.map_err(|e| e.to_string()),
+        );
     }
     let at = shared.history.now();
-    let current: Result<i64, _> = conn.query_row(&format!("SELECT max(snapshot_id) FROM ducklake_snapshots('{}')", lake::LAKE_ALIAS), [], |r| r.get(0));
+    let current: Result<i64, _> = conn.query_row(
+        &format!(
+            "SELECT max(snapshot_id) FROM ducklake_snapshots('{}')",
+            lake::LAKE_ALIAS
+        ),
+        [],
+        |r| r.get(0),
+    );
     let current = match current {
         Ok(c) => c,
-        Err(e) => return record(shared, id, Read { what: "count", at, fresh, ..Read::default() }, Err(e.to_string())),
+        Err(e) => {
+            return record(
+                shared,
+                id,
+                Read {
+                    what: "count",
+                    at,
+                    fresh,
+                    ..Read::default()
+                },
+                Err(e.to_string()),
+            )
+        }
     };
     let past = rand::rng().random_range((current - PAST_SNAPSHOTS).max(0)..=current);
     for snapshot in [current, past] {
         let at = shared.history.now();
-        let seen = conn.query_row(&format!("SELECT count(*) FROM {table} AT (VERSION => {snapshot}) WHERE run_id = ?"), [run_id], |r| r.get::<_, i64>(0));
-        record(shared, id, Read { what: "count", at, fresh, target: None, snapshot: Some(snapshot) }, seen.map_err(|e| e.to_string()));
+        let seen = conn.query_row(
+            &format!("SELECT count(*) FROM {table} AT (VERSION => {snapshot}) WHERE run_id = ?"),
+            [run_id],
+            |r| r.get::<_, i64>(0),
+        );
+        record(
+            shared,
+            id,
+            Read {
+                what: "count",
+                at,
+                fresh,
+                target: None,
+                snapshot: Some(snapshot),
+            },
+            seen.map_err(|e| e.to_string()),
+        );
     }
 }

@@ -11,7 +11,11 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 pub fn wait_after(policy: &HarnessRetry, attempt: u32) -> Duration {
     let exp = policy.backoff.powi(attempt.saturating_sub(1).min(60) as i32);
     let ms = (policy.base_wait_ms as f64 * exp).min(MAX_WAIT.as_millis() as f64);
-    let ms = if policy.jitter { rand::rng().random_range(0.0..=ms) } else { ms };
+    let ms = if policy.jitter {
+        rand::rng().random_range(0.0..=ms)
+    } else {
+        ms
+    };
     Duration::from_micros((ms * 1000.0) as u64)
 }
 
@@ -20,7 +24,12 @@ mod tests {
     use super::*;
 
     fn policy(jitter: bool) -> HarnessRetry {
-        HarnessRetry { max_attempts: 5, base_wait_ms: 50, backoff: 2.0, jitter }
+        HarnessRetry {
+            max_attempts: 5,
+            base_wait_ms: 50,
+            backoff: 2.0,
+            jitter,
+        }
     }
 
     #[test]
@@ -40,7 +49,12 @@ mod tests {
 
     #[test]
     fn waits_are_capped() {
-        let p = HarnessRetry { max_attempts: 100, base_wait_ms: 1000, backoff: 10.0, jitter: false };
+        let p = HarnessRetry {
+            max_attempts: 100,
+            base_wait_ms: 1000,
+            backoff: 10.0,
+            jitter: false,
+        };
         assert_eq!(wait_after(&p, 60), MAX_WAIT);
     }
 }

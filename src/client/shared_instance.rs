@@ -24,11 +24,26 @@ pub fn connect(shared: &WriterShared, app: &str) -> anyhow::Result<Connection> {
     // Held while the first writer attaches: the others have nothing to clone until then.
     let mut all = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
     if !all.contains_key(&shared.run_id) {
-        let conn = lake::open_with(&shared.target, app, Some(&shared.scenario.retry.ducklake), &shared.scenario.client.attach_options)?;
-        all.insert(shared.run_id.clone(), Held { conn, users: shared.writers.len() });
+        let conn = lake::open_with(
+            &shared.target,
+            app,
+            Some(&shared.scenario.retry.ducklake),
+            &shared.scenario.client.attach_options,
+        )?;
+        all.insert(
+            shared.run_id.clone(),
+            Held {
+                conn,
+                users: shared.writers.len(),
+            },
+        );
     }
     let held = all.get(&shared.run_id).expect("inserted above");
-    held.conn.try_clone().map_err(|e| crate::error::environment(format!("cloning a connection of the shared DuckDB instance failed: {e}")))
+    held.conn.try_clone().map_err(|e| {
+        crate::error::environment(format!(
+            "cloning a connection of the shared DuckDB instance failed: {e}"
+        ))
+    })
 }
 
 /// This writer is done with the shared instance; the last one closes it.

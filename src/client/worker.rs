@@ -51,7 +51,12 @@ impl Outbox {
             return false;
         }
         let line = serde_json::to_string(msg).expect("worker messages serialize") + "\n";
-        let ok = self.stream.lock().unwrap_or_else(|p| p.into_inner()).write_all(line.as_bytes()).is_ok();
+        let ok = self
+            .stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_all(line.as_bytes())
+            .is_ok();
         if !ok {
             self.broken.store(true, Ordering::Release);
         }
@@ -63,22 +68,50 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
     let stream = connect(&opts.coordinator, opts.connect_within)?;
     let _ = stream.set_nodelay(true);
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    let out = Outbox { stream: Arc::new(Mutex::new(stream.try_clone()?)), broken: Arc::default() };
+    let out = Outbox {
+        stream: Arc::new(Mutex::new(stream.try_clone()?)),
+        broken: Arc::default(),
+    };
     // In a container this is the container's id, which the disconnect_worker fault uses.
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    out.send(&FromWorker::Hello { token: opts.token.clone(), host: host.clone(), pid: std::process::id(), version: env!("CARGO_PKG_VERSION").into() });
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    out.send(&FromWorker::Hello {
+        token: opts.token.clone(),
+        host: host.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    });
     let mut reader = BufReader::new(stream.try_clone()?);
     stream.set_read_timeout(Some(SPEC_WITHIN))?;
     let (run_id, first, count, scenario, target) = match read_msg(&mut reader) {
-        Some(ToWorker::Spec { run_id, index, first_writer, count, scenario, target }) => {
-            eprintln!("worker {index} ({host}): run {run_id}, writers {first_writer}..{}", first_writer + count);
+        Some(ToWorker::Spec {
+            run_id,
+            index,
+            first_writer,
+            count,
+            scenario,
+            target,
+        }) => {
+            eprintln!(
+                "worker {index} ({host}): run {run_id}, writers {first_writer}..{}",
+                first_writer + count
+            );
             (run_id, first_writer, count, scenario, target)
         }
         Some(ToWorker::Refused { reason }) => {
-            return Err(crate::error::bad_input(format!("the coordinator at {} refused this worker: {reason}", opts.coordinator)));
+            return Err(crate::error::bad_input(format!(
+                "the coordinator at {} refused this worker: {reason}",
+                opts.coordinator
+            )));
         }
         other => {
-            return Err(crate::error::environment(format!("the coordinator at {} did not send this worker its writers within {} s (got {other:?}); is it a ducklake-stress run started with --coordinate?", opts.coordinator, SPEC_WITHIN.as_secs())));
+            return Err(crate::error::environment(format!(
+                "the coordinator at {} did not send this worker its writers \
+                within {} s (got {other:?}); is it a ducklake-stress run started with --coordinate?",
+                opts.coordinator,
+                SPEC_WITHIN.as_secs()
+            )));
         }
     };
     stream.set_read_timeout(None)?;
@@ -88,11 +121,19 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
     let (ended_tx, ended_rx) = mpsc::channel();
     let mut stdins = Vec::new();
     for w in first..first + count {
-        let spec = WriterSpec { run_id: run_id.clone(), writer: w, scenario: (*scenario).clone(), target: target.clone(), first_txn: 0 };
+        let spec = WriterSpec {
+            run_id: run_id.clone(),
+            writer: w,
+            scenario: (*scenario).clone(),
+            target: target.clone(),
+            first_txn: 0,
+        };
         stdins.push(spawn_writer(spec, out.clone(), ended_tx.clone())?);
     }
     drop(ended_tx);
-    let children = Arc::new(Children { stdins: stdins.into_iter().map(|s| Mutex::new(Some(s))).collect() });
+    let children = Arc::new(Children {
+        stdins: stdins.into_iter().map(|s| Mutex::new(Some(s))).collect(),
+    });
     beat(out.clone(), children.clone());
     let relay = children.clone();
     std::thread::spawn(move || {
@@ -116,7 +157,12 @@ fn connect(addr: &str, within: Duration) -> anyhow::Result<TcpStream> {
         match TcpStream::connect(addr) {
             Ok(s) => return Ok(s),
             Err(e) if Instant::now() >= until => {
-                return Err(crate::error::environment(format!("could not reach the coordinator at {addr} within {} s: {e}. Start the run with `ducklake-stress run SCENARIO --coordinate ADDR:PORT --workers N` and give its address here (HOST:PORT, reachable from this host).", within.as_secs())));
+                return Err(crate::error::environment(format!(
+                    "could not reach the coordinator at {addr} within {} s: \
+                    {e}. Start the run with `ducklake-stress run SCENARIO --coordinate ADDR:PORT --workers N` and \
+                    give its address here (HOST:PORT, reachable from this host).",
+                    within.as_secs()
+                )));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }
@@ -134,7 +180,11 @@ fn read_msg(reader: &mut impl BufRead) -> Option<ToWorker> {
 fn local_target(mut target: LakeTarget, opts: &WorkerOptions) -> anyhow::Result<LakeTarget> {
     let theirs = target.extensions;
     // The coordinator's private copies are on its disk: staged again here, from these.
-    target.extensions = ExtensionSource { files: theirs.files, allow_unsigned: theirs.allow_unsigned, ..ExtensionSource::resolve(opts.extension_dir.clone()) };
+    target.extensions = ExtensionSource {
+        files: theirs.files,
+        allow_unsigned: theirs.allow_unsigned,
+        ..ExtensionSource::resolve(opts.extension_dir.clone())
+    };
     if let Some(path) = &opts.env_file {
         target.env = crate::environment::EnvFile::read(path)?;
     }
@@ -196,8 +246,15 @@ fn beat(out: Outbox, children: Arc<Children>) {
 fn spawn_writer(spec: WriterSpec, out: Outbox, ended: mpsc::Sender<()>) -> anyhow::Result<ChildStdin> {
     let w = spec.writer;
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(&exe).arg("writer").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
-        .map_err(|e| crate::error::environment(format!("could not start writer process {w} ({}): {e}", exe.display())))?;
+    let mut child = Command::new(&exe)
+        .arg("writer")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            crate::error::environment(format!("could not start writer process {w} ({}): {e}", exe.display()))
+        })?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
     stdin.flush()?;
@@ -214,11 +271,24 @@ fn spawn_writer(spec: WriterSpec, out: Outbox, ended: mpsc::Sender<()>) -> anyho
         let status = child.wait();
         let _ = relay.join();
         let (code, signal) = match &status {
-            Ok(s) => (s.code(), s.signal().map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")))),
+            Ok(s) => (
+                s.code(),
+                s.signal().map(|s| {
+                    nix::sys::signal::Signal::try_from(s)
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_else(|_| format!("signal {s}"))
+                }),
+            ),
             Err(_) => (None, None),
         };
         let stderr_tail = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-        out.send(&FromWorker::Exit { w, pid, code, signal, stderr_tail });
+        out.send(&FromWorker::Exit {
+            w,
+            pid,
+            code,
+            signal,
+            stderr_tail,
+        });
         let _ = ended.send(());
     });
     Ok(stdin)

@@ -61,7 +61,13 @@ pub fn run(shared: &WriterShared, id: u32) {
         std::thread::sleep(Duration::from_millis(10));
     }
 
-    let w = Writer { shared, slot, conn, id, app };
+    let w = Writer {
+        shared,
+        slot,
+        conn,
+        id,
+        app,
+    };
     // `[[actors]]`: the other kinds of actor share the writers' set-up and wind-down.
     match shared.scenario.actor_kind(id) {
         ActorKind::Writer => w.write_all(),
@@ -83,7 +89,12 @@ pub fn run(shared: &WriterShared, id: u32) {
 fn open(shared: &WriterShared, app: &str) -> anyhow::Result<Connection> {
     let client = &shared.scenario.client;
     let conn = match client.instance {
-        InstanceMode::Own => lake::open_with(&shared.target, app, Some(&shared.scenario.retry.ducklake), &client.attach_options)?,
+        InstanceMode::Own => lake::open_with(
+            &shared.target,
+            app,
+            Some(&shared.scenario.retry.ducklake),
+            &client.attach_options,
+        )?,
         InstanceMode::Shared => {
             let conn = super::shared_instance::connect(shared, app);
             if conn.is_err() {
@@ -148,7 +159,9 @@ impl Writer<'_> {
     /// Sleeps until `at` seconds on the run clock. False: the run stopped (or was aborted)
     /// before then.
     fn wait_for(&self, at: f64) -> bool {
-        let Some(origin) = self.shared.history.origin() else { return !self.shared.stopping() };
+        let Some(origin) = self.shared.history.origin() else {
+            return !self.shared.stopping();
+        };
         let until = origin + Duration::from_secs_f64(at);
         self.sleep_unless_stopping(until.saturating_duration_since(Instant::now()));
         !self.shared.stopping()
@@ -167,7 +180,13 @@ impl Writer<'_> {
 
     /// One transaction with the harness's retries (all of them belong to the transaction
     /// `due` at that time, with a rate). `None`: abandoned before any attempt.
-    fn transaction(&self, body: &dyn Fn(&Connection) -> Result<(), String>, seq: u64, rows: u32, due: Option<f64>) -> Option<Outcome> {
+    fn transaction(
+        &self,
+        body: &dyn Fn(&Connection) -> Result<(), String>,
+        seq: u64,
+        rows: u32,
+        due: Option<f64>,
+    ) -> Option<Outcome> {
         let (shared, history) = (self.shared, &self.shared.history);
         let policy = &shared.scenario.retry.harness;
         let mut attempt = 0;
@@ -182,7 +201,14 @@ impl Writer<'_> {
             }
             attempt += 1;
             self.slot.status.set_txn(seq, attempt);
-            let tag = CommitTag { run_id: &shared.run_id, key: TagKey { writer: self.id, txn: seq, attempt } };
+            let tag = CommitTag {
+                run_id: &shared.run_id,
+                key: TagKey {
+                    writer: self.id,
+                    txn: seq,
+                    attempt,
+                },
+            };
             match due {
                 Some(at) if attempt == 1 => history.invoke_scheduled(self.id, seq, rows, at),
                 _ => history.invoke(self.id, seq, attempt, rows),
@@ -190,7 +216,13 @@ impl Writer<'_> {
             let failure = match self.attempt_once(body, &tag.sql(), seq) {
                 Ok(commit) => {
                     // The snapshot id is joined from the catalog by tag after the run.
-                    let done = Completion { outcome: OpOutcome::Ok, step: Step::Commit, commit_seconds: Some(commit.as_secs_f64()), snapshot_id: None, error: None };
+                    let done = Completion {
+                        outcome: OpOutcome::Ok,
+                        step: Step::Commit,
+                        commit_seconds: Some(commit.as_secs_f64()),
+                        snapshot_id: None,
+                        error: None,
+                    };
                     history.complete(self.id, seq, attempt, done);
                     if shared.scenario.client.cleanup == Cleanup::AlwaysRollback {
                         self.cleanup_rollback(seq, attempt);
@@ -200,7 +232,11 @@ impl Writer<'_> {
                 Err(f) => f,
             };
             let aborting = shared.aborted();
-            let class = if aborting { ErrorClass::InterruptedByDeadline } else { classify(&failure.message) };
+            let class = if aborting {
+                ErrorClass::InterruptedByDeadline
+            } else {
+                classify(&failure.message)
+            };
             self.slot.status.enter(Step::Rollback);
             // "no transaction is active" is fine here. always_rollback's pipelines did this
             // same ROLLBACK after a failure, so only the one after COMMIT is recorded.
@@ -242,7 +278,14 @@ impl Writer<'_> {
         let error = r.err().map(|e| self.shared.target.mask_secrets(&e.to_string()));
         let error_class = error.as_deref().map(classify);
         let history = &self.shared.history;
-        history.append(&Event::Cleanup { writer: self.id, txn: seq, attempt, at: history.now(), error_class, error });
+        history.append(&Event::Cleanup {
+            writer: self.id,
+            txn: seq,
+            attempt,
+            at: history.now(),
+            error_class,
+            error,
+        });
     }
 
     /// Looks an unknown commit up by its tag and records what the catalog said.
@@ -260,8 +303,19 @@ impl Writer<'_> {
             let until = Instant::now() + RESOLVE_LIMIT;
             loop {
                 let r = match self.shared.resolver.client().await {
-                    Ok(catalog) => tag::resolve(&catalog, tag, &self.app, until.saturating_duration_since(Instant::now())).await,
-                    Err(e) => Resolution::Unknown(format!("the catalog could not be reached to look the tag up within {} s: {e:#}", RESOLVE_LIMIT.as_secs())),
+                    Ok(catalog) => {
+                        tag::resolve(
+                            &catalog,
+                            tag,
+                            &self.app,
+                            until.saturating_duration_since(Instant::now()),
+                        )
+                        .await
+                    }
+                    Err(e) => Resolution::Unknown(format!(
+                        "the catalog could not be reached to look the tag up within {} s: {e:#}",
+                        RESOLVE_LIMIT.as_secs()
+                    )),
                 };
                 if !matches!(r, Resolution::Unknown(_)) || Instant::now() >= until || self.shared.aborted() {
                     break r;
@@ -270,25 +324,55 @@ impl Writer<'_> {
             }
         });
         let (snapshot_id, how) = match &r {
-            Resolution::Committed(s) => (Some(*s), format!("tag found in ducklake_snapshot_changes (snapshot {s}) by the writer")),
-            Resolution::Absent => (None, "tag absent from ducklake_snapshot_changes and no session of the writer running a query: retried".to_string()),
+            Resolution::Committed(s) => (
+                Some(*s),
+                format!("tag found in ducklake_snapshot_changes (snapshot {s}) by the writer"),
+            ),
+            Resolution::Absent => (
+                None,
+                "tag absent from ducklake_snapshot_changes and no session of the writer running a query: retried"
+                    .to_string(),
+            ),
             Resolution::Unknown(why) => (None, why.clone()),
         };
         let k = tag.key;
-        self.shared.history.append(&Event::Resolve { writer: k.writer, txn: k.txn, attempt: k.attempt, at: self.shared.history.now(), committed: r.committed(), snapshot_id, how });
+        self.shared.history.append(&Event::Resolve {
+            writer: k.writer,
+            txn: k.txn,
+            attempt: k.attempt,
+            at: self.shared.history.now(),
+            committed: r.committed(),
+            snapshot_id,
+            how,
+        });
         r.committed()
     }
 
     /// BEGIN, the workload's statements, tag, COMMIT. Ok: how long COMMIT took.
-    fn attempt_once(&self, body: &dyn Fn(&Connection) -> Result<(), String>, tag_sql: &str, seq: u64) -> Result<Duration, Failure> {
+    fn attempt_once(
+        &self,
+        body: &dyn Fn(&Connection) -> Result<(), String>,
+        tag_sql: &str,
+        seq: u64,
+    ) -> Result<Duration, Failure> {
         let run = |step: Step, what: &dyn Fn() -> Result<(), String>| {
             if self.shared.aborted() {
                 let message = "interrupted: the run was aborted before this statement".to_string();
-                return Err(Failure { step, message, spent: Duration::ZERO, sent: false });
+                return Err(Failure {
+                    step,
+                    message,
+                    spent: Duration::ZERO,
+                    sent: false,
+                });
             }
             self.slot.status.enter(step);
             let t = Instant::now();
-            what().map_err(|e| Failure { step, message: self.shared.target.mask_secrets(&e), spent: t.elapsed(), sent: true })
+            what().map_err(|e| Failure {
+                step,
+                message: self.shared.target.mask_secrets(&e),
+                spent: t.elapsed(),
+                sent: true,
+            })
         };
         let exec = |step: Step, stmt: &str| run(step, &|| self.conn.execute_batch(stmt).map_err(|e| e.to_string()));
         exec(Step::Begin, "BEGIN TRANSACTION")?;

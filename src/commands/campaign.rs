@@ -6,11 +6,11 @@ use crate::campaign::compare::{self, Comparison, Side};
 use crate::campaign::plan::{self, Group, Order};
 use crate::campaign::sweep::{self, Envelope, SweepResult};
 use crate::campaign::{Aggregate, Job, Outcome, ProcessExecutor};
-use crate::cli::{EnvArgs, CompareArgs, RunArgs, SweepArgs, Tuning};
+use crate::cli::{CompareArgs, EnvArgs, RunArgs, SweepArgs, Tuning};
+use crate::environment::Environment;
 use crate::error::{bad_input, exit_code};
 use crate::export::{self, Exporter};
 use crate::parameter::{self, Param, Point};
-use crate::environment::Environment;
 use crate::runner::{provision, EnvChoice};
 use crate::scenario::{self, Override};
 use crate::util::{ids, interrupt};
@@ -24,7 +24,13 @@ const RUN_MARGIN: Duration = Duration::from_secs(60 + 180 + 60);
 fn group(label: String, scenario: &Path, overrides: Vec<Override>) -> anyhow::Result<(Group, scenario::Scenario)> {
     let s = scenario::load_with(scenario, &overrides)?;
     let (limit, fresh) = (s.run.deadline + RUN_MARGIN, fresh_place(&s));
-    let g = Group { label, scenario: scenario.to_path_buf(), overrides, limit, fresh };
+    let g = Group {
+        label,
+        scenario: scenario.to_path_buf(),
+        overrides,
+        limit,
+        fresh,
+    };
     Ok((g, s))
 }
 
@@ -32,7 +38,10 @@ fn group(label: String, scenario: &Path, overrides: Vec<Override>) -> anyhow::Re
 /// the sql workload (whose statements name their tables themselves) its schema.
 fn fresh_place(s: &scenario::Scenario) -> (String, String) {
     match &s.workload.sql {
-        Some(sql) => (format!("{}.schema", sql.origin.replace('[', ".").replace(']', "")), sql.schema.clone()),
+        Some(sql) => (
+            format!("{}.schema", sql.origin.replace('[', ".").replace(']', "")),
+            sql.schema.clone(),
+        ),
         None => ("lake.table".into(), s.lake.table.clone()),
     }
 }
@@ -57,7 +66,11 @@ struct CampaignEnv {
 impl CampaignEnv {
     fn start(choice: EnvChoice, needs_s3: bool, dir: &Path) -> anyhow::Result<CampaignEnv> {
         if let EnvChoice::File(path) = choice {
-            return Ok(CampaignEnv { _env: None, env_file: path, kind: "existing (env file)".into() });
+            return Ok(CampaignEnv {
+                _env: None,
+                env_file: path,
+                kind: "existing (env file)".into(),
+            });
         }
         let kind = match &choice {
             EnvChoice::Native => "native",
@@ -67,7 +80,11 @@ impl CampaignEnv {
         let env = provision(&choice, needs_s3)?;
         let env_file = dir.join("env.json");
         env.endpoints.write(&env_file)?;
-        Ok(CampaignEnv { _env: Some(env), env_file, kind: kind.into() })
+        Ok(CampaignEnv {
+            _env: Some(env),
+            env_file,
+            kind: kind.into(),
+        })
     }
 }
 
@@ -91,7 +108,9 @@ impl Campaign {
     fn start(args: &EnvArgs, tuning: &Tuning, dir: &Path, needs_s3: bool) -> anyhow::Result<Campaign> {
         std::fs::create_dir_all(dir)?;
         let choice = if args.docker {
-            EnvChoice::Docker { build_images: args.build_images }
+            EnvChoice::Docker {
+                build_images: args.build_images,
+            }
         } else {
             super::env_choice(args.env_file.clone(), args.existing.clone())
         };
@@ -107,10 +126,19 @@ impl Campaign {
             extension_dir: args.extension_dir.clone(),
             extra_args,
         };
-        Ok(Campaign { env, executor, quiet: args.quiet })
+        Ok(Campaign {
+            env,
+            executor,
+            quiet: args.quiet,
+        })
     }
 
-    fn execute(&mut self, groups: &[Group], jobs: &[Job], on_done: &mut dyn FnMut(&[(Job, Outcome)])) -> Vec<(Job, Outcome)> {
+    fn execute(
+        &mut self,
+        groups: &[Group],
+        jobs: &[Job],
+        on_done: &mut dyn FnMut(&[(Job, Outcome)]),
+    ) -> Vec<(Job, Outcome)> {
         let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
         let quiet = self.quiet;
         plan::execute(&mut self.executor, jobs, &labels, on_done, &mut |p| {
@@ -130,29 +158,71 @@ fn campaign_exit(results: &[(Job, Outcome)]) -> i32 {
     if results.iter().any(|(_, o)| o.report().is_none()) {
         return exit_code::ENVIRONMENT;
     }
-    let codes: Vec<i32> = results.iter().filter_map(|(_, o)| o.report().map(|r| r.exit_code)).collect();
-    [exit_code::HANG, exit_code::ENVIRONMENT, exit_code::CHECK_FAILED].into_iter().find(|c| codes.contains(c)).unwrap_or(exit_code::PASS)
+    let codes: Vec<i32> = results
+        .iter()
+        .filter_map(|(_, o)| o.report().map(|r| r.exit_code))
+        .collect();
+    [exit_code::HANG, exit_code::ENVIRONMENT, exit_code::CHECK_FAILED]
+        .into_iter()
+        .find(|c| codes.contains(c))
+        .unwrap_or(exit_code::PASS)
 }
 
 pub fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     let matrix = parameter::matrix(&args.params)?;
-    run_points(&args.scenario, &args.params, matrix, args.repeat, args.seed, &args.tuning, &args.env, "sweep")
+    run_points(
+        &args.scenario,
+        &args.params,
+        matrix,
+        args.repeat,
+        args.seed,
+        &args.tuning,
+        &args.env,
+        "sweep",
+    )
 }
 
 /// `run --repeat N`: a sweep of one point.
 pub fn repeat(args: RunArgs) -> anyhow::Result<i32> {
     let matrix = vec![Point { values: Vec::new() }];
-    run_points(&args.scenario, &[], matrix, args.repeat, None, &args.tuning, &args.env, "repeat")
+    run_points(
+        &args.scenario,
+        &[],
+        matrix,
+        args.repeat,
+        None,
+        &args.tuning,
+        &args.env,
+        "repeat",
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_points(scenario_path: &Path, params: &[Param], matrix: Vec<Point>, repeat: u32, seed: Option<u64>, tuning: &Tuning, env_args: &EnvArgs, kind: &str) -> anyhow::Result<i32> {
+fn run_points(
+    scenario_path: &Path,
+    params: &[Param],
+    matrix: Vec<Point>,
+    repeat: u32,
+    seed: Option<u64>,
+    tuning: &Tuning,
+    env_args: &EnvArgs,
+    kind: &str,
+) -> anyhow::Result<i32> {
     let base = tuning.overrides();
     let mut groups = Vec::new();
     let mut needs_s3 = false;
     for p in &matrix {
-        let (g, s) = group(p.label(), scenario_path, base.iter().cloned().chain(p.overrides()).collect())
-            .map_err(|e| bad_input(format!("point `{}` of the {kind} is not a valid scenario: {e:#}", p.label())))?;
+        let (g, s) = group(
+            p.label(),
+            scenario_path,
+            base.iter().cloned().chain(p.overrides()).collect(),
+        )
+        .map_err(|e| {
+            bad_input(format!(
+                "point `{}` of the {kind} is not a valid scenario: {e:#}",
+                p.label()
+            ))
+        })?;
         needs_s3 |= s.lake.data == scenario::DataStore::S3;
         groups.push(g);
     }
@@ -188,7 +258,10 @@ fn run_points(scenario_path: &Path, params: &[Param], matrix: Vec<Point>, repeat
     let mut result = result_of(&results, &env_kind);
     result.envelope = sweep::envelope(&result.points, params);
     export::write_each(&result, &dir, &export::sweep_formats())?;
-    print!("{}", String::from_utf8_lossy(&export::markdown::SweepMarkdown.render(&result)?));
+    print!(
+        "{}",
+        String::from_utf8_lossy(&export::markdown::SweepMarkdown.render(&result)?)
+    );
     println!("{kind}: {}", dir.join("sweep.json").display());
     Ok(campaign_exit(&results))
 }
@@ -203,11 +276,21 @@ fn side_input(path: &Path) -> anyhow::Result<SideInput> {
     if path.extension().is_some_and(|e| e == "toml") {
         return Ok(SideInput::Scenario(path.to_path_buf()));
     }
-    let files = if path.is_dir() { report_files(path) } else { vec![path.to_path_buf()] };
+    let files = if path.is_dir() {
+        report_files(path)
+    } else {
+        vec![path.to_path_buf()]
+    };
     if files.is_empty() {
-        return Err(bad_input(format!("{}: no report.json under this directory; give a report.json, a directory of runs, or a scenario (.toml).", path.display())));
+        return Err(bad_input(format!(
+            "{}: no report.json under this directory; give a report.json, a directory of runs, or a scenario (.toml).",
+            path.display()
+        )));
     }
-    let reports = files.into_iter().map(|f| crate::report::read(&f).map(|r| (f.display().to_string(), r))).collect::<anyhow::Result<Vec<_>>>()?;
+    let reports = files
+        .into_iter()
+        .map(|f| crate::report::read(&f).map(|r| (f.display().to_string(), r)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(SideInput::Reports(reports))
 }
 
@@ -243,7 +326,11 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
             needs_s3 |= s.lake.data == scenario::DataStore::S3;
             groups.push((i, g));
         } else if !own.is_empty() {
-            return Err(bad_input(format!("--{}-set applies to a scenario side, but that side is a report; give the scenario (.toml) to run it with changes.", if i == 0 { "baseline" } else { "candidate" })));
+            return Err(bad_input(format!(
+                "--{}-set applies to a scenario side, but that side is a report; give the \
+                scenario (.toml) to run it with changes.",
+                if i == 0 { "baseline" } else { "candidate" }
+            )));
         }
     }
     let (default_dir, tag) = campaign_dir(&args.env.results_dir, "compare", "runs");
@@ -252,7 +339,11 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
         Vec::new()
     } else {
         let plain: Vec<Group> = groups.iter().map(|(_, g)| g.clone()).collect();
-        let order = if plain.len() == 2 { Order::Alternating } else { Order::Shuffled { seed: 0 } };
+        let order = if plain.len() == 2 {
+            Order::Alternating
+        } else {
+            Order::Shuffled { seed: 0 }
+        };
         let jobs = plan::plan(&plain, args.repeat, order, &tag);
         let mut campaign = Campaign::start(&args.env, &args.tuning, &dir, needs_s3)?;
         campaign.execute(&plain, &jobs, &mut |_| {})
@@ -263,18 +354,31 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
         .map(|(i, input)| {
             let label = if i == 0 { "baseline" } else { "candidate" };
             let path = if i == 0 { &args.baseline } else { &args.candidate };
-            side(label, path, input, groups.iter().position(|(side, _)| *side == i), &run_results)
+            side(
+                label,
+                path,
+                input,
+                groups.iter().position(|(side, _)| *side == i),
+                &run_results,
+            )
         })
         .collect();
     let [baseline, candidate]: [Side; 2] = sides.try_into().map_err(|_| anyhow::anyhow!("two sides"))?;
     let comparison: Comparison = compare::compare(baseline, candidate);
     export::write_each(&comparison, &dir, &export::comparison_formats())?;
-    print!("{}", String::from_utf8_lossy(&export::markdown::ComparisonMarkdown.render(&comparison)?));
+    print!(
+        "{}",
+        String::from_utf8_lossy(&export::markdown::ComparisonMarkdown.render(&comparison)?)
+    );
     println!("comparison: {}", dir.join("comparison.json").display());
     if interrupt::is_interrupted() {
         return Ok(exit_code::INTERRUPTED);
     }
-    Ok(if args.fail_if_worse && comparison.fails_ci() { exit_code::CHECK_FAILED } else { exit_code::PASS })
+    Ok(if args.fail_if_worse && comparison.fails_ci() {
+        exit_code::CHECK_FAILED
+    } else {
+        exit_code::PASS
+    })
 }
 
 fn side(label: &str, path: &Path, input: SideInput, group: Option<usize>, run_results: &[(Job, Outcome)]) -> Side {
@@ -283,5 +387,10 @@ fn side(label: &str, path: &Path, input: SideInput, group: Option<usize>, run_re
         (SideInput::Scenario(_), Some(g)) => Aggregate::of(run_results.iter().filter(|(j, _)| j.group == g)),
         (SideInput::Scenario(_), None) => Aggregate::default(),
     };
-    Side { label: label.into(), source: path.display().to_string(), extensions: aggregate.extensions.clone(), aggregate }
+    Side {
+        label: label.into(),
+        source: path.display().to_string(),
+        extensions: aggregate.extensions.clone(),
+        aggregate,
+    }
 }

@@ -17,7 +17,11 @@ pub fn k8s(args: K8sArgs) -> anyhow::Result<i32> {
     // Pids and scratch directories of services `env up` started here mean nothing in a pod.
     env.native = None;
     if scenario.lake.data == DataStore::S3 && env.s3.is_none() {
-        return Err(bad_input(format!("{}: has no `s3` section, but {origin} keeps its data on S3; the pods need the bucket's endpoint and keys as they reach them.", args.env_file.display())));
+        return Err(bad_input(format!(
+            "{}: has no `s3` section, but {origin} keeps its data on S3; the pods need the \
+            bucket's endpoint and keys as they reach them.",
+            args.env_file.display()
+        )));
     }
     let name = match &args.name {
         Some(n) => dns_label("--name", n, 63 - "-coordinator".len())?,
@@ -43,7 +47,13 @@ pub fn k8s(args: K8sArgs) -> anyhow::Result<i32> {
         // The Secret holds passwords: the file is the user's alone.
         Some(path) => {
             crate::util::write_atomically_with_mode(path, yaml.as_bytes(), 0o600)?;
-            eprintln!("wrote {} ({} worker pods, {} writers); apply it with: kubectl apply -f {}", path.display(), args.workers, scenario.run.writers, path.display());
+            eprintln!(
+                "wrote {} ({} worker pods, {} writers); apply it with: kubectl apply -f {}",
+                path.display(),
+                args.workers,
+                scenario.run.writers,
+                path.display()
+            );
         }
         None => print!("{yaml}"),
     }
@@ -53,17 +63,33 @@ pub fn k8s(args: K8sArgs) -> anyhow::Result<i32> {
 /// A lake every pod can write: a Postgres catalog, data on S3, extensions from the image.
 fn shareable(scenario: &Scenario, origin: &str, workers: u32) -> anyhow::Result<()> {
     if scenario.lake.catalog != CatalogKind::Postgres {
-        return Err(bad_input(format!("{origin}: lake.catalog = \"{}\" is a file on one machine; pods on other nodes cannot share it. Use catalog = \"postgres\" for a run on Kubernetes.", scenario.lake.catalog.name())));
+        return Err(bad_input(format!(
+            "{origin}: lake.catalog = \"{}\" is a file on one machine; pods on other nodes \
+            cannot share it. Use catalog = \"postgres\" for a run on Kubernetes.",
+            scenario.lake.catalog.name()
+        )));
     }
     if scenario.lake.data != DataStore::S3 {
-        return Err(bad_input(format!("{origin}: lake.data = \"local\" is a directory on one machine; pods on other nodes cannot share it. Use data = \"s3\" for a run on Kubernetes.")));
+        return Err(bad_input(format!(
+            "{origin}: lake.data = \"local\" is a directory on one machine; pods on other \
+            nodes cannot share it. Use data = \"s3\" for a run on Kubernetes."
+        )));
     }
     if !scenario.lake.extension_files.is_empty() {
         let names: Vec<&String> = scenario.lake.extension_files.keys().collect();
-        return Err(bad_input(format!("{origin}: [lake] extensions loads {names:?} from files on this machine, which the pods do not have. Build an image with those files in its extension directory (DUCKLAKE_STRESS_EXTENSION_DIR) and drop the setting.")));
+        return Err(bad_input(format!(
+            "{origin}: [lake] extensions loads {names:?} from files on this machine, which \
+            the pods do not have. Build an image with those files in its extension directory \
+            (DUCKLAKE_STRESS_EXTENSION_DIR) and drop the setting."
+        )));
     }
     if workers > scenario.run.writers {
-        return Err(bad_input(format!("--workers {workers} is more than the scenario's {} writers (run.writers in {origin}): some pods would have nothing to do. Give at most {} workers, or more writers (--set run.writers=N).", scenario.run.writers, scenario.run.writers)));
+        return Err(bad_input(format!(
+            "--workers {workers} is more than the scenario's {} writers (run.writers in \
+            {origin}): some pods would have nothing to do. Give at most {} workers, or more writers (--set \
+            run.writers=N).",
+            scenario.run.writers, scenario.run.writers
+        )));
     }
     Ok(())
 }
@@ -73,11 +99,16 @@ fn shareable(scenario: &Scenario, origin: &str, workers: u32) -> anyhow::Result<
 fn dns_label(flag: &str, value: &str, max: usize) -> anyhow::Result<String> {
     let ok = !value.is_empty()
         && value.len() <= max
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && value.as_bytes()[0].is_ascii_lowercase()
         && !value.ends_with('-');
     if !ok {
-        return Err(bad_input(format!("{flag} {value:?} is not a Kubernetes name: use at most {max} lowercase letters, digits and '-', starting with a letter and not ending with '-'.")));
+        return Err(bad_input(format!(
+            "{flag} {value:?} is not a Kubernetes name: use at most {max} lowercase letters, \
+            digits and '-', starting with a letter and not ending with '-'."
+        )));
     }
     Ok(value.to_string())
 }

@@ -4,13 +4,13 @@
 mod campaign;
 mod k8s;
 
-use crate::runner::{self, EnvChoice, RunOptions};
 use crate::checker::{self, CheckStatus, RunFacts};
 use crate::cli::{CheckArgs, Command, EnvAction, RunArgs};
 use crate::environment::{self, existing::ExistingArgs, EnvFile};
 use crate::error::{bad_input, exit_code};
 use crate::export::console::status_word;
 use crate::lake::{ExtensionSource, LakeTarget};
+use crate::runner::{self, EnvChoice, RunOptions};
 use crate::scenario::{self, CatalogKind, ChecksSpec};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,11 +19,21 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run(args),
         Command::Validate { files, set } => validate(&files, &set),
-        Command::Env { action: EnvAction::Up { state, no_s3 } } => env_up(&state, !no_s3),
-        Command::Env { action: EnvAction::Down { state } } => env_down(&state),
-        Command::Env { action: EnvAction::Compose { out } } => {
+        Command::Env {
+            action: EnvAction::Up { state, no_s3 },
+        } => env_up(&state, !no_s3),
+        Command::Env {
+            action: EnvAction::Down { state },
+        } => env_down(&state),
+        Command::Env {
+            action: EnvAction::Compose { out },
+        } => {
             environment::compose::env_file()?.write(&out)?;
-            println!("wrote {} for docker-compose.yml's stack; use it with: ducklake-stress run SCENARIO --env-file {}", out.display(), out.display());
+            println!(
+                "wrote {} for docker-compose.yml's stack; use it with: ducklake-stress run SCENARIO --env-file {}",
+                out.display(),
+                out.display()
+            );
             Ok(crate::error::exit_code::PASS)
         }
         Command::Check(args) => check(args),
@@ -45,9 +55,11 @@ pub(crate) fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> E
     match env_file {
         // Directories given as flags beside the file override its entries (the error for a
         // missing local_data_dir recommends --local-data-dir).
-        Some(path) if existing.local_data_dir.is_some() || existing.catalog_dir.is_some() => {
-            EnvChoice::FileWithDirs { path, local_data_dir: existing.local_data_dir, catalog_dir: existing.catalog_dir }
-        }
+        Some(path) if existing.local_data_dir.is_some() || existing.catalog_dir.is_some() => EnvChoice::FileWithDirs {
+            path,
+            local_data_dir: existing.local_data_dir,
+            catalog_dir: existing.catalog_dir,
+        },
         Some(f) => EnvChoice::File(f),
         None if existing.given() => EnvChoice::Flags(existing),
         None => EnvChoice::Native,
@@ -60,10 +72,16 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     if args.repeat > 1 {
         if args.coordinate.is_some() {
-            return Err(bad_input("--coordinate runs one run with remote workers; --repeat starts runs one after another, which the workers would have to join again each time. Repeat the command instead."));
+            return Err(bad_input(
+                "--coordinate runs one run with remote workers; --repeat starts runs one after \
+                another, which the workers would have to join again each time. Repeat the command instead.",
+            ));
         }
         if args.junit.is_some() {
-            return Err(bad_input("--junit writes the JUnit of one run; with --repeat each run directory has its own junit.xml (under the campaign's runs/)."));
+            return Err(bad_input(
+                "--junit writes the JUnit of one run; with --repeat each run directory has its own \
+                junit.xml (under the campaign's runs/).",
+            ));
         }
         return campaign::repeat(args);
     }
@@ -72,7 +90,9 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         overrides: args.tuning.overrides(),
         allow_unsigned_extensions: args.tuning.allow_unsigned_extensions,
         env: if args.env.docker {
-            EnvChoice::Docker { build_images: args.env.build_images }
+            EnvChoice::Docker {
+                build_images: args.env.build_images,
+            }
         } else {
             env_choice(args.env.env_file, args.env.existing)
         },
@@ -94,7 +114,11 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
 
 /// `--coordinate ADDR --workers N [--token T]`; without a token, a random one that the
 /// user is shown (workers need it).
-fn remote_options(coordinate: Option<String>, workers: Option<u32>, token: Option<String>) -> Option<crate::fleet::RemoteOptions> {
+fn remote_options(
+    coordinate: Option<String>,
+    workers: Option<u32>,
+    token: Option<String>,
+) -> Option<crate::fleet::RemoteOptions> {
     let (listen, workers) = (coordinate?, workers?);
     let token = token.filter(|t| !t.is_empty()).unwrap_or_else(|| {
         let t = crate::util::ids::random_hex(16);
@@ -108,7 +132,13 @@ fn validate(files: &[PathBuf], set: &[scenario::Override]) -> anyhow::Result<i32
     let mut code = exit_code::PASS;
     for f in files {
         match scenario::load_with(f, set) {
-            Ok(s) => println!("ok: {} (scenario {}, {} writers, {})", f.display(), s.name, s.run.writers, s.run.stop),
+            Ok(s) => println!(
+                "ok: {} (scenario {}, {} writers, {})",
+                f.display(),
+                s.name,
+                s.run.writers,
+                s.run.stop
+            ),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 code = crate::error::exit_code_of(&e);
@@ -121,7 +151,12 @@ fn validate(files: &[PathBuf], set: &[scenario::Override]) -> anyhow::Result<i32
 fn env_up(state: &Path, with_s3: bool) -> anyhow::Result<i32> {
     let env_json = state.join("env.json");
     if env_json.exists() {
-        return Err(bad_input(format!("{} already exists: an environment may still be running there. Run `ducklake-stress env down --state {}` first.", env_json.display(), state.display())));
+        return Err(bad_input(format!(
+            "{} already exists: an environment may still be running there. Run \
+            `ducklake-stress env down --state {}` first.",
+            env_json.display(),
+            state.display()
+        )));
     }
     std::fs::create_dir_all(state)?;
     let mut env = environment::native::start(with_s3)?;
@@ -131,8 +166,15 @@ fn env_up(state: &Path, with_s3: bool) -> anyhow::Result<i32> {
     // Record first: if env.json cannot be written, `native` is dropped and stops everything.
     file.write(&env_json)?;
     native.detach();
-    println!("environment up in {:.1} s; details (with passwords) in {}", env.startup.as_secs_f64(), env_json.display());
-    println!("use it with: ducklake-stress run SCENARIO --env-file {}", env_json.display());
+    println!(
+        "environment up in {:.1} s; details (with passwords) in {}",
+        env.startup.as_secs_f64(),
+        env_json.display()
+    );
+    println!(
+        "use it with: ducklake-stress run SCENARIO --env-file {}",
+        env_json.display()
+    );
     Ok(exit_code::PASS)
 }
 
@@ -140,7 +182,11 @@ fn env_down(state: &Path) -> anyhow::Result<i32> {
     let env_json = state.join("env.json");
     let file = EnvFile::read(&env_json)?;
     let Some(native) = &file.native else {
-        return Err(bad_input(format!("{} describes an environment the harness did not start (no `native` section); stop it the way it was started.", env_json.display())));
+        return Err(bad_input(format!(
+            "{} describes an environment the harness did not start (no `native` section); \
+            stop it the way it was started.",
+            env_json.display()
+        )));
     };
     environment::native::stop_detached(native)?;
     std::fs::remove_file(&env_json)?;
@@ -151,18 +197,29 @@ fn env_down(state: &Path) -> anyhow::Result<i32> {
 fn check(args: CheckArgs) -> anyhow::Result<i32> {
     let choice = env_choice(args.env_file, args.existing);
     if matches!(choice, EnvChoice::Native) {
-        return Err(bad_input("check needs the lake's environment: --env-file FILE (e.g. from `env up`) or --pg-dsn with the --s3-* settings."));
+        return Err(bad_input(
+            "check needs the lake's environment: --env-file FILE (e.g. from `env up`) or --pg-dsn \
+            with the --s3-* settings.",
+        ));
     }
     let env = runner::provision(&choice, false)?;
     let facts: Option<RunFacts> = args.run_dir.as_deref().map(RunFacts::load).transpose()?;
     let table = match (&args.table, &facts) {
         (Some(t), _) => t.clone(),
         (None, Some(f)) => f.record.table.clone(),
-        (None, None) => return Err(bad_input("check needs --table NAME, or --run-dir DIR of a run (whose table it then checks).")),
+        (None, None) => {
+            return Err(bad_input(
+                "check needs --table NAME, or --run-dir DIR of a run (whose table it then checks).",
+            ))
+        }
     };
     let app = format!("ducklake-stress/check-{}/checker", std::process::id());
     // Named under `app`, so the leftover check counts this session among the checker's own.
-    let catalog = crate::runtime::block_on(crate::environment::pg::connect(&env.endpoints.postgres, None, &format!("{app}-pg")))?;
+    let catalog = crate::runtime::block_on(crate::environment::pg::connect(
+        &env.endpoints.postgres,
+        None,
+        &format!("{app}-pg"),
+    ))?;
     let results = checker::bounded::run_within(
         checker::bounded::CheckRequest {
             target: Arc::new(LakeTarget {
@@ -180,7 +237,10 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
             endpoints: env.endpoints.clone(),
             table,
             run: facts,
-            thresholds: ChecksSpec { max_orphan_files: args.max_orphan_files, ..ChecksSpec::default() },
+            thresholds: ChecksSpec {
+                max_orphan_files: args.max_orphan_files,
+                ..ChecksSpec::default()
+            },
             application_name: app,
             own_sessions: Vec::new(),
         },

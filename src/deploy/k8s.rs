@@ -57,12 +57,21 @@ pub fn base_name(scenario_name: &str) -> String {
 impl Deployment<'_> {
     /// Every object, in the order `kubectl apply -f` should create them.
     pub fn objects(&self) -> Vec<Value> {
-        vec![self.secret(), self.config_map(), self.service(), self.coordinator_job(), self.workers_job()]
+        vec![
+            self.secret(),
+            self.config_map(),
+            self.service(),
+            self.coordinator_job(),
+            self.workers_job(),
+        ]
     }
 
     /// The objects as one YAML stream (documents separated by `---`).
     pub fn to_yaml(&self) -> anyhow::Result<String> {
-        let mut out = String::from("# ducklake-stress on Kubernetes: kubectl apply -f this file; the report is in the\n# coordinator's log (kubectl logs job/NAME-coordinator) and under /results.\n");
+        let mut out = String::from(
+            "# ducklake-stress on Kubernetes: kubectl apply -f this file; the report is in \
+            the\n# coordinator's log (kubectl logs job/NAME-coordinator) and under /results.\n",
+        );
         for object in self.objects() {
             out.push_str("---\n");
             out.push_str(&serde_yaml::to_string(&object)?);
@@ -133,11 +142,16 @@ impl Deployment<'_> {
 
     fn coordinator_job(&self) -> Value {
         let args = json!([
-            "run", "/etc/ducklake-stress/scenario/scenario.toml",
-            "--env-file", "/etc/ducklake-stress/env/env.json",
-            "--coordinate", format!("0.0.0.0:{PORT}"),
-            "--workers", self.workers.to_string(),
-            "--results-dir", "/results",
+            "run",
+            "/etc/ducklake-stress/scenario/scenario.toml",
+            "--env-file",
+            "/etc/ducklake-stress/env/env.json",
+            "--coordinate",
+            format!("0.0.0.0:{PORT}"),
+            "--workers",
+            self.workers.to_string(),
+            "--results-dir",
+            "/results",
         ]);
         let results = match self.results_claim {
             Some(claim) => json!({ "name": "results", "persistentVolumeClaim": { "claimName": claim } }),
@@ -152,7 +166,13 @@ impl Deployment<'_> {
         ]);
         let volumes = json!([
             { "name": "scenario", "configMap": { "name": format!("{}-scenario", self.name) } },
-            { "name": "env", "secret": { "secretName": format!("{}-env", self.name), "items": [{ "key": "env.json", "path": "env.json" }] } },
+            {
+                "name": "env",
+                "secret": {
+                    "secretName": format!("{}-env", self.name),
+                    "items": [{ "key": "env.json", "path": "env.json" }],
+                },
+            },
             results,
         ]);
         self.job("coordinator", json!({}), container, volumes)
@@ -161,7 +181,13 @@ impl Deployment<'_> {
     fn workers_job(&self) -> Value {
         // Worker pods may start long before the coordinator's (image pulls, scheduling):
         // they keep trying for as long as the Job may live.
-        let args = json!(["worker", "--coordinator", format!("{}:{PORT}", self.coordinator_host()), "--connect-within", format!("{}s", self.deadline_secs + SETUP_AND_CHECKS_SECS)]);
+        let args = json!([
+            "worker",
+            "--coordinator",
+            format!("{}:{PORT}", self.coordinator_host()),
+            "--connect-within",
+            format!("{}s", self.deadline_secs + SETUP_AND_CHECKS_SECS)
+        ]);
         let container = self.container("worker", args);
         let spec = json!({ "completionMode": "Indexed", "completions": self.workers, "parallelism": self.workers });
         self.job("workers", spec, container, json!([]))
@@ -173,7 +199,10 @@ impl Deployment<'_> {
             "image": self.image,
             "args": args,
             "env": [
-                { "name": "DLS_RUN_TOKEN", "valueFrom": { "secretKeyRef": { "name": format!("{}-env", self.name), "key": "token" } } },
+                {
+                    "name": "DLS_RUN_TOKEN",
+                    "valueFrom": { "secretKeyRef": { "name": format!("{}-env", self.name), "key": "token" } },
+                },
                 { "name": "DUCKLAKE_STRESS_LOG", "value": "info" },
             ],
         })
@@ -191,7 +220,11 @@ impl Deployment<'_> {
             "metadata": { "labels": self.selector(component) },
             "spec": pod_spec,
         });
-        let name = if component == "coordinator" { format!("{}-coordinator", self.name) } else { format!("{}-{component}", self.name) };
+        let name = if component == "coordinator" {
+            format!("{}-coordinator", self.name)
+        } else {
+            format!("{}-{component}", self.name)
+        };
         json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -233,13 +266,23 @@ mod tests {
         let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["Secret", "ConfigMap", "Service", "Job", "Job"]);
         let (service, coordinator, workers) = (&objects[2], &objects[3], &objects[4]);
-        assert_eq!(service["spec"]["selector"], coordinator["spec"]["template"]["metadata"]["labels"]);
+        assert_eq!(
+            service["spec"]["selector"],
+            coordinator["spec"]["template"]["metadata"]["labels"]
+        );
         let worker_args = &workers["spec"]["template"]["spec"]["containers"][0]["args"];
         assert_eq!(worker_args[2], format!("dls-quick-start-coordinator.stress.svc:{PORT}"));
         assert_eq!(workers["spec"]["completions"], 4);
         assert_eq!(workers["spec"]["completionMode"], "Indexed");
-        let coordinator_args = coordinator["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
-        let after = |flag: &str| coordinator_args.iter().position(|a| a == flag).map(|i| coordinator_args[i + 1].clone());
+        let coordinator_args = coordinator["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap();
+        let after = |flag: &str| {
+            coordinator_args
+                .iter()
+                .position(|a| a == flag)
+                .map(|i| coordinator_args[i + 1].clone())
+        };
         assert_eq!(after("--workers"), Some(json!("4")));
         for job in [coordinator, workers] {
             assert_eq!(job["spec"]["backoffLimit"], 0);

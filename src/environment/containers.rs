@@ -13,9 +13,9 @@
 //! says so. Both image kinds must behave like the official ones, as `docker/postgres` and
 //! `docker/garage` do.
 
+use super::images::{self, Chosen};
 use super::native::BUCKET;
 use super::process::{output_within, wait_until};
-use super::images::{self, Chosen};
 use super::{ContainerImages, EnvFile, Environment, PgEndpoint, S3Endpoint};
 use crate::error::environment;
 use crate::util::ids::random_hex;
@@ -49,14 +49,21 @@ impl Images {
             images::build_local(with_s3)?;
         }
         let postgres = images::resolve(&images::POSTGRES)?;
-        let s3 = if with_s3 { Some(images::resolve(&images::S3)?) } else { None };
+        let s3 = if with_s3 {
+            Some(images::resolve(&images::S3)?)
+        } else {
+            None
+        };
         let s3_kind = images::s3_kind(s3.as_ref().map(|c| c.image.as_str()).unwrap_or(""))?;
         Ok(Images { postgres, s3, s3_kind })
     }
 
     /// One line for the console: which image each service runs, and why.
     pub fn describe(&self) -> String {
-        let mut line = format!("docker: postgres from {} ({})", self.postgres.image, self.postgres.reason);
+        let mut line = format!(
+            "docker: postgres from {} ({})",
+            self.postgres.image, self.postgres.reason
+        );
         if let Some(s3) = &self.s3 {
             line.push_str(&format!(", S3 from {} ({})", s3.image, s3.reason));
         }
@@ -101,10 +108,18 @@ impl Drop for Containers {
 /// Runs `docker ARGS`, bounded in time; stdout on success, a clear error otherwise.
 pub fn docker(args: &[String]) -> anyhow::Result<String> {
     let out = output_within(Command::new(docker_binary()).args(args), DOCKER_CMD_DEADLINE).map_err(|e| {
-        environment(format!("`docker {}` did not run: {e:#}. The docker environment needs the docker command line and a running Docker engine; without them use the default native environment or --env-file.", args.first().map(String::as_str).unwrap_or("")))
+        environment(format!(
+            "`docker {}` did not run: {e:#}. The docker environment needs the docker command line and \
+            a running Docker engine; without them use the default native environment or --env-file.",
+            args.first().map(String::as_str).unwrap_or("")
+        ))
     })?;
     if !out.status.success() {
-        return Err(environment(format!("`docker {}` failed: {}", shown(args), String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(environment(format!(
+            "`docker {}` failed: {}",
+            shown(args),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -121,17 +136,31 @@ fn shown(args: &[String]) -> String {
 }
 
 pub(super) fn docker_binary() -> String {
-    std::env::var("DOCKER").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "docker".into())
+    std::env::var("DOCKER")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "docker".into())
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Removes containers left by harness processes of this host that no longer exist
 /// (killed with SIGKILL, or a machine crash): they would hold ports and memory forever.
 fn remove_orphans() {
-    let Ok(list) = docker(&strings(&["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format", &format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}} {{{{.Label \"{HOST_LABEL}\"}}}}")])) else { return };
+    let Ok(list) = docker(&strings(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label={OWNER_LABEL}"),
+        "--format",
+        &format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}} {{{{.Label \"{HOST_LABEL}\"}}}}"),
+    ])) else {
+        return;
+    };
     let host = hostname();
     let orphans: Vec<String> = list
         .lines()
@@ -143,7 +172,10 @@ fn remove_orphans() {
         })
         .collect();
     if !orphans.is_empty() {
-        eprintln!("removing {} container(s) left by an earlier harness process that no longer exists", orphans.len());
+        eprintln!(
+            "removing {} container(s) left by an earlier harness process that no longer exists",
+            orphans.len()
+        );
         let _ = docker(&[strings(&["rm", "--force", "--volumes"]), orphans].concat());
     }
 }
@@ -175,16 +207,31 @@ fn host_port(id: &str, port: u16) -> anyhow::Result<u16> {
     mapped
         .lines()
         .find_map(|l| l.rsplit(':').next()?.trim().parse().ok())
-        .ok_or_else(|| environment(format!("`docker port {id} {port}/tcp` answered {mapped:?}, not a host port")))
+        .ok_or_else(|| {
+            environment(format!(
+                "`docker port {id} {port}/tcp` answered {mapped:?}, not a host port"
+            ))
+        })
 }
 
 fn container_alive(id: &str) -> anyhow::Result<()> {
     let state = docker(&strings(&["inspect", "-f", "{{.State.Status}}", id]))?;
     if state == "exited" || state == "dead" {
-        let logs = output_within(Command::new(docker_binary()).args(["logs", "--tail", "20", id]), DOCKER_CMD_DEADLINE)
-            .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
-            .unwrap_or_default();
-        return Err(environment(format!("container {id} stopped during start-up; its last lines:\n{logs}")));
+        let logs = output_within(
+            Command::new(docker_binary()).args(["logs", "--tail", "20", id]),
+            DOCKER_CMD_DEADLINE,
+        )
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .unwrap_or_default();
+        return Err(environment(format!(
+            "container {id} stopped during start-up; its last lines:\n{logs}"
+        )));
     }
     Ok(())
 }
@@ -200,12 +247,28 @@ pub fn start(with_s3: bool, build_images: bool) -> anyhow::Result<(Environment, 
         Some(chosen) => Some(start_s3(&chosen.image, images.s3_kind, &mut containers)?),
         None => None,
     };
-    let local_data_dir = (!with_s3).then(|| std::env::temp_dir().join(format!("ducklake-stress-data-{}", random_hex(4))));
-    let kind = if images.s3_kind == S3Kind::Garage { "garage" } else { "minio" };
+    let local_data_dir =
+        (!with_s3).then(|| std::env::temp_dir().join(format!("ducklake-stress-data-{}", random_hex(4))));
+    let kind = if images.s3_kind == S3Kind::Garage {
+        "garage"
+    } else {
+        "minio"
+    };
     let s3_server = images.s3.as_ref().map(|c| format!("{kind} (container {})", c.image));
-    let used = ContainerImages { postgres: images.postgres, s3: images.s3 };
+    let used = ContainerImages {
+        postgres: images.postgres,
+        s3: images.s3,
+    };
     let (catalog_dir, native, used) = (None, None, Some(used));
-    let endpoints = EnvFile { postgres: pg, s3, local_data_dir, catalog_dir, s3_server, native, containers: used };
+    let endpoints = EnvFile {
+        postgres: pg,
+        s3,
+        local_data_dir,
+        catalog_dir,
+        s3_server,
+        native,
+        containers: used,
+    };
     let mut env = Environment::existing(endpoints);
     env.startup = started.elapsed();
     Ok((env, containers))
@@ -213,16 +276,39 @@ pub fn start(with_s3: bool, build_images: bool) -> anyhow::Result<(Environment, 
 
 fn start_postgres(images: &Images, containers: &mut Containers) -> anyhow::Result<PgEndpoint> {
     let password = random_hex(12);
-    let cmd = strings(&["postgres", "-c", &format!("max_connections={}", super::postgres::MAX_CONNECTIONS)]);
-    let env = [("POSTGRES_USER", "ducklake"), ("POSTGRES_PASSWORD", password.as_str()), ("POSTGRES_DB", super::postgres::CATALOG_DB)];
+    let cmd = strings(&[
+        "postgres",
+        "-c",
+        &format!("max_connections={}", super::postgres::MAX_CONNECTIONS),
+    ]);
+    let env = [
+        ("POSTGRES_USER", "ducklake"),
+        ("POSTGRES_PASSWORD", password.as_str()),
+        ("POSTGRES_DB", super::postgres::CATALOG_DB),
+    ];
     let (id, port) = run_container(&images.postgres.image, &env, 5432, &cmd)?;
     containers.ids.push(("postgres", id.clone()));
-    let pg = PgEndpoint { host: "127.0.0.1".into(), port, user: "ducklake".into(), password, dbname: super::postgres::CATALOG_DB.into() };
+    let pg = PgEndpoint {
+        host: "127.0.0.1".into(),
+        port,
+        user: "ducklake".into(),
+        password,
+        dbname: super::postgres::CATALOG_DB.into(),
+    };
     let probe = pg.clone();
     // The official image restarts the server once after initialisation: wait for a real session.
-    wait_until("postgres container", READY_DEADLINE, || container_alive(&id), || {
-        crate::runtime::block_on(async { crate::environment::pg::connect(&probe, None, "ducklake-stress/setup").await.map(|_| ()) })
-    })?;
+    wait_until(
+        "postgres container",
+        READY_DEADLINE,
+        || container_alive(&id),
+        || {
+            crate::runtime::block_on(async {
+                crate::environment::pg::connect(&probe, None, "ducklake-stress/setup")
+                    .await
+                    .map(|_| ())
+            })
+        },
+    )?;
     Ok(pg)
 }
 
@@ -230,28 +316,41 @@ fn start_s3(image: &str, kind: S3Kind, containers: &mut Containers) -> anyhow::R
     let (id, endpoint) = match kind {
         S3Kind::Minio => {
             let (user, secret) = ("ducklake".to_string(), random_hex(16));
-            let env = [("MINIO_ROOT_USER", user.as_str()), ("MINIO_ROOT_PASSWORD", secret.as_str())];
+            let env = [
+                ("MINIO_ROOT_USER", user.as_str()),
+                ("MINIO_ROOT_PASSWORD", secret.as_str()),
+            ];
             let (id, port) = run_container(image, &env, 9000, &strings(&["server", "/data", "--address", ":9000"]))?;
             (id, S3Endpoint::loopback(port, user, secret, BUCKET))
         }
         S3Kind::Garage => {
             // Garage's key form: GK + 12 bytes in hex, and a 32-byte secret in hex.
             let (key, secret) = (format!("GK{}", random_hex(12)), random_hex(32));
-            let env = [("GARAGE_KEY_ID", key.as_str()), ("GARAGE_SECRET_KEY", secret.as_str()), ("GARAGE_BUCKET", BUCKET), ("GARAGE_S3_PORT", "3900")];
+            let env = [
+                ("GARAGE_KEY_ID", key.as_str()),
+                ("GARAGE_SECRET_KEY", secret.as_str()),
+                ("GARAGE_BUCKET", BUCKET),
+                ("GARAGE_S3_PORT", "3900"),
+            ];
             let (id, port) = run_container(image, &env, 3900, &strings(&["server"]))?;
             (id, S3Endpoint::loopback(port, key, secret, BUCKET))
         }
     };
     containers.ids.push(("s3", id.clone()));
     let probe = endpoint.clone();
-    wait_until("S3 container", READY_DEADLINE, || container_alive(&id), || {
-        crate::runtime::block_on(async {
-            match kind {
-                S3Kind::Minio => super::s3::create_bucket(&probe).await,
-                // The entrypoint makes the bucket once the layout is applied.
-                S3Kind::Garage => super::s3::head_bucket(&probe).await,
-            }
-        })
-    })?;
+    wait_until(
+        "S3 container",
+        READY_DEADLINE,
+        || container_alive(&id),
+        || {
+            crate::runtime::block_on(async {
+                match kind {
+                    S3Kind::Minio => super::s3::create_bucket(&probe).await,
+                    // The entrypoint makes the bucket once the layout is applied.
+                    S3Kind::Garage => super::s3::head_bucket(&probe).await,
+                }
+            })
+        },
+    )?;
     Ok(endpoint)
 }

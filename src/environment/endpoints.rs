@@ -109,7 +109,11 @@ fn libpq_value(v: &str) -> String {
 /// for runs under valgrind (scripts/bench-instructions.sh), where a connection handshake of
 /// a program slowed some 50 times can take longer than 10 s of wall time.
 fn connect_timeout_seconds() -> u32 {
-    std::env::var("DUCKLAKE_STRESS_PG_CONNECT_TIMEOUT").ok().and_then(|v| v.parse().ok()).filter(|&s| s > 0).unwrap_or(10)
+    std::env::var("DUCKLAKE_STRESS_PG_CONNECT_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(10)
 }
 
 impl PgEndpoint {
@@ -134,7 +138,11 @@ impl PgEndpoint {
     /// Parses a DSN (`postgres://user:pw@host:port/db` or `host=... port=...`).
     pub fn from_dsn(dsn: &str, origin: &str) -> anyhow::Result<Self> {
         let cfg: tokio_postgres::Config = dsn.parse().map_err(|e| {
-            bad_input(format!("{origin}: the Postgres DSN does not parse ({e}); write e.g. postgres://user:password@127.0.0.1:5432/ducklake or \"host=127.0.0.1 port=5432 user=u password=p dbname=ducklake\"."))
+            bad_input(format!(
+                "{origin}: the Postgres DSN does not parse ({e}); write e.g. \
+                postgres://user:password@127.0.0.1:5432/ducklake or \"host=127.0.0.1 port=5432 user=u password=p \
+                dbname=ducklake\"."
+            ))
         })?;
         let host = cfg
             .get_hosts()
@@ -144,7 +152,10 @@ impl PgEndpoint {
                 tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
             })
             .unwrap_or_else(|| "127.0.0.1".into());
-        let password = cfg.get_password().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+        let password = cfg
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .unwrap_or_default();
         Ok(PgEndpoint {
             host,
             port: cfg.get_ports().first().copied().unwrap_or(5432),
@@ -158,10 +169,21 @@ impl PgEndpoint {
 impl EnvFile {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            bad_input(format!("{}: cannot read the environment file ({e}). Create one with `ducklake-stress env up --state DIR` (it writes DIR/env.json) or write it by hand as the README shows.", path.display()))
+            bad_input(format!(
+                "{}: cannot read the environment file ({e}). Create one with `ducklake-stress env up \
+                --state DIR` (it writes DIR/env.json) or write it by hand as the README shows.",
+                path.display()
+            ))
         })?;
         serde_json::from_str(&text).map_err(|e| {
-            bad_input(format!("{}:{}:{}: the environment file is not valid ({e}). Expected keys: postgres {{host, port, user, password, dbname}}, optional s3 {{endpoint, access_key_id, secret_access_key, bucket, region, url_style, use_ssl}}, optional local_data_dir, optional catalog_dir.", path.display(), e.line(), e.column()))
+            bad_input(format!(
+                "{}:{}:{}: the environment file is not valid ({e}). Expected keys: postgres {{host, \
+                port, user, password, dbname}}, optional s3 {{endpoint, access_key_id, secret_access_key, bucket, \
+                region, url_style, use_ssl}}, optional local_data_dir, optional catalog_dir.",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
         })
     }
 

@@ -40,16 +40,25 @@ impl ExistingArgs {
     }
 
     pub fn to_env(&self) -> anyhow::Result<Environment> {
-        let dsn = self.pg_dsn.as_deref().ok_or_else(|| bad_input("--pg-dsn (or DUCKLAKE_STRESS_PG_DSN) is required for an existing environment."))?;
+        let dsn = self.pg_dsn.as_deref().ok_or_else(|| {
+            bad_input("--pg-dsn (or DUCKLAKE_STRESS_PG_DSN) is required for an existing environment.")
+        })?;
         let postgres = PgEndpoint::from_dsn(dsn, "--pg-dsn")?;
         let s3 = match &self.s3_endpoint {
             None => None,
             Some(endpoint) => {
                 let need = |v: &Option<String>, flag: &str| {
-                    v.clone().ok_or_else(|| bad_input(format!("--s3-endpoint is set, so {flag} is required too (or its DUCKLAKE_STRESS_ variable).")))
+                    v.clone().ok_or_else(|| {
+                        bad_input(format!(
+                            "--s3-endpoint is set, so {flag} is required too (or its DUCKLAKE_STRESS_ variable)."
+                        ))
+                    })
                 };
                 Some(S3Endpoint {
-                    endpoint: endpoint.trim_start_matches("http://").trim_start_matches("https://").to_string(),
+                    endpoint: endpoint
+                        .trim_start_matches("http://")
+                        .trim_start_matches("https://")
+                        .to_string(),
                     access_key_id: need(&self.s3_key_id, "--s3-key-id")?,
                     secret_access_key: need(&self.s3_secret, "--s3-secret")?,
                     bucket: need(&self.s3_bucket, "--s3-bucket")?,

@@ -2,10 +2,10 @@
 //! Set-up follows Garage's single-node guide: layout assign/apply, key import with
 //! generated credentials, bucket create and allow.
 
-use crate::util::ids::random_hex;
 use super::process::{free_port, wait_until, ServiceProcess};
 use super::S3Endpoint;
 use crate::error::environment;
+use crate::util::ids::random_hex;
 use nix::sys::signal::Signal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,12 +15,14 @@ pub fn find_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("GARAGE_BIN") {
         return Some(PathBuf::from(p));
     }
-    super::postgres::which_dir("garage").map(|d| d.join("garage")).or_else(|| {
-        let home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-        Some(home.join("bin/garage")).filter(|p| p.is_file())
-    })
+    super::postgres::which_dir("garage")
+        .map(|d| d.join("garage"))
+        .or_else(|| {
+            let home = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+            Some(home.join("bin/garage")).filter(|p| p.is_file())
+        })
 }
 
 pub struct NativeGarage {
@@ -57,9 +59,16 @@ root_domain = ".s3.garage.localhost"
         ),
     )?;
     let cli = |args: &[&str]| -> anyhow::Result<String> {
-        let out = super::process::output_within(Command::new(binary).arg("-c").arg(&config).args(args), Duration::from_secs(10))?;
+        let out = super::process::output_within(
+            Command::new(binary).arg("-c").arg(&config).args(args),
+            Duration::from_secs(10),
+        )?;
         if !out.status.success() {
-            anyhow::bail!("garage {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+            anyhow::bail!(
+                "garage {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
@@ -72,7 +81,12 @@ root_domain = ".s3.garage.localhost"
     let mut process = ServiceProcess::spawn("garage", &mut cmd, None, &dir.join("garage.log"), Signal::SIGTERM)?;
 
     // `status` needs the daemon's RPC up; `node id` alone would answer from the key file.
-    wait_until("garage (rpc)", deadline, || process.ensure_running(), || cli(&["status"]))?;
+    wait_until(
+        "garage (rpc)",
+        deadline,
+        || process.ensure_running(),
+        || cli(&["status"]),
+    )?;
     let node = cli(&["node", "id", "-q"]).map_err(|e| environment(format!("{e:#}")))?;
     let node_id = node.split('@').next().unwrap_or(&node).to_string();
     let setup = || -> anyhow::Result<(String, String)> {
@@ -82,14 +96,35 @@ root_domain = ".s3.garage.localhost"
         let secret = random_hex(32);
         cli(&["key", "import", "--yes", "-n", "ducklake-stress", &key_id, &secret])?;
         cli(&["bucket", "create", bucket])?;
-        cli(&["bucket", "allow", "--read", "--write", "--owner", bucket, "--key", "ducklake-stress"])?;
+        cli(&[
+            "bucket",
+            "allow",
+            "--read",
+            "--write",
+            "--owner",
+            bucket,
+            "--key",
+            "ducklake-stress",
+        ])?;
         Ok((key_id, secret))
     };
-    let (key_id, secret) = setup().map_err(|e| environment(format!("configuring garage failed: {e:#}. Its log: {}", dir.join("garage.log").display())))?;
+    let (key_id, secret) = setup().map_err(|e| {
+        environment(format!(
+            "configuring garage failed: {e:#}. Its log: {}",
+            dir.join("garage.log").display()
+        ))
+    })?;
     let endpoint = S3Endpoint::loopback(s3_port, key_id, secret, bucket);
     let probe = endpoint.clone();
-    wait_until("garage (s3 api)", deadline, || process.ensure_running(), || {
-        crate::runtime::block_on(super::s3::head_bucket(&probe))
-    })?;
-    Ok(NativeGarage { process, endpoint, version })
+    wait_until(
+        "garage (s3 api)",
+        deadline,
+        || process.ensure_running(),
+        || crate::runtime::block_on(super::s3::head_bucket(&probe)),
+    )?;
+    Ok(NativeGarage {
+        process,
+        endpoint,
+        version,
+    })
 }

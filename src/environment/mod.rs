@@ -32,6 +32,11 @@ pub struct Environment {
 
 impl Environment {
     pub fn existing(endpoints: EnvFile) -> Self {
-        Environment { endpoints, startup: Duration::ZERO, native: None, containers: None }
+        Environment {
+            endpoints,
+            startup: Duration::ZERO,
+            native: None,
+            containers: None,
+        }
     }
 }

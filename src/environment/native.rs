@@ -44,7 +44,10 @@ impl NativeServices {
 
     /// What `env down` needs to stop these services later.
     pub fn state(&self) -> NativeState {
-        NativeState { process_groups: self.services.iter().map(|s| s.pid()).collect(), scratch_dir: self.scratch_path.clone() }
+        NativeState {
+            process_groups: self.services.iter().map(|s| s.pid()).collect(),
+            scratch_dir: self.scratch_path.clone(),
+        }
     }
 
     /// Leaves the services running after the harness exits (`env up`). Call only once
@@ -69,7 +72,12 @@ pub fn start(with_s3: bool) -> anyhow::Result<Environment> {
     let scratch = tempfile::Builder::new()
         .prefix("ducklake-stress-")
         .tempdir()
-        .map_err(|e| environment(format!("cannot create a scratch directory under {}: {e}", std::env::temp_dir().display())))?;
+        .map_err(|e| {
+            environment(format!(
+                "cannot create a scratch directory under {}: {e}",
+                std::env::temp_dir().display()
+            ))
+        })?;
     // Postgres runs as another user when we are root: it needs to enter the directory.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755))?;
@@ -81,12 +89,21 @@ pub fn start(with_s3: bool) -> anyhow::Result<Environment> {
     let (pg, s3) = std::thread::scope(|scope| {
         let pg = scope.spawn(|| super::postgres::start(&pg_dir, START_DEADLINE));
         let s3 = with_s3.then(|| scope.spawn(|| start_s3(&s3_dir)));
-        let pg = pg.join().unwrap_or_else(|_| Err(environment("postgres start-up panicked")));
-        let s3 = s3.map(|h| h.join().unwrap_or_else(|_| Err(environment("S3 server start-up panicked"))));
+        let pg = pg
+            .join()
+            .unwrap_or_else(|_| Err(environment("postgres start-up panicked")));
+        let s3 = s3.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(environment("S3 server start-up panicked")))
+        });
         (pg, s3)
     });
     let scratch_path = scratch.path().to_path_buf();
-    let mut native = NativeServices { services: Vec::new(), scratch: Some(scratch), scratch_path: scratch_path.clone() };
+    let mut native = NativeServices {
+        services: Vec::new(),
+        scratch: Some(scratch),
+        scratch_path: scratch_path.clone(),
+    };
     // Keep whatever did start, so that an error below still tears it down.
     let pg = match pg {
         Ok(pg) => pg,
@@ -120,7 +137,12 @@ pub fn start(with_s3: bool) -> anyhow::Result<Environment> {
         containers: None,
     };
     tracing::info!(postgres = %pg.version, "native environment up in {:?}", started.elapsed());
-    Ok(Environment { endpoints, startup: started.elapsed(), native: Some(native), containers: None })
+    Ok(Environment {
+        endpoints,
+        startup: started.elapsed(),
+        native: Some(native),
+        containers: None,
+    })
 }
 
 fn start_s3(dir: &std::path::Path) -> anyhow::Result<(ServiceProcess, super::S3Endpoint, String)> {
@@ -129,7 +151,11 @@ fn start_s3(dir: &std::path::Path) -> anyhow::Result<(ServiceProcess, super::S3E
         return Ok((m.process, m.endpoint, m.version));
     }
     let Some(garage) = super::garage::find_binary() else {
-        return Err(environment("no S3 server found: neither `minio` nor `garage` is on PATH (or in ~/.cargo/bin). Run scripts/setup.sh, which installs Garage, or set GARAGE_BIN/MINIO_BIN, or use lake data = \"local\", or point at an existing S3 with --env-file."));
+        return Err(environment(
+            "no S3 server found: neither `minio` nor `garage` is on PATH (or in ~/.cargo/bin). Run \
+            scripts/setup.sh, which installs Garage, or set GARAGE_BIN/MINIO_BIN, or use lake data = \"local\", or \
+            point at an existing S3 with --env-file.",
+        ));
     };
     let g = super::garage::start(&garage, dir, BUCKET, START_DEADLINE)?;
     Ok((g.process, g.endpoint, g.version))
@@ -140,9 +166,16 @@ fn start_s3(dir: &std::path::Path) -> anyhow::Result<(ServiceProcess, super::S3E
 /// directory the harness made is removed: env.json may be stale (a reboot reuses pids).
 pub fn stop_detached(state: &NativeState) -> anyhow::Result<()> {
     let scratch = state.scratch_dir.display().to_string();
-    let ours = state.scratch_dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("ducklake-stress-"));
+    let ours = state
+        .scratch_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("ducklake-stress-"));
     if !ours {
-        return Err(crate::error::bad_input(format!("env.json names {scratch} as the scratch directory, which the harness did not create; refusing to stop or delete anything.")));
+        return Err(crate::error::bad_input(format!(
+            "env.json names {scratch} as the scratch directory, which the \
+            harness did not create; refusing to stop or delete anything."
+        )));
     }
     for &pgid in &state.process_groups {
         let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();

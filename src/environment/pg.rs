@@ -13,7 +13,13 @@ pub async fn connect(pg: &PgEndpoint, dbname: Option<&str>, application_name: &s
     let (client, connection) = match attempt {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => return Err(unreachable(pg, dbname, &format!("{e}"))),
-        Err(_) => return Err(unreachable(pg, dbname, &format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        Err(_) => {
+            return Err(unreachable(
+                pg,
+                dbname,
+                &format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            ))
+        }
     };
     tokio::spawn(async move {
         let _ = connection.await;
@@ -23,7 +29,9 @@ pub async fn connect(pg: &PgEndpoint, dbname: Option<&str>, application_name: &s
 
 fn unreachable(pg: &PgEndpoint, dbname: Option<&str>, why: &str) -> anyhow::Error {
     crate::error::environment(format!(
-        "Postgres at {}:{} (database `{}`, user `{}`) could not be reached: {why}. Start it, or fix the connection settings (--pg-dsn, DUCKLAKE_STRESS_PG_DSN or the env.json `postgres` section); without --env-file the harness starts its own Postgres.",
+        "Postgres at {}:{} (database `{}`, user `{}`) could not be reached: {why}. Start it, or fix the connection \
+            settings (--pg-dsn, DUCKLAKE_STRESS_PG_DSN or the env.json `postgres` section); without --env-file the \
+            harness starts its own Postgres.",
         pg.host,
         pg.port,
         dbname.unwrap_or(&pg.dbname),
@@ -44,7 +52,11 @@ pub async fn query_with_deadline(
         Ok(r) => Ok(r?),
         Err(_) => {
             let _ = tokio::time::timeout(Duration::from_secs(2), client.cancel_token().cancel_query(NoTls)).await;
-            anyhow::bail!("query did not finish within {} ms: {}", deadline.as_millis(), sql.split_whitespace().take(8).collect::<Vec<_>>().join(" "))
+            anyhow::bail!(
+                "query did not finish within {} ms: {}",
+                deadline.as_millis(),
+                sql.split_whitespace().take(8).collect::<Vec<_>>().join(" ")
+            )
         }
     }
 }
@@ -62,7 +74,11 @@ pub struct Session {
 impl Session {
     pub async fn open(pg: &PgEndpoint, application_name: &str) -> anyhow::Result<Self> {
         let client = connect(pg, None, application_name).await?;
-        Ok(Session { pg: pg.clone(), application_name: application_name.to_string(), client: tokio::sync::Mutex::new(std::sync::Arc::new(client)) })
+        Ok(Session {
+            pg: pg.clone(),
+            application_name: application_name.to_string(),
+            client: tokio::sync::Mutex::new(std::sync::Arc::new(client)),
+        })
     }
 
     /// The live client, reconnecting (within `CONNECT_TIMEOUT`) if the server dropped it.

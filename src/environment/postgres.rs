@@ -26,7 +26,11 @@ pub fn find_bindir() -> anyhow::Result<PathBuf> {
         if has_initdb(&dir) {
             return Ok(dir);
         }
-        return Err(environment(format!("PG_BIN={} holds no initdb/postgres binaries; point it at the server's bin directory (e.g. /usr/lib/postgresql/15/bin) or unset it.", dir.display())));
+        return Err(environment(format!(
+            "PG_BIN={} holds no initdb/postgres binaries; point it at the server's bin \
+            directory (e.g. /usr/lib/postgresql/15/bin) or unset it.",
+            dir.display()
+        )));
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -48,13 +52,15 @@ pub fn find_bindir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = which_dir("initdb").filter(|d| has_initdb(d)) {
         return Ok(dir);
     }
-    Err(environment("no PostgreSQL server binaries (initdb, postgres) were found via PG_BIN, pg_config, /usr/lib/postgresql/*/bin or PATH. Run scripts/setup.sh (it installs the postgresql package), or set PG_BIN, or use an existing server with --env-file/--pg-dsn."))
+    Err(environment(
+        "no PostgreSQL server binaries (initdb, postgres) were found via PG_BIN, pg_config, \
+        /usr/lib/postgresql/*/bin or PATH. Run scripts/setup.sh (it installs the postgresql package), or set PG_BIN, \
+        or use an existing server with --env-file/--pg-dsn.",
+    ))
 }
 
 pub fn which_dir(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).find(|d| d.join(program).is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).find(|d| d.join(program).is_file()))
 }
 
 /// Whom to run the server as: ourselves, or `postgres` if we are root.
@@ -64,7 +70,11 @@ fn server_user() -> anyhow::Result<Option<(Uid, Gid)>> {
     }
     match User::from_name("postgres")? {
         Some(u) => Ok(Some((u.uid, u.gid))),
-        None => Err(environment("the harness runs as root, Postgres refuses to, and there is no `postgres` OS user to run it as. Run scripts/setup.sh (the postgresql package creates that user) or run the harness as a normal user.")),
+        None => Err(environment(
+            "the harness runs as root, Postgres refuses to, and there is no `postgres` OS user to \
+            run it as. Run scripts/setup.sh (the postgresql package creates that user) or run the harness as a normal \
+            user.",
+        )),
     }
 }
 
@@ -96,7 +106,15 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
     };
 
     let mut initdb = Command::new(bindir.join("initdb"));
-    initdb.arg("-D").arg(&data).args(["-U", SUPERUSER, "--auth=scram-sha-256", "-E", "UTF8", "--no-sync", "--locale=C"]);
+    initdb.arg("-D").arg(&data).args([
+        "-U",
+        SUPERUSER,
+        "--auth=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--locale=C",
+    ]);
     initdb.arg(format!("--pwfile={}", pwfile.display()));
     as_owner(&mut initdb);
     let out = super::process::output_within(&mut initdb, Duration::from_secs(60))
@@ -122,7 +140,13 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
         .arg("-c")
         .arg(format!("max_connections={MAX_CONNECTIONS}"));
     let owner = owner.map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
-    let mut process = ServiceProcess::spawn("postgres", &mut server, owner, &scratch.join("postgres.log"), Signal::SIGINT)?;
+    let mut process = ServiceProcess::spawn(
+        "postgres",
+        &mut server,
+        owner,
+        &scratch.join("postgres.log"),
+        Signal::SIGINT,
+    )?;
 
     let endpoint = PgEndpoint {
         host: "127.0.0.1".into(),
@@ -132,13 +156,22 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
         dbname: CATALOG_DB.into(),
     };
     let admin = endpoint.clone();
-    let version = wait_until("postgres", deadline, || process.ensure_running(), || {
-        crate::runtime::block_on(async {
-            let client = crate::environment::pg::connect(&admin, Some("postgres"), "ducklake-stress/setup").await?;
-            let v: String = client.query_one("SHOW server_version", &[]).await?.get(0);
-            client.batch_execute(&format!("CREATE DATABASE {CATALOG_DB}")).await?;
-            anyhow::Ok(v)
-        })
-    })?;
-    Ok(NativePostgres { process, endpoint, version })
+    let version = wait_until(
+        "postgres",
+        deadline,
+        || process.ensure_running(),
+        || {
+            crate::runtime::block_on(async {
+                let client = crate::environment::pg::connect(&admin, Some("postgres"), "ducklake-stress/setup").await?;
+                let v: String = client.query_one("SHOW server_version", &[]).await?.get(0);
+                client.batch_execute(&format!("CREATE DATABASE {CATALOG_DB}")).await?;
+                anyhow::Ok(v)
+            })
+        },
+    )?;
+    Ok(NativePostgres {
+        process,
+        endpoint,
+        version,
+    })
 }

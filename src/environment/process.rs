@@ -23,7 +23,10 @@ impl Recipe {
         Recipe {
             program: cmd.get_program().to_owned(),
             args: cmd.get_args().map(|a| a.to_owned()).collect(),
-            envs: cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect(),
+            envs: cmd
+                .get_envs()
+                .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+                .collect(),
             owner,
         }
     }
@@ -50,7 +53,10 @@ impl Recipe {
             // harness decides when it stops, and killpg reaches its children too.
             .process_group(0);
         cmd.spawn().map_err(|e| {
-            crate::error::environment(format!("could not start {name} ({:?}): {e}. Run scripts/setup.sh, which installs it.", self.program))
+            crate::error::environment(format!(
+                "could not start {name} ({:?}): {e}. Run scripts/setup.sh, which installs it.",
+                self.program
+            ))
         })
     }
 }
@@ -79,12 +85,29 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    pub fn spawn(name: &'static str, cmd: &mut Command, owner: Option<(u32, u32)>, log_path: &Path, stop_signal: Signal) -> anyhow::Result<Self> {
+    pub fn spawn(
+        name: &'static str,
+        cmd: &mut Command,
+        owner: Option<(u32, u32)>,
+        log_path: &Path,
+        stop_signal: Signal,
+    ) -> anyhow::Result<Self> {
         let _ = std::fs::remove_file(log_path);
         let recipe = Recipe::of(cmd, owner);
         let child = recipe.spawn(name, log_path)?;
-        let service = Arc::new(Service { name, recipe, stop_signal, log_path: log_path.to_path_buf(), child: Mutex::new(child) });
-        Ok(ServiceProcess { name, service, log_path: log_path.to_path_buf(), detached: false })
+        let service = Arc::new(Service {
+            name,
+            recipe,
+            stop_signal,
+            log_path: log_path.to_path_buf(),
+            child: Mutex::new(child),
+        });
+        Ok(ServiceProcess {
+            name,
+            service,
+            log_path: log_path.to_path_buf(),
+            detached: false,
+        })
     }
 
     pub fn pid(&self) -> i32 {
@@ -168,7 +191,8 @@ impl ServiceHandle {
         if let Ok(Some(status)) = child.try_wait() {
             return Ok(format!("already exited ({status})"));
         }
-        kill(Pid::from_raw(pid), signal).map_err(|e| crate::error::environment(format!("could not signal {} (pid {pid}): {e}", self.0.name)))?;
+        kill(Pid::from_raw(pid), signal)
+            .map_err(|e| crate::error::environment(format!("could not signal {} (pid {pid}): {e}", self.0.name)))?;
         let until = Instant::now() + grace;
         while Instant::now() < until {
             if let Ok(Some(status)) = child.try_wait() {
@@ -219,7 +243,11 @@ fn reap(pid: i32) {
 /// Runs a short command with a time limit (a CLI that hangs must not hang start-up). The
 /// output is read while the command runs, so a chatty one cannot stall on a full pipe.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<std::process::Output> {
-    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
     let pid = Pid::from_raw(child.id() as i32);
     let what = format!("{:?}", cmd.get_program());
     crate::util::deadline::run_with_deadline(&what, limit, move || Ok(child.wait_with_output()?)).inspect_err(|_| {

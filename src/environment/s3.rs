@@ -13,7 +13,13 @@ pub fn client(s3: &S3Endpoint) -> aws_sdk_s3::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(s3.region.clone()))
         .endpoint_url(format!("{scheme}://{}", s3.endpoint))
-        .credentials_provider(Credentials::new(&s3.access_key_id, &s3.secret_access_key, None, None, "ducklake-stress"))
+        .credentials_provider(Credentials::new(
+            &s3.access_key_id,
+            &s3.secret_access_key,
+            None,
+            None,
+            "ducklake-stress",
+        ))
         .force_path_style(s3.url_style != "vhost")
         // Self-hosted S3 servers lag behind AWS on the newer integrity headers.
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
@@ -34,7 +40,12 @@ fn sdk_error<E: std::error::Error + 'static>(context: &str, e: E) -> anyhow::Err
 }
 
 pub async fn head_bucket(s3: &S3Endpoint) -> anyhow::Result<()> {
-    client(s3).head_bucket().bucket(&s3.bucket).send().await.map_err(|e| sdk_error("", e))?;
+    client(s3)
+        .head_bucket()
+        .bucket(&s3.bucket)
+        .send()
+        .await
+        .map_err(|e| sdk_error("", e))?;
     Ok(())
 }
 
@@ -43,7 +54,11 @@ pub async fn create_bucket(s3: &S3Endpoint) -> anyhow::Result<()> {
     if c.head_bucket().bucket(&s3.bucket).send().await.is_ok() {
         return Ok(());
     }
-    c.create_bucket().bucket(&s3.bucket).send().await.map_err(|e| sdk_error("", e))?;
+    c.create_bucket()
+        .bucket(&s3.bucket)
+        .send()
+        .await
+        .map_err(|e| sdk_error("", e))?;
     Ok(())
 }
 
@@ -68,7 +83,10 @@ pub async fn list_objects(s3: &S3Endpoint, prefix: &str) -> anyhow::Result<Vec<O
             .await
             .map_err(|e| sdk_error(&format!("listing s3://{}/{prefix}: ", s3.bucket), e))?;
         for o in page.contents() {
-            out.push(ObjectInfo { key: o.key().unwrap_or_default().to_string(), size: o.size().unwrap_or(0).max(0) as u64 });
+            out.push(ObjectInfo {
+                key: o.key().unwrap_or_default().to_string(),
+                size: o.size().unwrap_or(0).max(0) as u64,
+            });
         }
         match page.next_continuation_token() {
             Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_string()),
@@ -78,7 +96,13 @@ pub async fn list_objects(s3: &S3Endpoint, prefix: &str) -> anyhow::Result<Vec<O
 }
 
 pub async fn delete_object(s3: &S3Endpoint, key: &str) -> anyhow::Result<()> {
-    client(s3).delete_object().bucket(&s3.bucket).key(key).send().await.map_err(|e| sdk_error("", e))?;
+    client(s3)
+        .delete_object()
+        .bucket(&s3.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| sdk_error("", e))?;
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! summary.txt: the console summary table, also printed at the end of a run.
 
 use super::Exporter;
-use crate::metrics::LatencySummary;
 pub use crate::checker::status_word;
+use crate::metrics::LatencySummary;
 use crate::report::Report;
 use std::fmt::Write;
 
@@ -44,8 +44,16 @@ pub fn render(r: &Report) -> String {
 fn header(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | set-up {:.1} s | measured {:.1} s (+{:.1} s drain)",
-        r.tool.version, r.scenario.name, r.run_id, r.scenario.run.writers, r.scenario.run.mode, r.setup_seconds, r.run_seconds, r.drain_seconds
+        "ducklake-stress {} | scenario {} | run {} | {} writers ({:?}) | set-up {:.1} s | measured {:.1} s (+{:.1} s \
+            drain)",
+        r.tool.version,
+        r.scenario.name,
+        r.run_id,
+        r.scenario.run.writers,
+        r.scenario.run.mode,
+        r.setup_seconds,
+        r.run_seconds,
+        r.drain_seconds
     );
     let _ = writeln!(
         o,
@@ -62,7 +70,13 @@ fn header(o: &mut String, r: &Report) {
 /// The catalog the lake ran on: Postgres and its version, or the catalog file.
 fn catalog(r: &Report) -> String {
     use crate::scenario::CatalogKind;
-    let dir = r.environment.endpoints.catalog_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+    let dir = r
+        .environment
+        .endpoints
+        .catalog_dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     match r.scenario.lake.catalog {
         CatalogKind::Postgres => format!("PostgreSQL {}", r.versions.postgres),
         CatalogKind::Sqlite => format!("SQLite file {dir}/catalog.sqlite"),
@@ -73,11 +87,18 @@ fn catalog(r: &Report) -> String {
 /// The latency table, rows for failures and unknown outcomes only when there were any.
 fn latencies(o: &mut String, r: &Report) {
     let _ = writeln!(o);
-    let _ = writeln!(o, "  latency (ms)    count       p50       p90       p99     p99.9       max      mean");
+    let _ = writeln!(
+        o,
+        "  latency (ms)    count       p50       p90       p99     p99.9       max      mean"
+    );
     let l = &r.latency_ms;
     latency_row(o, "commit", &l.commit);
     latency_row(o, "transaction", &l.transaction);
-    for (name, h) in [("failed commit", &l.failed_commit), ("unknown commit", &l.indeterminate_commit), ("failed txn", &l.failed_transaction)] {
+    for (name, h) in [
+        ("failed commit", &l.failed_commit),
+        ("unknown commit", &l.indeterminate_commit),
+        ("failed txn", &l.failed_transaction),
+    ] {
         if h.count > 0 {
             latency_row(o, name, h);
         }
@@ -91,7 +112,8 @@ fn totals(o: &mut String, r: &Report) {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "  transactions {} | committed {} | failed {} | indeterminate {} | attempts {} | harness retries {} | catalog rollbacks {} | rows {} | {:.1} commits/s",
+        "  transactions {} | committed {} | failed {} | indeterminate {} | attempts {} | harness retries {} | catalog \
+            rollbacks {} | rows {} | {:.1} commits/s",
         c.transactions,
         c.commits,
         c.failed,
@@ -103,7 +125,11 @@ fn totals(o: &mut String, r: &Report) {
         t.commits_per_second
     );
     if t.drain_commits > 0 {
-        let _ = writeln!(o, "  {} commits in the measured window, {} more in the {:.1} s drain tail", t.commits_in_window, t.drain_commits, t.drain_seconds);
+        let _ = writeln!(
+            o,
+            "  {} commits in the measured window, {} more in the {:.1} s drain tail",
+            t.commits_in_window, t.drain_commits, t.drain_seconds
+        );
     }
     if t.uncertain_attempts > 0 {
         let _ = writeln!(
@@ -120,7 +146,9 @@ fn totals(o: &mut String, r: &Report) {
         f.commits_median,
         f.commits_max,
         f.longest_without_commit_seconds,
-        f.longest_without_commit_writer.map(|w| format!(" (w{w} from {:.1} s)", f.longest_without_commit_from)).unwrap_or_default()
+        f.longest_without_commit_writer
+            .map(|w| format!(" (w{w} from {:.1} s)", f.longest_without_commit_from))
+            .unwrap_or_default()
     );
     if let Some(why) = &r.postgres.skipped {
         let _ = writeln!(o, "  postgres: not watched ({why})");
@@ -128,7 +156,8 @@ fn totals(o: &mut String, r: &Report) {
     }
     let _ = writeln!(
         o,
-        "  postgres: lock waiters peak {} | longest lock wait {:.2} s | idle in transaction peak {} | sessions peak {} | {} samples",
+        "  postgres: lock waiters peak {} | longest lock wait {:.2} s | idle in transaction peak {} | sessions peak \
+            {} | {} samples",
         r.postgres.peak_lock_waiters,
         r.postgres.longest_lock_wait_seconds,
         r.postgres.peak_idle_in_transaction,
@@ -144,7 +173,12 @@ fn events(o: &mut String, r: &Report) {
         let _ = writeln!(o, "\n  errors by class:");
         for (class, e) in &r.errors {
             // The whole message: DuckDB's prefix alone takes 80 characters before the cause.
-            let _ = writeln!(o, "    {class:<24} {:>6}  e.g. {}", e.count, crate::history::event::one_line(&e.example));
+            let _ = writeln!(
+                o,
+                "    {class:<24} {:>6}  e.g. {}",
+                e.count,
+                crate::history::event::one_line(&e.example)
+            );
             for c in &e.conflicts {
                 let _ = writeln!(o, "      {:>6} x {}", c.count, c.describe());
             }
@@ -165,10 +199,21 @@ fn events(o: &mut String, r: &Report) {
     if !r.crashes.is_empty() {
         let _ = writeln!(o, "\n  writer crashes:");
         for c in &r.crashes {
-            let how = c.signal.clone().unwrap_or_else(|| format!("exit code {}", c.exit_code.map(|e| e.to_string()).unwrap_or("?".into())));
-            let last = c.stderr_tail.last().map(|l| format!(", last stderr: {l}")).unwrap_or_default();
+            let how = c
+                .signal
+                .clone()
+                .unwrap_or_else(|| format!("exit code {}", c.exit_code.map(|e| e.to_string()).unwrap_or("?".into())));
+            let last = c
+                .stderr_tail
+                .last()
+                .map(|l| format!(", last stderr: {l}"))
+                .unwrap_or_default();
             let why = if c.expected { " (the fault's doing)" } else { "" };
-            let _ = writeln!(o, "    w{} (pid {}) {how}{why} at {:.1} s in {:?}{last}", c.writer, c.pid, c.at, c.step);
+            let _ = writeln!(
+                o,
+                "    w{} (pid {}) {how}{why} at {:.1} s in {:?}{last}",
+                c.writer, c.pid, c.at, c.step
+            );
         }
     }
 }
@@ -181,10 +226,25 @@ fn remote_workers(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n  remote workers ({} refused):", r.workers_refused);
     for w in &r.remote_workers {
         let lost = match (w.lost_at_seconds, &w.lost_reason) {
-            (Some(at), Some(why)) => format!(", LOST at {at:.1} s ({why}{}; {} catalog sessions fenced)", if w.expected_loss { ", the fault's doing" } else { "" }, w.sessions_fenced),
+            (Some(at), Some(why)) => format!(
+                ", LOST at {at:.1} s ({why}{}; {} catalog sessions fenced)",
+                if w.expected_loss { ", the fault's doing" } else { "" },
+                w.sessions_fenced
+            ),
             _ => String::new(),
         };
-        let _ = writeln!(o, "    worker {} {} ({}): w{}..w{}, {} commits, {} failed, {} unknown{lost}", w.index, w.host, w.peer, w.first_writer, w.first_writer + w.writers - 1, w.commits, w.failed, w.indeterminate);
+        let _ = writeln!(
+            o,
+            "    worker {} {} ({}): w{}..w{}, {} commits, {} failed, {} unknown{lost}",
+            w.index,
+            w.host,
+            w.peer,
+            w.first_writer,
+            w.first_writer + w.writers - 1,
+            w.commits,
+            w.failed,
+            w.indeterminate
+        );
     }
 }
 
@@ -192,7 +252,10 @@ fn remote_workers(o: &mut String, r: &Report) {
 fn known_findings(o: &mut String, r: &Report) {
     let known = crate::findings::lines(&r.checks);
     if !known.is_empty() {
-        let _ = writeln!(o, "\n  known upstream findings (reported, not failing; --strict fails them):");
+        let _ = writeln!(
+            o,
+            "\n  known upstream findings (reported, not failing; --strict fails them):"
+        );
         for line in known {
             let _ = writeln!(o, "    {line}");
         }
@@ -204,8 +267,16 @@ fn known_findings(o: &mut String, r: &Report) {
 
 /// Checks, thresholds, stalls, the diagnosis, the harness itself, the verdict.
 fn judgement(o: &mut String, r: &Report) {
-    let _ = writeln!(o, "\n  checks:{}", r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
-    for c in r.checks.iter().filter(|c| c.status != crate::checker::CheckStatus::Skipped) {
+    let _ = writeln!(
+        o,
+        "\n  checks:{}",
+        r.checks_note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+    );
+    for c in r
+        .checks
+        .iter()
+        .filter(|c| c.status != crate::checker::CheckStatus::Skipped)
+    {
         let _ = writeln!(o, "    {:<5} {:<22} {}", status_word(c.status), c.name, c.summary);
     }
     if let Some(line) = crate::checker::not_applicable_line(&r.checks) {
@@ -215,13 +286,25 @@ fn judgement(o: &mut String, r: &Report) {
     if !r.thresholds.is_empty() {
         let _ = writeln!(o, "\n  thresholds:");
         for th in &r.thresholds {
-            let actual = th.actual.map(|a| a.to_string()).unwrap_or_else(|| "not measured".into());
+            let actual = th
+                .actual
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "not measured".into());
             let note = th.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default();
-            let _ = writeln!(o, "    {:<5} {:<26} {actual} (limit {}){note}", if th.passed { "PASS" } else { "FAIL" }, th.name, th.limit);
+            let _ = writeln!(
+                o,
+                "    {:<5} {:<26} {actual} (limit {}){note}",
+                if th.passed { "PASS" } else { "FAIL" },
+                th.name,
+                th.limit
+            );
         }
     }
     for st in &r.stalls {
-        let until = st.until.map(|u| format!("until {u:.1} s")).unwrap_or_else(|| "until the end".into());
+        let until = st
+            .until
+            .map(|u| format!("until {u:.1} s"))
+            .unwrap_or_else(|| "until the end".into());
         let _ = writeln!(o, "\n  stall from {:.1} s {until}: {}", st.from, st.diagnosis.summary);
     }
     if let Some(d) = &r.diagnosis {
@@ -234,9 +317,19 @@ fn judgement(o: &mut String, r: &Report) {
         r.harness.peak_rss_mb,
         r.history.file,
         r.history.entries,
-        if r.history.write_errors > 0 { format!(", {} NOT WRITTEN", r.history.write_errors) } else { String::new() }
+        if r.history.write_errors > 0 {
+            format!(", {} NOT WRITTEN", r.history.write_errors)
+        } else {
+            String::new()
+        }
     );
-    let _ = writeln!(o, "\nverdict: {} (exit {}) - {}", format!("{:?}", r.verdict).to_uppercase(), r.exit_code, r.verdict_reason);
+    let _ = writeln!(
+        o,
+        "\nverdict: {} (exit {}) - {}",
+        format!("{:?}", r.verdict).to_uppercase(),
+        r.exit_code,
+        r.verdict_reason
+    );
 }
 
 /// What a fault did, beyond when: sessions ended, processes killed, restarts and downtime.
@@ -252,10 +345,14 @@ fn nemesis_details(n: &crate::nemesis::NemesisLog) -> String {
         parts.push(format!("{} restarted", n.restarted_pids.len()));
     }
     if !n.restarts.is_empty() {
-        let downs: Vec<String> = n.restarts.iter().map(|r| match r.ready_at_seconds {
-            Some(up) => format!("{:.1} s at {:.1} s", up - r.stopped_at_seconds, r.stopped_at_seconds),
-            None => format!("not back after {:.1} s", r.stopped_at_seconds),
-        }).collect();
+        let downs: Vec<String> = n
+            .restarts
+            .iter()
+            .map(|r| match r.ready_at_seconds {
+                Some(up) => format!("{:.1} s at {:.1} s", up - r.stopped_at_seconds, r.stopped_at_seconds),
+                None => format!("not back after {:.1} s", r.stopped_at_seconds),
+            })
+            .collect();
         parts.push(format!("{} restarts, down {}", n.restarts.len(), downs.join(", ")));
     }
     if let Some(rule) = &n.rule {

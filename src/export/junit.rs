@@ -26,7 +26,9 @@ impl Exporter for JunitExporter {
 
 pub fn render(r: &Report) -> anyhow::Result<String> {
     let mut suite = TestSuite::new(r.scenario.name.as_str());
-    suite.set_time(Duration::from_secs_f64((r.setup_seconds + r.run_seconds + r.drain_seconds).max(0.0)));
+    suite.set_time(Duration::from_secs_f64(
+        (r.setup_seconds + r.run_seconds + r.drain_seconds).max(0.0),
+    ));
     // quick-junit's typed timestamp needs chrono; the report's own RFC 3339 time says the
     // same without another dependency.
     suite.extra.insert("timestamp".into(), r.started_at.as_str().into());
@@ -45,10 +47,14 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
 /// (tests/data/jenkins-xunit-junit-10.xsd) does not allow there, so Jenkins would reject
 /// the whole file. The count stays on `<testsuite>`, where every consumer reads it.
 fn without_root_skipped(xml: &str) -> String {
-    let Some(start) = xml.find("<testsuites") else { return xml.to_string() };
+    let Some(start) = xml.find("<testsuites") else {
+        return xml.to_string();
+    };
     let end = start + xml[start..].find('>').unwrap_or(0);
     let tag = &xml[start..end];
-    let Some(at) = tag.find(" skipped=\"") else { return xml.to_string() };
+    let Some(at) = tag.find(" skipped=\"") else {
+        return xml.to_string();
+    };
     let close = tag[at + 10..].find('"').map(|i| at + 10 + i + 1).unwrap_or(tag.len());
     format!("{}{}{}", &xml[..start + at], &tag[close..], &xml[end..])
 }
@@ -57,12 +63,17 @@ fn without_root_skipped(xml: &str) -> String {
 mod tests {
     #[test]
     fn the_root_loses_only_its_skipped_count() {
-        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" skipped=\"1\" time=\"2\">\n<testsuite name=\"s\" tests=\"3\" skipped=\"1\">";
+        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" skipped=\"1\" time=\"2\">\n<testsuite \
+            name=\"s\" tests=\"3\" skipped=\"1\">";
         assert_eq!(
             super::without_root_skipped(xml),
-            "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" time=\"2\">\n<testsuite name=\"s\" tests=\"3\" skipped=\"1\">"
+            "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" time=\"2\">\n<testsuite name=\"s\" \
+                tests=\"3\" skipped=\"1\">"
         );
-        assert_eq!(super::without_root_skipped("<testsuites name=\"x\">"), "<testsuites name=\"x\">");
+        assert_eq!(
+            super::without_root_skipped("<testsuites name=\"x\">"),
+            "<testsuites name=\"x\">"
+        );
     }
 }
 
@@ -107,7 +118,8 @@ fn verdict_case(r: &Report, class: &str) -> TestCase {
         Verdict::Error => non_success(NonSuccessKind::Error, &r.verdict_reason, "error", diagnosis),
     };
     let mut case = TestCase::new("verdict", status);
-    case.set_classname(class).set_time(Duration::from_secs_f64((r.run_seconds + r.drain_seconds).max(0.0)));
+    case.set_classname(class)
+        .set_time(Duration::from_secs_f64((r.run_seconds + r.drain_seconds).max(0.0)));
     case.set_system_out(format!("{:?}: {}", r.verdict, r.verdict_reason));
     case
 }
@@ -115,8 +127,18 @@ fn verdict_case(r: &Report, class: &str) -> TestCase {
 fn check_case(c: &CheckResult, class: &str) -> TestCase {
     let status = match c.status {
         CheckStatus::Pass | CheckStatus::Warn | CheckStatus::Known => TestCaseStatus::success(),
-        CheckStatus::Fail => non_success(NonSuccessKind::Failure, &c.summary, "check_failed", evidence_text(&c.evidence)),
-        CheckStatus::Error => non_success(NonSuccessKind::Error, &c.summary, "check_error", evidence_text(&c.evidence)),
+        CheckStatus::Fail => non_success(
+            NonSuccessKind::Failure,
+            &c.summary,
+            "check_failed",
+            evidence_text(&c.evidence),
+        ),
+        CheckStatus::Error => non_success(
+            NonSuccessKind::Error,
+            &c.summary,
+            "check_error",
+            evidence_text(&c.evidence),
+        ),
         CheckStatus::Skipped => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(c.summary.as_str());
@@ -144,8 +166,17 @@ fn check_case(c: &CheckResult, class: &str) -> TestCase {
 
 fn threshold_case(t: &Threshold, class: &str) -> TestCase {
     let actual = t.actual.map(|a| a.to_string()).unwrap_or_else(|| "not measured".into());
-    let line = format!("{}: {actual} (limit {}){}", t.name, t.limit, t.note.as_deref().map(|n| format!(" - {n}")).unwrap_or_default());
-    let status = if t.passed { TestCaseStatus::success() } else { non_success(NonSuccessKind::Failure, &line, "threshold_exceeded", None) };
+    let line = format!(
+        "{}: {actual} (limit {}){}",
+        t.name,
+        t.limit,
+        t.note.as_deref().map(|n| format!(" - {n}")).unwrap_or_default()
+    );
+    let status = if t.passed {
+        TestCaseStatus::success()
+    } else {
+        non_success(NonSuccessKind::Failure, &line, "threshold_exceeded", None)
+    };
     let mut case = TestCase::new(t.name.as_str(), status);
     case.set_classname(class).set_system_out(line);
     case

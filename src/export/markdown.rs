@@ -15,45 +15,106 @@ impl Exporter for MarkdownExporter {
     fn render(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
         let mut o = String::new();
         let t = &r.totals;
-        writeln!(o, "# {} — verdict **{:?}** (exit {})\n", r.scenario.name, r.verdict, r.exit_code)?;
+        writeln!(
+            o,
+            "# {} — verdict **{:?}** (exit {})\n",
+            r.scenario.name, r.verdict, r.exit_code
+        )?;
         writeln!(o, "{}\n", r.verdict_reason)?;
         writeln!(
             o,
-            "Run `{}`: {} writers, set-up {:.1} s, measured window {:.1} s (+{:.1} s drain). DuckDB {}, ducklake {}, PostgreSQL {}, S3 {}.\n",
-            r.run_id, r.scenario.run.writers, r.setup_seconds, r.run_seconds, r.drain_seconds, r.versions.duckdb, r.versions.ducklake, r.versions.postgres, r.versions.s3_server
+            "Run `{}`: {} writers, set-up {:.1} s, measured window {:.1} s (+{:.1} s drain). DuckDB {}, ducklake {}, \
+                PostgreSQL {}, S3 {}.\n",
+            r.run_id,
+            r.scenario.run.writers,
+            r.setup_seconds,
+            r.run_seconds,
+            r.drain_seconds,
+            r.versions.duckdb,
+            r.versions.ducklake,
+            r.versions.postgres,
+            r.versions.s3_server
         )?;
-        writeln!(o, "| transactions | committed | failed | indeterminate | attempts | harness retries | catalog rollbacks | rows | commits/s |")?;
+        writeln!(
+            o,
+            "| transactions | committed | failed | indeterminate | attempts | harness retries | catalog \
+            rollbacks | rows | commits/s |"
+        )?;
         writeln!(o, "|---|---|---|---|---|---|---|---|---|")?;
         writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
-            t.counts.transactions, t.counts.commits, t.counts.failed, t.counts.indeterminate, t.counts.attempts, t.counts.harness_retries,
-            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()), super::rows_committed(r), t.commits_per_second
+            t.counts.transactions,
+            t.counts.commits,
+            t.counts.failed,
+            t.counts.indeterminate,
+            t.counts.attempts,
+            t.counts.harness_retries,
+            t.catalog_rollbacks.map(|c| c.to_string()).unwrap_or("n/a".into()),
+            super::rows_committed(r),
+            t.commits_per_second
         )?;
         writeln!(o, "| latency (ms) | count | p50 | p90 | p99 | p99.9 | max | mean |")?;
         writeln!(o, "|---|---|---|---|---|---|---|---|")?;
         let lat = &r.latency_ms;
-        for (name, l) in [("commit", &lat.commit), ("transaction", &lat.transaction), ("failed commit", &lat.failed_commit), ("unknown commit", &lat.indeterminate_commit), ("failed transaction", &lat.failed_transaction)] {
-            writeln!(o, "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean)?;
+        for (name, l) in [
+            ("commit", &lat.commit),
+            ("transaction", &lat.transaction),
+            ("failed commit", &lat.failed_commit),
+            ("unknown commit", &lat.indeterminate_commit),
+            ("failed transaction", &lat.failed_transaction),
+        ] {
+            writeln!(
+                o,
+                "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                l.count, l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+            )?;
         }
         let f = &r.fairness;
         writeln!(
             o,
             "\nFairness: commits per writer min {} / median {} / max {}; longest without a commit {:.1} s{}.",
-            f.commits_min, f.commits_median, f.commits_max, f.longest_without_commit_seconds,
-            f.longest_without_commit_writer.map(|w| format!(" (w{w})")).unwrap_or_default()
+            f.commits_min,
+            f.commits_median,
+            f.commits_max,
+            f.longest_without_commit_seconds,
+            f.longest_without_commit_writer
+                .map(|w| format!(" (w{w})"))
+                .unwrap_or_default()
         )?;
         if t.uncertain_attempts > 0 {
-            writeln!(o, "\nUnknown commit outcomes: {} (committed {}, absent {}, still unknown {}).", t.uncertain_attempts, t.resolved_committed, t.resolved_absent, t.unresolved)?;
+            writeln!(
+                o,
+                "\nUnknown commit outcomes: {} (committed {}, absent {}, still unknown {}).",
+                t.uncertain_attempts, t.resolved_committed, t.resolved_absent, t.unresolved
+            )?;
         }
         for line in r.pacing.iter().flat_map(|p| p.lines()) {
-            writeln!(o, "\n{}", if line.starts_with("rate not kept") { format!("**{line}**") } else { line })?;
+            writeln!(
+                o,
+                "\n{}",
+                if line.starts_with("rate not kept") {
+                    format!("**{line}**")
+                } else {
+                    line
+                }
+            )?;
         }
         errors(&mut o, r)?;
         writeln!(o, "\n| check | status | summary |")?;
         writeln!(o, "|---|---|---|")?;
-        for c in r.checks.iter().filter(|c| c.status != crate::checker::CheckStatus::Skipped) {
-            writeln!(o, "| {} | {} | {} |", c.name, status_word(c.status), c.summary.replace('|', "\\|"))?;
+        for c in r
+            .checks
+            .iter()
+            .filter(|c| c.status != crate::checker::CheckStatus::Skipped)
+        {
+            writeln!(
+                o,
+                "| {} | {} | {} |",
+                c.name,
+                status_word(c.status),
+                c.summary.replace('|', "\\|")
+            )?;
         }
         if let Some(line) = crate::checker::not_applicable_line(&r.checks) {
             writeln!(o, "| | SKIP | {line} |")?;
@@ -77,12 +138,32 @@ fn comparison_checks(o: &mut String, c: &crate::campaign::compare::Comparison) -
     if c.checks.is_empty() {
         return Ok(());
     }
-    writeln!(o, "\n| check | baseline | candidate | failing runs, difference (95 % interval) | judgement |")?;
+    writeln!(
+        o,
+        "\n| check | baseline | candidate | failing runs, difference (95 % interval) | judgement |"
+    )?;
     writeln!(o, "|---|---|---|---|---|")?;
     for k in &c.checks {
-        let diff = k.interval.map(|i| format!("{:+.0}% ({:+.0}% to {:+.0}%)", i.estimate * 100.0, i.low * 100.0, i.high * 100.0)).unwrap_or_else(|| "not judged on both sides".into());
+        let diff = k
+            .interval
+            .map(|i| {
+                format!(
+                    "{:+.0}% ({:+.0}% to {:+.0}%)",
+                    i.estimate * 100.0,
+                    i.low * 100.0,
+                    i.high * 100.0
+                )
+            })
+            .unwrap_or_else(|| "not judged on both sides".into());
         let known = k.known_reference().map(|r| format!(" (known {r})")).unwrap_or_default();
-        writeln!(o, "| {}{known} | {} | {} | {diff} | {} |", k.name, CheckComparison::side_text(&k.baseline), CheckComparison::side_text(&k.candidate), k.judgement.word())?;
+        writeln!(
+            o,
+            "| {}{known} | {} | {} | {diff} | {} |",
+            k.name,
+            CheckComparison::side_text(&k.baseline),
+            CheckComparison::side_text(&k.candidate),
+            k.judgement.word()
+        )?;
     }
     Ok(())
 }
@@ -92,12 +173,35 @@ fn comparison_classes(o: &mut String, c: &crate::campaign::compare::Comparison) 
     if c.classes.is_empty() {
         return Ok(());
     }
-    writeln!(o, "\n| transactions by class | baseline | candidate | difference (95 % interval) | judgement | what moves it |")?;
+    writeln!(
+        o,
+        "\n| transactions by class | baseline | candidate | difference (95 % interval) | judgement | what moves it |"
+    )?;
     writeln!(o, "|---|---|---|---|---|---|")?;
     for k in &c.classes {
-        let pct = |x: f64| if x.is_finite() { format!("{:.2}%", x * 100.0) } else { "n/a".into() };
-        let diff = k.interval.map(|i| format!("{} ({} to {})", pct(i.estimate), pct(i.low), pct(i.high))).unwrap_or_default();
-        writeln!(o, "| {} `{}` | {} ({}) | {} ({}) | {diff} | {} | {} |", k.outcome, k.class, k.baseline, pct(k.baseline_rate), k.candidate, pct(k.candidate_rate), k.judgement.word(), k.note)?;
+        let pct = |x: f64| {
+            if x.is_finite() {
+                format!("{:.2}%", x * 100.0)
+            } else {
+                "n/a".into()
+            }
+        };
+        let diff = k
+            .interval
+            .map(|i| format!("{} ({} to {})", pct(i.estimate), pct(i.low), pct(i.high)))
+            .unwrap_or_default();
+        writeln!(
+            o,
+            "| {} `{}` | {} ({}) | {} ({}) | {diff} | {} | {} |",
+            k.outcome,
+            k.class,
+            k.baseline,
+            pct(k.baseline_rate),
+            k.candidate,
+            pct(k.candidate_rate),
+            k.judgement.word(),
+            k.note
+        )?;
     }
     Ok(())
 }
@@ -107,13 +211,27 @@ fn comparison_classes(o: &mut String, c: &crate::campaign::compare::Comparison) 
 fn comparison_errors(o: &mut String, c: &crate::campaign::compare::Comparison) -> std::fmt::Result {
     let (a, b) = (&c.baseline.aggregate, &c.candidate.aggregate);
     let rows = |x: &std::collections::BTreeMap<String, u64>, y: &std::collections::BTreeMap<String, u64>| {
-        x.keys().chain(y.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().map(|k| (k.clone(), x.get(k).copied().unwrap_or(0), y.get(k).copied().unwrap_or(0))).collect::<Vec<_>>()
+        x.keys()
+            .chain(y.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    x.get(k).copied().unwrap_or(0),
+                    y.get(k).copied().unwrap_or(0),
+                )
+            })
+            .collect::<Vec<_>>()
     };
     let errors = rows(&a.errors_by_class, &b.errors_by_class);
     if errors.is_empty() {
         return Ok(());
     }
-    writeln!(o, "\n| errors of every attempt (retried ones included) | baseline | candidate |")?;
+    writeln!(
+        o,
+        "\n| errors of every attempt (retried ones included) | baseline | candidate |"
+    )?;
     writeln!(o, "|---|---|---|")?;
     for (class, x, y) in errors {
         writeln!(o, "| `{class}` | {x} | {y} |")?;
@@ -125,7 +243,11 @@ fn comparison_errors(o: &mut String, c: &crate::campaign::compare::Comparison) -
 }
 
 fn num(x: f64, digits: usize) -> String {
-    if x.is_finite() { format!("{x:.digits$}") } else { "n/a".into() }
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        "n/a".into()
+    }
 }
 
 /// `12.5 (11.0–14.2)`: median and range over repetitions; the median alone for one run.
@@ -133,7 +255,12 @@ fn spread(s: &crate::stats::spread::Spread, digits: usize) -> String {
     match s.n {
         0 => "n/a".into(),
         1 => num(s.median, digits),
-        _ => format!("{} ({}–{})", num(s.median, digits), num(s.min, digits), num(s.max, digits)),
+        _ => format!(
+            "{} ({}–{})",
+            num(s.median, digits),
+            num(s.min, digits),
+            num(s.max, digits)
+        ),
     }
 }
 
@@ -148,9 +275,25 @@ impl Exporter<crate::campaign::sweep::SweepResult> for SweepMarkdown {
     fn render(&self, s: &crate::campaign::sweep::SweepResult) -> anyhow::Result<Vec<u8>> {
         let mut o = String::new();
         let runs: usize = s.points.iter().map(|p| p.aggregate.runs).sum();
-        writeln!(o, "# Sweep of {} — {} points × {} repetitions = {runs} runs{}\n", s.scenario_file, s.points.len(), s.repeat, if s.interrupted { " (interrupted)" } else { "" })?;
-        writeln!(o, "Order shuffled with seed {}; environment {}; medians with the range over repetitions in brackets; latency percentiles of all repetitions' commits merged.\n", s.seed, s.environment)?;
-        writeln!(o, "| point | commits/s | failed | indeterminate | harness retries | catalog rollbacks/commit | commit p50 ms | p99 ms | max ms | starvation s | verdicts |")?;
+        writeln!(
+            o,
+            "# Sweep of {} — {} points × {} repetitions = {runs} runs{}\n",
+            s.scenario_file,
+            s.points.len(),
+            s.repeat,
+            if s.interrupted { " (interrupted)" } else { "" }
+        )?;
+        writeln!(
+            o,
+            "Order shuffled with seed {}; environment {}; medians with the range over repetitions in \
+            brackets; latency percentiles of all repetitions' commits merged.\n",
+            s.seed, s.environment
+        )?;
+        writeln!(
+            o,
+            "| point | commits/s | failed | indeterminate | harness retries | catalog rollbacks/commit | \
+            commit p50 ms | p99 ms | max ms | starvation s | verdicts |"
+        )?;
         writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|")?;
         for p in &s.points {
             let a = &p.aggregate;
@@ -158,20 +301,42 @@ impl Exporter<crate::campaign::sweep::SweepResult> for SweepMarkdown {
             writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                p.label, spread(&a.commits_per_second, 1), spread(&a.failed_commits, 0), spread(&a.indeterminate_commits, 0), spread(&a.harness_retries, 0),
-                spread(&a.catalog_rollbacks_per_commit, 2), num(l.p50, 1), num(l.p99, 1), num(l.max, 1), spread(&a.starvation_seconds, 1), a.verdict_counts().replace('|', "\\|")
+                p.label,
+                spread(&a.commits_per_second, 1),
+                spread(&a.failed_commits, 0),
+                spread(&a.indeterminate_commits, 0),
+                spread(&a.harness_retries, 0),
+                spread(&a.catalog_rollbacks_per_commit, 2),
+                num(l.p50, 1),
+                num(l.p99, 1),
+                num(l.max, 1),
+                spread(&a.starvation_seconds, 1),
+                a.verdict_counts().replace('|', "\\|")
             )?;
         }
         writeln!(o, "\n## Envelope\n")?;
         match &s.envelope.note {
             Some(note) => writeln!(o, "{note}.")?,
             None => {
-                writeln!(o, "The largest writer count at which every repetition passed with zero failed commits.\n")?;
+                writeln!(
+                    o,
+                    "The largest writer count at which every repetition passed with zero failed commits.\n"
+                )?;
                 writeln!(o, "| setting | largest clean writer count | not clean below it |")?;
                 writeln!(o, "|---|---|---|")?;
                 for r in &s.envelope.rows {
                     let below: Vec<String> = r.unclean_below.iter().map(|w| w.to_string()).collect();
-                    writeln!(o, "| {} | {} | {} |", r.setting, r.largest_clean_writers.map(|w| w.to_string()).unwrap_or("none".into()), if below.is_empty() { "—".into() } else { below.join(", ") })?;
+                    writeln!(
+                        o,
+                        "| {} | {} | {} |",
+                        r.setting,
+                        r.largest_clean_writers.map(|w| w.to_string()).unwrap_or("none".into()),
+                        if below.is_empty() {
+                            "—".into()
+                        } else {
+                            below.join(", ")
+                        }
+                    )?;
                 }
             }
         }
@@ -193,14 +358,32 @@ impl Exporter<crate::campaign::compare::Comparison> for ComparisonMarkdown {
         writeln!(o, "{}.\n", c.verdict_reason)?;
         for (name, side) in [("baseline", &c.baseline), ("candidate", &c.candidate)] {
             let ext = side.ducklake();
-            writeln!(o, "- **{name}**: {} — {} runs ({}){}", side.source, side.aggregate.runs, side.aggregate.verdict_counts(), if ext.is_empty() { String::new() } else { format!("; {ext}") })?;
+            writeln!(
+                o,
+                "- **{name}**: {} — {} runs ({}){}",
+                side.source,
+                side.aggregate.runs,
+                side.aggregate.verdict_counts(),
+                if ext.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {ext}")
+                }
+            )?;
         }
         comparison_checks(&mut o, c)?;
-        writeln!(o, "\n| figure | baseline | candidate | difference (95 % interval) | method | judgement |")?;
+        writeln!(
+            o,
+            "\n| figure | baseline | candidate | difference (95 % interval) | method | judgement |"
+        )?;
         writeln!(o, "|---|---|---|---|---|---|")?;
         for f in &c.figures {
             let t = f.text();
-            writeln!(o, "| {} ({}) | {} | {} | {} | {} | {} |", f.name, f.unit, t.baseline, t.candidate, t.difference, f.method, t.judgement)?;
+            writeln!(
+                o,
+                "| {} ({}) | {} | {} | {} | {} | {} |",
+                f.name, f.unit, t.baseline, t.candidate, t.difference, f.method, t.judgement
+            )?;
         }
         comparison_classes(&mut o, c)?;
         comparison_errors(&mut o, c)?;

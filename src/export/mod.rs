@@ -23,11 +23,20 @@ pub trait Exporter<D: ?Sized = Report> {
 }
 
 pub fn sweep_formats() -> Vec<Box<dyn Exporter<SweepResult>>> {
-    vec![Box::new(json::JsonFile("sweep.json")), Box::new(csv::SweepCsv), Box::new(markdown::SweepMarkdown), Box::new(html::campaign::SweepHtml)]
+    vec![
+        Box::new(json::JsonFile("sweep.json")),
+        Box::new(csv::SweepCsv),
+        Box::new(markdown::SweepMarkdown),
+        Box::new(html::campaign::SweepHtml),
+    ]
 }
 
 pub fn comparison_formats() -> Vec<Box<dyn Exporter<Comparison>>> {
-    vec![Box::new(json::JsonFile("comparison.json")), Box::new(markdown::ComparisonMarkdown), Box::new(html::campaign::ComparisonHtml)]
+    vec![
+        Box::new(json::JsonFile("comparison.json")),
+        Box::new(markdown::ComparisonMarkdown),
+        Box::new(html::campaign::ComparisonHtml),
+    ]
 }
 
 /// Writes `doc` in each of `formats` into `dir`.
@@ -56,8 +65,13 @@ pub fn write_all(report: &Report, dir: &Path) -> anyhow::Result<()> {
 
 /// Writes one format to a path of the user's choice (`run --junit FILE`).
 pub fn write_to(exporter: &dyn Exporter, report: &Report, path: &Path) -> anyhow::Result<()> {
-    crate::util::write_atomically(path, &exporter.render(report)?)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write the {} there ({e:#}); the run directory has its own copy.", path.display(), exporter.file_name()))
+    crate::util::write_atomically(path, &exporter.render(report)?).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot write the {} there ({e:#}); the run directory has its own copy.",
+            path.display(),
+            exporter.file_name()
+        )
+    })
 }
 
 /// Refuses an output path that cannot be a file, before a run spends minutes.

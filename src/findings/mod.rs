@@ -58,12 +58,16 @@ pub struct RunTraits<'a> {
 
 /// The registry, parsed. It is compiled in and unit-tested, so a parse error is a bug.
 pub fn registry() -> Vec<Finding> {
-    toml::from_str::<Registry>(REGISTRY).map(|r| r.finding).unwrap_or_else(|e| panic!("findings/known.toml: {e}"))
+    toml::from_str::<Registry>(REGISTRY)
+        .map(|r| r.finding)
+        .unwrap_or_else(|e| panic!("findings/known.toml: {e}"))
 }
 
 fn applies(f: &Finding, run: &RunTraits) -> bool {
     let any_or = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
-    any_or(&f.ducklake, run.ducklake) && any_or(&f.duckdb, run.duckdb) && (f.workloads.is_empty() || run.workloads.iter().any(|w| f.workloads.contains(w)))
+    any_or(&f.ducklake, run.ducklake)
+        && any_or(&f.duckdb, run.duckdb)
+        && (f.workloads.is_empty() || run.workloads.iter().any(|w| f.workloads.contains(w)))
 }
 
 /// The findings that explain every problem of `result`, or none when one problem is not
@@ -73,12 +77,18 @@ fn explain<'f>(result: &CheckResult, findings: &'f [Finding], run: &RunTraits) -
         return Vec::new();
     }
     let kinds = result.problem_kinds();
-    let candidates: Vec<&Finding> = findings.iter().filter(|f| f.check == result.name && applies(f, run)).collect();
+    let candidates: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.check == result.name && applies(f, run))
+        .collect();
     let explained = |k: &String| candidates.iter().any(|f| f.problems.contains(k));
     if kinds.is_empty() || !kinds.iter().all(explained) {
         return Vec::new();
     }
-    candidates.into_iter().filter(|f| f.problems.iter().any(|p| kinds.contains(p))).collect()
+    candidates
+        .into_iter()
+        .filter(|f| f.problems.iter().any(|p| kinds.contains(p)))
+        .collect()
 }
 
 /// Marks the results a known finding explains (status `known`, unless strict) and returns
@@ -87,11 +97,26 @@ pub fn apply(checks: &mut [CheckResult], run: &RunTraits, mode: KnownFindingsMod
     apply_with(&registry(), checks, run, mode)
 }
 
-pub fn apply_with(findings: &[Finding], checks: &mut [CheckResult], run: &RunTraits, mode: KnownFindingsMode) -> Vec<String> {
+pub fn apply_with(
+    findings: &[Finding],
+    checks: &mut [CheckResult],
+    run: &RunTraits,
+    mode: KnownFindingsMode,
+) -> Vec<String> {
     let strict = mode == KnownFindingsMode::Fail;
     for c in checks.iter_mut() {
-        let Some(f) = explain(c, findings, run).into_iter().next() else { continue };
-        c.known = Some(KnownRef { id: f.id.clone(), reference: f.reference.clone(), url: f.url.clone(), title: f.title.clone(), was: c.status, strict, weigh: f.weigh });
+        let Some(f) = explain(c, findings, run).into_iter().next() else {
+            continue;
+        };
+        c.known = Some(KnownRef {
+            id: f.id.clone(),
+            reference: f.reference.clone(),
+            url: f.url.clone(),
+            title: f.title.clone(),
+            was: c.status,
+            strict,
+            weigh: f.weigh,
+        });
         if !strict {
             c.status = CheckStatus::Known;
         }
@@ -103,16 +128,32 @@ pub fn apply_with(findings: &[Finding], checks: &mut [CheckResult], run: &RunTra
 /// did not show this time; on another version it may be fixed.
 fn not_seen(findings: &[Finding], checks: &[CheckResult], run: &RunTraits) -> Vec<String> {
     let mut out = Vec::new();
-    for f in findings.iter().filter(|f| f.scenarios.iter().any(|s| s == run.scenario)) {
-        let Some(c) = checks.iter().find(|c| c.name == f.check) else { continue };
+    for f in findings
+        .iter()
+        .filter(|f| f.scenarios.iter().any(|s| s == run.scenario))
+    {
+        let Some(c) = checks.iter().find(|c| c.name == f.check) else {
+            continue;
+        };
         if c.status != CheckStatus::Pass {
             continue;
         }
         let listed = applies(f, run);
         out.push(if listed {
-            format!("known finding {} ({}) not seen in this run of {}, although it applies to ducklake {} (a race may not show every time)", f.id, f.reference, run.scenario, run.ducklake)
+            format!(
+                "known finding {} ({}) not seen in this run of {}, although it applies to ducklake {} (a race may \
+                not show every time)",
+                f.id, f.reference, run.scenario, run.ducklake
+            )
         } else {
-            format!("known finding {} ({}) not seen on ducklake {} / DuckDB {}: fixed? (listed for ducklake {})", f.id, f.reference, run.ducklake, run.duckdb, list_or_any(&f.ducklake))
+            format!(
+                "known finding {} ({}) not seen on ducklake {} / DuckDB {}: fixed? (listed for ducklake {})",
+                f.id,
+                f.reference,
+                run.ducklake,
+                run.duckdb,
+                list_or_any(&f.ducklake)
+            )
         });
     }
     out
@@ -132,7 +173,11 @@ pub fn lines(checks: &[CheckResult]) -> Vec<String> {
 }
 
 fn list_or_any(v: &[String]) -> String {
-    if v.is_empty() { "any".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "any".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -141,7 +186,13 @@ mod tests {
     use serde_json::json;
 
     fn result(name: &str, status: CheckStatus, problems: serde_json::Value) -> CheckResult {
-        CheckResult { name: name.into(), status, summary: "s".into(), evidence: json!({ "problems": problems }), known: None }
+        CheckResult {
+            name: name.into(),
+            status,
+            summary: "s".into(),
+            evidence: json!({ "problems": problems }),
+            known: None,
+        }
     }
 
     fn traits(workload: &str, ducklake: &'static str) -> RunTraits<'static> {
@@ -149,7 +200,12 @@ mod tests {
         if workload == "upsert" {
             workloads.push("upsert:delete_insert".into());
         }
-        RunTraits { scenario: "upsert-empty", workloads, ducklake, duckdb: "v1.5.5" }
+        RunTraits {
+            scenario: "upsert-empty",
+            workloads,
+            ducklake,
+            duckdb: "v1.5.5",
+        }
     }
 
     #[test]
@@ -158,7 +214,12 @@ mod tests {
         let reg = registry();
         assert!(reg.len() >= 3);
         for f in &reg {
-            assert!(names.contains(&f.check.as_str()), "{} names no check: {}", f.id, f.check);
+            assert!(
+                names.contains(&f.check.as_str()),
+                "{} names no check: {}",
+                f.id,
+                f.check
+            );
             assert!(f.reference.contains('#') && f.url.starts_with("https://"), "{}", f.id);
         }
     }
@@ -178,12 +239,27 @@ mod tests {
     #[test]
     fn an_unexplained_problem_another_version_or_workload_stays_failing() {
         for (problems, t) in [
-            (json!({ "duplicate_key": 3, "lost_key": 1 }), traits("upsert", "d8a1881e")),
+            (
+                json!({ "duplicate_key": 3, "lost_key": 1 }),
+                traits("upsert", "d8a1881e"),
+            ),
             (json!({ "duplicate_key": 3 }), traits("upsert", "39526e25")),
             (json!({ "record_count_above_scan": 1 }), traits("append", "d8a1881e")),
-            (json!({ "duplicate_key": 3 }), RunTraits { scenario: "x", workloads: vec!["upsert".into(), "upsert:merge".into()], ducklake: "d8a1881e", duckdb: "v1.5.5" }),
+            (
+                json!({ "duplicate_key": 3 }),
+                RunTraits {
+                    scenario: "x",
+                    workloads: vec!["upsert".into(), "upsert:merge".into()],
+                    ducklake: "d8a1881e",
+                    duckdb: "v1.5.5",
+                },
+            ),
         ] {
-            let name = if problems.get("record_count_above_scan").is_some() { "table_stats" } else { "upsert_keys" };
+            let name = if problems.get("record_count_above_scan").is_some() {
+                "table_stats"
+            } else {
+                "upsert_keys"
+            };
             let mut checks = vec![result(name, CheckStatus::Fail, problems)];
             apply(&mut checks, &t, KnownFindingsMode::Known);
             assert_eq!(checks[0].status, CheckStatus::Fail, "{:?}", checks[0]);

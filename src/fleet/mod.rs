@@ -9,10 +9,10 @@ pub mod shared;
 pub mod status;
 pub mod threads;
 
-pub use shared::{LiveCounters, Members, WriterSetup, WriterShared, WriterSlot};
-pub use status::{Step, WriterSnapshot, WriterStatus};
 pub use processes::{ProcessFleet, WriterCrash};
 pub use remote::{RemoteFleet, RemoteOptions, RemoteWorker, Workers};
+pub use shared::{LiveCounters, Members, WriterSetup, WriterShared, WriterSlot};
+pub use status::{Step, WriterSnapshot, WriterStatus};
 pub use threads::ThreadFleet;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

@@ -99,7 +99,15 @@ impl ProcessFleet {
         for i in 0..n as u32 {
             children.push(Mutex::new(spawner.spawn(shared.first_writer + i, 0)?));
         }
-        Ok(ProcessFleet { shared, spawner, children, ended: Mutex::new(Ended::new(rx)), abort_sent: Mutex::new(None), go_line: Mutex::new(None), stop_sent: AtomicBool::new(false) })
+        Ok(ProcessFleet {
+            shared,
+            spawner,
+            children,
+            ended: Mutex::new(Ended::new(rx)),
+            abort_sent: Mutex::new(None),
+            go_line: Mutex::new(None),
+            stop_sent: AtomicBool::new(false),
+        })
     }
 
     fn child(&self, i: usize) -> std::sync::MutexGuard<'_, Child> {
@@ -127,7 +135,11 @@ impl super::Restarter for ProcessFleet {
     /// SIGKILL to writer `id`'s process, then a new process for the same writer, which goes
     /// on with the next transaction number and starts writing as soon as it has attached.
     fn kill_and_restart(&self, id: u32) -> anyhow::Result<(i32, i32)> {
-        let i = id.checked_sub(self.shared.first_writer).map(|i| i as usize).filter(|i| *i < self.children.len()).ok_or_else(|| anyhow::anyhow!("no writer {id}"))?;
+        let i = id
+            .checked_sub(self.shared.first_writer)
+            .map(|i| i as usize)
+            .filter(|i| *i < self.children.len())
+            .ok_or_else(|| anyhow::anyhow!("no writer {id}"))?;
         let mut child = self.child(i);
         if !child.alive.load(Ordering::Acquire) || self.shared.stopping() || self.stop_sent.load(Ordering::Acquire) {
             anyhow::bail!("writer {id} is not running");
@@ -143,7 +155,9 @@ impl super::Restarter for ProcessFleet {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        *child = self.spawner.spawn(id, self.spawner.next_txn[i].load(Ordering::Acquire))?;
+        *child = self
+            .spawner
+            .spawn(id, self.spawner.next_txn[i].load(Ordering::Acquire))?;
         if let Some(go) = self.go_line.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             child.tell(&go);
         }
@@ -168,11 +182,24 @@ impl Drop for ProcessFleet {
 impl Spawner {
     fn spawn(&self, id: u32, first_txn: u64) -> anyhow::Result<Child> {
         let (exe, shared) = (&self.exe, &self.shared);
-        let mut child = Command::new(exe).arg("writer").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
-            .map_err(|e| crate::error::environment(format!("could not start writer process {id} ({}): {e}", exe.display())))?;
+        let mut child = Command::new(exe)
+            .arg("writer")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                crate::error::environment(format!("could not start writer process {id} ({}): {e}", exe.display()))
+            })?;
         let pid = child.id() as i32;
         let mut stdin = child.stdin.take().expect("piped stdin");
-        let spec = WriterSpec { run_id: shared.run_id.clone(), writer: id, scenario: (*shared.scenario).clone(), target: (*shared.target).clone(), first_txn };
+        let spec = WriterSpec {
+            run_id: shared.run_id.clone(),
+            writer: id,
+            scenario: (*shared.scenario).clone(),
+            target: (*shared.target).clone(),
+            first_txn,
+        };
         writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
         stdin.flush()?;
         let tail = keep_stderr_tail(child.stderr.take().expect("piped stderr"));
@@ -186,7 +213,11 @@ impl Spawner {
             }
             ready
         });
-        let flags = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let flags = (
+            Arc::new(AtomicBool::new(true)),
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
         let (alive, killed_by_us, replaced) = flags.clone();
         let (waiter_shared, crashes) = (shared.clone(), self.crashes.clone());
         let ended = self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -202,8 +233,21 @@ impl Spawner {
             };
             if !killed_by_us.load(Ordering::Acquire) && (signal.is_some() || code != Some(0)) {
                 let stderr_tail: Vec<String> = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-                let signal = signal.map(|s| nix::sys::signal::Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {s}")));
-                crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash { writer: id, pid, signal, exit_code: code, at: waiter_shared.history.now(), step: slot.status.step(), stderr_tail, expected: false });
+                let signal = signal.map(|s| {
+                    nix::sys::signal::Signal::try_from(s)
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_else(|_| format!("signal {s}"))
+                });
+                crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash {
+                    writer: id,
+                    pid,
+                    signal,
+                    exit_code: code,
+                    at: waiter_shared.history.now(),
+                    step: slot.status.step(),
+                    stderr_tail,
+                    expected: false,
+                });
             }
             let replacing = replaced.load(Ordering::Acquire);
             alive.store(false, Ordering::Release);
@@ -212,7 +256,9 @@ impl Spawner {
             }
             if !was_ready {
                 // It died in set-up: the barrier must not wait for it.
-                slot.setup().error.get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
+                slot.setup()
+                    .error
+                    .get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
                 slot.status.enter(Step::SetupFailed);
                 waiter_shared.ready.fetch_add(1, Ordering::AcqRel);
             } else if slot.status.step() != Step::SetupFailed {
@@ -220,7 +266,13 @@ impl Spawner {
             }
             let _ = ended.send(());
         });
-        Ok(Child { pid, stdin: Some(stdin), alive, killed_by_us, replaced })
+        Ok(Child {
+            pid,
+            stdin: Some(stdin),
+            alive,
+            killed_by_us,
+            replaced,
+        })
     }
 }
 
@@ -242,7 +294,14 @@ pub(crate) fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<V
 
 /// One line from a child: a history entry goes into the run's history; a control line
 /// updates the writer's slot and the live counters.
-pub(super) fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mut bool, counters: &Mutex<Vec<[u64; 4]>>, next_txn: &AtomicU64) {
+pub(super) fn handle_line(
+    shared: &WriterShared,
+    id: u32,
+    line: &str,
+    ready: &mut bool,
+    counters: &Mutex<Vec<[u64; 4]>>,
+    next_txn: &AtomicU64,
+) {
     if let Ok(event) = serde_json::from_str::<Event>(line) {
         if let Event::Invoke { txn, .. } = &event {
             next_txn.fetch_max(txn + 1, Ordering::AcqRel);
@@ -268,7 +327,15 @@ pub(super) fn handle_line(shared: &WriterShared, id: u32, line: &str, ready: &mu
             *ready = true;
             shared.ready.fetch_add(1, Ordering::AcqRel);
         }
-        Control::Status { step, txn, attempt, commits, failed, indeterminate, retries } => {
+        Control::Status {
+            step,
+            txn,
+            attempt,
+            commits,
+            failed,
+            indeterminate,
+            retries,
+        } => {
             if slot.status.step() != step {
                 slot.status.enter(step);
             }
@@ -301,7 +368,11 @@ impl Fleet for ProcessFleet {
 
     /// Every child starts its run clock at the parent's zero, whenever it reads the line.
     fn go(&self) {
-        let zero = self.shared.history.origin_monotonic().unwrap_or_else(crate::history::recorder::monotonic_ns);
+        let zero = self
+            .shared
+            .history
+            .origin_monotonic()
+            .unwrap_or_else(crate::history::recorder::monotonic_ns);
         let line = format!("go {zero}");
         *self.go_line.lock().unwrap_or_else(|p| p.into_inner()) = Some(line.clone());
         self.tell_all(&line);
@@ -327,7 +398,10 @@ impl Fleet for ProcessFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        self.ended.lock().unwrap_or_else(|p| p.into_inner()).wait(timeout, self.size())
+        self.ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .wait(timeout, self.size())
     }
 
     fn crashes(&self) -> Vec<WriterCrash> {

@@ -24,9 +24,21 @@ pub struct WriterSpec {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "msg", rename_all = "snake_case")]
 pub enum Control {
-    Ready { setup_ms: u64 },
-    SetupFailed { error: String },
-    Status { step: Step, txn: u64, attempt: u32, commits: u64, failed: u64, indeterminate: u64, retries: u64 },
+    Ready {
+        setup_ms: u64,
+    },
+    SetupFailed {
+        error: String,
+    },
+    Status {
+        step: Step,
+        txn: u64,
+        attempt: u32,
+        commits: u64,
+        failed: u64,
+        indeterminate: u64,
+        retries: u64,
+    },
     Done,
 }
 
@@ -37,11 +49,22 @@ pub enum Control {
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum FromWorker {
     /// The first line: the run's token (a worker without it is refused), and who it is.
-    Hello { token: String, host: String, pid: u32, version: String },
+    Hello {
+        token: String,
+        host: String,
+        pid: u32,
+        version: String,
+    },
     /// A line writer `w` wrote on its standard output (a history entry or a control line).
     Line { w: u32, line: String },
     /// Writer `w`'s process ended.
-    Exit { w: u32, pid: i32, code: Option<i32>, signal: Option<String>, stderr_tail: Vec<String> },
+    Exit {
+        w: u32,
+        pid: i32,
+        code: Option<i32>,
+        signal: Option<String>,
+        stderr_tail: Vec<String>,
+    },
     /// Sent every second, so that a worker cut off from the network is noticed even while
     /// its writers are blocked and say nothing.
     Beat,
@@ -53,9 +76,18 @@ pub enum FromWorker {
 pub enum ToWorker {
     /// The writers `first_writer..first_writer + count` this worker runs, and what they
     /// run. The worker puts its own extension directory into `target`.
-    Spec { run_id: String, index: u32, first_writer: u32, count: u32, scenario: Box<Scenario>, target: Box<LakeTarget> },
+    Spec {
+        run_id: String,
+        index: u32,
+        first_writer: u32,
+        count: u32,
+        scenario: Box<Scenario>,
+        target: Box<LakeTarget>,
+    },
     /// The token was wrong, or the run has all its workers.
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
     Go,
     Stop,
     Abort,

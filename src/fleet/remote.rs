@@ -94,7 +94,12 @@ impl RemoteFleet {
     /// Accepts workers on `listener` (bound early, so workers that start first wait in its
     /// backlog) until `opts.workers` have joined. Writers no worker took by `join_by` fail
     /// their set-up, which ends the run as a set-up failure naming the missing workers.
-    pub fn start(shared: Arc<WriterShared>, listener: TcpListener, opts: RemoteOptions, join_by: Instant) -> anyhow::Result<Self> {
+    pub fn start(
+        shared: Arc<WriterShared>,
+        listener: TcpListener,
+        opts: RemoteOptions,
+        join_by: Instant,
+    ) -> anyhow::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         let n = shared.writers.len();
         let inner = Arc::new(Inner {
@@ -112,7 +117,11 @@ impl RemoteFleet {
         listener.set_nonblocking(true)?;
         let acceptor = inner.clone();
         std::thread::spawn(move || acceptor.accept_until_full(listener, join_by));
-        Ok(RemoteFleet { inner, ended: Mutex::new(Ended::new(rx)), abort_sent: Mutex::new(None) })
+        Ok(RemoteFleet {
+            inner,
+            ended: Mutex::new(Ended::new(rx)),
+            abort_sent: Mutex::new(None),
+        })
     }
 
     /// The workers that joined, with what happened to them.
@@ -164,7 +173,11 @@ impl Inner {
     fn give_up_waiting(&self) {
         let joined = self.joined();
         let first_missing = self.share(joined).0;
-        let why = format!("no worker took this writer: {joined} of {} workers joined at {} before the deadline (start them with `ducklake-stress worker --coordinator HOST:PORT --token ...`)", self.opts.workers, self.opts.listen);
+        let why = format!(
+            "no worker took this writer: {joined} of {} workers joined at {} before the deadline (start \
+            them with `ducklake-stress worker --coordinator HOST:PORT --token ...`)",
+            self.opts.workers, self.opts.listen
+        );
         for w in first_missing..self.shared.first_writer + self.shared.writers.len() as u32 {
             let slot = self.shared.slot(w);
             slot.setup().error.get_or_insert_with(|| why.clone());
@@ -181,13 +194,26 @@ impl Inner {
         let Ok(read_half) = stream.try_clone() else { return };
         let mut reader = BufReader::new(read_half);
         let mut line = Vec::new();
-        let hello = reader.read_until(b'\n', &mut line).ok().and_then(|_| serde_json::from_slice::<FromWorker>(&line).ok());
-        let Some(FromWorker::Hello { token, host, pid, version }) = hello else {
+        let hello = reader
+            .read_until(b'\n', &mut line)
+            .ok()
+            .and_then(|_| serde_json::from_slice::<FromWorker>(&line).ok());
+        let Some(FromWorker::Hello {
+            token,
+            host,
+            pid,
+            version,
+        }) = hello
+        else {
             self.refuse(&stream, &peer, "the first line was not a worker's hello");
             return;
         };
         if token != self.opts.token {
-            self.refuse(&stream, &peer, "wrong token: give the run's token with --token or DLS_RUN_TOKEN");
+            self.refuse(
+                &stream,
+                &peer,
+                "wrong token: give the run's token with --token or DLS_RUN_TOKEN",
+            );
             return;
         }
         let info = {
@@ -199,10 +225,29 @@ impl Inner {
             }
             let index = workers.len() as u32;
             let (first_writer, count) = self.share(index);
-            let info = RemoteWorker { index, host, peer: peer.clone(), pid, version, first_writer, writers: count, ..Default::default() };
-            let spec = ToWorker::Spec { run_id: self.shared.run_id.clone(), index, first_writer, count, scenario: Box::new((*self.shared.scenario).clone()), target: Box::new((*self.shared.target).clone()) };
+            let info = RemoteWorker {
+                index,
+                host,
+                peer: peer.clone(),
+                pid,
+                version,
+                first_writer,
+                writers: count,
+                ..Default::default()
+            };
+            let spec = ToWorker::Spec {
+                run_id: self.shared.run_id.clone(),
+                index,
+                first_writer,
+                count,
+                scenario: Box::new((*self.shared.scenario).clone()),
+                target: Box::new((*self.shared.target).clone()),
+            };
             let Ok(clone) = stream.try_clone() else { return };
-            workers.push(Connection { info: info.clone(), stream: clone });
+            workers.push(Connection {
+                info: info.clone(),
+                stream: clone,
+            });
             drop(workers);
             if !send(&stream, &spec) {
                 self.lose(index, "the connection broke while it was sent its writers");
@@ -210,7 +255,13 @@ impl Inner {
             }
             info
         };
-        tracing::info!("worker {} ({}, {peer}) joined: writers {}..{}", info.index, info.host, info.first_writer, info.first_writer + info.writers);
+        tracing::info!(
+            "worker {} ({}, {peer}) joined: writers {}..{}",
+            info.index,
+            info.host,
+            info.first_writer,
+            info.first_writer + info.writers
+        );
         let _ = reader.get_ref().set_read_timeout(Some(Duration::from_millis(500)));
         self.listen_to(info, reader);
     }
@@ -242,18 +293,38 @@ impl Inner {
                             let i = (w - info.first_writer) as usize;
                             handle_line(&self.shared, w, &line, &mut ready[i], &self.counters, &unused);
                         }
-                        Ok(FromWorker::Exit { w, pid, code, signal, stderr_tail }) if writers.contains(&w) => {
-                            self.writer_exited(w, ready[(w - info.first_writer) as usize], pid, code, signal, stderr_tail);
+                        Ok(FromWorker::Exit {
+                            w,
+                            pid,
+                            code,
+                            signal,
+                            stderr_tail,
+                        }) if writers.contains(&w) => {
+                            self.writer_exited(
+                                w,
+                                ready[(w - info.first_writer) as usize],
+                                pid,
+                                code,
+                                signal,
+                                stderr_tail,
+                            );
                         }
                         Ok(FromWorker::Beat) => {}
-                        _ => tracing::warn!("worker {} sent a line that is not for it: {}", info.index, String::from_utf8_lossy(&line)),
+                        _ => tracing::warn!(
+                            "worker {} sent a line that is not for it: {}",
+                            info.index,
+                            String::from_utf8_lossy(&line)
+                        ),
                     }
                     line.clear();
                 }
                 Ok(_) => {} // a partial line: the rest follows
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     if heard.elapsed() >= LOST_AFTER {
-                        return self.lose(info.index, &format!("nothing heard from it for {} s", LOST_AFTER.as_secs()));
+                        return self.lose(
+                            info.index,
+                            &format!("nothing heard from it for {} s", LOST_AFTER.as_secs()),
+                        );
                     }
                 }
                 Err(e) => return self.lose(info.index, &format!("reading its connection failed: {e}")),
@@ -277,12 +348,31 @@ impl Inner {
     }
 
     /// A writer process on a worker ended: as the process fleet judges a local one.
-    fn writer_exited(&self, w: u32, was_ready: bool, pid: i32, code: Option<i32>, signal: Option<String>, stderr_tail: Vec<String>) {
+    fn writer_exited(
+        &self,
+        w: u32,
+        was_ready: bool,
+        pid: i32,
+        code: Option<i32>,
+        signal: Option<String>,
+        stderr_tail: Vec<String>,
+    ) {
         let slot = self.shared.slot(w);
         let crashed = signal.is_some() || code != Some(0);
-        let crash = crashed.then(|| WriterCrash { writer: w, pid, signal, exit_code: code, at: self.shared.history.now(), step: slot.status.step(), stderr_tail, expected: false });
+        let crash = crashed.then(|| WriterCrash {
+            writer: w,
+            pid,
+            signal,
+            exit_code: code,
+            at: self.shared.history.now(),
+            step: slot.status.step(),
+            stderr_tail,
+            expected: false,
+        });
         if !was_ready {
-            slot.setup().error.get_or_insert_with(|| format!("writer process {pid} on a remote worker ended during set-up (exit {code:?})"));
+            slot.setup().error.get_or_insert_with(|| {
+                format!("writer process {pid} on a remote worker ended during set-up (exit {code:?})")
+            });
             slot.status.enter(Step::SetupFailed);
             self.shared.ready.fetch_add(1, Ordering::AcqRel);
         } else if slot.status.step() != Step::SetupFailed {
@@ -297,7 +387,9 @@ impl Inner {
         let expected = self.expected.lock().unwrap_or_else(|p| p.into_inner()).contains(&index);
         let (info, stream) = {
             let mut workers = self.lock_workers();
-            let Some(c) = workers.get_mut(index as usize) else { return };
+            let Some(c) = workers.get_mut(index as usize) else {
+                return;
+            };
             if c.info.lost_at_seconds.is_some() {
                 return;
             }
@@ -309,8 +401,13 @@ impl Inner {
         if let Some(s) = stream {
             let _ = s.shutdown(Shutdown::Both);
         }
-        let writers: Vec<u32> = (info.first_writer..info.first_writer + info.writers).filter(|w| !self.is_done(*w)).collect();
-        tracing::warn!("worker {index} ({}) lost: {reason}; writers {writers:?} end unresolved", info.host);
+        let writers: Vec<u32> = (info.first_writer..info.first_writer + info.writers)
+            .filter(|w| !self.is_done(*w))
+            .collect();
+        tracing::warn!(
+            "worker {index} ({}) lost: {reason}; writers {writers:?} end unresolved",
+            info.host
+        );
         let fenced = fence(&self.shared, &writers);
         if let Some(c) = self.lock_workers().get_mut(index as usize) {
             c.info.sessions_fenced = fenced;
@@ -318,9 +415,20 @@ impl Inner {
         for w in writers {
             let slot = self.shared.slot(w);
             let step = slot.status.step();
-            let crash = WriterCrash { writer: w, pid: info.pid as i32, signal: Some("lost with its worker".into()), exit_code: None, at: self.shared.history.now(), step, stderr_tail: vec![format!("worker {index} ({}, {}) lost: {reason}", info.host, info.peer)], expected };
+            let crash = WriterCrash {
+                writer: w,
+                pid: info.pid as i32,
+                signal: Some("lost with its worker".into()),
+                exit_code: None,
+                at: self.shared.history.now(),
+                step,
+                stderr_tail: vec![format!("worker {index} ({}, {}) lost: {reason}", info.host, info.peer)],
+                expected,
+            };
             if matches!(step, Step::Starting | Step::Connecting) {
-                slot.setup().error.get_or_insert_with(|| format!("its worker {index} ({}) was lost during set-up: {reason}", info.host));
+                slot.setup().error.get_or_insert_with(|| {
+                    format!("its worker {index} ({}) was lost during set-up: {reason}", info.host)
+                });
                 slot.status.enter(Step::SetupFailed);
                 self.shared.ready.fetch_add(1, Ordering::AcqRel);
             } else {
@@ -353,10 +461,24 @@ fn send(stream: &TcpStream, msg: &ToWorker) -> bool {
 /// Terminates the catalog sessions of `writers` (their own and their tag resolver's).
 fn fence(shared: &WriterShared, writers: &[u32]) -> u64 {
     let prefix = crate::util::ids::session_prefix(&shared.run_id);
-    let names: Vec<String> = writers.iter().flat_map(|w| [crate::util::ids::writer_application_name(&shared.run_id, *w), format!("{prefix}resolver-w{w}")]).collect();
+    let names: Vec<String> = writers
+        .iter()
+        .flat_map(|w| {
+            [
+                crate::util::ids::writer_application_name(&shared.run_id, *w),
+                format!("{prefix}resolver-w{w}"),
+            ]
+        })
+        .collect();
     let ended = crate::runtime::block_on(async {
         let catalog = shared.resolver.client().await?;
-        let rows = crate::environment::pg::query_with_deadline(&catalog, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ANY($1)", &[&names], Duration::from_secs(3)).await?;
+        let rows = crate::environment::pg::query_with_deadline(
+            &catalog,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ANY($1)",
+            &[&names],
+            Duration::from_secs(3),
+        )
+        .await?;
         anyhow::Ok(rows.len() as u64)
     });
     ended.unwrap_or_else(|e| {
@@ -375,11 +497,20 @@ pub trait Workers: Send + Sync {
 
 impl Workers for RemoteFleet {
     fn connected(&self) -> Vec<(u32, String)> {
-        self.inner.lock_workers().iter().filter(|c| c.info.lost_at_seconds.is_none()).map(|c| (c.info.index, c.info.host.clone())).collect()
+        self.inner
+            .lock_workers()
+            .iter()
+            .filter(|c| c.info.lost_at_seconds.is_none())
+            .map(|c| (c.info.index, c.info.host.clone()))
+            .collect()
     }
 
     fn expect_loss(&self, index: u32) {
-        self.inner.expected.lock().unwrap_or_else(|p| p.into_inner()).push(index);
+        self.inner
+            .expected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(index);
     }
 }
 
@@ -424,7 +555,10 @@ impl Fleet for RemoteFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        self.ended.lock().unwrap_or_else(|p| p.into_inner()).wait(timeout, self.size())
+        self.ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .wait(timeout, self.size())
     }
 
     fn crashes(&self) -> Vec<WriterCrash> {
@@ -451,7 +585,10 @@ mod tests {
             for i in 0..workers {
                 let (first, count) = super::split(i, writers, workers);
                 assert_eq!(first, next, "{writers} over {workers}");
-                assert!(count == writers / workers || count == writers / workers + 1, "{writers} over {workers}: {count}");
+                assert!(
+                    count == writers / workers || count == writers / workers + 1,
+                    "{writers} over {workers}: {count}"
+                );
                 next = first + count;
             }
             assert_eq!(next, writers);

@@ -100,7 +100,11 @@ impl WriterShared {
     }
 
     pub fn snapshots(&self) -> Vec<super::WriterSnapshot> {
-        self.writers.iter().enumerate().map(|(i, s)| s.status.snapshot(self.first_writer + i as u32)).collect()
+        self.writers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.status.snapshot(self.first_writer + i as u32))
+            .collect()
     }
 
     pub fn slot(&self, writer: u32) -> &WriterSlot {
@@ -133,7 +137,11 @@ pub struct WriterSlot {
 
 impl WriterSlot {
     pub fn new(clock: Instant) -> Self {
-        WriterSlot { status: WriterStatus::new(clock), setup: Mutex::new(WriterSetup::default()), interrupt: Mutex::new(None) }
+        WriterSlot {
+            status: WriterStatus::new(clock),
+            setup: Mutex::new(WriterSetup::default()),
+            interrupt: Mutex::new(None),
+        }
     }
 
     pub fn setup(&self) -> MutexGuard<'_, WriterSetup> {

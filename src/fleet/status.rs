@@ -39,7 +39,8 @@ impl WriterStatus {
     }
 
     pub fn enter(&self, step: Step) {
-        self.since_us.store(self.clock.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.since_us
+            .store(self.clock.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.step.store(step as u8, Ordering::Release);
     }
 

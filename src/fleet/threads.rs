@@ -18,7 +18,10 @@ impl ThreadFleet {
     /// Starts every writer with `write` (the writer's whole life: set-up, barrier, work).
     pub fn start(shared: Arc<WriterShared>, write: fn(&WriterShared, u32)) -> anyhow::Result<Self> {
         let writers = shared.writers.len();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(writers).thread_name(|i| format!("w{i}")).build()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(writers)
+            .thread_name(|i| format!("w{i}"))
+            .build()?;
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let for_writers = shared.clone();
         pool.spawn_broadcast(move |ctx| {
@@ -26,7 +29,11 @@ impl ThreadFleet {
             // A panic inside a pool job would abort the process and orphan the services.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&for_writers, id)));
             if let Err(panic) = outcome {
-                let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
                 let slot = for_writers.slot(id);
                 slot.setup().error = Some(format!("writer panicked: {what}"));
                 slot.status.enter(Step::Done);
@@ -34,7 +41,11 @@ impl ThreadFleet {
             }
             let _ = tx.send(());
         });
-        Ok(ThreadFleet { shared, ended: Mutex::new(Ended::new(rx)), _pool: pool })
+        Ok(ThreadFleet {
+            shared,
+            ended: Mutex::new(Ended::new(rx)),
+            _pool: pool,
+        })
     }
 }
 
@@ -64,6 +75,9 @@ impl Fleet for ThreadFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        self.ended.lock().unwrap_or_else(|p| p.into_inner()).wait(timeout, self.size())
+        self.ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .wait(timeout, self.size())
     }
 }

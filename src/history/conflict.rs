@@ -186,40 +186,106 @@ mod tests {
     fn ducklakes_messages_are_taken_apart() {
         let cases = [
             (
-                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Transaction conflict - attempting to insert into table with index \"19\" - but another transaction has deleted from it",
-                c("insert vs delete", "insert into table", "deleted from it", "table", Some(19), None),
+                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Transaction \
+                    conflict - attempting to insert into table with index \"19\" - but another transaction has \
+                    deleted from it",
+                c(
+                    "insert vs delete",
+                    "insert into table",
+                    "deleted from it",
+                    "table",
+                    Some(19),
+                    None,
+                ),
             ),
             (
-                "Transaction conflict - attempting to delete from table with index \"3\" - but another transaction has compacted it",
-                c("delete vs compact", "delete from table", "compacted it", "table", Some(3), None),
+                "Transaction conflict - attempting to delete from table with index \"3\" - but another transaction \
+                    has compacted it",
+                c(
+                    "delete vs compact",
+                    "delete from table",
+                    "compacted it",
+                    "table",
+                    Some(3),
+                    None,
+                ),
             ),
             (
-                "Transaction conflict - attempting to insert into table with index \"33\" - but another transaction has deleted inlined data from it",
-                c("insert vs delete", "insert into table", "deleted inlined data from it", "table", Some(33), None),
+                "Transaction conflict - attempting to insert into table with index \"33\" - but another transaction \
+                    has deleted inlined data from it",
+                c(
+                    "insert vs delete",
+                    "insert into table",
+                    "deleted inlined data from it",
+                    "table",
+                    Some(33),
+                    None,
+                ),
             ),
             (
-                "Transaction conflict - attempting to flush inline data with index \"7\" - but another transaction has flushed it",
-                c("flush vs flush", "flush inline data", "flushed it", "table", Some(7), None),
+                "Transaction conflict - attempting to flush inline data with index \"7\" - but another transaction \
+                    has flushed it",
+                c(
+                    "flush vs flush",
+                    "flush inline data",
+                    "flushed it",
+                    "table",
+                    Some(7),
+                    None,
+                ),
             ),
             (
-                "Transaction conflict - attempting to delete from file with index \"1204\" - but another transaction has deleted from it",
-                c("delete vs delete", "delete from file", "deleted from it", "file", Some(1204), None),
+                "Transaction conflict - attempting to delete from file with index \"1204\" - but another transaction \
+                    has deleted from it",
+                c(
+                    "delete vs delete",
+                    "delete from file",
+                    "deleted from it",
+                    "file",
+                    Some(1204),
+                    None,
+                ),
             ),
             (
-                "Transaction conflict - attempting to alter table with index \"5\" - but another transaction has dropped it",
+                "Transaction conflict - attempting to alter table with index \"5\" - but another transaction has \
+                    dropped it",
                 c("alter vs drop", "alter table", "dropped it", "table", Some(5), None),
             ),
             (
-                "Transaction conflict - attempting to create schema with name \"s1\" - but another transaction has created a schema with this name already",
-                c("create vs create", "create schema", "created a schema with this name already", "schema", None, Some("s1")),
+                "Transaction conflict - attempting to create schema with name \"s1\" - but another transaction has \
+                    created a schema with this name already",
+                c(
+                    "create vs create",
+                    "create schema",
+                    "created a schema with this name already",
+                    "schema",
+                    None,
+                    Some("s1"),
+                ),
             ),
             (
-                "Transaction conflict - attempting to create table \"t_w1\" in schema \"main\" - but this table has been created by another transaction already",
-                c("create vs create", "create table", "created it already", "table", None, Some("t_w1")),
+                "Transaction conflict - attempting to create table \"t_w1\" in schema \"main\" - but this table has \
+                    been created by another transaction already",
+                c(
+                    "create vs create",
+                    "create table",
+                    "created it already",
+                    "table",
+                    None,
+                    Some("t_w1"),
+                ),
             ),
             (
-                "Transaction conflict - attempting to create table \"t\" in schema \"s\" with index \"2\" - but another transaction has dropped this schema",
-                c("create vs drop", "create table", "dropped this schema", "schema", Some(2), Some("t")),
+                "Transaction conflict - attempting to create table \"t\" in schema \"s\" with index \"2\" - but \
+                    another transaction has dropped this schema",
+                c(
+                    "create vs drop",
+                    "create table",
+                    "dropped this schema",
+                    "schema",
+                    Some(2),
+                    Some("t"),
+                ),
             ),
         ];
         for (message, want) in cases {
@@ -229,7 +295,8 @@ mod tests {
 
     #[test]
     fn duckdbs_own_conflicts_are_taken_apart() {
-        let m = "TransactionContext Error: Transaction conflict: attempting to insert into table \"entries\" but it has been altered by a different transaction";
+        let m = "TransactionContext Error: Transaction conflict: attempting to insert into table \"entries\" but it \
+            has been altered by a different transaction";
         assert_eq!(
             parse(m),
             Some(c(
@@ -257,7 +324,13 @@ mod tests {
 
     #[test]
     fn other_messages_are_no_conflict() {
-        assert_eq!(parse("TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Exceeded the maximum retry count of 0 set by the ducklake_max_retry_count setting."), None);
+        assert_eq!(
+            parse(
+                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Exceeded \
+            the maximum retry count of 0 set by the ducklake_max_retry_count setting."
+            ),
+            None
+        );
         assert_eq!(parse("Binder Error: Table with name nope does not exist!"), None);
     }
 }

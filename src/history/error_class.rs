@@ -46,7 +46,10 @@ impl ErrorClass {
     /// Postgres) rolled the catalog transaction back cleanly. Any other COMMIT error leaves
     /// the outcome unknown (`info`) until the commit tag is looked up.
     pub fn is_clean_abort(self) -> bool {
-        matches!(self, ErrorClass::RetriesExhausted | ErrorClass::Conflict | ErrorClass::CatalogPrimaryKey)
+        matches!(
+            self,
+            ErrorClass::RetriesExhausted | ErrorClass::Conflict | ErrorClass::CatalogPrimaryKey
+        )
     }
 }
 
@@ -62,9 +65,21 @@ pub fn classify(message: &str) -> ErrorClass {
         ErrorClass::CatalogBusy
     } else if any(&["exceeded the maximum retry count", "maximum retry count"]) {
         ErrorClass::RetriesExhausted
-    } else if any(&["duplicate key value violates unique constraint", "violates primary key", "primary key constraint"]) {
+    } else if any(&[
+        "duplicate key value violates unique constraint",
+        "violates primary key",
+        "primary key constraint",
+    ]) {
         ErrorClass::CatalogPrimaryKey
-    } else if any(&["error for http ", "http error", "http put", "http get", "http head", "http post", "http delete"]) {
+    } else if any(&[
+        "error for http ",
+        "http error",
+        "http put",
+        "http get",
+        "http head",
+        "http post",
+        "http delete",
+    ]) {
         // Before the connection patterns: httpfs says "Could not connect to server error for
         // HTTP PUT" when the object store is down, which is S3's failure, not the catalog's.
         ErrorClass::S3Http
@@ -85,7 +100,15 @@ pub fn classify(message: &str) -> ErrorClass {
         ErrorClass::ConnectionLost
     } else if any(&["conflict", "concurrent", "serializ"]) {
         ErrorClass::Conflict
-    } else if any(&["http", "s3://", "httpfs", "s3 ", "nosuchkey", "nosuchbucket", "accessdenied"]) {
+    } else if any(&[
+        "http",
+        "s3://",
+        "httpfs",
+        "s3 ",
+        "nosuchkey",
+        "nosuchbucket",
+        "accessdenied",
+    ]) {
         ErrorClass::S3Http
     } else {
         ErrorClass::Other
@@ -101,16 +124,49 @@ mod tests {
     #[test]
     fn real_messages_land_in_their_class() {
         let cases = [
-            ("TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Exceeded the maximum retry count of 0 set by the ducklake_max_retry_count setting.", ErrorClass::RetriesExhausted),
-            ("Invalid Error: Failed to query most recent snapshot for DuckLake: Failed to execute query \"BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ\": server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally", ErrorClass::ConnectionLost),
-            ("TransactionContext Error: Failed to commit: Failed to execute query \"ROLLBACK\": ", ErrorClass::ConnectionLost),
+            (
+                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Exceeded \
+                the maximum retry count of 0 set by the ducklake_max_retry_count setting.",
+                ErrorClass::RetriesExhausted,
+            ),
+            (
+                "Invalid Error: Failed to query most recent snapshot for DuckLake: Failed to execute query \"BEGIN \
+                TRANSACTION ISOLATION LEVEL REPEATABLE READ\": server closed the connection unexpectedly\n\tThis \
+                probably means the server terminated abnormally",
+                ErrorClass::ConnectionLost,
+            ),
+            (
+                "TransactionContext Error: Failed to commit: Failed to execute query \"ROLLBACK\": ",
+                ErrorClass::ConnectionLost,
+            ),
             ("INTERRUPT Error: Interrupted!", ErrorClass::InterruptedByDeadline),
-            ("duplicate key value violates unique constraint \"ducklake_snapshot_pkey\"", ErrorClass::CatalogPrimaryKey),
-            ("IO Error: Could not connect to server error for HTTP PUT to 'http://127.0.0.1:35285/ducklake-stress/lake/main/entries/ducklake-019ac.parquet'", ErrorClass::S3Http),
-            ("HTTP Error: Unable to connect to URL \"http://127.0.0.1:9/b/lake/x.parquet\": 503 (Service Unavailable)", ErrorClass::S3Http),
+            (
+                "duplicate key value violates unique constraint \"ducklake_snapshot_pkey\"",
+                ErrorClass::CatalogPrimaryKey,
+            ),
+            (
+                "IO Error: Could not connect to server error for HTTP PUT to \
+                'http://127.0.0.1:35285/ducklake-stress/lake/main/entries/ducklake-019ac.parquet'",
+                ErrorClass::S3Http,
+            ),
+            (
+                "HTTP Error: Unable to connect to URL \"http://127.0.0.1:9/b/lake/x.parquet\": 503 (Service \
+                    Unavailable)",
+                ErrorClass::S3Http,
+            ),
             ("Binder Error: Table with name nope does not exist!", ErrorClass::Other),
-            ("TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Failed to flush changes into DuckLake: database is locked", ErrorClass::CatalogBusy),
-            ("IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also https://duckdb.org/docs/stable/connect/concurrency", ErrorClass::CatalogFileLock),
+            (
+                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Failed to flush \
+                changes into DuckLake: database is locked",
+                ErrorClass::CatalogBusy,
+            ),
+            (
+                "IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \
+                \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock \
+                is held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also \
+                https://duckdb.org/docs/stable/connect/concurrency",
+                ErrorClass::CatalogFileLock,
+            ),
         ];
         for (message, class) in cases {
             assert_eq!(classify(message), class, "{message}");

@@ -57,7 +57,11 @@ impl Step {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// First line: what the file belongs to.
-    Run { run_id: String, writers: u32, started_at: String },
+    Run {
+        run_id: String,
+        writers: u32,
+        started_at: String,
+    },
     /// An attempt of a transaction begins (before BEGIN). `scheduled_at`: with a rate (open
     /// model), when the transaction was due to start, on its first attempt; its retries
     /// belong to the same scheduled transaction.
@@ -105,7 +109,12 @@ pub enum Event {
     /// The snapshot a committed attempt made, joined from the catalog by its tag once the
     /// writers have stopped (asking per commit would add catalog round trips to every
     /// commit, and a catalog transaction the rollback counter would see).
-    Snapshot { writer: u32, txn: u64, attempt: u32, snapshot_id: i64 },
+    Snapshot {
+        writer: u32,
+        txn: u64,
+        attempt: u32,
+        snapshot_id: i64,
+    },
     /// `client.cleanup = "always_rollback"`: the ROLLBACK sent after a committed attempt,
     /// and DuckDB's answer (`error` None: it was accepted).
     Cleanup {
@@ -165,12 +174,18 @@ impl Event {
 
     pub fn key(&self) -> Option<(u32, u64, u32)> {
         match self {
-            Event::Invoke { writer, txn, attempt, .. }
-            | Event::Complete { writer, txn, attempt, .. }
-            | Event::Resolve { writer, txn, attempt, .. }
-            | Event::Snapshot { writer, txn, attempt, .. } => {
-                Some((*writer, *txn, *attempt))
+            Event::Invoke {
+                writer, txn, attempt, ..
             }
+            | Event::Complete {
+                writer, txn, attempt, ..
+            }
+            | Event::Resolve {
+                writer, txn, attempt, ..
+            }
+            | Event::Snapshot {
+                writer, txn, attempt, ..
+            } => Some((*writer, *txn, *attempt)),
             _ => None,
         }
     }
@@ -180,5 +195,11 @@ impl Event {
 /// DuckLake transaction.\nExceeded the maximum retry count..."), cut to what a report
 /// line can carry.
 pub fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect()
+    message
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(400)
+        .collect()
 }

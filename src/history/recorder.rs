@@ -41,16 +41,30 @@ impl Recorder {
             std::fs::create_dir_all(dir)?;
         }
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let r = Recorder { path: path.to_path_buf(), sink: Mutex::new(Box::new(file)), origin: OnceLock::new(), write_errors: 0.into() };
+        let r = Recorder {
+            path: path.to_path_buf(),
+            sink: Mutex::new(Box::new(file)),
+            origin: OnceLock::new(),
+            write_errors: 0.into(),
+        };
         let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-        r.append(&Event::Run { run_id: run_id.to_string(), writers, started_at });
+        r.append(&Event::Run {
+            run_id: run_id.to_string(),
+            writers,
+            started_at,
+        });
         Ok(r)
     }
 
     /// A recorder that streams entries to standard output: a writer process's history,
     /// which its parent appends to the run's file as the lines arrive.
     pub fn to_stdout() -> Self {
-        Recorder { path: PathBuf::from("-"), sink: Mutex::new(Box::new(std::io::stdout())), origin: OnceLock::new(), write_errors: 0.into() }
+        Recorder {
+            path: PathBuf::from("-"),
+            sink: Mutex::new(Box::new(std::io::stdout())),
+            origin: OnceLock::new(),
+            write_errors: 0.into(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -105,11 +119,25 @@ impl Recorder {
 
     /// `invoke` of a transaction's first attempt that was due at `scheduled_at` (a rate).
     pub fn invoke_scheduled(&self, writer: u32, txn: u64, rows: u32, scheduled_at: f64) {
-        self.append(&Event::Invoke { writer, txn, attempt: 1, at: self.now(), rows, scheduled_at: Some(scheduled_at) });
+        self.append(&Event::Invoke {
+            writer,
+            txn,
+            attempt: 1,
+            at: self.now(),
+            rows,
+            scheduled_at: Some(scheduled_at),
+        });
     }
 
     pub fn invoke(&self, writer: u32, txn: u64, attempt: u32, rows: u32) {
-        self.append(&Event::Invoke { writer, txn, attempt, at: self.now(), rows, scheduled_at: None });
+        self.append(&Event::Invoke {
+            writer,
+            txn,
+            attempt,
+            at: self.now(),
+            rows,
+            scheduled_at: None,
+        });
     }
 
     pub fn complete(&self, writer: u32, txn: u64, attempt: u32, c: Completion) {
@@ -132,14 +160,24 @@ impl Recorder {
     }
 
     pub fn nemesis(&self, kind: &str, phase: &str) {
-        self.append(&Event::Nemesis { kind: kind.to_string(), at: self.now(), phase: phase.to_string() });
+        self.append(&Event::Nemesis {
+            kind: kind.to_string(),
+            at: self.now(),
+            phase: phase.to_string(),
+        });
     }
 }
 
 /// Reads a history file. A last line cut off by a crash is skipped; any other bad line is
 /// an error naming its line number.
 pub fn load(path: &Path) -> anyhow::Result<Vec<Event>> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::error::bad_input(format!("{}: cannot read the run's history ({e}); --run-dir must be a results directory written by ducklake-stress.", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        crate::error::bad_input(format!(
+            "{}: cannot read the run's \
+        history ({e}); --run-dir must be a results directory written by ducklake-stress.",
+            path.display()
+        ))
+    })?;
     let lines: Vec<&str> = text.lines().collect();
     let mut events = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
@@ -150,7 +188,11 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Event>> {
             Ok(e) => events.push(e),
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
             Err(e) => {
-                return Err(crate::error::bad_input(format!("{}:{}: not a history entry written by ducklake-stress ({e}).", path.display(), i + 1)));
+                return Err(crate::error::bad_input(format!(
+                    "{}:{}: not a history entry written by ducklake-stress ({e}).",
+                    path.display(),
+                    i + 1
+                )));
             }
         }
     }
@@ -168,7 +210,18 @@ mod tests {
         let r = Recorder::create(&path, "run-1", 2).unwrap();
         r.start_clock();
         r.invoke(0, 0, 1, 10);
-        r.complete(0, 0, 1, Completion { outcome: OpOutcome::Ok, step: Step::Commit, commit_seconds: Some(0.01), snapshot_id: Some(7), error: None });
+        r.complete(
+            0,
+            0,
+            1,
+            Completion {
+                outcome: OpOutcome::Ok,
+                step: Step::Commit,
+                commit_seconds: Some(0.01),
+                snapshot_id: Some(7),
+                error: None,
+            },
+        );
         r.invoke(1, 0, 1, 10);
         // Without dropping the recorder (a crash): the file already holds every entry.
         let mut text = std::fs::read_to_string(&path).unwrap();
@@ -177,14 +230,25 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let events = load(&path).unwrap();
         assert_eq!(events.len(), 4);
-        assert!(matches!(events[2], Event::Complete { snapshot_id: Some(7), outcome: OpOutcome::Ok, .. }));
+        assert!(matches!(
+            events[2],
+            Event::Complete {
+                snapshot_id: Some(7),
+                outcome: OpOutcome::Ok,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn a_bad_line_in_the_middle_names_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.ndjson");
-        std::fs::write(&path, "{\"type\":\"nemesis\",\"kind\":\"x\",\"at\":1.0,\"phase\":\"start\"}\nnot json\n{}\n").unwrap();
+        std::fs::write(
+            &path,
+            "{\"type\":\"nemesis\",\"kind\":\"x\",\"at\":1.0,\"phase\":\"start\"}\nnot json\n{}\n",
+        )
+        .unwrap();
         let err = format!("{:#}", load(&path).unwrap_err());
         assert!(err.contains("history.ndjson:2:"), "{err}");
     }

@@ -25,11 +25,23 @@ pub struct CommitTag<'a> {
 
 impl CommitTag<'_> {
     pub fn message(&self) -> String {
-        format!("{}/w{}/t{}/a{}", run_prefix(self.run_id), self.key.writer, self.key.txn, self.key.attempt)
+        format!(
+            "{}/w{}/t{}/a{}",
+            run_prefix(self.run_id),
+            self.key.writer,
+            self.key.txn,
+            self.key.attempt
+        )
     }
 
     pub fn extra_info(&self) -> String {
-        serde_json::json!({ "run": self.run_id, "writer": self.key.writer, "txn": self.key.txn, "attempt": self.key.attempt }).to_string()
+        serde_json::json!({
+            "run": self.run_id,
+            "writer": self.key.writer,
+            "txn": self.key.txn,
+            "attempt": self.key.attempt,
+        })
+        .to_string()
     }
 
     /// The statement that tags the open transaction of a connection attached as `lake`.
@@ -71,7 +83,8 @@ pub async fn tagged_snapshots(catalog: &Client, run_id: &str) -> anyhow::Result<
     let pattern = format!("{}/%", run_prefix(run_id));
     let rows = crate::environment::pg::query_with_deadline(
         catalog,
-        "SELECT snapshot_id, commit_message FROM ducklake_snapshot_changes WHERE author = $1 AND commit_message LIKE $2 ORDER BY snapshot_id",
+        "SELECT snapshot_id, commit_message FROM ducklake_snapshot_changes WHERE author = $1 AND commit_message LIKE \
+            $2 ORDER BY snapshot_id",
         &[&AUTHOR, &pattern],
         Duration::from_secs(10),
     )
@@ -80,7 +93,10 @@ pub async fn tagged_snapshots(catalog: &Client, run_id: &str) -> anyhow::Result<
         .iter()
         .filter_map(|r| {
             let message: String = r.get(1);
-            parse_message(run_id, &message).map(|key| TaggedSnapshot { snapshot_id: r.get(0), key })
+            parse_message(run_id, &message).map(|key| TaggedSnapshot {
+                snapshot_id: r.get(0),
+                key,
+            })
         })
         .collect())
 }
@@ -91,9 +107,15 @@ pub async fn tagged_snapshots(catalog: &Client, run_id: &str) -> anyhow::Result<
 /// commit runs inside the writer's process, so that means once the writers have ended.
 pub fn tagged_snapshots_in_lake(conn: &duckdb::Connection, run_id: &str) -> anyhow::Result<Vec<TaggedSnapshot>> {
     let pattern = format!("{}/%", run_prefix(run_id));
-    let sql = format!("SELECT snapshot_id, commit_message FROM {}.ducklake_snapshot_changes WHERE author = ? AND commit_message LIKE ? ORDER BY snapshot_id", crate::lake::METADATA_ALIAS);
+    let sql = format!(
+        "SELECT snapshot_id, commit_message FROM {}.ducklake_snapshot_changes WHERE author = ? AND \
+        commit_message LIKE ? ORDER BY snapshot_id",
+        crate::lake::METADATA_ALIAS
+    );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(duckdb::params![AUTHOR, pattern], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+    let rows = stmt.query_map(duckdb::params![AUTHOR, pattern], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (snapshot_id, message) = row?;
@@ -139,7 +161,12 @@ pub async fn resolve(catalog: &Client, tag: &CommitTag<'_>, application_name: &s
         match in_flight {
             Ok(0) => break,
             Ok(_) if Instant::now() < until => tokio::time::sleep(Duration::from_millis(50)).await,
-            Ok(n) => return Resolution::Unknown(format!("{n} session(s) of {application_name} still running a query after {} s", limit.as_secs())),
+            Ok(n) => {
+                return Resolution::Unknown(format!(
+                    "{n} session(s) of {application_name} still running a query after {} s",
+                    limit.as_secs()
+                ))
+            }
             Err(e) => return Resolution::Unknown(format!("the catalog could not be asked: {e:#}")),
         }
     }
@@ -170,14 +197,32 @@ mod tests {
 
     #[test]
     fn a_message_round_trips_and_foreign_ones_do_not_parse() {
-        let key = TagKey { writer: 3, txn: 17, attempt: 2 };
-        let tag = CommitTag { run_id: "20261125T020000Z-abc123", key };
+        let key = TagKey {
+            writer: 3,
+            txn: 17,
+            attempt: 2,
+        };
+        let tag = CommitTag {
+            run_id: "20261125T020000Z-abc123",
+            key,
+        };
         assert_eq!(tag.message(), "ducklake-stress/20261125T020000Z-abc123/w3/t17/a2");
         assert_eq!(parse_message("20261125T020000Z-abc123", &tag.message()), Some(key));
         assert_eq!(parse_message("20261125T020000Z-ffffff", &tag.message()), None);
-        assert_eq!(parse_message("20261125T020000Z-abc123", "ducklake-stress/20261125T020000Z-abc123/w3/t17/a2/x"), None);
+        assert_eq!(
+            parse_message(
+                "20261125T020000Z-abc123",
+                "ducklake-stress/20261125T020000Z-abc123/w3/t17/a2/x"
+            ),
+            None
+        );
         let extra: serde_json::Value = serde_json::from_str(&tag.extra_info()).unwrap();
         assert_eq!(extra["txn"], 17);
-        assert!(tag.sql().starts_with("CALL lake.set_commit_message('ducklake-stress', "), "{}", tag.sql());
+        assert!(
+            tag.sql()
+                .starts_with("CALL lake.set_commit_message('ducklake-stress', "),
+            "{}",
+            tag.sql()
+        );
     }
 }

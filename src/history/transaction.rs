@@ -79,11 +79,16 @@ impl Txn {
     }
 
     pub fn committing(&self) -> Option<&Attempt> {
-        self.committed_attempt.and_then(|n| self.attempts.iter().find(|a| a.attempt == n))
+        self.committed_attempt
+            .and_then(|n| self.attempts.iter().find(|a| a.attempt == n))
     }
 
     pub fn key_of(&self, attempt: u32) -> TagKey {
-        TagKey { writer: self.writer, txn: self.txn, attempt }
+        TagKey {
+            writer: self.writer,
+            txn: self.txn,
+            attempt,
+        }
     }
 }
 
@@ -92,12 +97,38 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
     let mut by_key: BTreeMap<(u32, u64), (u32, BTreeMap<u32, Attempt>)> = BTreeMap::new();
     for e in events {
         match e {
-            Event::Invoke { writer, txn, attempt, at, rows, scheduled_at } => {
+            Event::Invoke {
+                writer,
+                txn,
+                attempt,
+                at,
+                rows,
+                scheduled_at,
+            } => {
                 let entry = by_key.entry((*writer, *txn)).or_default();
                 entry.0 = *rows;
-                entry.1.insert(*attempt, Attempt { attempt: *attempt, invoke_at: *at, scheduled_at: *scheduled_at, ..Default::default() });
+                entry.1.insert(
+                    *attempt,
+                    Attempt {
+                        attempt: *attempt,
+                        invoke_at: *at,
+                        scheduled_at: *scheduled_at,
+                        ..Default::default()
+                    },
+                );
             }
-            Event::Complete { writer, txn, attempt, at, outcome, step, commit_seconds, snapshot_id, error_class, error } => {
+            Event::Complete {
+                writer,
+                txn,
+                attempt,
+                at,
+                outcome,
+                step,
+                commit_seconds,
+                snapshot_id,
+                error_class,
+                error,
+            } => {
                 if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
                     a.complete_at = Some(*at);
                     a.outcome = Some(*outcome);
@@ -108,7 +139,15 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
                     a.error = error.clone();
                 }
             }
-            Event::Resolve { writer, txn, attempt, committed, snapshot_id, how, .. } => {
+            Event::Resolve {
+                writer,
+                txn,
+                attempt,
+                committed,
+                snapshot_id,
+                how,
+                ..
+            } => {
                 if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
                     // A later lookup that knows more replaces an earlier "still unknown".
                     if a.resolved.flatten().is_none() {
@@ -120,12 +159,21 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
                     }
                 }
             }
-            Event::Snapshot { writer, txn, attempt, snapshot_id } => {
+            Event::Snapshot {
+                writer,
+                txn,
+                attempt,
+                snapshot_id,
+            } => {
                 if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
                     a.snapshot_id.get_or_insert(*snapshot_id);
                 }
             }
-            Event::Run { .. } | Event::Nemesis { .. } | Event::Cleanup { .. } | Event::Maintenance { .. } | Event::Read { .. } => {}
+            Event::Run { .. }
+            | Event::Nemesis { .. }
+            | Event::Cleanup { .. }
+            | Event::Maintenance { .. }
+            | Event::Read { .. } => {}
         }
     }
     by_key
@@ -156,11 +204,29 @@ mod tests {
     use super::*;
 
     fn invoke(writer: u32, txn: u64, attempt: u32, at: f64) -> Event {
-        Event::Invoke { writer, txn, attempt, at, rows: 10, scheduled_at: None }
+        Event::Invoke {
+            writer,
+            txn,
+            attempt,
+            at,
+            rows: 10,
+            scheduled_at: None,
+        }
     }
 
     fn complete(writer: u32, txn: u64, attempt: u32, at: f64, outcome: OpOutcome, snapshot_id: Option<i64>) -> Event {
-        Event::Complete { writer, txn, attempt, at, outcome, step: Step::Commit, commit_seconds: None, snapshot_id, error_class: None, error: None }
+        Event::Complete {
+            writer,
+            txn,
+            attempt,
+            at,
+            outcome,
+            step: Step::Commit,
+            commit_seconds: None,
+            snapshot_id,
+            error_class: None,
+            error: None,
+        }
     }
 
     #[test]
@@ -174,18 +240,37 @@ mod tests {
             // w0 t1: info, resolved present.
             invoke(0, 1, 1, 0.4),
             complete(0, 1, 1, 0.5, OpOutcome::Info, None),
-            Event::Resolve { writer: 0, txn: 1, attempt: 1, at: 0.6, committed: Some(true), snapshot_id: Some(9), how: "tag found".into() },
+            Event::Resolve {
+                writer: 0,
+                txn: 1,
+                attempt: 1,
+                at: 0.6,
+                committed: Some(true),
+                snapshot_id: Some(9),
+                how: "tag found".into(),
+            },
             // w1 t0: info, resolved absent, retried, fails for good.
             invoke(1, 0, 1, 0.0),
             complete(1, 0, 1, 0.2, OpOutcome::Info, None),
-            Event::Resolve { writer: 1, txn: 0, attempt: 1, at: 0.3, committed: Some(false), snapshot_id: None, how: "tag absent".into() },
+            Event::Resolve {
+                writer: 1,
+                txn: 0,
+                attempt: 1,
+                at: 0.3,
+                committed: Some(false),
+                snapshot_id: None,
+                how: "tag absent".into(),
+            },
             invoke(1, 0, 2, 0.4),
             complete(1, 0, 2, 0.5, OpOutcome::Fail, None),
             // w1 t1: invoked, never completed (crash): unknown.
             invoke(1, 1, 1, 0.6),
         ];
         let txns = fold(&events);
-        let outcomes: Vec<(u32, u64, Outcome, Option<i64>)> = txns.iter().map(|t| (t.writer, t.txn, t.outcome, t.snapshot_id)).collect();
+        let outcomes: Vec<(u32, u64, Outcome, Option<i64>)> = txns
+            .iter()
+            .map(|t| (t.writer, t.txn, t.outcome, t.snapshot_id))
+            .collect();
         assert_eq!(
             outcomes,
             vec![

@@ -39,11 +39,17 @@ impl ExtensionSource {
         let allow_install = std::env::var_os("DUCKLAKE_STRESS_NO_EXTENSION_INSTALL").is_none();
         let explicit = flag.or_else(|| std::env::var_os("DUCKLAKE_STRESS_EXTENSION_DIR").map(PathBuf::from));
         if let Some(dir) = explicit {
-            return ExtensionSource { dir: Some(dir), ..Self::nothing(allow_install) };
+            return ExtensionSource {
+                dir: Some(dir),
+                ..Self::nothing(allow_install)
+            };
         }
         let cache = default_cache_dir();
         if cache.is_dir() {
-            return ExtensionSource { dir: Some(cache), ..Self::nothing(allow_install) };
+            return ExtensionSource {
+                dir: Some(cache),
+                ..Self::nothing(allow_install)
+            };
         }
         Self::nothing(allow_install)
     }
@@ -51,7 +57,13 @@ impl ExtensionSource {
     /// No directory, no files, signatures checked, nothing staged yet.
     fn nothing(allow_install: bool) -> Self {
         let files = Default::default();
-        ExtensionSource { dir: None, allow_install, files, allow_unsigned: false, staged: Vec::new() }
+        ExtensionSource {
+            dir: None,
+            allow_install,
+            files,
+            allow_unsigned: false,
+            staged: Vec::new(),
+        }
     }
 
     pub fn describe(&self) -> String {
@@ -80,18 +92,20 @@ pub fn load_file(
     named: &Path,
     source: &ExtensionSource,
 ) -> anyhow::Result<()> {
-    conn.execute_batch(&format!("LOAD {}", super::sql_str(&file.display().to_string()))).map_err(|e| {
-        let hint = if source.allow_unsigned {
-            "Check that it was built for DuckDB ".to_string() + crate::DUCKDB_VERSION + " on this platform."
-        } else {
-            "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions; \
+    conn.execute_batch(&format!("LOAD {}", super::sql_str(&file.display().to_string())))
+        .map_err(|e| {
+            let hint = if source.allow_unsigned {
+                "Check that it was built for DuckDB ".to_string() + crate::DUCKDB_VERSION + " on this platform."
+            } else {
+                "A file you built yourself is unsigned: DuckDB loads it only with --allow-unsigned-extensions; \
              a release file that fails its signature check was changed or damaged: fetch it again (scripts/setup.sh)."
-                .to_string()
-        };
-        let named = named.display();
-        let what = format!("the DuckDB extension `{name}` could not be loaded from {named} (lake.extensions.{name})");
-        environment(format!("{what}: {e}. {hint}"))
-    })
+                    .to_string()
+            };
+            let named = named.display();
+            let what =
+                format!("the DuckDB extension `{name}` could not be loaded from {named} (lake.extensions.{name})");
+            environment(format!("{what}: {e}. {hint}"))
+        })
 }
 
 /// The error for an extension found neither in the directory nor by INSTALL.
@@ -125,10 +139,13 @@ pub fn load_all(conn: &duckdb::Connection, source: &ExtensionSource, catalog: Ca
         if conn.execute_batch(&format!("LOAD {name}")).is_ok() {
             continue;
         }
-        let installed = source.allow_install
-            && conn.execute_batch(&format!("INSTALL {name}; LOAD {name}")).is_ok();
+        let installed = source.allow_install && conn.execute_batch(&format!("INSTALL {name}; LOAD {name}")).is_ok();
         if !installed {
-            let why = conn.execute_batch(&format!("LOAD {name}")).err().map(|e| e.to_string()).unwrap_or_default();
+            let why = conn
+                .execute_batch(&format!("LOAD {name}"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             return Err(not_loadable(name, source, &why));
         }
     }
@@ -173,19 +190,33 @@ pub fn loaded(conn: &duckdb::Connection, source: &ExtensionSource, catalog: Cata
             })
             .collect();
     }
-    let platform: String = conn.query_row("SELECT platform FROM pragma_platform()", [], |r| r.get(0)).unwrap_or_default();
+    let platform: String = conn
+        .query_row("SELECT platform FROM pragma_platform()", [], |r| r.get(0))
+        .unwrap_or_default();
     required(catalog)
         .into_iter()
         .map(|name| {
             let (file, from) = match (source.files.get(name), &source.dir) {
                 (Some(f), _) => (f.clone(), "file"),
-                (None, Some(dir)) => (dir.join(format!("v{}", crate::DUCKDB_VERSION)).join(&platform).join(format!("{name}.duckdb_extension")), "directory"),
+                (None, Some(dir)) => (
+                    dir.join(format!("v{}", crate::DUCKDB_VERSION))
+                        .join(&platform)
+                        .join(format!("{name}.duckdb_extension")),
+                    "directory",
+                ),
                 (None, None) => (PathBuf::new(), "directory"),
             };
             let sha256 = std::fs::read(&file).map(|b| sha256_hex(&b)).unwrap_or_default();
             let verified = super::staged::verification(source).to_string();
             let (file, source) = (file.display().to_string(), from.to_string());
-            ExtensionInfo { name: name.to_string(), version: version_of(name), sha256, file, source, verified }
+            ExtensionInfo {
+                name: name.to_string(),
+                version: version_of(name),
+                sha256,
+                file,
+                source,
+                verified,
+            }
         })
         .collect()
 }
@@ -202,8 +233,14 @@ mod tests {
 
     #[test]
     fn each_catalog_loads_its_own_scanner_and_ducklake_last() {
-        assert_eq!(required(CatalogKind::Postgres), ["parquet", "json", "httpfs", "postgres_scanner", "ducklake"]);
-        assert_eq!(required(CatalogKind::Sqlite), ["parquet", "json", "httpfs", "sqlite_scanner", "ducklake"]);
+        assert_eq!(
+            required(CatalogKind::Postgres),
+            ["parquet", "json", "httpfs", "postgres_scanner", "ducklake"]
+        );
+        assert_eq!(
+            required(CatalogKind::Sqlite),
+            ["parquet", "json", "httpfs", "sqlite_scanner", "ducklake"]
+        );
         assert_eq!(required(CatalogKind::Duckdb), ["parquet", "json", "httpfs", "ducklake"]);
     }
 }

@@ -189,6 +189,9 @@ mod tests {
         let missing = Path::new("/nonexistent/ducklake.duckdb_extension");
         let err = copy_private("ducklake", missing, into.path()).unwrap_err();
         assert_eq!(crate::error::exit_code_of(&err), crate::error::exit_code::ENVIRONMENT);
-        assert!(err.to_string().contains("/nonexistent/ducklake.duckdb_extension"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/ducklake.duckdb_extension"),
+            "{err}"
+        );
     }
 }

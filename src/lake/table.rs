@@ -27,5 +27,8 @@ pub fn qualified(table: &str) -> String {
 /// Persists DuckLake's inlining limit on one table of the lake (`[lake]
 /// table_data_inlining_row_limit`), for every client, unlike the ATTACH option.
 pub fn inlining_limit_sql(table: &str, limit: u64) -> String {
-    format!("CALL {LAKE_ALIAS}.set_option('data_inlining_row_limit', {limit}, table_name => {})", crate::util::sql_str(table))
+    format!(
+        "CALL {LAKE_ALIAS}.set_option('data_inlining_row_limit', {limit}, table_name => {})",
+        crate::util::sql_str(table)
+    )
 }

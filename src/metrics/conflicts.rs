@@ -40,7 +40,10 @@ impl ConflictCount {
         let on = match (&self.table, id, &c.name) {
             (Some(t), Some(id), _) => format!("{t} ({id})"),
             (Some(t), None, _) => t.clone(),
-            (None, Some(id), _) => format!("{id} ({})", self.unnamed.as_deref().unwrap_or("not found in the catalog")),
+            (None, Some(id), _) => format!(
+                "{id} ({})",
+                self.unnamed.as_deref().unwrap_or("not found in the catalog")
+            ),
             (None, None, Some(n)) => format!("{} \"{n}\"", c.object),
             (None, None, None) => c.object.clone(),
         };
@@ -69,7 +72,10 @@ pub struct CatalogNames {
 
 impl CatalogNames {
     pub fn not_looked_up(why: String) -> Self {
-        CatalogNames { not_looked_up: Some(why), ..Default::default() }
+        CatalogNames {
+            not_looked_up: Some(why),
+            ..Default::default()
+        }
     }
 }
 
@@ -116,7 +122,12 @@ pub fn attribute(groups: &mut [ConflictCount], names: &CatalogNames, scenario: &
         };
         g.statement = g.table.as_deref().and_then(|t| statement_for(scenario, t));
         if g.table.is_none() && g.conflict.id.is_some() {
-            g.unnamed = Some(names.not_looked_up.clone().unwrap_or_else(|| "not found in the catalog".into()));
+            g.unnamed = Some(
+                names
+                    .not_looked_up
+                    .clone()
+                    .unwrap_or_else(|| "not found in the catalog".into()),
+            );
         }
     }
     groups.sort_by(|a, b| b.count.cmp(&a.count));
@@ -229,7 +240,13 @@ mod tests {
             vec!["watermark"]
         );
         assert_eq!(writes("delete from main.\"T\" where k = 1"), vec!["main.\"T\""]);
-        assert_eq!(writes("MERGE INTO t USING s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN INSERT VALUES (1)"), vec!["t"]);
+        assert_eq!(
+            writes(
+                "MERGE INTO t USING s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN \
+            INSERT VALUES (1)"
+            ),
+            vec!["t"]
+        );
         assert_eq!(writes("CREATE OR REPLACE TABLE t_w1 AS SELECT 1"), vec!["t_w1"]);
         assert_eq!(writes("CREATE TABLE IF NOT EXISTS x(a INT)"), vec!["x"]);
         assert_eq!(writes("ALTER TABLE y ADD COLUMN c INT; SELECT * FROM z"), vec!["y"]);
@@ -255,7 +272,11 @@ writers = 2
 duration = "1s"
 [workload]
 kind = "sql"
-statements = ["INSERT INTO events SELECT {writer}, {txn}", "UPDATE watermark SET hw = {txn} WHERE w = {writer}", "INSERT INTO events SELECT {writer}, -1"]
+statements = [
+    "INSERT INTO events SELECT {writer}, {txn}",
+    "UPDATE watermark SET hw = {txn} WHERE w = {writer}",
+    "INSERT INTO events SELECT {writer}, -1",
+]
 "#;
         let s = crate::scenario::parse_str(text, "wm.toml").unwrap();
         assert_eq!(
@@ -267,7 +288,8 @@ statements = ["INSERT INTO events SELECT {writer}, {txn}", "UPDATE watermark SET
             .starts_with("workload.statements[2]:"));
         assert_eq!(statement_for(&s, "main.nope"), None);
         let mut groups = Vec::new();
-        let m = "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Transaction conflict - attempting to insert into table with index \"19\" - but another transaction has deleted from it";
+        let m = "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Transaction \
+            conflict - attempting to insert into table with index \"19\" - but another transaction has deleted from it";
         note(&mut groups, m);
         note(&mut groups, m);
         note(&mut groups, "Binder Error: nothing to do with conflicts");
@@ -290,7 +312,16 @@ statements = ["INSERT INTO events SELECT {writer}, {txn}", "UPDATE watermark SET
         // A file catalog: the id stays, with why it has no name.
         let why = "not looked up: catalog = sqlite (ids are looked up in a Postgres catalog)";
         attribute(&mut groups, &CatalogNames::not_looked_up(why.into()), &s);
-        assert_eq!((groups[0].table.as_deref(), groups[0].unnamed.as_deref()), (None, Some(why)));
-        assert!(groups[0].describe().contains("on table id 19 (not looked up: catalog = sqlite"), "{}", groups[0].describe());
+        assert_eq!(
+            (groups[0].table.as_deref(), groups[0].unnamed.as_deref()),
+            (None, Some(why))
+        );
+        assert!(
+            groups[0]
+                .describe()
+                .contains("on table id 19 (not looked up: catalog = sqlite"),
+            "{}",
+            groups[0].describe()
+        );
     }
 }

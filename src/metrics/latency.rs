@@ -60,7 +60,9 @@ impl LatencySummary {
             return Ok(new_histogram());
         }
         let bytes = base64::engine::general_purpose::STANDARD.decode(&self.hdr)?;
-        let h: Histogram<u64> = Deserializer::new().deserialize(&mut &bytes[..]).map_err(|e| anyhow::anyhow!("not an HDR histogram: {e:?}"))?;
+        let h: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| anyhow::anyhow!("not an HDR histogram: {e:?}"))?;
         Ok(h)
     }
 }

@@ -9,6 +9,6 @@ pub mod pacing;
 pub mod summary;
 pub mod timeline;
 
-pub use latency::{LatencySummary, Latencies};
+pub use latency::{Latencies, LatencySummary};
 pub use summary::{Counts, ErrorCount, Fairness, Summary, Totals, Window, WriterFigures};
 pub use timeline::{LockSamples, Second};

@@ -120,13 +120,21 @@ fn judge(s: &PacingSummary, per_writer: f64) -> Option<String> {
     let mut why = Vec::new();
     if share < KEPT_SHARE {
         why.push(format!(
-            "{} of {} scheduled transactions started in the window ({:.0} %; target {per_writer:.1}/s per writer, {:.1}/s in all; achieved {:.1}/s)",
-            s.started, s.scheduled, share * 100.0, s.target_per_second, s.achieved_per_second
+            "{} of {} scheduled transactions started in the window ({:.0} %; target {per_writer:.1}/s per writer, \
+                {:.1}/s in all; achieved {:.1}/s)",
+            s.started,
+            s.scheduled,
+            share * 100.0,
+            s.target_per_second,
+            s.achieved_per_second
         ));
     }
     let (first, last) = (s.lag_first_tenth_p50_ms, s.lag_last_tenth_p50_ms);
     if last > GROWING_LAG_MS && last > 4.0 * first {
-        why.push(format!("the schedule lag kept growing (median {first:.0} ms in the first tenth of the run, {last:.0} ms in the last)"));
+        why.push(format!(
+            "the schedule lag kept growing (median {first:.0} ms in the first tenth of the run, \
+            {last:.0} ms in the last)"
+        ));
     }
     (!why.is_empty()).then(|| format!("rate not kept: {}", why.join("; ")))
 }
@@ -155,7 +163,11 @@ impl PacingSummary {
                 "pacing: closed model, {think_ms} ms think time after each transaction of {} writers",
                 self.writers
             )],
-            Pacing::Rate { per_writer, total, seed } => {
+            Pacing::Rate {
+                per_writer,
+                total,
+                seed,
+            } => {
                 let asked = total.map(|t| format!(", rate_total {t:.2}/s")).unwrap_or_default();
                 let mut out = vec![
                     format!(

@@ -159,7 +159,12 @@ pub fn note_error(errors: &mut BTreeMap<String, ErrorCount>, class: ErrorClass, 
 /// The error class of a transaction's last attempt that had one ("unknown" when none did:
 /// an outcome the COMMIT never answered).
 fn last_class(t: &Txn) -> String {
-    t.attempts.iter().rev().find_map(|a| a.error_class).map(|c| c.name().to_string()).unwrap_or_else(|| "unknown".into())
+    t.attempts
+        .iter()
+        .rev()
+        .find_map(|a| a.error_class)
+        .map(|c| c.name().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn count_txn(t: &Txn, totals: &mut Totals, errors: &mut BTreeMap<String, ErrorCount>, window: Window) {
@@ -202,15 +207,25 @@ fn count_txn(t: &Txn, totals: &mut Totals, errors: &mut BTreeMap<String, ErrorCo
 
 /// The longest stretch without a commit for one writer's transactions, and where it began.
 fn longest_gap(txns: &[&Txn], window: Window) -> (f64, f64) {
-    let mut commits: Vec<f64> = txns.iter().filter_map(|t| t.committing().and_then(|a| a.complete_at)).collect();
+    let mut commits: Vec<f64> = txns
+        .iter()
+        .filter_map(|t| t.committing().and_then(|a| a.complete_at))
+        .collect();
     commits.sort_by(f64::total_cmp);
     // A writer whose last attempt never completed was still stuck when the run ended.
     let still_busy = txns.last().is_some_and(|t| t.last_complete().is_none());
-    let end = if still_busy { window.writers_done } else { txns.iter().filter_map(|t| t.last_complete()).fold(0.0, f64::max) };
+    let end = if still_busy {
+        window.writers_done
+    } else {
+        txns.iter().filter_map(|t| t.last_complete()).fold(0.0, f64::max)
+    };
     let mut points = vec![0.0];
     points.extend(commits);
     points.push(end.max(*points.last().unwrap_or(&0.0)));
-    points.windows(2).map(|w| (w[1] - w[0], w[0])).fold((0.0, 0.0), |best, g| if g.0 > best.0 { g } else { best })
+    points
+        .windows(2)
+        .map(|w| (w[1] - w[0], w[0]))
+        .fold((0.0, 0.0), |best, g| if g.0 > best.0 { g } else { best })
 }
 
 /// Everything measured, from the history's transactions. `writers` is how many there were
@@ -253,11 +268,25 @@ pub fn summarize(txns: &[Txn], writers: u32, window: Window) -> Summary {
         fairness.commits_min = *min;
         fairness.commits_max = *max;
         let n = commits.len();
-        fairness.commits_median = if n % 2 == 1 { commits[n / 2] as f64 } else { (commits[n / 2 - 1] + commits[n / 2]) as f64 / 2.0 };
+        fairness.commits_median = if n % 2 == 1 {
+            commits[n / 2] as f64
+        } else {
+            (commits[n / 2 - 1] + commits[n / 2]) as f64 / 2.0
+        };
     }
-    totals.commits_per_second = if window.end > 0.0 { totals.commits_in_window as f64 / window.end } else { 0.0 };
+    totals.commits_per_second = if window.end > 0.0 {
+        totals.commits_in_window as f64 / window.end
+    } else {
+        0.0
+    };
     totals.drain_seconds = (window.writers_done - window.end).max(0.0);
-    Summary { totals, latency_ms: all.summarize(), writers: per_writer, fairness, errors }
+    Summary {
+        totals,
+        latency_ms: all.summarize(),
+        writers: per_writer,
+        fairness,
+        errors,
+    }
 }
 
 #[cfg(test)]
@@ -267,7 +296,14 @@ mod tests {
 
     fn txn_events(writer: u32, txn: u64, start: f64, end: f64, outcome: OpOutcome) -> Vec<Event> {
         vec![
-            Event::Invoke { writer, txn, attempt: 1, at: start, rows: 10, scheduled_at: None },
+            Event::Invoke {
+                writer,
+                txn,
+                attempt: 1,
+                at: start,
+                rows: 10,
+                scheduled_at: None,
+            },
             Event::Complete {
                 writer,
                 txn,
@@ -294,7 +330,14 @@ mod tests {
         events.extend(txn_events(1, 0, 0.0, 1.0, OpOutcome::Ok));
         events.extend(txn_events(1, 1, 1.0, 9.0, OpOutcome::Fail));
         events.extend(txn_events(1, 2, 9.0, 10.5, OpOutcome::Ok));
-        let s = summarize(&fold(&events), 2, Window { end: 10.0, writers_done: 10.5 });
+        let s = summarize(
+            &fold(&events),
+            2,
+            Window {
+                end: 10.0,
+                writers_done: 10.5,
+            },
+        );
         assert_eq!(s.totals.counts.commits, 12);
         assert_eq!(s.totals.commits_in_window, 11);
         assert_eq!(s.totals.drain_commits, 1);
@@ -303,7 +346,11 @@ mod tests {
         assert_eq!(s.totals.counts.failed, 1);
         assert_eq!(s.errors["retries_exhausted"].count, 1);
         assert_eq!(s.fairness.longest_without_commit_writer, Some(1));
-        assert!((s.fairness.longest_without_commit_seconds - 9.5).abs() < 1e-9, "{:?}", s.fairness);
+        assert!(
+            (s.fairness.longest_without_commit_seconds - 9.5).abs() < 1e-9,
+            "{:?}",
+            s.fairness
+        );
         assert_eq!((s.fairness.commits_min, s.fairness.commits_max), (2, 10));
         assert_eq!(s.latency_ms.commit.count, 12);
         assert_eq!(s.latency_ms.failed_commit.count, 1);

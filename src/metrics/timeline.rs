@@ -39,7 +39,10 @@ fn slot(seconds: &mut Vec<Second>, at: f64) -> &mut Second {
     let s = at.max(0.0) as usize;
     while seconds.len() <= s {
         let next = seconds.len() as u64;
-        seconds.push(Second { second: next, ..Default::default() });
+        seconds.push(Second {
+            second: next,
+            ..Default::default()
+        });
     }
     &mut seconds[s]
 }

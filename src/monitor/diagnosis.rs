@@ -42,27 +42,46 @@ pub struct WriterPlace {
 /// The writer's own catalog sessions: application_name `.../w<N>` exactly.
 fn sessions_of(pg: &PgSnapshot, writer: u32) -> Vec<&Session> {
     let name = format!("w{writer}");
-    pg.sessions.iter().filter(|s| s.application_name.rsplit('/').next() == Some(name.as_str())).collect()
+    pg.sessions
+        .iter()
+        .filter(|s| s.application_name.rsplit('/').next() == Some(name.as_str()))
+        .collect()
 }
 
 /// Where a writer is, from its step and its catalog sessions.
 fn place(w: &WriterSnapshot, pg: Option<&PgSnapshot>) -> WriterPlace {
     let mine = pg.map(|p| sessions_of(p, w.writer)).unwrap_or_default();
-    let who = |pid: i32| pg.and_then(|p| p.session(pid)).map(|s| s.application_name.clone()).unwrap_or_else(|| "another database".into());
+    let who = |pid: i32| {
+        pg.and_then(|p| p.session(pid))
+            .map(|s| s.application_name.clone())
+            .unwrap_or_else(|| "another database".into())
+    };
     let in_txn = mine.iter().any(|s| s.state.starts_with("idle in transaction"));
     let place = if let Some(s) = mine.iter().find(|s| !s.blocked_by.is_empty()) {
         let b = s.blocked_by[0];
-        format!("waiting {:.1} s for a lock held by pid {b} ({})", s.seconds_in_state, who(b))
+        format!(
+            "waiting {:.1} s for a lock held by pid {b} ({})",
+            s.seconds_in_state,
+            who(b)
+        )
     } else if let Some(s) = mine.iter().find(|s| s.state == "active") {
-        format!("running a catalog query for {:.1} s: {}", s.seconds_in_state, s.query.split_whitespace().take(8).collect::<Vec<_>>().join(" "))
+        format!(
+            "running a catalog query for {:.1} s: {}",
+            s.seconds_in_state,
+            s.query.split_whitespace().take(8).collect::<Vec<_>>().join(" ")
+        )
     } else {
         match w.step {
-            Step::Commit if !in_txn => "in COMMIT with no catalog transaction open: DuckLake's retry wait between commit attempts".to_string(),
-            Step::Insert | Step::Commit | Step::Tag => format!(
+            Step::Commit if !in_txn => {
+                "in COMMIT with no catalog transaction open: DuckLake's retry wait between commit attempts".to_string()
+            }
+            Step::Insert | Step::Commit | Step::Tag => {
+                format!(
                 "in {:?}, no catalog query running{}: writing Parquet to the object store, or working inside DuckDB",
                 w.step,
                 if in_txn { " (its catalog transaction open and idle)" } else { "" }
-            ),
+            )
+            }
             Step::Backoff => "in the harness's retry backoff".to_string(),
             Step::Pacing => "waiting for its next transaction (run.rate or run.think_time)".to_string(),
             Step::Resolve => "looking up an unknown commit by its tag".to_string(),
@@ -70,7 +89,11 @@ fn place(w: &WriterSnapshot, pg: Option<&PgSnapshot>) -> WriterPlace {
             step => format!("in {step:?}"),
         }
     };
-    WriterPlace { writer: w.writer, sessions: mine.iter().map(|s| s.pid).collect(), place }
+    WriterPlace {
+        writer: w.writer,
+        sessions: mine.iter().map(|s| s.pid).collect(),
+        place,
+    }
 }
 
 pub fn diagnose(reason: &str, writers: Vec<WriterSnapshot>, pg: Option<PgSnapshot>) -> Diagnosis {
@@ -92,19 +115,41 @@ pub fn diagnose(reason: &str, writers: Vec<WriterSnapshot>, pg: Option<PgSnapsho
     if pg.is_none() {
         summary.push_str(". The catalog database could not be sampled.");
     } else if roots.is_empty() {
-        summary.push_str(". No session in the catalog database blocks another (no lock waits seen): the writers are stuck outside Postgres locks.");
+        summary.push_str(
+            ". No session in the catalog database blocks another (no lock waits seen): the writers are \
+            stuck outside Postgres locks.",
+        );
     }
     for r in &roots {
-        let waiting = chains.iter().filter(|c| c.blockers.iter().any(|b| b.pid == r.pid)).count();
+        let waiting = chains
+            .iter()
+            .filter(|c| c.blockers.iter().any(|b| b.pid == r.pid))
+            .count();
         summary.push_str(&format!(
-            ". Blocking session: pid {} ({}), {}, in transaction for {:.1} s, holding {}, last query: {}; {waiting} session(s) wait for it",
+            ". Blocking session: pid {} ({}), {}, in transaction for {:.1} s, holding {}, last query: {}; {waiting} \
+                session(s) wait for it",
             r.pid,
-            if r.application_name.is_empty() { "no application_name" } else { &r.application_name },
+            if r.application_name.is_empty() {
+                "no application_name"
+            } else {
+                &r.application_name
+            },
             r.state,
             r.seconds_in_transaction,
-            if r.holds.is_empty() { "no relation lock".to_string() } else { r.holds.join(", ") },
+            if r.holds.is_empty() {
+                "no relation lock".to_string()
+            } else {
+                r.holds.join(", ")
+            },
             r.query.split_whitespace().collect::<Vec<_>>().join(" "),
         ));
     }
-    Diagnosis { summary, writers, places, root_blockers: roots, blocking_chains: chains, postgres: pg }
+    Diagnosis {
+        summary,
+        writers,
+        places,
+        root_blockers: roots,
+        blocking_chains: chains,
+        postgres: pg,
+    }
 }

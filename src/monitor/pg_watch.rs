@@ -2,8 +2,8 @@
 //! keeps the peaks, the blocking chains seen, and the latest picture for a diagnosis.
 
 use super::snapshot::{self, BlockingChain, PgSnapshot};
-use crate::fleet::WriterShared;
 use crate::environment::PgEndpoint;
+use crate::fleet::WriterShared;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -42,7 +42,10 @@ impl PgWatch {
             return Ok(Self::skipped(why));
         }
         // Reopened when a fault (a catalog restart) ends it: the timeline goes on after it.
-        let session = crate::runtime::block_on(crate::environment::pg::Session::open(pg, &format!("ducklake-stress/{run_id}/monitor")))?;
+        let session = crate::runtime::block_on(crate::environment::pg::Session::open(
+            pg,
+            &format!("ducklake-stress/{run_id}/monitor"),
+        ))?;
         let summary = Arc::new(Mutex::new(WatchSummary::default()));
         let (stop, mut stopped) = watch::channel(false);
         let sink = summary.clone();
@@ -80,7 +83,10 @@ impl PgWatch {
 
     /// A watch that samples nothing and says why.
     fn skipped(why: String) -> Self {
-        let summary = Arc::new(Mutex::new(WatchSummary { skipped: Some(why), ..WatchSummary::default() }));
+        let summary = Arc::new(Mutex::new(WatchSummary {
+            skipped: Some(why),
+            ..WatchSummary::default()
+        }));
         let (stop, _) = watch::channel(false);
         let task = crate::runtime::get().spawn(async {});
         PgWatch { summary, stop, task }
@@ -107,7 +113,11 @@ impl WatchSummary {
                 break;
             }
             let known = self.blocking_chains_seen.iter().any(|c| {
-                c.waiter == chain.waiter && c.blockers.iter().map(|b| b.pid).eq(chain.blockers.iter().map(|b| b.pid))
+                c.waiter == chain.waiter
+                    && c.blockers
+                        .iter()
+                        .map(|b| b.pid)
+                        .eq(chain.blockers.iter().map(|b| b.pid))
             });
             if !known {
                 self.blocking_chains_seen.push(chain);

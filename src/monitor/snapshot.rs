@@ -93,9 +93,19 @@ pub async fn take(client: &Client, at: Duration) -> anyhow::Result<PgSnapshot> {
     let locks = crate::environment::pg::query_with_deadline(client, LOCKS_SQL, &[], deadline)
         .await?
         .iter()
-        .map(|r| LockRow { pid: r.get(0), locktype: r.get(1), mode: r.get(2), granted: r.get(3), relation: r.get(4) })
+        .map(|r| LockRow {
+            pid: r.get(0),
+            locktype: r.get(1),
+            mode: r.get(2),
+            granted: r.get(3),
+            relation: r.get(4),
+        })
         .collect();
-    Ok(PgSnapshot { at_seconds: at.as_secs_f64(), sessions, locks })
+    Ok(PgSnapshot {
+        at_seconds: at.as_secs_f64(),
+        sessions,
+        locks,
+    })
 }
 
 impl PgSnapshot {
@@ -108,11 +118,18 @@ impl PgSnapshot {
     }
 
     pub fn longest_lock_wait(&self) -> f64 {
-        self.sessions.iter().filter(|s| !s.blocked_by.is_empty()).map(|s| s.seconds_in_state).fold(0.0, f64::max)
+        self.sessions
+            .iter()
+            .filter(|s| !s.blocked_by.is_empty())
+            .map(|s| s.seconds_in_state)
+            .fold(0.0, f64::max)
     }
 
     pub fn idle_in_transaction(&self) -> u64 {
-        self.sessions.iter().filter(|s| s.state.starts_with("idle in transaction")).count() as u64
+        self.sessions
+            .iter()
+            .filter(|s| s.state.starts_with("idle in transaction"))
+            .count() as u64
     }
 
     pub fn blocking_chains(&self) -> Vec<BlockingChain> {
@@ -130,7 +147,11 @@ impl PgSnapshot {
 
     /// Sessions that block others and wait for nobody: where a hang starts.
     pub fn root_blockers(&self) -> Vec<Blocker> {
-        let blocking: BTreeSet<i32> = self.sessions.iter().flat_map(|s| s.blocked_by.iter().copied()).collect();
+        let blocking: BTreeSet<i32> = self
+            .sessions
+            .iter()
+            .flat_map(|s| s.blocked_by.iter().copied())
+            .collect();
         blocking
             .into_iter()
             .filter(|pid| self.session(*pid).is_none_or(|s| s.blocked_by.is_empty()))
@@ -154,7 +175,14 @@ impl PgSnapshot {
                 query: b.query.clone(),
                 holds,
             },
-            None => Blocker { pid, application_name: "(not in this database)".into(), state: String::new(), seconds_in_transaction: 0.0, query: String::new(), holds },
+            None => Blocker {
+                pid,
+                application_name: "(not in this database)".into(),
+                state: String::new(),
+                seconds_in_transaction: 0.0,
+                query: String::new(),
+                holds,
+            },
         }
     }
 }

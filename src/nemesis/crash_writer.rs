@@ -11,9 +11,14 @@ pub async fn run(mut fault: Fault) {
     if !fault.sleep(fault.spec.after).await {
         return;
     }
-    let alive: Vec<i32> = fault.pids().into_iter().filter(|p| super::is_writer_process(*p)).collect();
+    let alive: Vec<i32> = fault
+        .pids()
+        .into_iter()
+        .filter(|p| super::is_writer_process(*p))
+        .collect();
     let Some(&pid) = alive.choose(&mut rand::rng()) else {
-        return fault.note(|l| l.error = Some("no writer process to crash: crash_writer needs run.mode = \"process\"".into()));
+        return fault
+            .note(|l| l.error = Some("no writer process to crash: crash_writer needs run.mode = \"process\"".into()));
     };
     fault.mark(true);
     let target = Pid::from_raw(pid);

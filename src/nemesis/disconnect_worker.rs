@@ -12,7 +12,13 @@ pub async fn run(mut fault: Fault) {
         return;
     }
     let Some(workers) = fault.workers.clone() else {
-        fault.note(|l| l.error = Some("disconnect_worker cuts off a remote worker: run the scenario with --coordinate ADDR --workers N and workers in containers".into()));
+        fault.note(|l| {
+            l.error = Some(
+                "disconnect_worker cuts off a remote worker: run the scenario with --coordinate \
+            ADDR --workers N and workers in containers"
+                    .into(),
+            )
+        });
         return;
     };
     let Some((index, host)) = workers.connected().into_iter().max_by_key(|(i, _)| *i) else {
@@ -21,10 +27,24 @@ pub async fn run(mut fault: Fault) {
     };
     fault.note(|l| l.target = format!("remote worker {index} (container {host})"));
     // Docker names a container's host after its id, so the host name finds the container.
-    let networks = match docker_async(&["inspect", "-f", "{{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", &host]).await {
+    let networks = match docker_async(&[
+        "inspect",
+        "-f",
+        "{{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}",
+        &host,
+    ])
+    .await
+    {
         Ok(n) if !n.trim().is_empty() => n,
         Ok(_) => return fault.note(|l| l.error = Some(format!("container {host} is on no network"))),
-        Err(e) => return fault.note(|l| l.error = Some(format!("worker {index} runs on host {host:?}, which is not a container this Docker engine knows (disconnect_worker needs workers in containers on this machine): {e:#}"))),
+        Err(e) => {
+            return fault.note(|l| {
+                l.error = Some(format!(
+                    "worker {index} runs on host {host:?}, which is not a \
+            container this Docker engine knows (disconnect_worker needs workers in containers on this machine): {e:#}"
+                ))
+            })
+        }
     };
     workers.expect_loss(index);
     for network in networks.split_whitespace() {

@@ -3,8 +3,8 @@
 //! holds, then `docker unpause`. Connections stay open; the server just stops answering.
 //! Unpaused also when the run ends first, so nothing stays frozen.
 
-use super::Fault;
 use super::docker_async;
+use super::Fault;
 use crate::scenario::NemesisKind;
 use std::time::Duration;
 
@@ -12,8 +12,17 @@ pub async fn run(mut fault: Fault) {
     if !fault.sleep(fault.spec.after).await {
         return;
     }
-    let service = if fault.spec.kind == NemesisKind::PauseCatalog { "postgres" } else { "s3" };
-    let Some(id) = fault.containers.iter().find(|(s, _)| *s == service).map(|(_, id)| id.clone()) else {
+    let service = if fault.spec.kind == NemesisKind::PauseCatalog {
+        "postgres"
+    } else {
+        "s3"
+    };
+    let Some(id) = fault
+        .containers
+        .iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, id)| id.clone())
+    else {
         fault.note(|l| l.error = Some(format!("no {service} container was started for this run")));
         return;
     };

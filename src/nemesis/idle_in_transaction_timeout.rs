@@ -9,12 +9,22 @@ use std::time::Duration;
 
 pub async fn run(mut fault: Fault) {
     let Some(client) = fault.start().await else { return };
-    let ms = fault.spec.timeout.unwrap_or(Duration::from_millis(50)).as_millis().max(1);
+    let ms = fault
+        .spec
+        .timeout
+        .unwrap_or(Duration::from_millis(50))
+        .as_millis()
+        .max(1);
     let fatal = || async {
-        crate::environment::pg::query_with_deadline(&client, "SELECT sessions_fatal FROM pg_stat_database WHERE datname = current_database()", &[], Duration::from_secs(5))
-            .await
-            .ok()
-            .and_then(|rows| rows.first().map(|r| r.get::<_, i64>(0)))
+        crate::environment::pg::query_with_deadline(
+            &client,
+            "SELECT sessions_fatal FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+            Duration::from_secs(5),
+        )
+        .await
+        .ok()
+        .and_then(|rows| rows.first().map(|r| r.get::<_, i64>(0)))
     };
     let before = fatal().await;
     let set = format!("ALTER SYSTEM SET idle_in_transaction_session_timeout = '{ms}ms'");
@@ -30,7 +40,10 @@ pub async fn run(mut fault: Fault) {
         }
         None => fault.until_stopped().await,
     }
-    for sql in ["ALTER SYSTEM RESET idle_in_transaction_session_timeout", "SELECT pg_reload_conf()"] {
+    for sql in [
+        "ALTER SYSTEM RESET idle_in_transaction_session_timeout",
+        "SELECT pg_reload_conf()",
+    ] {
         let _ = crate::environment::pg::query_with_deadline(&client, sql, &[], Duration::from_secs(5)).await;
     }
     // Stats reach pg_stat_database when a backend ends; give the last ones a moment.

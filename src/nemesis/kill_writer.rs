@@ -18,7 +18,8 @@ const HUNT: Duration = Duration::from_secs(10);
 pub async fn run(mut fault: Fault) {
     let Some(client) = fault.start().await else { return };
     if fault.writer_pids.is_empty() {
-        return fault.note(|l| l.error = Some("no writer process to kill: kill_writer needs run.mode = \"process\"".into()));
+        return fault
+            .note(|l| l.error = Some("no writer process to kill: kill_writer needs run.mode = \"process\"".into()));
     }
     fault.mark(true);
     loop {
@@ -61,16 +62,33 @@ async fn strike(fault: &Fault, writer: usize, pid: i32) {
 async fn victim(fault: &Fault, client: &tokio_postgres::Client) -> Option<(usize, i32)> {
     let pids = fault.pids();
     if fault.spec.during != FaultMoment::Commit {
-        let alive: Vec<(usize, i32)> = pids.iter().copied().enumerate().filter(|(_, p)| super::is_writer_process(*p)).collect();
+        let alive: Vec<(usize, i32)> = pids
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, p)| super::is_writer_process(*p))
+            .collect();
         return alive.choose(&mut rand::rng()).copied();
     }
-    let sql = format!("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE $1 AND {COMMITTING} LIMIT 1");
+    let sql = format!(
+        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE $1 AND {COMMITTING} LIMIT 1"
+    );
     let until = Instant::now() + HUNT;
     while Instant::now() < until {
-        let rows = crate::environment::pg::query_with_deadline(client, &sql, &[&fault.writer_pattern], Duration::from_secs(5)).await.ok()?;
+        let rows =
+            crate::environment::pg::query_with_deadline(client, &sql, &[&fault.writer_pattern], Duration::from_secs(5))
+                .await
+                .ok()?;
         // `.../w<N>`: writer N, whose process is writer_pids[N].
-        let writer = rows.first().and_then(|r| r.get::<_, String>(0).rsplit_once("/w").and_then(|(_, n)| n.parse::<usize>().ok()));
-        if let Some((n, pid)) = writer.and_then(|n| Some((n, pids.get(n).copied()?))).filter(|(_, p)| super::is_writer_process(*p)) {
+        let writer = rows.first().and_then(|r| {
+            r.get::<_, String>(0)
+                .rsplit_once("/w")
+                .and_then(|(_, n)| n.parse::<usize>().ok())
+        });
+        if let Some((n, pid)) = writer
+            .and_then(|n| Some((n, pids.get(n).copied()?)))
+            .filter(|(_, p)| super::is_writer_process(*p))
+        {
             return Some((n, pid));
         }
         tokio::time::sleep(POLL).await;

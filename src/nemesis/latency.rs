@@ -13,8 +13,14 @@ use std::time::Duration;
 const DEV: &str = "lo";
 
 pub fn describe(spec: &NemesisSpec) -> String {
-    let delay = spec.delay.map(|d| humantime::format_duration(d).to_string()).unwrap_or_default();
-    let jitter = spec.jitter.map(|j| format!(" ± {}", humantime::format_duration(j))).unwrap_or_default();
+    let delay = spec
+        .delay
+        .map(|d| humantime::format_duration(d).to_string())
+        .unwrap_or_default();
+    let jitter = spec
+        .jitter
+        .map(|j| format!(" ± {}", humantime::format_duration(j)))
+        .unwrap_or_default();
     let to = match spec.target {
         Some(LatencyTarget::S3) => "the S3 server",
         _ => "the catalog",
@@ -31,7 +37,12 @@ pub async fn run(mut fault: Fault) {
         Err(e) => return fault.note(|l| l.error = Some(e)),
     };
     if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
-        return fault.note(|l| l.error = Some(format!("latency shapes the loopback device, but the target runs at {host}: it needs services on this machine (the native environment)")));
+        return fault.note(|l| {
+            l.error = Some(format!(
+                "latency shapes the loopback device, but the target runs at \
+            {host}: it needs services on this machine (the native environment)"
+            ))
+        });
     }
     let delay = fault.spec.delay.unwrap_or(Duration::from_millis(20));
     let rule = netem_args(delay, fault.spec.jitter);
@@ -39,7 +50,12 @@ pub async fn run(mut fault: Fault) {
         let _ = remove();
         return fault.note(|l| l.error = Some(e));
     }
-    fault.note(|l| l.rule = Some(format!("tc qdisc … dev {DEV} parent 1:20 netem {} (packets to or from port {port})", rule.join(" "))));
+    fault.note(|l| {
+        l.rule = Some(format!(
+            "tc qdisc … dev {DEV} parent 1:20 netem {} (packets to or from port {port})",
+            rule.join(" ")
+        ))
+    });
     fault.mark(true);
     match fault.spec.hold {
         Some(hold) => {
@@ -56,10 +72,20 @@ pub async fn run(mut fault: Fault) {
 fn endpoint(fault: &Fault) -> Result<(String, u16), String> {
     match fault.spec.target {
         Some(LatencyTarget::S3) => {
-            let s3 = fault.s3.as_ref().ok_or("latency target = \"s3\" but the run has no S3 endpoint (lake.data = \"local\")")?;
+            let s3 = fault
+                .s3
+                .as_ref()
+                .ok_or("latency target = \"s3\" but the run has no S3 endpoint (lake.data = \"local\")")?;
             let hostport = s3.endpoint.trim_start_matches("http://").trim_start_matches("https://");
-            let (host, port) = hostport.rsplit_once(':').ok_or_else(|| format!("the S3 endpoint {} names no port", s3.endpoint))?;
-            Ok((host.to_string(), port.trim_end_matches('/').parse().map_err(|_| format!("the S3 endpoint {} has no numeric port", s3.endpoint))?))
+            let (host, port) = hostport
+                .rsplit_once(':')
+                .ok_or_else(|| format!("the S3 endpoint {} names no port", s3.endpoint))?;
+            Ok((
+                host.to_string(),
+                port.trim_end_matches('/')
+                    .parse()
+                    .map_err(|_| format!("the S3 endpoint {} has no numeric port", s3.endpoint))?,
+            ))
         }
         _ => Ok((fault.pg.host.clone(), fault.pg.port)),
     }
@@ -78,24 +104,38 @@ fn netem_args(delay: Duration, jitter: Option<Duration>) -> Vec<String> {
 /// netem qdisc delays; two u32 filters put the service's packets into 1:20. (htb rather
 /// than prio: some kernels, these machines' among them, lack sch_prio.)
 fn add(port: u16, netem: &[String]) -> Result<(), String> {
-    tc(&["qdisc", "add", "dev", DEV, "root", "handle", "1:", "htb", "default", "10"]).map_err(|e| {
-        format!("{e}. Adding a qdisc needs root (CAP_NET_ADMIN); if a crashed run left one on {DEV}, remove it with `tc qdisc del dev {DEV} root`")
+    tc(&[
+        "qdisc", "add", "dev", DEV, "root", "handle", "1:", "htb", "default", "10",
+    ])
+    .map_err(|e| {
+        format!(
+            "{e}. Adding a qdisc needs root (CAP_NET_ADMIN); if a crashed run left one on {DEV}, remove it with \
+            `tc qdisc del dev {DEV} root`"
+        )
     })?;
     for class in ["1:10", "1:20"] {
-        tc(&["class", "add", "dev", DEV, "parent", "1:", "classid", class, "htb", "rate", "100gbit"])?;
+        tc(&[
+            "class", "add", "dev", DEV, "parent", "1:", "classid", class, "htb", "rate", "100gbit",
+        ])?;
     }
     let mut delay = vec!["qdisc", "add", "dev", DEV, "parent", "1:20", "handle", "20:", "netem"];
     delay.extend(netem.iter().map(String::as_str));
     tc(&delay).map_err(|e| {
         if e.contains("kind is unknown") {
-            format!("this kernel has no netem queueing discipline (sch_netem), so no delay can be added here ({e}); the run went on without the fault")
+            format!(
+                "this kernel has no netem queueing discipline (sch_netem), so no delay can be added here ({e}); \
+                the run went on without the fault"
+            )
         } else {
             e
         }
     })?;
     let port = port.to_string();
     for side in ["dport", "sport"] {
-        tc(&["filter", "add", "dev", DEV, "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip", side, &port, "0xffff", "flowid", "1:20"])?;
+        tc(&[
+            "filter", "add", "dev", DEV, "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip", side,
+            &port, "0xffff", "flowid", "1:20",
+        ])?;
     }
     Ok(())
 }
@@ -110,7 +150,11 @@ fn tc(args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         return Ok(());
     }
-    Err(format!("`tc {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    Err(format!(
+        "`tc {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
 }
 
 #[cfg(test)]
@@ -120,7 +164,13 @@ mod tests {
     #[test]
     fn netem_arguments_in_microseconds_with_optional_jitter() {
         assert_eq!(netem_args(Duration::from_millis(20), None), ["delay", "20000us"]);
-        assert_eq!(netem_args(Duration::from_millis(20), Some(Duration::from_millis(5))), ["delay", "20000us", "5000us", "distribution", "normal"]);
-        assert_eq!(netem_args(Duration::from_micros(500), Some(Duration::ZERO)), ["delay", "500us"]);
+        assert_eq!(
+            netem_args(Duration::from_millis(20), Some(Duration::from_millis(5))),
+            ["delay", "20000us", "5000us", "distribution", "normal"]
+        );
+        assert_eq!(
+            netem_args(Duration::from_micros(500), Some(Duration::ZERO)),
+            ["delay", "500us"]
+        );
     }
 }

@@ -12,7 +12,11 @@ pub async fn run(mut fault: Fault) {
         Ok(Err(e)) => return fault.note(|l| l.error = Some(e.to_string())),
         Err(_) => return fault.note(|l| l.error = Some("could not get the lock within 10 s".into())),
     }
-    let pid: Option<i32> = client.query_one("SELECT pg_backend_pid()", &[]).await.ok().map(|r| r.get(0));
+    let pid: Option<i32> = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .ok()
+        .map(|r| r.get(0));
     fault.note(|l| l.backend_pid = pid);
     fault.mark(true);
     match fault.spec.hold {

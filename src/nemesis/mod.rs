@@ -13,10 +13,10 @@ pub mod restart_service;
 pub mod terminate_writer_sessions;
 
 use crate::environment::process::ServiceHandle;
-use crate::fleet::{Restarter, Workers};
 use crate::environment::{EnvFile, PgEndpoint, S3Endpoint};
-use crate::scenario::{NemesisKind, NemesisSpec};
+use crate::fleet::{Restarter, Workers};
 use crate::history::Recorder;
+use crate::scenario::{NemesisKind, NemesisSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -92,7 +92,8 @@ impl NemesisLog {
         if self.kind == format!("{:?}", NemesisKind::KillWriter) && self.killed_pids.is_empty() {
             return Some("no writer process was killed".into());
         }
-        let restarting = [NemesisKind::RestartCatalog, NemesisKind::KillS3, NemesisKind::RestartS3].map(|k| format!("{k:?}"));
+        let restarting =
+            [NemesisKind::RestartCatalog, NemesisKind::KillS3, NemesisKind::RestartS3].map(|k| format!("{k:?}"));
         if restarting.contains(&self.kind) {
             if let Some(e) = self.restarts.iter().find_map(|r| r.error.clone()) {
                 return Some(e);
@@ -160,7 +161,11 @@ impl Fault {
     pub fn service(&self, names: &[&str]) -> Option<ServiceHandle> {
         let found = self.services.iter().find(|s| names.contains(&s.name())).cloned();
         if found.is_none() {
-            let why = format!("no {} process the harness started: {:?} needs the native environment", names.join(" or "), self.spec.kind);
+            let why = format!(
+                "no {} process the harness started: {:?} needs the native environment",
+                names.join(" or "),
+                self.spec.kind
+            );
             self.note(|l| l.error = Some(why));
         }
         found
@@ -188,8 +193,15 @@ impl Fault {
     /// Records that the fault began (or ended), in the report and in the history.
     pub fn mark(&self, started: bool) {
         let at = self.history.now();
-        self.history.nemesis(&format!("{:?}", self.spec.kind), if started { "start" } else { "end" });
-        self.note(|l| if started { l.started_at_seconds = Some(at) } else { l.ended_at_seconds = Some(at) });
+        self.history
+            .nemesis(&format!("{:?}", self.spec.kind), if started { "start" } else { "end" });
+        self.note(|l| {
+            if started {
+                l.started_at_seconds = Some(at)
+            } else {
+                l.ended_at_seconds = Some(at)
+            }
+        });
     }
 }
 
@@ -202,7 +214,17 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(specs: &[NemesisSpec], endpoints: &EnvFile, run_id: &str, history: &Arc<Recorder>, writer_pids: &[i32], services: &[ServiceHandle], containers: &[(&'static str, String)], restarter: Option<Arc<dyn Restarter>>, workers: Option<Arc<dyn Workers>>) -> Self {
+    pub fn start(
+        specs: &[NemesisSpec],
+        endpoints: &EnvFile,
+        run_id: &str,
+        history: &Arc<Recorder>,
+        writer_pids: &[i32],
+        services: &[ServiceHandle],
+        containers: &[(&'static str, String)],
+        restarter: Option<Arc<dyn Restarter>>,
+        workers: Option<Arc<dyn Workers>>,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -213,13 +235,24 @@ impl Nemeses {
                 NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
                 NemesisKind::PauseCatalog => "the catalog's Postgres".to_string(),
                 NemesisKind::PauseS3 => "the S3 server".to_string(),
-                NemesisKind::RestartCatalog => format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase(),
+                NemesisKind::RestartCatalog => {
+                    format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase()
+                }
                 NemesisKind::KillS3 | NemesisKind::RestartS3 => "the S3 server".to_string(),
                 NemesisKind::Latency => latency::describe(spec),
                 NemesisKind::DisconnectWorker => "the last remote worker to join".to_string(),
-                NemesisKind::IdleInTransactionTimeout => format!("idle_in_transaction_session_timeout = {}", spec.timeout.map(|t| humantime::format_duration(t).to_string()).unwrap_or_default()),
+                NemesisKind::IdleInTransactionTimeout => format!(
+                    "idle_in_transaction_session_timeout = {}",
+                    spec.timeout
+                        .map(|t| humantime::format_duration(t).to_string())
+                        .unwrap_or_default()
+                ),
             };
-            let log = Arc::new(Mutex::new(NemesisLog { kind: format!("{:?}", spec.kind), target, ..Default::default() }));
+            let log = Arc::new(Mutex::new(NemesisLog {
+                kind: format!("{:?}", spec.kind),
+                target,
+                ..Default::default()
+            }));
             logs.push(log.clone());
             let fault = Fault {
                 spec: spec.clone(),
@@ -242,18 +275,34 @@ impl Nemeses {
                     NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
                     NemesisKind::CrashWriter => crash_writer::run(fault).await,
                     NemesisKind::KillWriter => kill_writer::run(fault).await,
-                    NemesisKind::PauseCatalog | NemesisKind::PauseS3 if fault.services.is_empty() && !fault.containers.is_empty() => docker_pause::run(fault).await,
+                    NemesisKind::PauseCatalog | NemesisKind::PauseS3
+                        if fault.services.is_empty() && !fault.containers.is_empty() =>
+                    {
+                        docker_pause::run(fault).await
+                    }
                     NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
                     NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
                     NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,
-                    NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 => restart_service::run(fault).await,
+                    NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 => {
+                        restart_service::run(fault).await
+                    }
                     NemesisKind::Latency => latency::run(fault).await,
                     NemesisKind::DisconnectWorker => disconnect_worker::run(fault).await,
                 }
             }));
         }
-        let restarting = specs.iter().any(|s| matches!(s.kind, NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 | NemesisKind::Latency));
-        Nemeses { restarting, logs, stop, tasks }
+        let restarting = specs.iter().any(|s| {
+            matches!(
+                s.kind,
+                NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 | NemesisKind::Latency
+            )
+        });
+        Nemeses {
+            restarting,
+            logs,
+            stop,
+            tasks,
+        }
     }
 
     /// Ends every fault (releasing its locks) and returns what each did.
@@ -261,10 +310,17 @@ impl Nemeses {
         let _ = self.stop.send(true);
         // A service that is down when the run ends is being started again: wait for it,
         // or the checks would find no catalog or no object store.
-        let limit = if self.restarting { restart_service::READY_LIMIT + std::time::Duration::from_secs(35) } else { std::time::Duration::from_secs(3) };
+        let limit = if self.restarting {
+            restart_service::READY_LIMIT + std::time::Duration::from_secs(35)
+        } else {
+            std::time::Duration::from_secs(3)
+        };
         for t in self.tasks {
             let _ = crate::runtime::block_on(async { tokio::time::timeout(limit, t).await });
         }
-        self.logs.iter().map(|l| l.lock().unwrap_or_else(|p| p.into_inner()).clone()).collect()
+        self.logs
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect()
     }
 }

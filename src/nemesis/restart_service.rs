@@ -44,7 +44,12 @@ pub async fn run(mut fault: Fault) {
 }
 
 /// One stop, downtime and start, with when the service answered again.
-async fn cycle(fault: &mut Fault, service: &crate::environment::process::ServiceHandle, signal: Signal, down: Duration) -> Restart {
+async fn cycle(
+    fault: &mut Fault,
+    service: &crate::environment::process::ServiceHandle,
+    signal: Signal,
+    down: Duration,
+) -> Restart {
     let kind = format!("{:?}", fault.spec.kind);
     let stopped_at_seconds = fault.history.now();
     fault.history.nemesis(&kind, "down");
@@ -58,14 +63,25 @@ async fn cycle(fault: &mut Fault, service: &crate::environment::process::Service
     fault.sleep(down).await;
     let svc = service.clone();
     let started = tokio::task::spawn_blocking(move || svc.start_again()).await;
-    let mut restart = Restart { stopped_at_seconds, exit, ready_at_seconds: None, error: None };
+    let mut restart = Restart {
+        stopped_at_seconds,
+        exit,
+        ready_at_seconds: None,
+        error: None,
+    };
     match started {
         Ok(Ok(_)) => match ready(fault, service).await {
             Ok(()) => {
                 restart.ready_at_seconds = Some(fault.history.now());
                 fault.history.nemesis(&kind, "up");
             }
-            Err(e) => restart.error = Some(format!("{} did not answer within {} s of starting again: {e:#}", service.name(), READY_LIMIT.as_secs())),
+            Err(e) => {
+                restart.error = Some(format!(
+                    "{} did not answer within {} s of starting again: {e:#}",
+                    service.name(),
+                    READY_LIMIT.as_secs()
+                ))
+            }
         },
         Ok(Err(e)) => restart.error = Some(format!("{e:#}")),
         Err(e) => restart.error = Some(format!("starting again failed: {e}")),
@@ -79,7 +95,9 @@ async fn ready(fault: &Fault, service: &crate::environment::process::ServiceHand
     loop {
         let probe = match &fault.s3 {
             Some(s3) if service.name() != "postgres" => crate::environment::s3::head_bucket(s3).await,
-            _ => crate::environment::pg::connect(&fault.pg, None, &fault.application_name).await.map(drop),
+            _ => crate::environment::pg::connect(&fault.pg, None, &fault.application_name)
+                .await
+                .map(drop),
         };
         match probe {
             Ok(()) => return Ok(()),

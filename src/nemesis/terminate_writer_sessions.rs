@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 /// commit as one multi-statement string starting `INSERT INTO "<schema>".ducklake_snapshot
 /// VALUES`, then sends `COMMIT` (seen with log_statement = all); between the two the
 /// session is idle in transaction with the INSERT as its last query.
-pub const COMMITTING: &str = "((state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO %ducklake_snapshot VALUES%') OR (state = 'active' AND query = 'COMMIT'))";
+pub const COMMITTING: &str = "((state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO \
+    %ducklake_snapshot VALUES%') OR (state = 'active' AND query = 'COMMIT'))";
 
 /// How often to look for a committing session, and for how long per strike at most.
 const POLL: Duration = Duration::from_millis(2);
@@ -28,12 +29,22 @@ pub async fn run(mut fault: Fault) {
         FaultMoment::Commit => COMMITTING,
         FaultMoment::CommitAck => "wait_event = 'SyncRep'",
     };
-    let sql = format!("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE $1 AND {filter}");
+    let sql = format!(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE \
+        application_name LIKE $1 AND {filter}"
+    );
     loop {
         let stalled = fault.spec.during == FaultMoment::CommitAck && stall_commits(&fault, &client, true).await;
         let hunt_until = Instant::now() + HUNT;
         loop {
-            match crate::environment::pg::query_with_deadline(&client, &sql, &[&fault.writer_pattern], Duration::from_secs(5)).await {
+            match crate::environment::pg::query_with_deadline(
+                &client,
+                &sql,
+                &[&fault.writer_pattern],
+                Duration::from_secs(5),
+            )
+            .await
+            {
                 Ok(rows) => {
                     let n: i64 = rows.first().map(|r| r.get(0)).unwrap_or(0);
                     fault.note(|l| l.sessions_terminated += n as u64);
@@ -64,7 +75,11 @@ pub async fn run(mut fault: Fault) {
 /// Makes every commit wait for a synchronous standby that does not exist (or stops that).
 /// ALTER SYSTEM cannot run in a transaction block, hence one statement per call.
 async fn stall_commits(fault: &Fault, client: &tokio_postgres::Client, on: bool) -> bool {
-    let set = if on { "ALTER SYSTEM SET synchronous_standby_names = 'ducklake_stress_no_standby'" } else { "ALTER SYSTEM RESET synchronous_standby_names" };
+    let set = if on {
+        "ALTER SYSTEM SET synchronous_standby_names = 'ducklake_stress_no_standby'"
+    } else {
+        "ALTER SYSTEM RESET synchronous_standby_names"
+    };
     for sql in [set, "SELECT pg_reload_conf()"] {
         if let Err(e) = crate::environment::pg::query_with_deadline(client, sql, &[], Duration::from_secs(5)).await {
             fault.note(|l| l.error = Some(format!("{sql}: {e:#}")));

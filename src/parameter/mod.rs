@@ -15,14 +15,25 @@ impl std::str::FromStr for Param {
 
     fn from_str(s: &str) -> anyhow::Result<Param> {
         // The key is checked like a --set key; the values are split on commas.
-        let o: Override = s.parse().map_err(|_| bad_input(format!("--param {s}: expected KEY=V1,V2,..., e.g. --param run.writers=4,8,16 (a scenario key and the values it takes).")))?;
+        let o: Override = s.parse().map_err(|_| {
+            bad_input(format!(
+                "--param {s}: expected KEY=V1,V2,..., e.g. --param \
+            run.writers=4,8,16 (a scenario key and the values it takes)."
+            ))
+        })?;
         let values: Vec<String> = o.value.split(',').map(|v| v.trim().to_string()).collect();
         if values.iter().any(|v| v.is_empty()) {
-            return Err(bad_input(format!("--param {s}: an empty value in the list; write the values separated by commas, e.g. --param {}=4,8,16.", o.key)));
+            return Err(bad_input(format!(
+                "--param {s}: an empty value in the list; write the values separated by \
+                commas, e.g. --param {}=4,8,16.",
+                o.key
+            )));
         }
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = values.iter().find(|v| !seen.insert(v.as_str())) {
-            return Err(bad_input(format!("--param {s}: the value {dup} is listed twice; list each value once and use --repeat for repetitions.")));
+            return Err(bad_input(format!(
+                "--param {s}: the value {dup} is listed twice; list each value once and use --repeat for repetitions."
+            )));
         }
         Ok(Param { key: o.key, values })
     }
@@ -36,7 +47,13 @@ pub struct Point {
 
 impl Point {
     pub fn overrides(&self) -> Vec<Override> {
-        self.values.iter().map(|(k, v)| Override { key: k.clone(), value: v.clone() }).collect()
+        self.values
+            .iter()
+            .map(|(k, v)| Override {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect()
     }
 
     /// `run.writers=8 retry.ducklake.max_retry_count=100`, or `(scenario as written)`.
@@ -44,7 +61,11 @@ impl Point {
         if self.values.is_empty() {
             return "(scenario as written)".into();
         }
-        self.values.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -56,17 +77,22 @@ impl Point {
 pub fn matrix(params: &[Param]) -> anyhow::Result<Vec<Point>> {
     let mut keys = std::collections::HashSet::new();
     if let Some(p) = params.iter().find(|p| !keys.insert(p.key.as_str())) {
-        return Err(bad_input(format!("--param {} is given twice; list all its values in one --param {}=A,B,C.", p.key, p.key)));
+        return Err(bad_input(format!(
+            "--param {} is given twice; list all its values in one --param {}=A,B,C.",
+            p.key, p.key
+        )));
     }
     let mut points = vec![Point { values: Vec::new() }];
     for p in params {
         points = points
             .into_iter()
-            .flat_map(|pt| p.values.iter().map(move |v| {
-                let mut values = pt.values.clone();
-                values.push((p.key.clone(), v.clone()));
-                Point { values }
-            }))
+            .flat_map(|pt| {
+                p.values.iter().map(move |v| {
+                    let mut values = pt.values.clone();
+                    values.push((p.key.clone(), v.clone()));
+                    Point { values }
+                })
+            })
             .collect();
     }
     Ok(points)
@@ -78,7 +104,10 @@ mod tests {
 
     #[test]
     fn the_matrix_holds_every_combination_once() {
-        let params: Vec<Param> = ["run.writers=4,8", "retry.ducklake.max_retry_count=10,100,1000"].iter().map(|s| s.parse().unwrap()).collect();
+        let params: Vec<Param> = ["run.writers=4,8", "retry.ducklake.max_retry_count=10,100,1000"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let points = matrix(&params).unwrap();
         assert_eq!(points.len(), 6);
         assert_eq!(points[0].label(), "run.writers=4 retry.ducklake.max_retry_count=10");
@@ -89,10 +118,25 @@ mod tests {
 
     #[test]
     fn bad_lists_are_refused_with_an_example() {
-        assert!("run.writers".parse::<Param>().unwrap_err().to_string().contains("KEY=V1,V2"));
-        assert!("run.writers=4,,8".parse::<Param>().unwrap_err().to_string().contains("empty value"));
-        assert!("run.writers=4,4".parse::<Param>().unwrap_err().to_string().contains("twice"));
-        let twice: Vec<Param> = ["run.writers=4", "run.writers=8"].iter().map(|s| s.parse().unwrap()).collect();
+        assert!("run.writers"
+            .parse::<Param>()
+            .unwrap_err()
+            .to_string()
+            .contains("KEY=V1,V2"));
+        assert!("run.writers=4,,8"
+            .parse::<Param>()
+            .unwrap_err()
+            .to_string()
+            .contains("empty value"));
+        assert!("run.writers=4,4"
+            .parse::<Param>()
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
+        let twice: Vec<Param> = ["run.writers=4", "run.writers=8"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         assert!(matrix(&twice).unwrap_err().to_string().contains("given twice"));
     }
 }

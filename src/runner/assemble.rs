@@ -42,13 +42,27 @@ pub fn report(mut p: Pieces) -> Report {
     let known_not_seen = known_findings(&mut p);
     let txns = transaction::fold(p.events);
     let mut measured = summary::summarize(&txns, p.scenario.run.writers, p.writing.window);
-    measured.totals.catalog_rollbacks = p.record.catalog_rollbacks_before.zip(p.record.catalog_rollbacks_after).filter(|_| p.record.catalog_rollbacks_untrusted.is_none()).map(|(b, a)| (a - b).max(0) as u64);
+    measured.totals.catalog_rollbacks = p
+        .record
+        .catalog_rollbacks_before
+        .zip(p.record.catalog_rollbacks_after)
+        .filter(|_| p.record.catalog_rollbacks_untrusted.is_none())
+        .map(|(b, a)| (a - b).max(0) as u64);
     let setup = note_setup_errors(&mut measured, p.shared, &p.writing.pids);
-    let all_errors = measured.writers.iter_mut().map(|w| &mut w.errors).chain([&mut measured.errors]);
+    let all_errors = measured
+        .writers
+        .iter_mut()
+        .map(|w| &mut w.errors)
+        .chain([&mut measured.errors]);
     for e in all_errors.flat_map(|errors| errors.values_mut()) {
         crate::metrics::conflicts::attribute(&mut e.conflicts, &p.conflict_names, &p.scenario);
     }
-    let killed: Vec<i32> = p.writing.nemesis.iter().flat_map(|n| n.killed_pids.iter().copied()).collect();
+    let killed: Vec<i32> = p
+        .writing
+        .nemesis
+        .iter()
+        .flat_map(|n| n.killed_pids.iter().copied())
+        .collect();
     let mut crashes = p.writing.crashes;
     for c in &mut crashes {
         // A worker cut off by a fault marked its writers' ends expected already.
@@ -58,11 +72,21 @@ pub fn report(mut p: Pieces) -> Report {
     let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, unexpected, &p.checks);
     // A fault that never happened makes a passing run meaningless.
     let idle_nemeses = if p.writing.started {
-        p.writing.nemesis.iter().filter_map(|n| n.idle_reason().map(|why| format!("{} on {}: {why}", n.kind, n.target))).collect()
+        p.writing
+            .nemesis
+            .iter()
+            .filter_map(|n| n.idle_reason().map(|why| format!("{} on {}: {why}", n.kind, n.target)))
+            .collect()
     } else {
         Vec::new()
     };
-    let circumstances = Circumstances { ending: p.writing.ending, diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()), setup_errors: &setup.errors, setup_failure_is_finding: setup.lock_among_writers, idle_nemeses };
+    let circumstances = Circumstances {
+        ending: p.writing.ending,
+        diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()),
+        setup_errors: &setup.errors,
+        setup_failure_is_finding: setup.lock_among_writers,
+        idle_nemeses,
+    };
     let (verdict, verdict_reason) = verdict::decide(&circumstances, &p.checks, &thresholds);
     let startup_ms = p.env.startup.as_millis() as u64;
     let pacing = crate::metrics::pacing::summarize(&txns, &p.scenario, p.writing.window);
@@ -97,12 +121,20 @@ pub fn report(mut p: Pieces) -> Report {
         pacing,
         writers: measured.writers.clone(),
         errors: measured.errors,
-        timeline: timeline::build(&txns, &p.shared.lock_samples.all(), &stall_spans(&p.writing.stalls, p.writing.window.writers_done)),
+        timeline: timeline::build(
+            &txns,
+            &p.shared.lock_samples.all(),
+            &stall_spans(&p.writing.stalls, p.writing.window.writers_done),
+        ),
         postgres: p.postgres,
         nemesis: p.writing.nemesis,
         crashes,
         writer_pids: p.writing.pids,
-        history: HistoryInfo { file: p.history_file, entries: p.events.len() as u64, write_errors: p.history_write_errors },
+        history: HistoryInfo {
+            file: p.history_file,
+            entries: p.events.len() as u64,
+            write_errors: p.history_write_errors,
+        },
         snapshots: snapshot_range(&txns),
         checks: p.checks,
         checks_note: p.checks_note,
@@ -123,16 +155,29 @@ pub fn report(mut p: Pieces) -> Report {
 /// Marks the check results a known upstream finding explains (before the verdict weighs
 /// them) and returns the notes on findings this scenario should have shown.
 fn known_findings(p: &mut Pieces) -> Vec<String> {
-    let word = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let word = |v: serde_json::Result<serde_json::Value>| {
+        v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    };
     let kind = word(serde_json::to_value(p.record.workload_kind()));
     let mut workloads = vec![kind.clone()];
     if kind == "upsert" {
         // The registry tells the upsert's two statements apart ("upsert:merge"): a finding of
         // DELETE + INSERT need not be MERGE's.
-        let statement = p.scenario.workload.upsert.as_ref().map(|u| u.statement).unwrap_or_default();
+        let statement = p
+            .scenario
+            .workload
+            .upsert
+            .as_ref()
+            .map(|u| u.statement)
+            .unwrap_or_default();
         workloads.push(format!("upsert:{}", word(serde_json::to_value(statement))));
     }
-    let run = crate::findings::RunTraits { scenario: &p.scenario.name, workloads, ducklake: &p.versions.ducklake, duckdb: &p.versions.duckdb };
+    let run = crate::findings::RunTraits {
+        scenario: &p.scenario.name,
+        workloads,
+        ducklake: &p.versions.ducklake,
+        duckdb: &p.versions.duckdb,
+    };
     crate::findings::apply(&mut p.checks, &run, p.scenario.checks.known_findings)
 }
 
@@ -157,11 +202,15 @@ fn note_setup_errors(measured: &mut summary::Summary, shared: &WriterShared, pid
             let class = classify(e);
             summary::note_error(&mut figures.errors, class, e);
             summary::note_error(&mut measured.errors, class, e);
-            lock_among_writers &= class == ErrorClass::CatalogFileLock && lock_holder(e).is_some_and(|pid| pids.contains(&pid));
+            lock_among_writers &=
+                class == ErrorClass::CatalogFileLock && lock_holder(e).is_some_and(|pid| pids.contains(&pid));
         }
         figures.setup_error = setup.error;
     }
-    SetupErrors { lock_among_writers: lock_among_writers && !errors.is_empty(), errors }
+    SetupErrors {
+        lock_among_writers: lock_among_writers && !errors.is_empty(),
+        errors,
+    }
 }
 
 /// The pid in DuckDB's "Conflicting lock is held in <program> (PID <n>)".
@@ -172,7 +221,11 @@ fn lock_holder(message: &str) -> Option<i32> {
 
 fn snapshot_range(txns: &[crate::history::Txn]) -> SnapshotRange {
     let ids: Vec<i64> = txns.iter().filter_map(|t| t.snapshot_id).collect();
-    SnapshotRange { count: ids.len() as u64, first: ids.iter().min().copied(), last: ids.iter().max().copied() }
+    SnapshotRange {
+        count: ids.len() as u64,
+        first: ids.iter().min().copied(),
+        last: ids.iter().max().copied(),
+    }
 }
 
 fn stall_spans(stalls: &[crate::monitor::diagnosis::Stall], end: f64) -> Vec<(f64, f64)> {
@@ -184,16 +237,24 @@ mod tests {
     #[test]
     fn the_lock_holder_is_read_from_duckdbs_message() {
         // Verbatim from DuckDB 1.5.5 (the path shortened).
-        let m = "IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also https://duckdb.org/docs/stable/connect/concurrency";
+        let m = "IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \
+            \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is \
+            held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also \
+            https://duckdb.org/docs/stable/connect/concurrency";
         assert_eq!(super::lock_holder(m), Some(21385));
         assert_eq!(super::lock_holder("IO Error: Could not set lock on file"), None);
     }
 }
 
 /// Each remote worker with the sums of its writers' figures.
-fn per_worker(mut workers: Vec<crate::fleet::RemoteWorker>, writers: &[summary::WriterFigures]) -> Vec<crate::fleet::RemoteWorker> {
+fn per_worker(
+    mut workers: Vec<crate::fleet::RemoteWorker>,
+    writers: &[summary::WriterFigures],
+) -> Vec<crate::fleet::RemoteWorker> {
     for w in &mut workers {
-        let mine = writers.iter().filter(|f| (w.first_writer..w.first_writer + w.writers).contains(&f.writer));
+        let mine = writers
+            .iter()
+            .filter(|f| (w.first_writer..w.first_writer + w.writers).contains(&f.writer));
         for f in mine {
             w.commits += f.counts.commits;
             w.failed += f.counts.failed;

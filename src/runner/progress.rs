@@ -20,14 +20,19 @@ impl Progress {
             b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
             b
         });
-        Progress { bar, last_plain: Instant::now(), quiet }
+        Progress {
+            bar,
+            last_plain: Instant::now(),
+            quiet,
+        }
     }
 
     pub fn update(&mut self, elapsed: Duration, live: &LiveCounters, finished: usize, writers: u32) {
         let commits = live.commits.load(Ordering::Relaxed);
         let secs = elapsed.as_secs_f64().max(0.001);
         let msg = format!(
-            "{:>6.1} s | {commits} commits ({:.1}/s) | {} failed | {} indeterminate | {} retries | lock waiters {} | writers done {finished}/{writers}",
+            "{:>6.1} s | {commits} commits ({:.1}/s) | {} failed | {} indeterminate | {} retries | lock waiters {} | \
+                writers done {finished}/{writers}",
             secs,
             commits as f64 / secs,
             live.failed.load(Ordering::Relaxed),

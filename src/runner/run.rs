@@ -4,7 +4,9 @@
 //! that is stuck (e.g. ATTACH behind a lock) ends as verdict `hang` with its diagnosis.
 
 use super::assemble::{self, Pieces};
-use super::catalog::{join_catalog, read_rollbacks, tagged_in_file_catalog, tagged_in_postgres, wait_for_writer_sessions_to_close};
+use super::catalog::{
+    join_catalog, read_rollbacks, tagged_in_file_catalog, tagged_in_postgres, wait_for_writer_sessions_to_close,
+};
 use super::setup::{self, EnvChoice};
 use super::writers::{self, Services, Writing};
 use crate::checker::{self, CheckResult, RunFacts, RunRecord};
@@ -75,8 +77,15 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let _extension_copies = crate::lake::staged::stage_run(&mut target, scratch, limit)?;
     let target = Arc::new(target);
     let prefix = ids::session_prefix(&run_id);
-    let catalog = Arc::new(crate::runtime::block_on(Session::open(&env.endpoints.postgres, &format!("{prefix}harness")))?);
-    let history = Arc::new(Recorder::create(&run_dir.join(history::FILE), &run_id, scenario.run.writers)?);
+    let catalog = Arc::new(crate::runtime::block_on(Session::open(
+        &env.endpoints.postgres,
+        &format!("{prefix}harness"),
+    ))?);
+    let history = Arc::new(Recorder::create(
+        &run_dir.join(history::FILE),
+        &run_id,
+        scenario.run.writers,
+    )?);
     let shared = Arc::new(WriterShared::new(Members {
         run_id: run_id.clone(),
         scenario: scenario.clone(),
@@ -92,31 +101,51 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let service_handles = env.native.as_ref().map(|n| n.handles()).unwrap_or_default();
     let containers = env.containers.as_ref().map(|c| c.ids().to_vec()).unwrap_or_default();
     let remote = opts.remote.clone().zip(listener);
-    let services = Services { catalog: &catalog, endpoints: &env.endpoints, watch: &watch, service_handles, containers, remote: std::sync::Mutex::new(remote) };
+    let services = Services {
+        catalog: &catalog,
+        endpoints: &env.endpoints,
+        watch: &watch,
+        service_handles,
+        containers,
+        remote: std::sync::Mutex::new(remote),
+    };
     let mut record = RunRecord {
         run_id: run_id.clone(),
         table: scenario.lake.table.clone(),
         writers: scenario.run.writers,
         batch_rows: scenario.workload.batch_rows,
-        upsert_keys: if scenario.workload.kind == scenario::WorkloadKind::Upsert { scenario.workload.keys } else { 0 },
+        upsert_keys: if scenario.workload.kind == scenario::WorkloadKind::Upsert {
+            scenario.workload.keys
+        } else {
+            0
+        },
         seeded: scenario.workload.seed,
         workload: Some(scenario.workload.clone()),
         payload_bytes: scenario.workload.payload_bytes,
         ..Default::default()
     };
 
-    let limit = deadline_at.saturating_duration_since(Instant::now()).min(SETUP_DEADLINE.max(scenario.run.deadline / 10));
-    let (versions, writing) = match setup::prepare_lake(&target, &scenario, &run_id, &env, &*catalog.client_blocking()?, limit) {
-        Ok(versions) => {
-            interrupt::bail_if_interrupted()?;
-            record.objects_before = setup::objects_now(&env, &target);
-            record.write(&run_dir)?;
-            (versions, writers::run(&shared, &services, deadline_at, opts.quiet)?)
-        }
-        Err(_) if Instant::now() + Duration::from_secs(1) >= deadline_at => (Versions::default(), stuck_in_setup(&shared, &services)),
-        Err(e) => return Err(e),
-    };
-    let setup_seconds = history.origin().unwrap_or_else(Instant::now).duration_since(t0).as_secs_f64();
+    let limit = deadline_at
+        .saturating_duration_since(Instant::now())
+        .min(SETUP_DEADLINE.max(scenario.run.deadline / 10));
+    let (versions, writing) =
+        match setup::prepare_lake(&target, &scenario, &run_id, &env, &*catalog.client_blocking()?, limit) {
+            Ok(versions) => {
+                interrupt::bail_if_interrupted()?;
+                record.objects_before = setup::objects_now(&env, &target);
+                record.write(&run_dir)?;
+                (versions, writers::run(&shared, &services, deadline_at, opts.quiet)?)
+            }
+            Err(_) if Instant::now() + Duration::from_secs(1) >= deadline_at => {
+                (Versions::default(), stuck_in_setup(&shared, &services))
+            }
+            Err(e) => return Err(e),
+        };
+    let setup_seconds = history
+        .origin()
+        .unwrap_or_else(Instant::now)
+        .duration_since(t0)
+        .as_secs_f64();
     let watch_summary = watch.finish();
 
     let (checks, checks_note) = after_writing(&shared, &catalog, &env, &mut record, &writing, &run_dir);
@@ -129,7 +158,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
     let events = history::recorder::load(history.path()).unwrap_or_default();
     let conflict_names = match (scenario.lake.catalog.is_postgres(), catalog.client_blocking()) {
         (true, Ok(client)) => super::catalog::conflict_names(&client, &events),
-        (true, Err(e)) => CatalogNames::not_looked_up(format!("not looked up: the catalog could not be reached ({e:#})")),
+        (true, Err(e)) => {
+            CatalogNames::not_looked_up(format!("not looked up: the catalog could not be reached ({e:#})"))
+        }
         (false, _) => super::catalog::conflict_names_in_file_catalog(&target, &run_id, &events),
     };
     let kept_scratch = match (&mut env.native, opts.keep_env) {
@@ -165,7 +196,10 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
 
 /// The deadline passed while the lake was being prepared: no writer started.
 fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
-    let reason = format!("the deadline of {} passed during set-up (preparing the lake: extensions, ATTACH, CREATE TABLE)", humantime::format_duration(shared.scenario.run.deadline));
+    let reason = format!(
+        "the deadline of {} passed during set-up (preparing the lake: extensions, ATTACH, CREATE TABLE)",
+        humantime::format_duration(shared.scenario.run.deadline)
+    );
     Writing {
         ending: Ending::Deadline,
         window: Window::default(),
@@ -184,8 +218,23 @@ fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
 
 /// Once the writers have stopped: resolve unknown outcomes, read the rollback counter,
 /// save the facts, and run the checks (after a hang or an interrupt too, for less time).
-fn after_writing(shared: &WriterShared, session: &Session, env: &crate::environment::Environment, record: &mut RunRecord, writing: &Writing, run_dir: &std::path::Path) -> (Vec<CheckResult>, Option<String>) {
-    let skip = |why: &str| (checker::all().iter().map(|c| CheckResult::skipped(c.name(), why)).collect(), Some(why.to_string()));
+fn after_writing(
+    shared: &WriterShared,
+    session: &Session,
+    env: &crate::environment::Environment,
+    record: &mut RunRecord,
+    writing: &Writing,
+    run_dir: &std::path::Path,
+) -> (Vec<CheckResult>, Option<String>) {
+    let skip = |why: &str| {
+        (
+            checker::all()
+                .iter()
+                .map(|c| CheckResult::skipped(c.name(), why))
+                .collect(),
+            Some(why.to_string()),
+        )
+    };
     if writing.ending == Ending::SetupFailed {
         return skip("writers could not start; checks were not run");
     }
@@ -193,14 +242,20 @@ fn after_writing(shared: &WriterShared, session: &Session, env: &crate::environm
         return skip("no writer started (the run ended during set-up); checks were not run");
     }
     if !writing.all_stopped {
-        return skip("some writers could not be stopped (stuck in DuckDB); checks were not run, to not judge a lake still being written");
+        return skip(
+            "some writers could not be stopped (stuck in DuckDB); checks were not run, to not judge a lake \
+            still being written",
+        );
     }
     // A fresh session if a fault (a catalog restart) ended the harness's own.
     let catalog = match session.client_blocking() {
         Ok(c) => c,
         Err(e) => {
             let why = format!("the catalog could not be reached after the writers stopped: {e:#}");
-            return (checker::fill_missing(Vec::new(), checker::CheckStatus::Error, &why), Some(why));
+            return (
+                checker::fill_missing(Vec::new(), checker::CheckStatus::Error, &why),
+                Some(why),
+            );
         }
     };
     let catalog = &catalog;
@@ -208,16 +263,30 @@ fn after_writing(shared: &WriterShared, session: &Session, env: &crate::environm
         let settled = wait_for_writer_sessions_to_close(catalog, &shared.run_id);
         record.catalog_rollbacks_before = writing.rollbacks_at_go;
         record.catalog_rollbacks_after = read_rollbacks(catalog);
-        let immediate = shared.scenario.nemesis.iter().any(|n| n.kind == scenario::NemesisKind::RestartCatalog && n.mode == scenario::RestartMode::Immediate);
+        let immediate = shared
+            .scenario
+            .nemesis
+            .iter()
+            .any(|n| n.kind == scenario::NemesisKind::RestartCatalog && n.mode == scenario::RestartMode::Immediate);
         if immediate {
             // Measured: after an immediate shutdown Postgres 15 starts with xact_rollback at 0.
-            record.catalog_rollbacks_untrusted = Some("the catalog was restarted in immediate mode, which discards Postgres's statistics: the rollback counter started again from 0 mid-run".into());
+            record.catalog_rollbacks_untrusted = Some(
+                "the catalog was restarted in immediate mode, which discards \
+                Postgres's statistics: the rollback counter started again from 0 mid-run"
+                    .into(),
+            );
         }
-        (settled.then_some("no session of the writers runs a query"), tagged_in_postgres(catalog, &shared.run_id))
+        (
+            settled.then_some("no session of the writers runs a query"),
+            tagged_in_postgres(catalog, &shared.run_id),
+        )
     } else {
         // A file catalog commits inside the writer's own process, and every writer has
         // ended (checked above): no commit can still land. No rollback counter to read.
-        (Some("every writer has ended (a file catalog commits inside the writer's own process)"), tagged_in_file_catalog(&shared.target, &shared.run_id))
+        (
+            Some("every writer has ended (a file catalog commits inside the writer's own process)"),
+            tagged_in_file_catalog(&shared.target, &shared.run_id),
+        )
     };
     let mut events = history::recorder::load(shared.history.path()).unwrap_or_default();
     if join_catalog(tagged, &shared.history, &history::transaction::fold(&events), settled) > 0 {
@@ -228,15 +297,34 @@ fn after_writing(shared: &WriterShared, session: &Session, env: &crate::environm
     }
     let (limit, note) = match writing.ending {
         Ending::Completed | Ending::SetupFailed => (CHECKS_DEADLINE, None),
-        Ending::Deadline => (CHECKS_AFTER_TROUBLE, Some("the run hung; the checks ran after the writers were stopped, on what they had written".to_string())),
-        Ending::Interrupted => (CHECKS_AFTER_TROUBLE, Some("the run was interrupted; the checks ran after the writers were stopped, on what they had written".to_string())),
+        Ending::Deadline => (
+            CHECKS_AFTER_TROUBLE,
+            Some("the run hung; the checks ran after the writers were stopped, on what they had written".to_string()),
+        ),
+        Ending::Interrupted => (
+            CHECKS_AFTER_TROUBLE,
+            Some(
+                "the run was interrupted; the checks ran after the writers were stopped, on what they had written"
+                    .to_string(),
+            ),
+        ),
     };
-    let facts = RunFacts { record: record.clone(), txns: history::transaction::fold(&events), actor_events: events.iter().filter(|e| e.is_actor()).cloned().collect() };
+    let facts = RunFacts {
+        record: record.clone(),
+        txns: history::transaction::fold(&events),
+        actor_events: events.iter().filter(|e| e.is_actor()).cloned().collect(),
+    };
     let checks = run_checks(shared, catalog, env, facts, limit);
     (checks, note)
 }
 
-fn run_checks(shared: &WriterShared, catalog: &Arc<tokio_postgres::Client>, env: &crate::environment::Environment, facts: RunFacts, limit: Duration) -> Vec<CheckResult> {
+fn run_checks(
+    shared: &WriterShared,
+    catalog: &Arc<tokio_postgres::Client>,
+    env: &crate::environment::Environment,
+    facts: RunFacts,
+    limit: Duration,
+) -> Vec<CheckResult> {
     let prefix = ids::session_prefix(&shared.run_id);
     checker::bounded::run_within(
         checker::bounded::CheckRequest {
@@ -247,20 +335,39 @@ fn run_checks(shared: &WriterShared, catalog: &Arc<tokio_postgres::Client>, env:
             run: Some(facts),
             thresholds: shared.scenario.checks.clone(),
             application_name: format!("{prefix}checker"),
-            own_sessions: vec![format!("{prefix}harness"), format!("{prefix}monitor"), format!("{prefix}setup")],
+            own_sessions: vec![
+                format!("{prefix}harness"),
+                format!("{prefix}monitor"),
+                format!("{prefix}setup"),
+            ],
         },
         limit,
     )
 }
 
 /// The coordinator's listening socket, after checking the run can be split as asked.
-fn listen(remote: &crate::fleet::RemoteOptions, scenario: &scenario::Scenario) -> anyhow::Result<std::net::TcpListener> {
+fn listen(
+    remote: &crate::fleet::RemoteOptions,
+    scenario: &scenario::Scenario,
+) -> anyhow::Result<std::net::TcpListener> {
     use crate::error::bad_input;
     if remote.workers > scenario.run.writers {
-        return Err(bad_input(format!("--workers {} is more than the scenario's run.writers = {}: every worker runs at least one writer. Ask for fewer workers or more writers (--set run.writers=N).", remote.workers, scenario.run.writers)));
+        return Err(bad_input(format!(
+            "--workers {} is more than the scenario's run.writers = {}: every worker runs at \
+            least one writer. Ask for fewer workers or more writers (--set run.writers=N).",
+            remote.workers, scenario.run.writers
+        )));
     }
     if scenario.client.instance == scenario::InstanceMode::Shared {
-        return Err(bad_input("client.instance = \"shared\" cannot be spread over workers: a remote worker runs each writer as its own process with its own DuckDB instance. Use instance = \"own\" with --coordinate."));
+        return Err(bad_input(
+            "client.instance = \"shared\" cannot be spread over workers: a remote worker runs each \
+            writer as its own process with its own DuckDB instance. Use instance = \"own\" with --coordinate.",
+        ));
     }
-    std::net::TcpListener::bind(&remote.listen).map_err(|e| bad_input(format!("--coordinate {}: cannot listen there ({e}). Give a local address and a free port, e.g. 0.0.0.0:7878.", remote.listen)))
+    std::net::TcpListener::bind(&remote.listen).map_err(|e| {
+        bad_input(format!(
+            "--coordinate {}: cannot listen there ({e}). Give a local address and a free port, e.g. 0.0.0.0:7878.",
+            remote.listen
+        ))
+    })
 }

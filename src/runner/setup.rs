@@ -13,10 +13,16 @@ use std::time::Duration;
 pub enum EnvChoice {
     Native,
     /// `--docker`; `build_images`: run scripts/build-images.sh first (`--build-images`).
-    Docker { build_images: bool },
+    Docker {
+        build_images: bool,
+    },
     File(PathBuf),
     /// An env file with `--local-data-dir` / `--catalog-dir` given beside it: the flags win.
-    FileWithDirs { path: PathBuf, local_data_dir: Option<PathBuf>, catalog_dir: Option<PathBuf> },
+    FileWithDirs {
+        path: PathBuf,
+        local_data_dir: Option<PathBuf>,
+        catalog_dir: Option<PathBuf>,
+    },
     Flags(ExistingArgs),
 }
 
@@ -29,7 +35,11 @@ pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environme
             Ok(env)
         }
         EnvChoice::File(path) => environment::existing::from_file(path),
-        EnvChoice::FileWithDirs { path, local_data_dir, catalog_dir } => {
+        EnvChoice::FileWithDirs {
+            path,
+            local_data_dir,
+            catalog_dir,
+        } => {
             let mut env = environment::existing::from_file(path)?;
             if local_data_dir.is_some() {
                 env.endpoints.local_data_dir = local_data_dir.clone();
@@ -45,15 +55,32 @@ pub fn provision(choice: &EnvChoice, needs_s3: bool) -> anyhow::Result<Environme
 
 /// Creates the table once, before any writer attaches, and reads the versions in play.
 /// Bounded by `limit`: a catalog someone holds locked blocks ATTACH itself.
-pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str, env: &Environment, catalog: &tokio_postgres::Client, limit: Duration) -> anyhow::Result<Versions> {
-    let (target, table, app) = (target.clone(), scenario.lake.table.clone(), format!("{}setup", crate::util::ids::session_prefix(run_id)));
+pub fn prepare_lake(
+    target: &Arc<LakeTarget>,
+    scenario: &Scenario,
+    run_id: &str,
+    env: &Environment,
+    catalog: &tokio_postgres::Client,
+    limit: Duration,
+) -> anyhow::Result<Versions> {
+    let (target, table, app) = (
+        target.clone(),
+        scenario.lake.table.clone(),
+        format!("{}setup", crate::util::ids::session_prefix(run_id)),
+    );
     let seed = crate::workload::seed_sql(&scenario.workload, &table, run_id);
     let create = crate::workload::create_sql(&scenario.workload, &table);
     let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
     let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
-    let (workload, preflight_id) = (crate::workload::Workload::new(&scenario.workload, &table), run_id.to_string());
+    let (workload, preflight_id) = (
+        crate::workload::Workload::new(&scenario.workload, &table),
+        run_id.to_string(),
+    );
     let client = scenario.client.clone();
-    let table_inlining = scenario.lake.table_data_inlining_row_limit.map(|n| crate::lake::table::inlining_limit_sql(&table, n));
+    let table_inlining = scenario
+        .lake
+        .table_data_inlining_row_limit
+        .map(|n| crate::lake::table::inlining_limit_sql(&table, n));
     // A sql workload's table exists only once its `setup` (run as the seed) made it.
     let inlining_after_seed = scenario.workload.kind == crate::scenario::WorkloadKind::Sql;
     let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
@@ -65,11 +92,16 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
             .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
         if let Err(e) = conn.execute_batch(&probe) {
             return Err(crate::error::bad_input(format!(
-                "table {table} already exists in the lake without the columns the {kind} workload writes ({columns}): it was made by another workload ({e}). Set [lake] table to another name in the scenario file."
+                "table {table} already exists in the lake without the columns the {kind} workload writes ({columns}): \
+                    it was made by another workload ({e}). Set [lake] table to another name in the scenario file."
             )));
         }
         let persist_inlining = || match &table_inlining {
-            Some(sql) => conn.execute_batch(sql).map_err(|e| crate::error::environment(format!("persisting lake.table_data_inlining_row_limit on {table} failed: {e}"))),
+            Some(sql) => conn.execute_batch(sql).map_err(|e| {
+                crate::error::environment(format!(
+                    "persisting lake.table_data_inlining_row_limit on {table} failed: {e}"
+                ))
+            }),
             None => Ok(()),
         };
         if !inlining_after_seed {
@@ -87,26 +119,43 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
         if let crate::workload::Workload::Sql(w) = &workload {
             w.preflight(&conn, &preflight_id).map_err(preflight_failed)?;
         }
-        let duckdb: String = conn.query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0)).unwrap_or_default();
+        let duckdb: String = conn
+            .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
+            .unwrap_or_default();
         let ducklake: String = conn
-            .query_row("SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'", [], |r| r.get(0))
+            .query_row(
+                "SELECT coalesce(extension_version, '') FROM duckdb_extensions() WHERE extension_name = 'ducklake'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap_or_default();
         let extensions = lake::extensions::loaded(&conn, &target.extensions, target.catalog);
         Ok((duckdb, ducklake, extensions))
     })?;
     let postgres = match scenario.lake.catalog.no_postgres() {
         Some(_) => format!("none (catalog = {})", scenario.lake.catalog.name()),
-        None => crate::runtime::block_on(crate::environment::pg::query_with_deadline(catalog, "SHOW server_version", &[], Duration::from_secs(5)))
-            .ok()
-            .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
-            .unwrap_or_default(),
+        None => crate::runtime::block_on(crate::environment::pg::query_with_deadline(
+            catalog,
+            "SHOW server_version",
+            &[],
+            Duration::from_secs(5),
+        ))
+        .ok()
+        .and_then(|rows| rows.first().map(|r| r.get::<_, String>(0)))
+        .unwrap_or_default(),
     };
     let s3_server = match (&env.endpoints.s3, &env.endpoints.s3_server) {
         (None, _) => "none (local data)".into(),
         (Some(_), Some(v)) => v.clone(),
         (Some(s3), None) => format!("external ({})", s3.endpoint),
     };
-    Ok(Versions { duckdb, ducklake, postgres, s3_server, extensions })
+    Ok(Versions {
+        duckdb,
+        ducklake,
+        postgres,
+        s3_server,
+        extensions,
+    })
 }
 
 /// A statement the preflight transaction could not run: bad input (exit 2) naming it when
@@ -115,15 +164,22 @@ pub fn prepare_lake(target: &Arc<LakeTarget>, scenario: &Scenario, run_id: &str,
 fn preflight_failed(e: crate::workload::sql::StatementError) -> anyhow::Error {
     use crate::history::error_class::{classify, ErrorClass};
     let class = classify(&e.message);
-    let place = "in the preflight (one transaction of writer 0, with its placeholders, rolled back before any writer started)";
+    let place =
+        "in the preflight (one transaction of writer 0, with its placeholders, rolled back before any writer started)";
     // DuckDB's message last: it may run over several lines (the statement, a caret).
     if class == ErrorClass::Other {
         crate::error::bad_input(format!(
-            "{} cannot work: it failed {place} and would fail the same way in every transaction. Fix it in the scenario file (`validate` checks placeholders, not SQL). DuckDB said: {}",
+            "{} cannot work: it failed {place} and would fail the same way in every transaction. Fix it in the \
+                scenario file (`validate` checks placeholders, not SQL). DuckDB said: {}",
             e.key, e.message
         ))
     } else {
-        crate::error::environment(format!("{} failed {place} with an error of class {}: {}", e.key, class.name(), e.message))
+        crate::error::environment(format!(
+            "{} failed {place} with an error of class {}: {}",
+            e.key,
+            class.name(),
+            e.message
+        ))
     }
 }
 
@@ -132,8 +188,10 @@ fn preflight_failed(e: crate::workload::sql::StatementError) -> anyhow::Error {
 pub fn objects_now(env: &Environment, target: &LakeTarget) -> Option<Vec<String>> {
     let data_path = target.data_path.clone()?;
     let endpoints = env.endpoints.clone();
-    run_with_deadline("listing the object store", Duration::from_secs(30), move || crate::checker::object_store::list_stored(&endpoints, &data_path))
-        .map(|m| m.into_keys().collect())
-        .inspect_err(|e| tracing::warn!("could not list the object store before the run: {e:#}"))
-        .ok()
+    run_with_deadline("listing the object store", Duration::from_secs(30), move || {
+        crate::checker::object_store::list_stored(&endpoints, &data_path)
+    })
+    .map(|m| m.into_keys().collect())
+    .inspect_err(|e| tracing::warn!("could not list the object store before the run: {e:#}"))
+    .ok()
 }

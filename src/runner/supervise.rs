@@ -38,7 +38,12 @@ pub struct Supervised {
 /// Waits until every writer has ended, the deadline passes or the user interrupts.
 pub fn until_done(fleet: &dyn Fleet, plan: &Plan, hooks: &mut dyn Hooks) -> Supervised {
     let writers = fleet.size();
-    let mut s = Supervised { ending: Ending::Completed, ended: 0, stop_at: None, started: false };
+    let mut s = Supervised {
+        ending: Ending::Completed,
+        ended: 0,
+        stop_at: None,
+        started: false,
+    };
     let mut opened = false;
     let mut interrupted_at: Option<Instant> = None;
     loop {
@@ -57,7 +62,11 @@ pub fn until_done(fleet: &dyn Fleet, plan: &Plan, hooks: &mut dyn Hooks) -> Supe
         s.ended = fleet.wait_ended(plan.poll);
         hooks.on_tick(s.ended);
         if s.ended >= writers {
-            s.ending = if interrupted_at.is_some() { Ending::Interrupted } else { Ending::Completed };
+            s.ending = if interrupted_at.is_some() {
+                Ending::Interrupted
+            } else {
+                Ending::Completed
+            };
             return s;
         }
         let now = Instant::now();
@@ -73,7 +82,11 @@ pub fn until_done(fleet: &dyn Fleet, plan: &Plan, hooks: &mut dyn Hooks) -> Supe
             return s;
         }
         if now >= plan.deadline_at {
-            s.ending = if interrupted_at.is_some() { Ending::Interrupted } else { Ending::Deadline };
+            s.ending = if interrupted_at.is_some() {
+                Ending::Interrupted
+            } else {
+                Ending::Deadline
+            };
             return s;
         }
     }
@@ -115,7 +128,16 @@ mod tests {
 
     impl FakeFleet {
         fn new(size: usize, works: Option<Duration>) -> Self {
-            FakeFleet { size, ready: size, failed: false, works, obedient: true, went: Mutex::new(None), stopped: false.into(), aborted: 0.into() }
+            FakeFleet {
+                size,
+                ready: size,
+                failed: false,
+                works,
+                obedient: true,
+                went: Mutex::new(None),
+                stopped: false.into(),
+                aborted: 0.into(),
+            }
         }
     }
 
@@ -140,12 +162,17 @@ mod tests {
         }
         fn wait_ended(&self, timeout: Duration) -> usize {
             std::thread::sleep(timeout);
-            let told = self.obedient && (self.stopped.load(Ordering::SeqCst) || self.aborted.load(Ordering::SeqCst) > 0);
+            let told =
+                self.obedient && (self.stopped.load(Ordering::SeqCst) || self.aborted.load(Ordering::SeqCst) > 0);
             let done = match (*self.went.lock().unwrap(), self.works) {
                 (Some(at), Some(w)) => at.elapsed() >= w,
                 _ => false,
             };
-            if told || done || self.failed { self.size } else { 0 }
+            if told || done || self.failed {
+                self.size
+            } else {
+                0
+            }
         }
     }
 
@@ -167,7 +194,12 @@ mod tests {
     }
 
     fn plan(deadline: Duration, duration: Option<Duration>) -> Plan {
-        Plan { deadline_at: Instant::now() + deadline, duration, poll: Duration::from_millis(5), wind_down: Duration::from_millis(50) }
+        Plan {
+            deadline_at: Instant::now() + deadline,
+            duration,
+            poll: Duration::from_millis(5),
+            wind_down: Duration::from_millis(50),
+        }
     }
 
     #[test]
@@ -175,14 +207,21 @@ mod tests {
         let fleet = FakeFleet::new(3, Some(Duration::from_millis(30)));
         let mut hooks = Recorded::default();
         let s = until_done(&fleet, &plan(Duration::from_secs(10), None), &mut hooks);
-        assert_eq!((s.ending, s.ended, s.started, hooks.went), (Ending::Completed, 3, true, 1));
+        assert_eq!(
+            (s.ending, s.ended, s.started, hooks.went),
+            (Ending::Completed, 3, true, 1)
+        );
         assert!(!fleet.stopped.load(Ordering::SeqCst));
     }
 
     #[test]
     fn a_timed_run_is_stopped_at_its_planned_time() {
         let fleet = FakeFleet::new(2, None);
-        let s = until_done(&fleet, &plan(Duration::from_secs(10), Some(Duration::from_millis(40))), &mut Recorded::default());
+        let s = until_done(
+            &fleet,
+            &plan(Duration::from_secs(10), Some(Duration::from_millis(40))),
+            &mut Recorded::default(),
+        );
         assert_eq!(s.ending, Ending::Completed);
         assert!(fleet.stopped.load(Ordering::SeqCst));
         assert!(s.stop_at.is_some());
@@ -202,10 +241,26 @@ mod tests {
     fn writers_that_never_end_meet_the_deadline_and_a_set_up_that_never_ends_too() {
         let mut fleet = FakeFleet::new(2, None);
         fleet.obedient = false;
-        let s = until_done(&fleet, &plan(Duration::from_millis(60), Some(Duration::from_millis(10))), &mut Recorded::default());
+        let s = until_done(
+            &fleet,
+            &plan(Duration::from_millis(60), Some(Duration::from_millis(10))),
+            &mut Recorded::default(),
+        );
         assert_eq!((s.ending, s.started), (Ending::Deadline, true));
-        assert_eq!(drain(&fleet, s.ended, Duration::from_millis(30), Duration::from_millis(5), || fleet.abort()), 0);
-        assert!(fleet.aborted.load(Ordering::SeqCst) >= 2, "the drain nudges stuck writers again");
+        assert_eq!(
+            drain(
+                &fleet,
+                s.ended,
+                Duration::from_millis(30),
+                Duration::from_millis(5),
+                || fleet.abort()
+            ),
+            0
+        );
+        assert!(
+            fleet.aborted.load(Ordering::SeqCst) >= 2,
+            "the drain nudges stuck writers again"
+        );
         // Nobody ever attaches (ATTACH behind a lock): still a deadline, never a wait forever.
         fleet.ready = 1;
         let s = until_done(&fleet, &plan(Duration::from_millis(40), None), &mut Recorded::default());
@@ -215,7 +270,10 @@ mod tests {
     #[test]
     fn ctrl_c_aborts_the_writers_and_gives_up_after_the_wind_down() {
         let fleet = FakeFleet::new(2, None);
-        let mut hooks = Recorded { interrupt: true, ..Default::default() };
+        let mut hooks = Recorded {
+            interrupt: true,
+            ..Default::default()
+        };
         let s = until_done(&fleet, &plan(Duration::from_secs(10), None), &mut hooks);
         assert_eq!(s.ending, Ending::Interrupted);
         assert_eq!(fleet.aborted.load(Ordering::SeqCst), 1);

@@ -7,7 +7,10 @@ use super::supervise::{self, Hooks, Plan};
 use crate::client::writer;
 use crate::environment::pg::Session;
 use crate::environment::process::ServiceHandle;
-use crate::fleet::{Fleet, ProcessFleet, RemoteFleet, RemoteOptions, RemoteWorker, Restarter, ThreadFleet, Workers, WriterCrash, WriterShared};
+use crate::fleet::{
+    Fleet, ProcessFleet, RemoteFleet, RemoteOptions, RemoteWorker, Restarter, ThreadFleet, Workers, WriterCrash,
+    WriterShared,
+};
 use crate::metrics::Window;
 use crate::monitor::diagnosis::{self, Diagnosis, Stall};
 use crate::monitor::pg_watch::PgWatch;
@@ -88,7 +91,9 @@ impl RunHooks<'_> {
             return; // set-up: the deadline covers it
         }
         let l = &s.live;
-        let done = l.commits.load(Ordering::Relaxed) + l.failed.load(Ordering::Relaxed) + l.indeterminate.load(Ordering::Relaxed);
+        let done = l.commits.load(Ordering::Relaxed)
+            + l.failed.load(Ordering::Relaxed)
+            + l.indeterminate.load(Ordering::Relaxed);
         let open = self.stalls.last().is_some_and(|st| st.until.is_none());
         if done != self.completed.0 {
             self.completed = (done, now);
@@ -98,8 +103,16 @@ impl RunHooks<'_> {
                 }
             }
         } else if !open && !s.stopping() && now - self.completed.1 >= s.scenario.run.stall_after.as_secs_f64() {
-            let reason = format!("no transaction completed for {:.1} s (stall_after {})", now - self.completed.1, humantime::format_duration(s.scenario.run.stall_after));
-            self.stalls.push(Stall { from: self.completed.1, until: None, diagnosis: diagnose(s, self.services, &reason) });
+            let reason = format!(
+                "no transaction completed for {:.1} s (stall_after {})",
+                now - self.completed.1,
+                humantime::format_duration(s.scenario.run.stall_after)
+            );
+            self.stalls.push(Stall {
+                from: self.completed.1,
+                until: None,
+                diagnosis: diagnose(s, self.services, &reason),
+            });
         }
     }
 }
@@ -107,16 +120,36 @@ impl RunHooks<'_> {
 impl Hooks for RunHooks<'_> {
     fn on_go(&mut self) -> Instant {
         // The baseline excludes ATTACH's own catalog work; faults count from the start.
-        self.rollbacks_at_go = self.services.catalog.client_blocking().ok().and_then(|c| super::catalog::read_rollbacks(&c));
+        self.rollbacks_at_go = self
+            .services
+            .catalog
+            .client_blocking()
+            .ok()
+            .and_then(|c| super::catalog::read_rollbacks(&c));
         let origin = self.shared.history.start_clock();
         crate::util::callgrind::mark("zero");
-        self.nemeses = Some(Nemeses::start(&self.shared.scenario.nemesis, self.services.endpoints, &self.shared.run_id, &self.shared.history, &self.writer_pids, &self.services.service_handles, &self.services.containers, self.restarter.clone(), self.workers.clone()));
+        self.nemeses = Some(Nemeses::start(
+            &self.shared.scenario.nemesis,
+            self.services.endpoints,
+            &self.shared.run_id,
+            &self.shared.history,
+            &self.writer_pids,
+            &self.services.service_handles,
+            &self.services.containers,
+            self.restarter.clone(),
+            self.workers.clone(),
+        ));
         origin
     }
 
     fn on_tick(&mut self, ended: usize) {
         let s = self.shared;
-        self.progress.update(Duration::from_secs_f64(s.history.now()), &s.live, ended, s.scenario.run.writers);
+        self.progress.update(
+            Duration::from_secs_f64(s.history.now()),
+            &s.live,
+            ended,
+            s.scenario.run.writers,
+        );
         self.watch_for_stalls();
     }
 
@@ -125,7 +158,12 @@ impl Hooks for RunHooks<'_> {
     }
 }
 
-pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant, quiet: bool) -> anyhow::Result<Writing> {
+pub fn run(
+    shared: &Arc<WriterShared>,
+    services: &Services,
+    deadline_at: Instant,
+    quiet: bool,
+) -> anyhow::Result<Writing> {
     let remote = services.remote.lock().unwrap_or_else(|p| p.into_inner()).take();
     let mut remote_fleet = None;
     let (fleet, restarter): (Arc<dyn Fleet>, Option<Arc<dyn Restarter>>) = match (remote, shared.scenario.run.mode) {
@@ -146,12 +184,36 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
         StopCondition::Duration(d) => Some(d),
         StopCondition::CommitsPerWriter(_) => None,
     };
-    let plan = Plan { deadline_at, duration, poll: POLL, wind_down: WIND_DOWN };
-    let mut hooks = RunHooks { shared, services, progress: Progress::new(quiet), nemeses: None, rollbacks_at_go: None, writer_pids: fleet.pids(), restarter, workers: remote_fleet.clone().map(|w| w as Arc<dyn Workers>), completed: (0, 0.0), stalls: Vec::new() };
+    let plan = Plan {
+        deadline_at,
+        duration,
+        poll: POLL,
+        wind_down: WIND_DOWN,
+    };
+    let mut hooks = RunHooks {
+        shared,
+        services,
+        progress: Progress::new(quiet),
+        nemeses: None,
+        rollbacks_at_go: None,
+        writer_pids: fleet.pids(),
+        restarter,
+        workers: remote_fleet.clone().map(|w| w as Arc<dyn Workers>),
+        completed: (0, 0.0),
+        stalls: Vec::new(),
+    };
     let s = supervise::until_done(fleet.as_ref(), &plan, &mut hooks);
     let writers_done_at = shared.history.now();
-    let diagnosis = (s.ending == Ending::Deadline)
-        .then(|| diagnose(shared, services, &format!("the deadline of {} passed", humantime::format_duration(shared.scenario.run.deadline))));
+    let diagnosis = (s.ending == Ending::Deadline).then(|| {
+        diagnose(
+            shared,
+            services,
+            &format!(
+                "the deadline of {} passed",
+                humantime::format_duration(shared.scenario.run.deadline)
+            ),
+        )
+    });
     let nemesis = hooks.nemeses.take().map(Nemeses::finish).unwrap_or_default();
     // Writers blocked inside Postgres do not see DuckDB's interrupt; ending their backends
     // releases them so the threads can finish and close their instances.
@@ -171,20 +233,48 @@ pub fn run(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant
     hooks.progress.finish();
     crate::util::callgrind::mark("dump=writing");
     let end = match (s.stop_at, shared.history.origin()) {
-        (Some(stop), Some(origin)) => stop.saturating_duration_since(origin).as_secs_f64().min(writers_done_at),
+        (Some(stop), Some(origin)) => stop
+            .saturating_duration_since(origin)
+            .as_secs_f64()
+            .min(writers_done_at),
         _ => writers_done_at,
     };
-    let window = Window { end, writers_done: shared.history.now().max(end) };
-    let ending = if s.ending == Ending::Completed && shared.writers.iter().any(|w| w.setup().error.is_some()) { Ending::SetupFailed } else { s.ending };
-    Ok(Writing { ending, window, diagnosis, nemesis, all_stopped: ended >= fleet.size(), started: s.started, rollbacks_at_go: hooks.rollbacks_at_go, crashes: fleet.crashes(), pids: fleet.pids(), stalls: hooks.stalls,
-        remote_workers: remote_fleet.as_ref().map(|w| w.workers()).unwrap_or_default(), workers_refused: remote_fleet.as_ref().map_or(0, |w| w.refused()) })
+    let window = Window {
+        end,
+        writers_done: shared.history.now().max(end),
+    };
+    let ending = if s.ending == Ending::Completed && shared.writers.iter().any(|w| w.setup().error.is_some()) {
+        Ending::SetupFailed
+    } else {
+        s.ending
+    };
+    Ok(Writing {
+        ending,
+        window,
+        diagnosis,
+        nemesis,
+        all_stopped: ended >= fleet.size(),
+        started: s.started,
+        rollbacks_at_go: hooks.rollbacks_at_go,
+        crashes: fleet.crashes(),
+        pids: fleet.pids(),
+        stalls: hooks.stalls,
+        remote_workers: remote_fleet.as_ref().map(|w| w.workers()).unwrap_or_default(),
+        workers_refused: remote_fleet.as_ref().map_or(0, |w| w.refused()),
+    })
 }
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.
 pub fn diagnose(shared: &WriterShared, services: &Services, reason: &str) -> Diagnosis {
     let fresh = crate::runtime::block_on(async {
-        let catalog = tokio::time::timeout(Duration::from_secs(3), services.catalog.client()).await.ok()?.ok()?;
-        tokio::time::timeout(Duration::from_secs(3), snapshot::take(&catalog, shared.clock.elapsed())).await.ok()?.ok()
+        let catalog = tokio::time::timeout(Duration::from_secs(3), services.catalog.client())
+            .await
+            .ok()?
+            .ok()?;
+        tokio::time::timeout(Duration::from_secs(3), snapshot::take(&catalog, shared.clock.elapsed()))
+            .await
+            .ok()?
+            .ok()
     });
     if fresh.is_some() {
         return diagnosis::diagnose(reason, shared.snapshots(), fresh);
@@ -192,9 +282,13 @@ pub fn diagnose(shared: &WriterShared, services: &Services, reason: &str) -> Dia
     // The catalog does not answer (stopped, overloaded, locked): say so, and show its last
     // picture for what it is.
     let latest = services.watch.summary.lock().ok().and_then(|s| s.latest.clone());
-    let age = latest.as_ref().map(|l| shared.clock.elapsed().as_secs_f64() - l.at_seconds);
+    let age = latest
+        .as_ref()
+        .map(|l| shared.clock.elapsed().as_secs_f64() - l.at_seconds);
     let reason = match age {
-        Some(age) => format!("{reason}; the catalog database did not answer within 3 s (its last picture, {age:.1} s old, is shown)"),
+        Some(age) => format!(
+            "{reason}; the catalog database did not answer within 3 s (its last picture, {age:.1} s old, is shown)"
+        ),
         None => format!("{reason}; the catalog database did not answer within 3 s"),
     };
     diagnosis::diagnose(&reason, shared.snapshots(), latest)
@@ -204,6 +298,12 @@ pub fn terminate_writer_sessions(session: &Session, run_id: &str) {
     let pattern = format!("{}w%", crate::util::ids::session_prefix(run_id));
     let _ = crate::runtime::block_on(async {
         let catalog = session.client().await?;
-        crate::environment::pg::query_with_deadline(&catalog, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1", &[&pattern], Duration::from_secs(3)).await
+        crate::environment::pg::query_with_deadline(
+            &catalog,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1",
+            &[&pattern],
+            Duration::from_secs(3),
+        )
+        .await
     });
 }

@@ -81,7 +81,11 @@ pub struct MaintenanceSpec {
     pub older_than: Duration,
     /// Writer 0 holds every fifth transaction open this long before its COMMIT, so that
     /// maintenance happens while a transaction that started before it is open.
-    #[serde(default, with = "super::model::option_humantime_ms", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "super::model::option_humantime_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub long_transaction: Option<Duration>,
 }
 
@@ -115,7 +119,10 @@ impl super::Scenario {
     }
 
     pub fn long_transaction(&self) -> Option<Duration> {
-        self.actors.iter().filter_map(|g| g.maintenance.as_ref()?.long_transaction).next()
+        self.actors
+            .iter()
+            .filter_map(|g| g.maintenance.as_ref()?.long_transaction)
+            .next()
     }
 }
 

@@ -13,7 +13,7 @@ mod sql_spec;
 
 pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSpec};
 pub use model::*;
-pub use sql_spec::*;
 pub use overrides::Override;
 pub use pacing::Pacing;
 pub use parse::{load_file, load_text_with, load_with, parse_str};
+pub use sql_spec::*;

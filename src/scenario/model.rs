@@ -155,7 +155,11 @@ impl CatalogKind {
             CatalogKind::Sqlite => Some("sqlite_scanner"),
             CatalogKind::Duckdb => None,
         };
-        ["parquet", "json", "httpfs"].into_iter().chain(scanner).chain(["ducklake"]).collect()
+        ["parquet", "json", "httpfs"]
+            .into_iter()
+            .chain(scanner)
+            .chain(["ducklake"])
+            .collect()
     }
 }
 
@@ -561,7 +565,9 @@ pub(crate) struct RawNemesis {
 impl DuckLakeRetry {
     /// How long one COMMIT can spend in DuckLake's retry waits before it gives up.
     pub fn longest_wait(&self) -> Duration {
-        let ms: f64 = (0..self.max_retry_count.min(1000)).map(|i| self.retry_wait_ms as f64 * self.retry_backoff.powi(i as i32)).sum();
+        let ms: f64 = (0..self.max_retry_count.min(1000))
+            .map(|i| self.retry_wait_ms as f64 * self.retry_backoff.powi(i as i32))
+            .sum();
         Duration::from_millis(ms.min(3_600_000.0) as u64)
     }
 }
@@ -589,7 +595,10 @@ impl Default for HarnessRetry {
 
 impl Default for RetrySpec {
     fn default() -> Self {
-        RetrySpec { ducklake: DuckLakeRetry::default(), harness: HarnessRetry::default() }
+        RetrySpec {
+            ducklake: DuckLakeRetry::default(),
+            harness: HarnessRetry::default(),
+        }
     }
 }
 
@@ -610,15 +619,33 @@ impl Default for ChecksSpec {
 
 mod defaults {
     // DuckLake's documented defaults: 10 attempts, 100 ms apart, growing by 1.5x.
-    pub fn ducklake_max_retry_count() -> u64 { 10 }
-    pub fn ducklake_retry_wait_ms() -> u64 { 100 }
-    pub fn ducklake_retry_backoff() -> f64 { 1.5 }
-    pub fn harness_max_attempts() -> u32 { 3 }
-    pub fn harness_base_wait_ms() -> u64 { 50 }
-    pub fn harness_backoff() -> f64 { 2.0 }
-    pub fn yes() -> bool { true }
-    pub fn zero() -> Option<u64> { Some(0) }
-    pub fn stall_after() -> std::time::Duration { std::time::Duration::from_secs(16) }
+    pub fn ducklake_max_retry_count() -> u64 {
+        10
+    }
+    pub fn ducklake_retry_wait_ms() -> u64 {
+        100
+    }
+    pub fn ducklake_retry_backoff() -> f64 {
+        1.5
+    }
+    pub fn harness_max_attempts() -> u32 {
+        3
+    }
+    pub fn harness_base_wait_ms() -> u64 {
+        50
+    }
+    pub fn harness_backoff() -> f64 {
+        2.0
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn zero() -> Option<u64> {
+        Some(0)
+    }
+    pub fn stall_after() -> std::time::Duration {
+        std::time::Duration::from_secs(16)
+    }
 }
 
 /// Durations are written to the report as milliseconds, which every consumer can read.

@@ -73,7 +73,10 @@ impl Locator<'_> {
     fn line_col(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
-        let col = before.rfind('\n').map(|nl| before.len() - nl).unwrap_or(before.len() + 1);
+        let col = before
+            .rfind('\n')
+            .map(|nl| before.len() - nl)
+            .unwrap_or(before.len() + 1);
         (line, col)
     }
 
@@ -85,8 +88,15 @@ impl Locator<'_> {
             }
             None => self.origin.to_string(),
         };
-        let key = if key.is_empty() { String::new() } else { format!(" key `{key}`:") };
-        bad_input(format!("{place}:{key} {what} Fix the scenario file (check it with `ducklake-stress validate {}`).", validate_args(self.origin)))
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!(" key `{key}`:")
+        };
+        bad_input(format!(
+            "{place}:{key} {what} Fix the scenario file (check it with `ducklake-stress validate {}`).",
+            validate_args(self.origin)
+        ))
     }
 
     /// The span of `key = ...` inside `[section]`, for values serde does not keep spans of.
@@ -98,7 +108,8 @@ impl Locator<'_> {
             if t.starts_with('[') {
                 current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             } else if current == section
-                && t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+                && t.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
             {
                 let start = offset + (line.len() - line.trim_start().len());
                 return Some(start..start + t.len());
@@ -129,7 +140,14 @@ const MAX_BATCH_BYTES: u64 = 256 * 1024 * 1024;
 
 fn parse_duration(s: &Spanned<String>, key: &str, here: &Locator) -> anyhow::Result<Duration> {
     let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
-        here.at(s, key, &format!("`{}` is not a duration ({e}); write e.g. \"30s\", \"2m\" or \"1h\".", s.get_ref()))
+        here.at(
+            s,
+            key,
+            &format!(
+                "`{}` is not a duration ({e}); write e.g. \"30s\", \"2m\" or \"1h\".",
+                s.get_ref()
+            ),
+        )
     })?;
     if d.is_zero() {
         return Err(here.at(s, key, "must be longer than zero."));
@@ -150,10 +168,23 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         return Err(here.at(&raw.name, "name", "must not be empty: it names the results directory."));
     }
     if raw.name.get_ref().len() > 100 {
-        return Err(here.at(&raw.name, "name", "is longer than 100 characters; it becomes part of a directory name."));
+        return Err(here.at(
+            &raw.name,
+            "name",
+            "is longer than 100 characters; it becomes part of a directory name.",
+        ));
     }
-    if !raw.name.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(here.at(&raw.name, "name", "may hold only letters, digits, '-', '_' and '.', since it becomes part of a directory name."));
+    if !raw
+        .name
+        .get_ref()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(here.at(
+            &raw.name,
+            "name",
+            "may hold only letters, digits, '-', '_' and '.', since it becomes part of a directory name.",
+        ));
     }
     let run = validate_run(&raw.run, here)?;
     let lake = validate_lake(raw.lake.as_ref(), here)?;
@@ -165,8 +196,19 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
     let writing = actors.first().map(|g| g.count).unwrap_or(run.writers);
     if let Some(d) = &workload.delete {
         if d.deleters == 0 || d.deleters >= writing {
-            let span = raw.workload.as_ref().and_then(|w| w.get_ref().deleters.as_ref().map(|d| d.span()));
-            return Err(here.error(span, "workload.deleters", &format!("is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.", d.deleters, writing.saturating_sub(1))));
+            let span = raw
+                .workload
+                .as_ref()
+                .and_then(|w| w.get_ref().deleters.as_ref().map(|d| d.span()));
+            return Err(here.error(
+                span,
+                "workload.deleters",
+                &format!(
+                    "is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.",
+                    d.deleters,
+                    writing.saturating_sub(1)
+                ),
+            ));
         }
     }
     validate_retry(&raw.retry, here)?;
@@ -185,14 +227,35 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     for (spec, raw_n) in nemesis.iter().zip(&raw.nemesis) {
         if matches!(spec.kind, NemesisKind::CrashWriter | NemesisKind::KillWriter) && run.mode != WriterMode::Process {
-            return Err(here.at(raw_n, "nemesis.kind", &format!("{:?} signals a writer process: it needs run.mode = \"process\" (a thread cannot be killed alone; it would take the whole harness down).", spec.kind)));
+            return Err(here.at(
+                raw_n,
+                "nemesis.kind",
+                &format!(
+                    "{:?} signals a writer process: it needs run.mode = \
+                \"process\" (a thread cannot be killed alone; it would take the whole harness down).",
+                    spec.kind
+                ),
+            ));
         }
         if !lake.catalog.is_postgres() && needs_postgres_catalog(&spec) {
-            return Err(here.at(raw_n, "nemesis.kind", &format!("{:?} acts on a Postgres catalog, but lake.catalog = \"{}\": drop this fault or use catalog = \"postgres\".", spec.kind, lake.catalog.name())));
+            return Err(here.at(
+                raw_n,
+                "nemesis.kind",
+                &format!(
+                    "{:?} acts on a Postgres catalog, but lake.catalog = \
+                \"{}\": drop this fault or use catalog = \"postgres\".",
+                    spec.kind,
+                    lake.catalog.name()
+                ),
+            ));
         }
         if let StopCondition::Duration(d) = run.stop {
             if spec.after >= d {
-                return Err(here.at(raw_n, "nemesis.after", "is not before the end of run.duration: the fault would never happen."));
+                return Err(here.at(
+                    raw_n,
+                    "nemesis.after",
+                    "is not before the end of run.duration: the fault would never happen.",
+                ));
             }
         }
     }
@@ -216,10 +279,19 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
 fn validate_client(c: Option<&Spanned<RawClient>>, mode: WriterMode, here: &Locator) -> anyhow::Result<ClientSpec> {
     let Some(c) = c else { return Ok(ClientSpec::default()) };
     let raw = c.get_ref();
-    let mut spec = ClientSpec { cleanup: raw.cleanup.as_ref().map(|v| *v.get_ref()).unwrap_or_default(), instance: raw.instance.as_ref().map(|v| *v.get_ref()).unwrap_or_default(), ..Default::default() };
+    let mut spec = ClientSpec {
+        cleanup: raw.cleanup.as_ref().map(|v| *v.get_ref()).unwrap_or_default(),
+        instance: raw.instance.as_ref().map(|v| *v.get_ref()).unwrap_or_default(),
+        ..Default::default()
+    };
     if let Some(i) = &raw.instance {
         if spec.instance == InstanceMode::Shared && mode == WriterMode::Process {
-            return Err(here.at(i, "client.instance", "is \"shared\", but run.mode = \"process\": writer processes cannot share one DuckDB instance. Use run.mode = \"thread\" or instance = \"own\"."));
+            return Err(here.at(
+                i,
+                "client.instance",
+                "is \"shared\", but run.mode = \"process\": writer processes \
+                cannot share one DuckDB instance. Use run.mode = \"thread\" or instance = \"own\".",
+            ));
         }
     }
     spec.settings = sql_values(raw.settings.as_ref(), "client.settings", here)?;
@@ -229,13 +301,21 @@ fn validate_client(c: Option<&Spanned<RawClient>>, mode: WriterMode, here: &Loca
 
 /// `{ key = value }` to SQL literals; a key must be an identifier, a value a string, number
 /// or boolean.
-fn sql_values(table: Option<&Spanned<std::collections::BTreeMap<String, toml::Value>>>, section: &str, here: &Locator) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+fn sql_values(
+    table: Option<&Spanned<std::collections::BTreeMap<String, toml::Value>>>,
+    section: &str,
+    here: &Locator,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
     let mut out = std::collections::BTreeMap::new();
     let Some(table) = table else { return Ok(out) };
     for (key, value) in table.get_ref() {
         let name = format!("{section}.{key}");
         if !is_identifier(key) {
-            return Err(here.at(table, &name, "is not a plain name (letters, digits, '_'): DuckDB settings and ATTACH options are plain names."));
+            return Err(here.at(
+                table,
+                &name,
+                "is not a plain name (letters, digits, '_'): DuckDB settings and ATTACH options are plain names.",
+            ));
         }
         let literal = match value {
             toml::Value::String(s) => crate::util::sql_str(s),
@@ -265,7 +345,15 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
     let r = run.get_ref();
     let writers = *r.writers.get_ref();
     if writers == 0 || writers > MAX_WRITERS {
-        return Err(here.at(&r.writers, "run.writers", &format!("is {writers}; allowed: 1 to {MAX_WRITERS} (each writer holds catalog connections; the native Postgres allows {} in all).", crate::environment::postgres::MAX_CONNECTIONS)));
+        return Err(here.at(
+            &r.writers,
+            "run.writers",
+            &format!(
+                "is {writers}; allowed: 1 to {MAX_WRITERS} (each \
+            writer holds catalog connections; the native Postgres allows {} in all).",
+                crate::environment::postgres::MAX_CONNECTIONS
+            ),
+        ));
     }
     let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or(WriterMode::Thread);
     let stop = match (&r.duration, &r.commits_per_writer) {
@@ -275,10 +363,18 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
         }
         (None, Some(c)) => StopCondition::CommitsPerWriter(*c.get_ref()),
         (Some(d), Some(_)) => {
-            return Err(here.at(d, "run.duration", "is set together with run.commits_per_writer; keep exactly one of the two."))
+            return Err(here.at(
+                d,
+                "run.duration",
+                "is set together with run.commits_per_writer; keep exactly one of the two.",
+            ))
         }
         (None, None) => {
-            return Err(here.at(run, "run", "needs either duration = \"30s\" or commits_per_writer = 100."))
+            return Err(here.at(
+                run,
+                "run",
+                "needs either duration = \"30s\" or commits_per_writer = 100.",
+            ))
         }
     };
     let deadline = match &r.deadline {
@@ -291,16 +387,39 @@ fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec
     };
     if let (StopCondition::Duration(d), Some(spanned)) = (stop, &r.deadline) {
         if deadline <= d {
-            return Err(here.at(spanned, "run.deadline", "must be longer than run.duration: the deadline is the hard stop for a run that hangs."));
+            return Err(here.at(
+                spanned,
+                "run.deadline",
+                "must be longer than run.duration: the deadline is the hard stop for a run that hangs.",
+            ));
         }
     }
-    let stall_after = r.stall_after.as_ref().map(|s| parse_duration(s, "run.stall_after", here)).transpose()?.unwrap_or(Duration::ZERO);
-    Ok(RunSpec { writers, mode, stop, deadline, stall_after, pacing: Default::default() })
+    let stall_after = r
+        .stall_after
+        .as_ref()
+        .map(|s| parse_duration(s, "run.stall_after", here))
+        .transpose()?
+        .unwrap_or(Duration::ZERO);
+    Ok(RunSpec {
+        writers,
+        mode,
+        stop,
+        deadline,
+        stall_after,
+        pacing: Default::default(),
+    })
 }
 
 fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Result<LakeSpec> {
     let Some(lake) = lake else {
-        return Ok(LakeSpec { catalog: CatalogKind::Postgres, data: DataStore::S3, table: "entries".into(), data_inlining_row_limit: None, table_data_inlining_row_limit: None, extension_files: Default::default() });
+        return Ok(LakeSpec {
+            catalog: CatalogKind::Postgres,
+            data: DataStore::S3,
+            table: "entries".into(),
+            data_inlining_row_limit: None,
+            table_data_inlining_row_limit: None,
+            extension_files: Default::default(),
+        });
     };
     let l = lake.get_ref();
     let catalog = match l.catalog.as_ref().map(|c| (c, c.get_ref().as_str())) {
@@ -308,13 +427,22 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
         Some((_, "sqlite")) => CatalogKind::Sqlite,
         Some((_, "duckdb")) => CatalogKind::Duckdb,
         Some((c, other)) => {
-            return Err(here.at(c, "lake.catalog", &format!("is \"{other}\"; allowed: \"postgres\", \"sqlite\" (a SQLite file in the environment's catalog directory) or \"duckdb\" (a DuckDB file there).")))
+            return Err(here.at(
+                c,
+                "lake.catalog",
+                &format!(
+                    "is \"{other}\"; allowed: \"postgres\", \"sqlite\" (a \
+                SQLite file in the environment's catalog directory) or \"duckdb\" (a DuckDB file there)."
+                ),
+            ))
         }
     };
     let table = match &l.table {
-        Some(t) if !is_identifier(t.get_ref()) => {
-            return Err(here.at(t, "lake.table", "must be a plain SQL identifier (letters, digits, '_', not starting with a digit, at most 63 characters)."))
-        }
+        Some(t) if !is_identifier(t.get_ref()) => return Err(here.at(
+            t,
+            "lake.table",
+            "must be a plain SQL identifier (letters, digits, '_', not starting with a digit, at most 63 characters).",
+        )),
         Some(t) => t.get_ref().clone(),
         None => "entries".into(),
     };
@@ -330,27 +458,66 @@ fn validate_lake(lake: Option<&Spanned<RawLake>>, here: &Locator) -> anyhow::Res
 
 /// `extensions = { ducklake = "path/ducklake.duckdb_extension" }`: each a file that exists,
 /// named as DuckDB derives the extension's name from it, of an extension the lake loads.
-fn validate_extension_files(files: Option<&Spanned<std::collections::BTreeMap<String, String>>>, catalog: CatalogKind, here: &Locator) -> anyhow::Result<std::collections::BTreeMap<String, std::path::PathBuf>> {
+fn validate_extension_files(
+    files: Option<&Spanned<std::collections::BTreeMap<String, String>>>,
+    catalog: CatalogKind,
+    here: &Locator,
+) -> anyhow::Result<std::collections::BTreeMap<String, std::path::PathBuf>> {
     let mut out = std::collections::BTreeMap::new();
     let Some(files) = files else { return Ok(out) };
     let loaded = catalog.extensions();
     for (name, path) in files.get_ref() {
         let key = format!("lake.extensions.{name}");
         if !loaded.contains(&name.as_str()) {
-            return Err(here.at(files, &key, &format!("`{name}` is not an extension this lake loads (it loads: {}).", loaded.join(", "))));
+            return Err(here.at(
+                files,
+                &key,
+                &format!(
+                    "`{name}` is not an extension this lake loads (it loads: {}).",
+                    loaded.join(", ")
+                ),
+            ));
         }
         let file = std::path::Path::new(path);
         if file.file_name().and_then(|f| f.to_str()) != Some(&format!("{name}.duckdb_extension")) {
-            return Err(here.at(files, &key, &format!("is \"{path}\", but DuckDB takes an extension's name from its file name: the file must be called {name}.duckdb_extension (copy or link it under that name).")));
+            return Err(here.at(
+                files,
+                &key,
+                &format!(
+                    "is \"{path}\", but DuckDB takes an extension's name from its \
+                file name: the file must be called {name}.duckdb_extension (copy or link it under that name)."
+                ),
+            ));
         }
-        let absolute = std::fs::canonicalize(file).map_err(|e| here.at(files, &key, &format!("\"{path}\" cannot be read ({e}); give the path of the built extension (relative paths start from the directory ducklake-stress runs in).")))?;
+        let absolute = std::fs::canonicalize(file).map_err(|e| {
+            here.at(
+                files,
+                &key,
+                &format!(
+                    "\"{path}\" cannot be \
+            read ({e}); give the path of the built extension (relative paths start from the directory ducklake-stress \
+            runs in)."
+                ),
+            )
+        })?;
         out.insert(name.clone(), absolute);
     }
     Ok(out)
 }
 
 fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
-    let mut spec = WorkloadSpec { kind: WorkloadKind::Append, batch_rows: 25, payload_bytes: 64, keys: 0, seed: false, counter: None, bank: None, delete: None, sql: None, upsert: None };
+    let mut spec = WorkloadSpec {
+        kind: WorkloadKind::Append,
+        batch_rows: 25,
+        payload_bytes: 64,
+        keys: 0,
+        seed: false,
+        counter: None,
+        bank: None,
+        delete: None,
+        sql: None,
+        upsert: None,
+    };
     let Some(w) = w else { return Ok(spec) };
     let w = w.get_ref();
     if let Some(k) = w.kind {
@@ -373,13 +540,19 @@ fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow
     validate_counter(w, &mut spec, here)?;
     validate_bank(w, &mut spec, here)?;
     if spec.kind == WorkloadKind::Delete {
-        spec.delete = Some(DeleteSpec { deleters: w.deleters.as_ref().map(|d| *d.get_ref()).unwrap_or(1) });
+        spec.delete = Some(DeleteSpec {
+            deleters: w.deleters.as_ref().map(|d| *d.get_ref()).unwrap_or(1),
+        });
     } else if let Some(d) = &w.deleters {
         return Err(here.at(d, "workload.deleters", "applies to kind = \"delete\" only."));
     }
     if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
         let span = w.batch_rows.as_ref().map(|b| b.span());
-        return Err(here.error(span, "workload.batch_rows", "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads."));
+        return Err(here.error(
+            span,
+            "workload.batch_rows",
+            "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads.",
+        ));
     }
     Ok(spec)
 }
@@ -396,7 +569,11 @@ fn validate_keys(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> an
         return Ok(());
     }
     if let (WorkloadKind::Sql, Some(s)) = (spec.kind, &w.seed) {
-        return Err(here.at(s, "workload.seed", "applies to kind = \"upsert\" only (a sql workload seeds its table with `setup`)."));
+        return Err(here.at(
+            s,
+            "workload.seed",
+            "applies to kind = \"upsert\" only (a sql workload seeds its table with `setup`).",
+        ));
     }
     if w.batch_rows.is_none() {
         spec.batch_rows = 3;
@@ -405,7 +582,14 @@ fn validate_keys(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> an
     spec.seed = w.seed.as_ref().is_some_and(|s| *s.get_ref());
     if spec.keys < spec.batch_rows || spec.keys > 100_000 {
         let span = w.keys.as_ref().map(|k| k.span());
-        return Err(here.error(span, "workload.keys", &format!("is {}; allowed: batch_rows ({}, the keys one transaction replaces) to 100000.", spec.keys, spec.batch_rows)));
+        return Err(here.error(
+            span,
+            "workload.keys",
+            &format!(
+                "is {}; allowed: batch_rows ({}, the keys one transaction replaces) to 100000.",
+                spec.keys, spec.batch_rows
+            ),
+        ));
     }
     Ok(())
 }
@@ -418,12 +602,21 @@ fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) ->
             return Err(here.at(c, "workload.counters", "applies to kind = \"counter\" only."));
         }
         if let (Some(s), false) = (&w.statement, spec.kind == WorkloadKind::Upsert) {
-            return Err(here.at(s, "workload.statement", "applies to kind = \"counter\" (\"update\", \"read_then_write\") and \"upsert\" (\"delete_insert\", \"merge\") only."));
+            return Err(here.at(
+                s,
+                "workload.statement",
+                "applies to kind = \"counter\" (\"update\", \
+                \"read_then_write\") and \"upsert\" (\"delete_insert\", \"merge\") only.",
+            ));
         }
         return Ok(());
     }
     if let Some(p) = &w.payload_bytes {
-        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"counter\" (a counter row holds a number); remove it."));
+        return Err(here.at(
+            p,
+            "workload.payload_bytes",
+            "does not apply to kind = \"counter\" (a counter row holds a number); remove it.",
+        ));
     }
     if w.batch_rows.is_none() {
         spec.batch_rows = 1;
@@ -431,12 +624,25 @@ fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) ->
     let counters = w.counters.as_ref().map(|c| *c.get_ref()).unwrap_or(5);
     if counters < spec.batch_rows || counters > 100_000 {
         let span = w.counters.as_ref().map(|c| c.span());
-        return Err(here.error(span, "workload.counters", &format!("is {counters}; allowed: batch_rows ({}, the counters one transaction increments) to 100000.", spec.batch_rows)));
+        return Err(here.error(
+            span,
+            "workload.counters",
+            &format!(
+                "is {counters}; allowed: batch_rows ({}, the counters one transaction increments) to 100000.",
+                spec.batch_rows
+            ),
+        ));
     }
     let statement = match w.statement.as_ref().map(|s| (s, *s.get_ref())) {
         None | Some((_, RawStatement::Update)) => CounterStatement::Update,
         Some((_, RawStatement::ReadThenWrite)) => CounterStatement::ReadThenWrite,
-        Some((s, _)) => return Err(here.at(s, "workload.statement", "for kind = \"counter\" allowed: \"update\" or \"read_then_write\".")),
+        Some((s, _)) => {
+            return Err(here.at(
+                s,
+                "workload.statement",
+                "for kind = \"counter\" allowed: \"update\" or \"read_then_write\".",
+            ))
+        }
     };
     spec.counter = Some(CounterSpec { counters, statement });
     Ok(())
@@ -446,33 +652,63 @@ fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) ->
 /// whose transactions always write two accounts.
 fn validate_bank(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
     if spec.kind != WorkloadKind::Bank {
-        let bank_only = [("workload.accounts", w.accounts.as_ref().map(|s| s.span())), ("workload.initial_balance", w.initial_balance.as_ref().map(|s| s.span())), ("workload.max_transfer", w.max_transfer.as_ref().map(|s| s.span())), ("workload.allow_negative", w.allow_negative.as_ref().map(|s| s.span()))];
+        let bank_only = [
+            ("workload.accounts", w.accounts.as_ref().map(|s| s.span())),
+            ("workload.initial_balance", w.initial_balance.as_ref().map(|s| s.span())),
+            ("workload.max_transfer", w.max_transfer.as_ref().map(|s| s.span())),
+            ("workload.allow_negative", w.allow_negative.as_ref().map(|s| s.span())),
+        ];
         if let Some((key, span)) = bank_only.into_iter().find(|(_, span)| span.is_some()) {
             return Err(here.error(span, key, "applies to kind = \"bank\" only."));
         }
         return Ok(());
     }
     if let Some(b) = &w.batch_rows {
-        return Err(here.at(b, "workload.batch_rows", "does not apply to kind = \"bank\" (a transfer always writes its two accounts); remove it."));
+        return Err(here.at(
+            b,
+            "workload.batch_rows",
+            "does not apply to kind = \"bank\" (a transfer always writes its two accounts); remove it.",
+        ));
     }
     if let Some(p) = &w.payload_bytes {
-        return Err(here.at(p, "workload.payload_bytes", "does not apply to kind = \"bank\" (an account row holds a number); remove it."));
+        return Err(here.at(
+            p,
+            "workload.payload_bytes",
+            "does not apply to kind = \"bank\" (an account row holds a number); remove it.",
+        ));
     }
     spec.batch_rows = 2;
     let accounts = w.accounts.as_ref().map(|a| *a.get_ref()).unwrap_or(10);
     if !(2..=100_000).contains(&accounts) {
-        return Err(here.error(w.accounts.as_ref().map(|a| a.span()), "workload.accounts", &format!("is {accounts}; allowed: 2 (a transfer needs two accounts) to 100000.")));
+        return Err(here.error(
+            w.accounts.as_ref().map(|a| a.span()),
+            "workload.accounts",
+            &format!("is {accounts}; allowed: 2 (a transfer needs two accounts) to 100000."),
+        ));
     }
     let initial_balance = w.initial_balance.as_ref().map(|b| *b.get_ref()).unwrap_or(100);
     if !(0..=1_000_000_000).contains(&initial_balance) {
-        return Err(here.error(w.initial_balance.as_ref().map(|b| b.span()), "workload.initial_balance", &format!("is {initial_balance}; allowed: 0 to 1000000000.")));
+        return Err(here.error(
+            w.initial_balance.as_ref().map(|b| b.span()),
+            "workload.initial_balance",
+            &format!("is {initial_balance}; allowed: 0 to 1000000000."),
+        ));
     }
     let max_transfer = w.max_transfer.as_ref().map(|m| *m.get_ref()).unwrap_or(10);
     if !(1..=1_000_000_000).contains(&max_transfer) {
-        return Err(here.error(w.max_transfer.as_ref().map(|m| m.span()), "workload.max_transfer", &format!("is {max_transfer}; allowed: 1 to 1000000000.")));
+        return Err(here.error(
+            w.max_transfer.as_ref().map(|m| m.span()),
+            "workload.max_transfer",
+            &format!("is {max_transfer}; allowed: 1 to 1000000000."),
+        ));
     }
     let allow_negative = w.allow_negative.as_ref().map(|a| *a.get_ref()).unwrap_or(true);
-    spec.bank = Some(BankSpec { accounts, initial_balance, max_transfer, allow_negative });
+    spec.bank = Some(BankSpec {
+        accounts,
+        initial_balance,
+        max_transfer,
+        allow_negative,
+    });
     Ok(())
 }
 
@@ -483,13 +719,22 @@ fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
         here.error(here.find_key(section, name), key, what)
     };
     if !(retry.ducklake.retry_backoff.is_finite() && retry.ducklake.retry_backoff >= 1.0) {
-        return Err(bad("retry.ducklake.retry_backoff", "must be a number >= 1.0 (1.0 keeps the wait constant)."));
+        return Err(bad(
+            "retry.ducklake.retry_backoff",
+            "must be a number >= 1.0 (1.0 keeps the wait constant).",
+        ));
     }
     if !(retry.harness.backoff.is_finite() && retry.harness.backoff >= 1.0) {
-        return Err(bad("retry.harness.backoff", "must be a number >= 1.0 (1.0 keeps the wait constant)."));
+        return Err(bad(
+            "retry.harness.backoff",
+            "must be a number >= 1.0 (1.0 keeps the wait constant).",
+        ));
     }
     if retry.harness.max_attempts == 0 {
-        return Err(bad("retry.harness.max_attempts", "must be at least 1 (1 means: no harness retries)."));
+        return Err(bad(
+            "retry.harness.max_attempts",
+            "must be at least 1 (1 means: no harness retries).",
+        ));
     }
     Ok(())
 }
@@ -508,7 +753,13 @@ fn nemesis_keys(kind: NemesisKind) -> (&'static [&'static str], &'static [(&'sta
         RestartCatalog => (&["hold", "every", "mode"], &[]),
         KillS3 | RestartS3 => (&["hold", "every"], &[]),
         DisconnectWorker => (&[], &[]),
-        Latency => (&["hold", "target", "delay", "jitter"], &[("target", "\"catalog\" or \"s3\""), ("delay", "the added one-way delay, e.g. \"20ms\"")]),
+        Latency => (
+            &["hold", "target", "delay", "jitter"],
+            &[
+                ("target", "\"catalog\" or \"s3\""),
+                ("delay", "the added one-way delay, e.g. \"20ms\""),
+            ],
+        ),
     }
 }
 
@@ -529,20 +780,46 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
     let (allowed, required) = nemesis_keys(r.kind);
     for (key, is_there) in present {
         if is_there && !allowed.contains(&key) {
-            return Err(here.at(n, &format!("nemesis.{key}"), &format!("does not apply to kind {:?} (it takes: kind, after{}).", r.kind, allowed.iter().map(|k| format!(", {k}")).collect::<String>())));
+            return Err(here.at(
+                n,
+                &format!("nemesis.{key}"),
+                &format!(
+                    "does not apply to kind {:?} (it takes: kind, after{}).",
+                    r.kind,
+                    allowed.iter().map(|k| format!(", {k}")).collect::<String>()
+                ),
+            ));
         }
     }
     for (key, what) in required {
         if !present.iter().any(|(k, there)| k == key && *there) {
-            return Err(here.at(n, &format!("nemesis.{key}"), &format!("is required for {:?}: {what}.", r.kind)));
+            return Err(here.at(
+                n,
+                &format!("nemesis.{key}"),
+                &format!("is required for {:?}: {what}.", r.kind),
+            ));
         }
     }
-    if r.kind == NemesisKind::KillWriter && r.during.as_ref().is_some_and(|d| *d.get_ref() == FaultMoment::CommitAck) {
-        return Err(here.at(n, "nemesis.during", "\"commit_ack\" applies to terminate_writer_sessions; kill_writer allows \"any\" and \"commit\"."));
+    if r.kind == NemesisKind::KillWriter
+        && r.during
+            .as_ref()
+            .is_some_and(|d| *d.get_ref() == FaultMoment::CommitAck)
+    {
+        return Err(here.at(
+            n,
+            "nemesis.during",
+            "\"commit_ack\" applies to terminate_writer_sessions; kill_writer allows \"any\" and \"commit\".",
+        ));
     }
     let table = match &r.table {
         Some(t) if is_identifier(t.get_ref()) => t.get_ref().clone(),
-        Some(t) => return Err(here.at(t, "nemesis.table", "must be a catalog table name such as \"ducklake_snapshot\".")),
+        Some(t) => {
+            return Err(here.at(
+                t,
+                "nemesis.table",
+                "must be a catalog table name such as \"ducklake_snapshot\".",
+            ))
+        }
         None => "ducklake_snapshot".into(),
     };
     let after = match &r.after {
@@ -550,23 +827,59 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
         Some(a) => parse_duration(a, "nemesis.after", here)?,
         None => Duration::from_secs(1),
     };
-    let hold = r.hold.as_ref().map(|h| parse_duration(h, "nemesis.hold", here)).transpose()?;
-    let every = r.every.as_ref().map(|e| parse_duration(e, "nemesis.every", here)).transpose()?;
+    let hold = r
+        .hold
+        .as_ref()
+        .map(|h| parse_duration(h, "nemesis.hold", here))
+        .transpose()?;
+    let every = r
+        .every
+        .as_ref()
+        .map(|e| parse_duration(e, "nemesis.every", here))
+        .transpose()?;
     let during = r.during.as_ref().map(|d| *d.get_ref()).unwrap_or_default();
-    let timeout = r.timeout.as_ref().map(|t| parse_duration(t, "nemesis.timeout", here)).transpose()?;
-    let delay = r.delay.as_ref().map(|t| parse_duration(t, "nemesis.delay", here)).transpose()?;
-    let jitter = r.jitter.as_ref().map(|t| parse_duration(t, "nemesis.jitter", here)).transpose()?;
+    let timeout = r
+        .timeout
+        .as_ref()
+        .map(|t| parse_duration(t, "nemesis.timeout", here))
+        .transpose()?;
+    let delay = r
+        .delay
+        .as_ref()
+        .map(|t| parse_duration(t, "nemesis.delay", here))
+        .transpose()?;
+    let jitter = r
+        .jitter
+        .as_ref()
+        .map(|t| parse_duration(t, "nemesis.jitter", here))
+        .transpose()?;
     let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or_default();
     let target = r.target.as_ref().map(|t| *t.get_ref());
     let restart = r.restart.as_ref().is_some_and(|b| *b.get_ref());
-    Ok(NemesisSpec { kind: r.kind, table, after, hold, every, during, timeout, mode, target, delay, jitter, restart })
+    Ok(NemesisSpec {
+        kind: r.kind,
+        table,
+        after,
+        hold,
+        every,
+        during,
+        timeout,
+        mode,
+        target,
+        delay,
+        jitter,
+        restart,
+    })
 }
 
 #[cfg(test)]
 mod validate_suggestion_tests {
     #[test]
     fn the_suggested_validate_command_carries_the_overrides_as_flags() {
-        assert_eq!(super::validate_args("s.toml (with --set run.writers=3 --set a.b=c)"), "s.toml --set run.writers=3 --set a.b=c");
+        assert_eq!(
+            super::validate_args("s.toml (with --set run.writers=3 --set a.b=c)"),
+            "s.toml --set run.writers=3 --set a.b=c"
+        );
         assert_eq!(super::validate_args("scenarios/s.toml"), "scenarios/s.toml");
     }
 }

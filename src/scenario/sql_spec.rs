@@ -131,7 +131,9 @@ pub fn placeholders(text: &str) -> Vec<&str> {
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         rest = &rest[open + 1..];
-        let name_len = rest.find(|c: char| !(c.is_ascii_alphabetic() || c == '_')).unwrap_or(rest.len());
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
+            .unwrap_or(rest.len());
         if name_len > 0 && rest[name_len..].starts_with('}') {
             out.push(&rest[..name_len]);
         }

@@ -93,7 +93,9 @@ pub fn of_quantile(a: &Weighted, b: &Weighted, q: f64) -> Option<Interval> {
     let mut rng = StdRng::seed_from_u64(SEED);
     // Fewer resamples here: each one draws every sample of both sides.
     let reps = (RESAMPLES / 4).max(200);
-    let mut diffs: Vec<f64> = (0..reps).map(|_| resampled_quantile(b, q, &mut rng) - resampled_quantile(a, q, &mut rng)).collect();
+    let mut diffs: Vec<f64> = (0..reps)
+        .map(|_| resampled_quantile(b, q, &mut rng) - resampled_quantile(a, q, &mut rng))
+        .collect();
     Some(percentile_interval(b.quantile(q) - a.quantile(q), &mut diffs))
 }
 
@@ -105,17 +107,24 @@ fn resampled_quantile(w: &Weighted, q: f64, rng: &mut StdRng) -> f64 {
         counts[w.cumulative.partition_point(|&c| c < pick)] += 1;
     }
     let mut total = 0;
-    let cumulative: Vec<u64> = counts.iter().map(|c| {
-        total += c;
-        total
-    }).collect();
+    let cumulative: Vec<u64> = counts
+        .iter()
+        .map(|c| {
+            total += c;
+            total
+        })
+        .collect();
     quantile_of(&w.values, &cumulative, q)
 }
 
 fn percentile_interval(estimate: f64, diffs: &mut [f64]) -> Interval {
     diffs.sort_by(f64::total_cmp);
     let at = |p: f64| diffs[((p * (diffs.len() - 1) as f64).round() as usize).min(diffs.len() - 1)];
-    Interval { estimate, low: at(0.025), high: at(0.975) }
+    Interval {
+        estimate,
+        low: at(0.025),
+        high: at(0.975),
+    }
 }
 
 pub fn mean(v: &[f64]) -> f64 {

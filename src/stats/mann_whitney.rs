@@ -31,18 +31,26 @@ pub fn test(a: &Weighted, b: &Weighted) -> Option<MannWhitney> {
         let z = (u - na * nb / 2.0) / variance.sqrt();
         libm::erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
     };
-    Some(MannWhitney { u, probability_greater: u / (na * nb), p_value })
+    Some(MannWhitney {
+        u,
+        probability_greater: u / (na * nb),
+        p_value,
+    })
 }
 
 /// The sum of b's ranks in the pooled sample, and the tie correction Σ(t³ - t).
 fn rank_sum(a: &Weighted, b: &Weighted) -> (f64, f64) {
     let counts = |w: &Weighted| -> Vec<(f64, u64)> {
         let mut prev = 0;
-        w.values.iter().zip(&w.cumulative).map(|(&v, &c)| {
-            let n = c - prev;
-            prev = c;
-            (v, n)
-        }).collect()
+        w.values
+            .iter()
+            .zip(&w.cumulative)
+            .map(|(&v, &c)| {
+                let n = c - prev;
+                prev = c;
+                (v, n)
+            })
+            .collect()
     };
     let (ca, cb) = (counts(a), counts(b));
     let (mut i, mut j, mut below, mut sum_b, mut ties) = (0, 0, 0.0f64, 0.0, 0.0);
@@ -53,8 +61,18 @@ fn rank_sum(a: &Weighted, b: &Weighted) -> (f64, f64) {
             (None, Some(y)) => y.0,
             (None, None) => unreachable!(),
         };
-        let ta = if ca.get(i).is_some_and(|x| x.0 == v) { i += 1; ca[i - 1].1 as f64 } else { 0.0 };
-        let tb = if cb.get(j).is_some_and(|y| y.0 == v) { j += 1; cb[j - 1].1 as f64 } else { 0.0 };
+        let ta = if ca.get(i).is_some_and(|x| x.0 == v) {
+            i += 1;
+            ca[i - 1].1 as f64
+        } else {
+            0.0
+        };
+        let tb = if cb.get(j).is_some_and(|y| y.0 == v) {
+            j += 1;
+            cb[j - 1].1 as f64
+        } else {
+            0.0
+        };
         let t = ta + tb;
         let average_rank = below + (t + 1.0) / 2.0;
         sum_b += tb * average_rank;
@@ -84,10 +102,16 @@ mod tests {
     fn identical_samples_have_p_one_and_separated_ones_a_tiny_p() {
         let a = Weighted::new((1..=300).map(|v| (v as f64, 2)));
         let same = test(&a, &a).unwrap();
-        assert!(same.p_value > 0.99 && (same.probability_greater - 0.5).abs() < 1e-9, "{same:?}");
+        assert!(
+            same.p_value > 0.99 && (same.probability_greater - 0.5).abs() < 1e-9,
+            "{same:?}"
+        );
         let b = Weighted::new((1..=300).map(|v| (v as f64 + 100.0, 2)));
         let shifted = test(&a, &b).unwrap();
-        assert!(shifted.p_value < 1e-6 && shifted.probability_greater > 0.7, "{shifted:?}");
+        assert!(
+            shifted.p_value < 1e-6 && shifted.probability_greater > 0.7,
+            "{shifted:?}"
+        );
     }
 
     #[test]

@@ -49,7 +49,10 @@ mod tests {
         // Newcombe (1998), table II, example (a): 56/70 vs 48/80, difference 0.2000,
         // method 10 interval 0.0524 .. 0.3339 (here candidate minus baseline, so negated).
         let i = newcombe(56, 70, 48, 80);
-        assert!(close(i.estimate, -0.2) && close(i.low, -0.3339) && close(i.high, -0.0524), "{i:?}");
+        assert!(
+            close(i.estimate, -0.2) && close(i.low, -0.3339) && close(i.high, -0.0524),
+            "{i:?}"
+        );
     }
 
     #[test]

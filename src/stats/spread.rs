@@ -16,7 +16,12 @@ impl Spread {
             return Spread::default();
         }
         v.sort_by(f64::total_cmp);
-        Spread { median: median_sorted(&v), min: v[0], max: v[v.len() - 1], n: v.len() }
+        Spread {
+            median: median_sorted(&v),
+            min: v[0],
+            max: v[v.len() - 1],
+            n: v.len(),
+        }
     }
 }
 
@@ -40,7 +45,15 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_counts_and_nan_left_out() {
-        assert_eq!(Spread::of(&[3.0, 1.0, 2.0]), Spread { median: 2.0, min: 1.0, max: 3.0, n: 3 });
+        assert_eq!(
+            Spread::of(&[3.0, 1.0, 2.0]),
+            Spread {
+                median: 2.0,
+                min: 1.0,
+                max: 3.0,
+                n: 3
+            }
+        );
         assert_eq!(Spread::of(&[4.0, 1.0, f64::NAN, 2.0, 3.0]).median, 2.5);
         assert_eq!(Spread::of(&[]).n, 0);
     }

@@ -20,12 +20,20 @@ pub fn of_means(a: &[f64], b: &[f64]) -> Option<Interval> {
     let se2 = sa + sb;
     if se2 == 0.0 {
         // Every run gave the same figure on both sides: nothing to be unsure about.
-        return Some(Interval { estimate, low: estimate, high: estimate });
+        return Some(Interval {
+            estimate,
+            low: estimate,
+            high: estimate,
+        });
     }
     let df = se2 * se2 / (sa * sa / (a.len() - 1) as f64 + sb * sb / (b.len() - 1) as f64);
     let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.975);
     let half = t * se2.sqrt();
-    Some(Interval { estimate, low: estimate - half, high: estimate + half })
+    Some(Interval {
+        estimate,
+        low: estimate - half,
+        high: estimate + half,
+    })
 }
 
 fn mean_and_variance(v: &[f64]) -> (f64, f64) {
@@ -60,7 +68,11 @@ mod tests {
     #[test]
     fn same_distribution_is_significant_about_five_percent_of_the_time() {
         let mut rng = StdRng::seed_from_u64(7);
-        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| (0..12).map(|_| rng.random::<f64>()).sum::<f64>()).collect() };
+        let mut draw = |n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|_| (0..12).map(|_| rng.random::<f64>()).sum::<f64>())
+                .collect()
+        };
         for n in [2, 3, 5] {
             let (mut welch, mut boot, trials) = (0, 0, 1500);
             for _ in 0..trials {
@@ -70,7 +82,10 @@ mod tests {
             }
             let (welch, boot) = (welch as f64 / trials as f64, boot as f64 / trials as f64);
             eprintln!("{n} runs a side: false positives, Welch {welch:.3}, bootstrap {boot:.3}");
-            assert!((0.02..0.08).contains(&welch), "{n} runs a side: Welch false positives {welch}");
+            assert!(
+                (0.02..0.08).contains(&welch),
+                "{n} runs a side: Welch false positives {welch}"
+            );
             if n <= 3 {
                 assert!(boot > 0.15, "{n} runs a side: bootstrap false positives {boot}");
             }

@@ -11,7 +11,12 @@ pub fn mark(action: &str) {
     if std::env::var_os("DUCKLAKE_STRESS_CALLGRIND_MARKS").is_none() {
         return;
     }
-    let done = Command::new("callgrind_control").arg(format!("--{action}")).arg(std::process::id().to_string()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let done = Command::new("callgrind_control")
+        .arg(format!("--{action}"))
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     if !done.is_ok_and(|s| s.success()) {
         tracing::warn!("callgrind_control --{action} failed: is this running under valgrind --tool=callgrind?");
     }

@@ -12,9 +12,11 @@ pub fn run_with_deadline<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new().name(what.chars().take(15).collect()).spawn(move || {
-        let _ = tx.send(work());
-    })?;
+    std::thread::Builder::new()
+        .name(what.chars().take(15).collect())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })?;
     let until = std::time::Instant::now() + limit;
     let interrupts_before = crate::util::interrupt::count();
     loop {
@@ -27,7 +29,8 @@ pub fn run_with_deadline<T: Send + 'static>(
         crate::util::interrupt::bail_if_interrupted_since(interrupts_before)?;
         if std::time::Instant::now() >= until {
             return Err(crate::error::environment(format!(
-                "{what} did not finish within {} s: Postgres or the S3 server stopped answering, or a lock held on the catalog blocks it",
+                "{what} did not finish within {} s: Postgres or the S3 server stopped answering, or a lock held on \
+                    the catalog blocks it",
                 limit.as_secs()
             )));
         }

@@ -15,7 +15,10 @@ pub struct Pass<'a>(&'a Gate);
 
 impl Gate {
     pub fn new(holders: usize) -> Self {
-        Gate { free: Mutex::new(holders.max(1)), freed: Condvar::new() }
+        Gate {
+            free: Mutex::new(holders.max(1)),
+            freed: Condvar::new(),
+        }
     }
 
     /// Waits for a place; None if `give_up` says so first (checked every 50 ms).
@@ -25,7 +28,11 @@ impl Gate {
             if give_up() {
                 return None;
             }
-            free = self.freed.wait_timeout(free, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
+            free = self
+                .freed
+                .wait_timeout(free, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         *free -= 1;
         Some(Pass(self))

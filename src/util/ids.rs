@@ -11,7 +11,9 @@ pub fn random_hex(bytes: usize) -> String {
 
 /// `20261123T143000Z-9429a0`: sortable by start time, unique through its random suffix.
 pub fn new_run_id(at: SystemTime) -> String {
-    let stamp = humantime::format_rfc3339_seconds(at).to_string().replace(['-', ':'], "");
+    let stamp = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .replace(['-', ':'], "");
     format!("{}-{}", &stamp[..16], random_hex(3))
 }
 

@@ -19,7 +19,10 @@ pub fn install() {
             }
             let n = INTERRUPTS.fetch_add(1, Ordering::SeqCst) + 1;
             if n == 1 {
-                eprintln!("\ninterrupted: stopping writers, checking what they wrote, writing the report (Ctrl-C again to skip the checks)...");
+                eprintln!(
+                    "\ninterrupted: stopping writers, checking what they wrote, writing the report (Ctrl-C \
+                    again to skip the checks)..."
+                );
             } else {
                 eprintln!("\ninterrupted again: skipping what is left of the checks, writing the report...");
             }

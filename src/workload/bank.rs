@@ -38,8 +38,16 @@ pub fn transfer_of(run_id: &str, writer: u32, txn: u64, accounts: u32, max_trans
 
 impl BankWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        let bank = spec.bank.clone().unwrap_or(BankSpec { accounts: 10, initial_balance: 100, max_transfer: 10, allow_negative: true });
-        BankWorkload { table: qualified(table), spec: bank }
+        let bank = spec.bank.clone().unwrap_or(BankSpec {
+            accounts: 10,
+            initial_balance: 100,
+            max_transfer: 10,
+            allow_negative: true,
+        });
+        BankWorkload {
+            table: qualified(table),
+            spec: bank,
+        }
     }
 
     pub fn rows(&self) -> u32 {
@@ -59,9 +67,23 @@ impl BankWorkload {
         keys.sort_unstable();
         let read = keyed::read_values(conn, &self.table, run_id, &keys)?;
         let balance = |account: u32| if keys[0] == account { read[0] } else { read[1] };
-        let amount = if !self.spec.allow_negative && balance(t.from) < t.amount { 0 } else { t.amount };
-        let next: Vec<i64> = keys.iter().map(|k| if *k == t.from { balance(*k) - amount } else { balance(*k) + amount }).collect();
-        conn.execute_batch(&keyed::write_values_sql(&self.table, run_id, writer, txn, &keys, &next)).map_err(|e| e.to_string())
+        let amount = if !self.spec.allow_negative && balance(t.from) < t.amount {
+            0
+        } else {
+            t.amount
+        };
+        let next: Vec<i64> = keys
+            .iter()
+            .map(|k| {
+                if *k == t.from {
+                    balance(*k) - amount
+                } else {
+                    balance(*k) + amount
+                }
+            })
+            .collect();
+        conn.execute_batch(&keyed::write_values_sql(&self.table, run_id, writer, txn, &keys, &next))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -26,8 +26,16 @@ pub fn counters_of(run_id: &str, writer: u32, txn: u64, counters: u32, per_txn: 
 
 impl CounterWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        let c = spec.counter.clone().unwrap_or(crate::scenario::CounterSpec { counters: spec.batch_rows, statement: CounterStatement::Update });
-        CounterWorkload { table: qualified(table), counters: c.counters, per_txn: spec.batch_rows, statement: c.statement }
+        let c = spec.counter.clone().unwrap_or(crate::scenario::CounterSpec {
+            counters: spec.batch_rows,
+            statement: CounterStatement::Update,
+        });
+        CounterWorkload {
+            table: qualified(table),
+            counters: c.counters,
+            per_txn: spec.batch_rows,
+            statement: c.statement,
+        }
     }
 
     pub fn rows(&self) -> u32 {
@@ -43,7 +51,8 @@ impl CounterWorkload {
         let keys = counters_of(run_id, writer, txn, self.counters, self.per_txn);
         let sql = match self.statement {
             CounterStatement::Update => format!(
-                "UPDATE {} SET v = v + 1, writer_id = {writer}, txn_seq = {txn}, written_at = now() WHERE run_id = '{run_id}' AND k IN ({})",
+                "UPDATE {} SET v = v + 1, writer_id = {writer}, txn_seq = {txn}, written_at = now() WHERE run_id = \
+                    '{run_id}' AND k IN ({})",
                 self.table,
                 keyed::key_list(&keys)
             ),
@@ -65,6 +74,9 @@ mod tests {
     fn read_then_write_sets_each_counter_to_its_own_value() {
         let sql = keyed::write_values_sql("lake.\"c\"", "r", 2, 7, &[1, 4], &[10, 3]);
         assert!(sql.contains("CASE k WHEN 1 THEN 10 WHEN 4 THEN 3 END"), "{sql}");
-        assert!(sql.contains("writer_id = 2, txn_seq = 7") && sql.ends_with("k IN (1,4)"), "{sql}");
+        assert!(
+            sql.contains("writer_id = 2, txn_seq = 7") && sql.ends_with("k IN (1,4)"),
+            "{sql}"
+        );
     }
 }

@@ -37,7 +37,10 @@ pub struct Names {
 
 impl Names {
     pub fn new(table: &str, run_id: &str) -> Self {
-        Names { base: table.to_string(), run_tag: hex::encode(Md5::digest(run_id.as_bytes()))[..8].to_string() }
+        Names {
+            base: table.to_string(),
+            run_tag: hex::encode(Md5::digest(run_id.as_bytes()))[..8].to_string(),
+        }
     }
 
     pub fn shared(&self) -> String {
@@ -72,7 +75,11 @@ pub struct DdlWorkload {
 
 impl DdlWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        DdlWorkload { table: table.to_string(), rows: spec.batch_rows, payload_bytes: spec.payload_bytes }
+        DdlWorkload {
+            table: table.to_string(),
+            rows: spec.batch_rows,
+            payload_bytes: spec.payload_bytes,
+        }
     }
 
     pub fn rows(&self) -> u32 {
@@ -83,7 +90,8 @@ impl DdlWorkload {
         let names = Names::new(&self.table, run_id);
         let replace = |name: String| {
             format!(
-                "CREATE OR REPLACE TABLE {} AS SELECT '{run_id}' AS run_id, {writer} AS writer_id, {txn}::BIGINT AS txn_seq, range::INTEGER AS row_seq FROM range({})",
+                "CREATE OR REPLACE TABLE {} AS SELECT '{run_id}' AS run_id, {writer} AS writer_id, {txn}::BIGINT AS \
+                    txn_seq, range::INTEGER AS row_seq FROM range({})",
                 qualified(&name),
                 self.rows
             )
@@ -91,8 +99,19 @@ impl DdlWorkload {
         match op_of(run_id, writer, txn) {
             Op::ReplaceShared => replace(names.shared()),
             Op::ReplacePrivate => replace(names.private(writer)),
-            Op::AddColumn => format!("ALTER TABLE {} ADD COLUMN {} INTEGER", qualified(&self.table), names.column(writer, txn)),
-            Op::Insert => rows_insert_sql(&qualified(&self.table), run_id, writer as i64, txn, 0..self.rows, self.payload_bytes),
+            Op::AddColumn => format!(
+                "ALTER TABLE {} ADD COLUMN {} INTEGER",
+                qualified(&self.table),
+                names.column(writer, txn)
+            ),
+            Op::Insert => rows_insert_sql(
+                &qualified(&self.table),
+                run_id,
+                writer as i64,
+                txn,
+                0..self.rows,
+                self.payload_bytes,
+            ),
         }
     }
 }
@@ -106,7 +125,11 @@ mod tests {
         let ops: std::collections::BTreeSet<_> = (0..40).map(|t| format!("{:?}", op_of("r", 0, t))).collect();
         assert_eq!(ops.len(), 4, "{ops:?}");
         let n = Names::new("t", "r");
-        assert!(n.shared().starts_with("t_shared_") && n.private(3).starts_with("t_w3_") && n.column(1, 2).starts_with(&n.column_prefix()));
+        assert!(
+            n.shared().starts_with("t_shared_")
+                && n.private(3).starts_with("t_w3_")
+                && n.column(1, 2).starts_with(&n.column_prefix())
+        );
         assert_ne!(Names::new("t", "r2").shared(), n.shared());
     }
 }

@@ -11,10 +11,10 @@
 
 use super::append::AppendWorkload;
 use super::upsert::SEED_WRITER;
-use md5::Digest;
-use std::fmt::Write;
 use crate::lake::table::qualified;
 use crate::scenario::WorkloadSpec;
+use md5::Digest;
+use std::fmt::Write;
 
 /// How many slices the rows fall into: each delete removes about 1 row in this many.
 pub const SLICES: u32 = 10;
@@ -45,7 +45,12 @@ pub struct DeleteWorkload {
 impl DeleteWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
         let deleters = spec.delete.as_ref().map(|d| d.deleters).unwrap_or(1);
-        DeleteWorkload { table: qualified(table), deleters, payload_bytes: spec.payload_bytes, append: AppendWorkload::new(spec, table) }
+        DeleteWorkload {
+            table: qualified(table),
+            deleters,
+            payload_bytes: spec.payload_bytes,
+            append: AppendWorkload::new(spec, table),
+        }
     }
 
     pub fn is_deleter(&self, writer: u32) -> bool {
@@ -63,19 +68,30 @@ impl DeleteWorkload {
 
     /// `batch_rows` rows per slice, written by no writer (`SEED_WRITER`), transaction 0.
     pub fn seed_sql(&self, run_id: &str) -> String {
-        let mut sql = format!("INSERT INTO {} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ", self.table);
+        let mut sql = format!(
+            "INSERT INTO {} (run_id, writer_id, txn_seq, row_seq, payload, checksum, written_at) VALUES ",
+            self.table
+        );
         for row in 0..self.append.rows() * SLICES {
             let payload = super::append::payload(run_id, SEED_WRITER as u32, 0, row, self.payload_bytes);
             let checksum = hex::encode(md5::Md5::digest(payload.as_bytes()));
             let sep = if row > 0 { "," } else { "" };
-            let _ = write!(sql, "{sep}('{run_id}',{SEED_WRITER},0,{row},'{payload}','{checksum}',now())");
+            let _ = write!(
+                sql,
+                "{sep}('{run_id}',{SEED_WRITER},0,{row},'{payload}','{checksum}',now())"
+            );
         }
         sql
     }
 
     pub fn txn_sql(&self, run_id: &str, writer: u32, txn: u64) -> String {
         if self.is_deleter(writer) {
-            format!("DELETE FROM {} WHERE run_id = '{run_id}' AND {} = {}", self.table, slice_sql(), slice_deleted_by(writer, txn))
+            format!(
+                "DELETE FROM {} WHERE run_id = '{run_id}' AND {} = {}",
+                self.table,
+                slice_sql(),
+                slice_deleted_by(writer, txn)
+            )
         } else {
             self.append.insert_sql(run_id, writer, txn)
         }
@@ -92,7 +108,8 @@ mod tests {
         assert_eq!(seen.len(), SLICES as usize);
         let deleted: std::collections::BTreeSet<u32> = (0..SLICES as u64).map(|t| slice_deleted_by(0, t)).collect();
         assert_eq!(deleted.len(), SLICES as usize);
-        let seed: std::collections::BTreeSet<u32> = (0..SLICES as i64).map(|r| slice_of(SEED_WRITER as i64, 0, r)).collect();
+        let seed: std::collections::BTreeSet<u32> =
+            (0..SLICES as i64).map(|r| slice_of(SEED_WRITER as i64, 0, r)).collect();
         assert_eq!(seed.len(), SLICES as usize);
     }
 }

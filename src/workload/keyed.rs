@@ -43,7 +43,10 @@ pub fn key_list(keys: &[u32]) -> String {
 /// Reads the current values of `keys` inside the open transaction, in key order. A key
 /// without exactly one row is an error: the client cannot compute a new value from it.
 pub fn read_values(conn: &duckdb::Connection, table: &str, run_id: &str, keys: &[u32]) -> Result<Vec<i64>, String> {
-    let sql = format!("SELECT k, v FROM {table} WHERE run_id = ? AND k IN ({}) ORDER BY k", key_list(keys));
+    let sql = format!(
+        "SELECT k, v FROM {table} WHERE run_id = ? AND k IN ({}) ORDER BY k",
+        key_list(keys)
+    );
     let mut stmt = conn.prepare(&sql).map_err(|e| e.to_string())?;
     let rows: Vec<(i64, i64)> = stmt
         .query_map([run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
@@ -51,7 +54,10 @@ pub fn read_values(conn: &duckdb::Connection, table: &str, run_id: &str, keys: &
         .map_err(|e| e.to_string())?;
     let found: Vec<u32> = rows.iter().map(|(k, _)| *k as u32).collect();
     if found != keys {
-        return Err(format!("keys {keys:?} of this run read as {found:?} in {table}: each should be present exactly once (the workload cannot update a key it cannot read once)"));
+        return Err(format!(
+            "keys {keys:?} of this run read as {found:?} in {table}: each should be present exactly \
+            once (the workload cannot update a key it cannot read once)"
+        ));
     }
     Ok(rows.into_iter().map(|(_, v)| v).collect())
 }
@@ -64,7 +70,8 @@ pub fn write_values_sql(table: &str, run_id: &str, writer: u32, txn: u64, keys: 
     }
     case.push_str(" END");
     format!(
-        "UPDATE {table} SET v = {case}, writer_id = {writer}, txn_seq = {txn}, written_at = now() WHERE run_id = '{run_id}' AND k IN ({})",
+        "UPDATE {table} SET v = {case}, writer_id = {writer}, txn_seq = {txn}, written_at = now() WHERE run_id = \
+            '{run_id}' AND k IN ({})",
         key_list(keys)
     )
 }

@@ -72,7 +72,9 @@ impl Workload {
 /// The statement that creates the workload's table if it is missing.
 pub fn create_sql(spec: &WorkloadSpec, table: &str) -> String {
     match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete | WorkloadKind::Ddl => crate::lake::table::create_sql(table),
+        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete | WorkloadKind::Ddl => {
+            crate::lake::table::create_sql(table)
+        }
         WorkloadKind::Counter | WorkloadKind::Bank => keyed::create_sql(table),
         // The user's `setup` creates what their statements need (run as the seed).
         WorkloadKind::Sql => "SELECT 1".into(),
@@ -88,7 +90,10 @@ pub fn columns_probe_sql(spec: &WorkloadSpec, table: &str) -> (String, &'static 
         // The user's table has the user's columns.
         WorkloadKind::Sql => return ("SELECT 1".into(), "(the sql workload's own)"),
     };
-    (format!("SELECT {columns} FROM {} LIMIT 0", crate::lake::table::qualified(table)), columns)
+    (
+        format!("SELECT {columns} FROM {} LIMIT 0", crate::lake::table::qualified(table)),
+        columns,
+    )
 }
 
 /// What the table must hold before the writers start, if anything: upsert's keys when

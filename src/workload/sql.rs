@@ -73,7 +73,12 @@ impl Values {
 impl SqlWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
         let sql = spec.sql.clone().unwrap_or(SqlSpec::new(Vec::new()));
-        SqlWorkload { spec: sql, table: table.to_string(), keys: spec.keys, per_txn: spec.batch_rows }
+        SqlWorkload {
+            spec: sql,
+            table: table.to_string(),
+            keys: spec.keys,
+            per_txn: spec.batch_rows,
+        }
     }
 
     pub fn values(&self, run_id: &str, writer: u32, txn: u64) -> Values {
@@ -91,7 +96,8 @@ impl SqlWorkload {
     /// The run's schema first (per transaction: cheap, and no reconnect can lose it), then
     /// each statement on its own, in order: an error names the statement that failed.
     pub fn run_txn(&self, conn: &duckdb::Connection, run_id: &str, writer: u32, txn: u64) -> Result<(), String> {
-        self.run_statements(conn, run_id, writer, txn).map_err(|e| format!("{} ({})", e.message, e.key))
+        self.run_statements(conn, run_id, writer, txn)
+            .map_err(|e| format!("{} ({})", e.message, e.key))
     }
 
     fn run_statements(
@@ -103,11 +109,17 @@ impl SqlWorkload {
     ) -> Result<(), StatementError> {
         let origin = &self.spec.origin;
         conn.execute_batch(&use_sql(&self.spec.schema))
-            .map_err(|e| StatementError { key: format!("{origin}.schema"), message: e.to_string() })?;
+            .map_err(|e| StatementError {
+                key: format!("{origin}.schema"),
+                message: e.to_string(),
+            })?;
         let values = self.values(run_id, writer, txn);
         for (i, template) in self.spec.statements.iter().enumerate() {
             conn.execute_batch(&values.render(template))
-                .map_err(|e| StatementError { key: format!("{origin}.statements[{i}]"), message: e.to_string() })?;
+                .map_err(|e| StatementError {
+                    key: format!("{origin}.statements[{i}]"),
+                    message: e.to_string(),
+                })?;
         }
         Ok(())
     }
@@ -115,13 +127,16 @@ impl SqlWorkload {
     /// One transaction of writer 0, rolled back, before the writers start: a statement
     /// that cannot work (a typo, a type error) is found here, not in every transaction.
     pub fn preflight(&self, conn: &duckdb::Connection, run_id: &str) -> Result<(), StatementError> {
-        conn.execute_batch("BEGIN TRANSACTION")
-            .map_err(|e| StatementError { key: "BEGIN".into(), message: e.to_string() })?;
+        conn.execute_batch("BEGIN TRANSACTION").map_err(|e| StatementError {
+            key: "BEGIN".into(),
+            message: e.to_string(),
+        })?;
         let result = self.run_statements(conn, run_id, 0, 0);
         // Rolled back whatever happened: nothing of it may stay in the lake.
-        let rollback = conn
-            .execute_batch("ROLLBACK")
-            .map_err(|e| StatementError { key: "ROLLBACK".into(), message: e.to_string() });
+        let rollback = conn.execute_batch("ROLLBACK").map_err(|e| StatementError {
+            key: "ROLLBACK".into(),
+            message: e.to_string(),
+        });
         result.and(rollback)
     }
 
@@ -130,15 +145,21 @@ impl SqlWorkload {
     pub fn setup_sql(&self, run_id: &str) -> Option<String> {
         let schema = &self.spec.schema;
         let create = (schema != "main").then(|| format!("CREATE SCHEMA IF NOT EXISTS {LAKE_ALIAS}.\"{schema}\""));
-        let setup = self
-            .spec
-            .setup
-            .as_ref()
-            .map(|s| s.replace("{run}", run_id).replace("{table}", &self.table).replace("{schema}", schema));
+        let setup = self.spec.setup.as_ref().map(|s| {
+            s.replace("{run}", run_id)
+                .replace("{table}", &self.table)
+                .replace("{schema}", schema)
+        });
         if create.is_none() && setup.is_none() {
             return None;
         }
-        Some([create, Some(use_sql(schema)), setup].into_iter().flatten().collect::<Vec<_>>().join(";\n"))
+        Some(
+            [create, Some(use_sql(schema)), setup]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(";\n"),
+        )
     }
 }
 
@@ -158,10 +179,23 @@ mod tests {
             per_txn: 3,
         };
         let s = v.render("INSERT INTO t SELECT '{run}', {writer}, {txn}, {rand} WHERE k IN ({keys})");
-        assert_eq!(s, v.render("INSERT INTO t SELECT '{run}', {writer}, {txn}, {rand} WHERE k IN ({keys})"));
-        assert!(s.starts_with("INSERT INTO t SELECT 'r1', 2, 7, ") && !s.contains('{'), "{s}");
-        assert_eq!(s.rsplit('(').next().unwrap().trim_end_matches(')').split(',').count(), 3, "{s}");
-        assert_eq!(v.render("INSERT INTO lake.{schema}.{table}_x"), "INSERT INTO lake.s.t_x");
+        assert_eq!(
+            s,
+            v.render("INSERT INTO t SELECT '{run}', {writer}, {txn}, {rand} WHERE k IN ({keys})")
+        );
+        assert!(
+            s.starts_with("INSERT INTO t SELECT 'r1', 2, 7, ") && !s.contains('{'),
+            "{s}"
+        );
+        assert_eq!(
+            s.rsplit('(').next().unwrap().trim_end_matches(')').split(',').count(),
+            3,
+            "{s}"
+        );
+        assert_eq!(
+            v.render("INSERT INTO lake.{schema}.{table}_x"),
+            "INSERT INTO lake.s.t_x"
+        );
         assert_ne!(v.rand(), Values { txn: 8, ..v }.rand());
     }
 
@@ -189,6 +223,9 @@ mod tests {
         );
         spec.sql.as_mut().unwrap().schema = "s_j1".into();
         let sql = SqlWorkload::new(&spec, "t").setup_sql("r").unwrap();
-        assert!(sql.starts_with("CREATE SCHEMA IF NOT EXISTS lake.\"s_j1\";\nUSE lake.\"s_j1\";"), "{sql}");
+        assert!(
+            sql.starts_with("CREATE SCHEMA IF NOT EXISTS lake.\"s_j1\";\nUSE lake.\"s_j1\";"),
+            "{sql}"
+        );
     }
 }

@@ -38,7 +38,13 @@ pub fn keys_of(run_id: &str, writer: u32, txn: u64, keys: u32, per_txn: u32) -> 
 
 impl UpsertWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        UpsertWorkload { table: qualified(table), keys: spec.keys, per_txn: spec.batch_rows, payload_bytes: spec.payload_bytes, statement: spec.upsert.unwrap_or_default().statement }
+        UpsertWorkload {
+            table: qualified(table),
+            keys: spec.keys,
+            per_txn: spec.batch_rows,
+            payload_bytes: spec.payload_bytes,
+            statement: spec.upsert.unwrap_or_default().statement,
+        }
     }
 
     pub fn rows(&self) -> u32 {
@@ -53,7 +59,10 @@ impl UpsertWorkload {
             return self.merge_sql(run_id, writer, txn, &keys);
         }
         let list = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
-        let mut sql = format!("DELETE FROM {} WHERE run_id = '{run_id}' AND row_seq IN ({list}); ", self.table);
+        let mut sql = format!(
+            "DELETE FROM {} WHERE run_id = '{run_id}' AND row_seq IN ({list}); ",
+            self.table
+        );
         sql.push_str(&self.insert(run_id, writer as i64, txn, &keys));
         sql
     }
@@ -62,10 +71,16 @@ impl UpsertWorkload {
     /// one inserted: the same rows as DELETE + INSERT leave.
     fn merge_sql(&self, run_id: &str, writer: u32, txn: u64, keys: &[u32]) -> String {
         let values = rows_values_sql(run_id, writer as i64, txn, keys.iter().copied(), self.payload_bytes);
-        let new_cols = COLUMNS.split(", ").map(|c| format!("new.{c}")).collect::<Vec<_>>().join(", ");
+        let new_cols = COLUMNS
+            .split(", ")
+            .map(|c| format!("new.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
-            "MERGE INTO {table} AS old USING ({values}) AS new({COLUMNS}) ON old.run_id = new.run_id AND old.row_seq = new.row_seq \
-             WHEN MATCHED THEN UPDATE SET writer_id = new.writer_id, txn_seq = new.txn_seq, payload = new.payload, checksum = new.checksum, written_at = new.written_at \
+            "MERGE INTO {table} AS old USING ({values}) AS new({COLUMNS}) \
+             ON old.run_id = new.run_id AND old.row_seq = new.row_seq \
+             WHEN MATCHED THEN UPDATE SET writer_id = new.writer_id, txn_seq = new.txn_seq, payload = new.payload, \
+             checksum = new.checksum, written_at = new.written_at \
              WHEN NOT MATCHED THEN INSERT ({COLUMNS}) VALUES ({new_cols})",
             table = self.table
         )
@@ -78,7 +93,14 @@ impl UpsertWorkload {
     }
 
     fn insert(&self, run_id: &str, writer: i64, txn: u64, keys: &[u32]) -> String {
-        rows_insert_sql(&self.table, run_id, writer, txn, keys.iter().copied(), self.payload_bytes)
+        rows_insert_sql(
+            &self.table,
+            run_id,
+            writer,
+            txn,
+            keys.iter().copied(),
+            self.payload_bytes,
+        )
     }
 }
 

@@ -14,7 +14,14 @@ pub fn sh(program: &str, args: &[&str]) -> (bool, String) {
     // `timeout` bounds every call: a wedged engine must fail the test, not hang it.
     let out = Command::new("timeout").arg("120").arg(program).args(args).output();
     match out {
-        Ok(o) => (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))),
+        Ok(o) => (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        ),
         Err(e) => (false, format!("{program} did not run: {e}")),
     }
 }
@@ -28,7 +35,12 @@ pub fn docker(args: &[&str]) -> String {
 /// Why the container tests cannot run here, if they cannot.
 pub fn engine_missing() -> Option<String> {
     let (ok, out) = sh("docker", &["info", "--format", "{{.ServerVersion}}"]);
-    (!ok).then(|| format!("no Docker engine reachable (`docker info`: {})", out.lines().last().unwrap_or("").trim()))
+    (!ok).then(|| {
+        format!(
+            "no Docker engine reachable (`docker info`: {})",
+            out.lines().last().unwrap_or("").trim()
+        )
+    })
 }
 
 /// None when the test should be skipped (reason recorded); panics when images are missing.
@@ -49,7 +61,11 @@ pub fn image_present(image: &str) -> bool {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn hex(bytes: usize) -> String {
@@ -59,10 +75,18 @@ pub fn hex(bytes: usize) -> String {
 /// Containers, volumes and networks that carry `label`, as "kind id" lines.
 pub fn leftovers(label: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for (kind, args) in [("container", vec!["ps", "-a", "-q"]), ("volume", vec!["volume", "ls", "-q"]), ("network", vec!["network", "ls", "-q"])] {
+    for (kind, args) in [
+        ("container", vec!["ps", "-a", "-q"]),
+        ("volume", vec!["volume", "ls", "-q"]),
+        ("network", vec!["network", "ls", "-q"]),
+    ] {
         let filter = format!("label={label}");
         let out = docker(&[args.as_slice(), &["--filter", &filter]].concat());
-        found.extend(out.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{kind} {l}")));
+        found.extend(
+            out.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| format!("{kind} {l}")),
+        );
     }
     found
 }
@@ -74,7 +98,9 @@ pub fn compose_command() -> Option<(Vec<&'static str>, bool)> {
     if sh("docker", &["compose", "version"]).0 {
         return Some((vec!["docker", "compose"], true));
     }
-    sh("docker-compose", &["version"]).0.then(|| (vec!["docker-compose"], false))
+    sh("docker-compose", &["version"])
+        .0
+        .then(|| (vec!["docker-compose"], false))
 }
 
 pub struct Stack {
@@ -88,7 +114,14 @@ pub struct Stack {
 
 impl Stack {
     pub fn compose(&self, args: &[&str]) -> (bool, String) {
-        let mut base = vec!["-p", &self.project, "-f", "docker-compose.yml", "-f", "docker-compose.local.yml"];
+        let mut base = vec![
+            "-p",
+            &self.project,
+            "-f",
+            "docker-compose.yml",
+            "-f",
+            "docker-compose.local.yml",
+        ];
         for f in &self.extra_files {
             base.extend(["-f", f]);
         }
@@ -101,13 +134,27 @@ impl Stack {
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("compose runs");
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
     }
 
     /// `env compose --out DIR/env.json` with the stack's variables: its env.json on this host.
     pub fn env_json(&self, dir: &std::path::Path) -> std::path::PathBuf {
         let env_json = dir.join("env.json");
-        let ran = super::Ran::from(super::bin().args(["env", "compose", "--out"]).arg(&env_json).envs(self.vars.iter().map(|(k, v)| (k, v))).output().unwrap());
+        let ran = super::Ran::from(
+            super::bin()
+                .args(["env", "compose", "--out"])
+                .arg(&env_json)
+                .envs(self.vars.iter().map(|(k, v)| (k, v)))
+                .output()
+                .unwrap(),
+        );
         assert_eq!(ran.code, 0, "env compose: {}", ran.explain());
         env_json
     }
@@ -122,7 +169,11 @@ impl Stack {
             if healthy == services {
                 return;
             }
-            assert!(Instant::now() < until, "the compose stack was not healthy within 120 s:\n{health}\n{}", self.compose(&["logs", "--tail", "30"]).1);
+            assert!(
+                Instant::now() < until,
+                "the compose stack was not healthy within 120 s:\n{health}\n{}",
+                self.compose(&["logs", "--tail", "30"]).1
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
     }
@@ -149,7 +200,10 @@ pub fn engine_and_compose(test: &str) -> Option<(Vec<&'static str>, bool)> {
     engine_with_images(test)?;
     let found = compose_command();
     if found.is_none() {
-        super::skipped(test, "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed");
+        super::skipped(
+            test,
+            "a Docker engine answers but neither `docker compose` nor `docker-compose` is installed",
+        );
     }
     found
 }

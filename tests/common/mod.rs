@@ -37,12 +37,22 @@ impl Ran {
             .stdout
             .lines()
             .find_map(|l| l.strip_prefix("report: "))
-            .unwrap_or_else(|| panic!("no report path in stdout.\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr));
-        serde_json::from_str(&std::fs::read_to_string(path).expect("report.json readable")).expect("report.json is JSON")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no report path in stdout.\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout, self.stderr
+                )
+            });
+        serde_json::from_str(&std::fs::read_to_string(path).expect("report.json readable"))
+            .expect("report.json is JSON")
     }
 
     pub fn run_dir(&self) -> PathBuf {
-        let path = self.stdout.lines().find_map(|l| l.strip_prefix("report: ")).expect("report path");
+        let path = self
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("report: "))
+            .expect("report path");
         Path::new(path).parent().unwrap().to_path_buf()
     }
 
@@ -135,12 +145,16 @@ impl SharedEnv {
     pub fn check(&self, table: &str, run_dir: Option<&Path>, extra: &[&str]) -> (Ran, Value) {
         let json = self.dir.path().join(format!("check-{table}.json"));
         let mut cmd = bin();
-        cmd.args(["check", "--env-file", &self.env_arg(), "--table", table, "--json"]).arg(&json).args(extra);
+        cmd.args(["check", "--env-file", &self.env_arg(), "--table", table, "--json"])
+            .arg(&json)
+            .args(extra);
         if let Some(d) = run_dir {
             cmd.arg("--run-dir").arg(d);
         }
         let ran = Ran::from(cmd.output().unwrap());
-        let results = std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+        let results = std::fs::read_to_string(&json)
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(Value::Null);
         (ran, results)
     }
 }
@@ -167,10 +181,25 @@ pub fn check_status(results: &Value, name: &str) -> String {
 /// checkers (`upsert_keys`, `counter_increments`, `bank_total`, `delete_rows`), which an
 /// append run skips, and the actors' checks (`reads`, `maintenance`), skipped without them.
 pub fn judging_checks(report: &Value) -> Vec<Value> {
-    let others = ["upsert_keys", "counter_increments", "bank_total", "delete_rows", "ddl_tables", "sql_statements"];
+    let others = [
+        "upsert_keys",
+        "counter_increments",
+        "bank_total",
+        "delete_rows",
+        "ddl_tables",
+        "sql_statements",
+    ];
     let actors = ["reads", "maintenance"];
     let skipped = |c: &Value, names: &[&str]| names.iter().any(|o| c["name"] == *o) && c["status"] == "skipped";
-    report["checks"].as_array().unwrap().iter().filter(|c| !(skipped(c, &others) && report["scenario"]["workload"]["kind"] == "append") && !skipped(c, &actors)).cloned().collect()
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            !(skipped(c, &others) && report["scenario"]["workload"]["kind"] == "append") && !skipped(c, &actors)
+        })
+        .cloned()
+        .collect()
 }
 
 /// Records that a test could not judge (a tool or engine is missing), and why: on stderr
@@ -178,7 +207,9 @@ pub fn judging_checks(report: &Value) -> Vec<Value> {
 /// counts as skipped, not passed (libtest has no "skipped" outcome to report it with).
 pub fn skipped(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
-    let path = std::env::var_os("DLS_SKIPPED_TESTS_FILE").map(PathBuf::from).unwrap_or_else(|| repo().join("results").join("skipped-tests.txt"));
+    let path = std::env::var_os("DLS_SKIPPED_TESTS_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("results").join("skipped-tests.txt"));
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }

@@ -17,8 +17,14 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 pub const WIDTH: u32 = 960;
 pub const HEIGHT: u32 = 320;
 
-const PALETTE: [RGBColor; 6] =
-    [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
 const GRID: RGBColor = RGBColor(232, 232, 232);
 const FAULT: RGBColor = RGBColor(214, 39, 40);
 const STALL: RGBColor = RGBColor(110, 110, 110);
@@ -87,7 +93,11 @@ pub fn nice_top(max: f64) -> f64 {
         return 1.0;
     }
     let magnitude = 10f64.powf(max.log10().floor());
-    let top = [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0].iter().map(|m| m * magnitude).find(|t| *t >= max * 1.05).unwrap_or(max * 1.1);
+    let top = [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|t| *t >= max * 1.05)
+        .unwrap_or(max * 1.1);
     top.max(1.0)
 }
 
@@ -112,9 +122,18 @@ fn font(size: u32) -> TextStyle<'static> {
 /// Commits, failures, lock waiters... per second, with faults and stalls shaded.
 pub fn time_chart(c: &TimeChart) -> anyhow::Result<String> {
     let x_end = if c.x_end.is_finite() { c.x_end.max(1.0) } else { 1.0 };
-    let y_top = nice_top(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max));
+    let y_top = nice_top(
+        c.series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(0.0, f64::max),
+    );
     // Counts (lock waiters, commits in a quiet second) get whole-number ticks, not 0.5 steps.
-    let whole = c.series.iter().flat_map(|s| s.points.iter()).all(|p| p.1.fract() == 0.0);
+    let whole = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .all(|p| p.1.fract() == 0.0);
     let y_ticks = if whole && y_top <= 10.0 { y_top as usize + 1 } else { 10 };
     svg((WIDTH, HEIGHT), |root| {
         let mut chart = ChartBuilder::on(root)
@@ -172,17 +191,39 @@ fn draw_bands(chart: &mut TimeContext, bands: &[Band], x_end: f64, y_top: f64) -
         };
         let from = b.from.clamp(0.0, x_end);
         let to = b.to.clamp(from, x_end).max(from + thin);
-        chart.draw_series(std::iter::once(Rectangle::new([(from, 0.0), (to, y_top)], col.mix(0.14).filled()))).map_err(err)?;
-        chart.draw_series(std::iter::once(Rectangle::new([(from, 0.0), (to, y_top)], col.mix(0.5).stroke_width(1)))).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(from, 0.0), (to, y_top)],
+                col.mix(0.14).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(from, 0.0), (to, y_top)],
+                col.mix(0.5).stroke_width(1),
+            )))
+            .map_err(err)?;
         let y = y_top * (0.97 - 0.09 * (i % 4) as f64);
-        chart.draw_series(std::iter::once(Text::new(b.label.clone(), (from, y), font(13).color(&col)))).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                b.label.clone(),
+                (from, y),
+                font(13).color(&col),
+            )))
+            .map_err(err)?;
     }
     Ok(())
 }
 
 /// The left and right edge of category `i` of `n` on a segmented axis.
 fn cell(i: usize, n: usize) -> (SegmentValue<i32>, SegmentValue<i32>) {
-    let edge = |k: usize| if k >= n { SegmentValue::Last } else { SegmentValue::Exact(k as i32) };
+    let edge = |k: usize| {
+        if k >= n {
+            SegmentValue::Last
+        } else {
+            SegmentValue::Exact(k as i32)
+        }
+    };
     (edge(i), edge(i + 1))
 }
 
@@ -196,7 +237,12 @@ fn category_label(labels: &[String], v: &SegmentValue<i32>) -> String {
 /// One bar per label (commits per writer, errors per class), the value printed on top
 /// while there is room for it.
 pub fn bar_chart(title: &str, y_label: &str, labels: &[String], values: &[f64]) -> anyhow::Result<String> {
-    anyhow::ensure!(labels.len() == values.len(), "bar chart {title:?}: {} labels for {} values", labels.len(), values.len());
+    anyhow::ensure!(
+        labels.len() == values.len(),
+        "bar chart {title:?}: {} labels for {} values",
+        labels.len(),
+        values.len()
+    );
     let n = labels.len().max(1);
     let y_top = nice_top(values.iter().copied().fold(0.0, f64::max));
     svg((WIDTH, HEIGHT), |root| {
@@ -232,7 +278,12 @@ pub fn bar_chart(title: &str, y_label: &str, labels: &[String], values: &[f64]) 
         if n <= 32 {
             let style = font(11).pos(Pos::new(HPos::Center, VPos::Bottom));
             chart
-                .draw_series(values.iter().enumerate().map(|(i, v)| Text::new(fmt_num(*v), (SegmentValue::CenterOf(i as i32), *v), style.clone())))
+                .draw_series(
+                    values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| Text::new(fmt_num(*v), (SegmentValue::CenterOf(i as i32), *v), style.clone())),
+                )
                 .map_err(err)?;
         }
         Ok(())
@@ -247,13 +298,29 @@ pub fn quantile_x(q: f64) -> f64 {
 
 /// Latency (log scale) by percentile, one line per series; points are (quantile, ms).
 pub fn percentile_chart(title: &str, series: &[Series]) -> anyhow::Result<String> {
-    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| *v > 0.0);
+    let values = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .filter(|v| *v > 0.0)
+    };
     let lo = values().fold(f64::INFINITY, f64::min);
     let hi = values().fold(0.0, f64::max);
-    let (lo, hi) = if lo.is_finite() && hi > 0.0 { (lo / 1.5, hi * 1.5) } else { (0.1, 10.0) };
-    let x_end = series.iter().flat_map(|s| s.points.iter().map(|p| quantile_x(p.0))).fold(1.0, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        (0.1, 10.0)
+    };
+    let x_end = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| quantile_x(p.0)))
+        .fold(1.0, f64::max);
     // -log10(0.001) is 2.9999...: without rounding the 99.9% tick falls off the axis.
-    let x_end = if (x_end - x_end.round()).abs() < 1e-6 { x_end.round() } else { x_end };
+    let x_end = if (x_end - x_end.round()).abs() < 1e-6 {
+        x_end.round()
+    } else {
+        x_end
+    };
     svg((WIDTH, HEIGHT), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, font(18))
@@ -285,7 +352,13 @@ pub fn percentile_chart(title: &str, series: &[Series]) -> anyhow::Result<String
                 .label(s.name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
         }
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.85)).label_font(font(13)).draw().map_err(err)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .label_font(font(13))
+            .draw()
+            .map_err(err)?;
         Ok(())
     })
 }
@@ -298,10 +371,26 @@ fn percentile_label(x: f64) -> String {
 
 /// A distribution: bars for buckets (from, to, count) on a log x axis (milliseconds),
 /// vertical lines for markers such as p50 / p99 / max.
-pub fn distribution_chart(title: &str, buckets: &[(f64, f64, u64)], markers: &[(String, f64)]) -> anyhow::Result<String> {
-    let lo = buckets.iter().map(|b| b.0).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
-    let hi = buckets.iter().map(|b| b.1).chain(markers.iter().map(|m| m.1)).fold(0.0, f64::max);
-    let (lo, hi) = if lo.is_finite() && hi > lo { (lo / 1.2, hi * 1.2) } else { (0.1, 10.0) };
+pub fn distribution_chart(
+    title: &str,
+    buckets: &[(f64, f64, u64)],
+    markers: &[(String, f64)],
+) -> anyhow::Result<String> {
+    let lo = buckets
+        .iter()
+        .map(|b| b.0)
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let hi = buckets
+        .iter()
+        .map(|b| b.1)
+        .chain(markers.iter().map(|m| m.1))
+        .fold(0.0, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo / 1.2, hi * 1.2)
+    } else {
+        (0.1, 10.0)
+    };
     let y_top = nice_top(buckets.iter().map(|b| b.2 as f64).fold(0.0, f64::max));
     svg((WIDTH, HEIGHT), |root| {
         let mut chart = ChartBuilder::on(root)
@@ -325,13 +414,26 @@ pub fn distribution_chart(title: &str, buckets: &[(f64, f64, u64)], markers: &[(
             .draw()
             .map_err(err)?;
         chart
-            .draw_series(buckets.iter().filter(|b| b.0 > 0.0).map(|&(from, to, count)| Rectangle::new([(from, 0.0), (to, count as f64)], color(0).mix(0.8).filled())))
+            .draw_series(buckets.iter().filter(|b| b.0 > 0.0).map(|&(from, to, count)| {
+                Rectangle::new([(from, 0.0), (to, count as f64)], color(0).mix(0.8).filled())
+            }))
             .map_err(err)?;
         for (i, (name, at)) in markers.iter().enumerate() {
             let col = color(i + 1);
-            chart.draw_series(std::iter::once(PathElement::new(vec![(*at, 0.0), (*at, y_top)], col.stroke_width(2)))).map_err(err)?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*at, 0.0), (*at, y_top)],
+                    col.stroke_width(2),
+                )))
+                .map_err(err)?;
             let y = y_top * (0.97 - 0.08 * (i % 5) as f64);
-            chart.draw_series(std::iter::once(Text::new(format!(" {name} {}", fmt_num(*at)), (*at, y), font(13).color(&col)))).map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!(" {name} {}", fmt_num(*at)),
+                    (*at, y),
+                    font(13).color(&col),
+                )))
+                .map_err(err)?;
         }
         Ok(())
     })
@@ -341,7 +443,11 @@ pub fn distribution_chart(title: &str, buckets: &[(f64, f64, u64)], markers: &[(
 fn scale(t: f64) -> RGBColor {
     const STOPS: [(f64, f64, f64); 3] = [(247.0, 251.0, 255.0), (107.0, 174.0, 214.0), (8.0, 48.0, 107.0)];
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
-    let (a, b, u) = if t < 0.5 { (STOPS[0], STOPS[1], t * 2.0) } else { (STOPS[1], STOPS[2], (t - 0.5) * 2.0) };
+    let (a, b, u) = if t < 0.5 {
+        (STOPS[0], STOPS[1], t * 2.0)
+    } else {
+        (STOPS[1], STOPS[2], (t - 0.5) * 2.0)
+    };
     let mix = |x: f64, y: f64| (x + (y - x) * u).round() as u8;
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
@@ -350,8 +456,17 @@ fn scale(t: f64) -> RGBColor {
 /// high; `None` = no value, grey) and printed with `labels[row][col]` (empty: the value).
 /// Row 0 is drawn at the top. For a sweep: rows = one parameter's values, cols = the
 /// other's, values = e.g. commits/s, labels = the figure with the verdict.
-pub fn heatmap(title: &str, rows: &[String], cols: &[String], values: &[Vec<Option<f64>>], labels: &[Vec<String>]) -> anyhow::Result<String> {
-    anyhow::ensure!(!rows.is_empty() && !cols.is_empty(), "heatmap {title:?}: no rows or no columns");
+pub fn heatmap(
+    title: &str,
+    rows: &[String],
+    cols: &[String],
+    values: &[Vec<Option<f64>>],
+    labels: &[Vec<String>],
+) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !rows.is_empty() && !cols.is_empty(),
+        "heatmap {title:?}: no rows or no columns"
+    );
     anyhow::ensure!(
         values.len() == rows.len() && values.iter().all(|r| r.len() == cols.len()),
         "heatmap {title:?}: values must be {} rows of {} columns",
@@ -359,7 +474,10 @@ pub fn heatmap(title: &str, rows: &[String], cols: &[String], values: &[Vec<Opti
         cols.len()
     );
     let all = || values.iter().flatten().flatten().copied().filter(|v| v.is_finite());
-    let (min, max) = (all().fold(f64::INFINITY, f64::min), all().fold(f64::NEG_INFINITY, f64::max));
+    let (min, max) = (
+        all().fold(f64::INFINITY, f64::min),
+        all().fold(f64::NEG_INFINITY, f64::max),
+    );
     let (nr, nc) = (rows.len(), cols.len());
     let height = (80 + 56 * nr as u32).clamp(200, 900);
     svg((WIDTH, height), |root| {
@@ -373,7 +491,10 @@ pub fn heatmap(title: &str, rows: &[String], cols: &[String], values: &[Vec<Opti
             .map_err(err)?;
         // Row 0 at the top: row r is drawn in band nr-1-r.
         let row_label = |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => rows.get(nr - 1 - (*i as usize).min(nr - 1)).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => rows
+                .get(nr - 1 - (*i as usize).min(nr - 1))
+                .cloned()
+                .unwrap_or_default(),
             SegmentValue::Last => String::new(),
         };
         chart
@@ -399,10 +520,21 @@ pub fn heatmap(title: &str, rows: &[String], cols: &[String], values: &[Vec<Opti
                 let mut rect = Rectangle::new([(x0, y0), (x1, y1)], fill.filled());
                 rect.set_margin(1, 1, 1, 1);
                 chart.draw_series(std::iter::once(rect)).map_err(err)?;
-                let text = labels.get(r).and_then(|l| l.get(c)).filter(|s| !s.is_empty()).cloned().unwrap_or_else(|| v.map(fmt_num).unwrap_or_else(|| "n/a".into()));
+                let text = labels
+                    .get(r)
+                    .and_then(|l| l.get(c))
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| v.map(fmt_num).unwrap_or_else(|| "n/a".into()));
                 let ink = if t > 0.55 { WHITE } else { BLACK };
                 let style = font(13).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
-                chart.draw_series(std::iter::once(Text::new(text, (SegmentValue::CenterOf(c as i32), SegmentValue::CenterOf(band as i32)), style))).map_err(err)?;
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        text,
+                        (SegmentValue::CenterOf(c as i32), SegmentValue::CenterOf(band as i32)),
+                        style,
+                    )))
+                    .map_err(err)?;
             }
         }
         Ok(())
@@ -419,10 +551,16 @@ mod tests {
 
     /// The SVG's text elements: (their opening tag, their text).
     fn texts(svg: &str) -> Vec<(String, String)> {
-        svg.split("<text").skip(1).map(|t| {
-            let (tag, rest) = t.split_once('>').unwrap();
-            (tag.to_string(), rest.split("</text>").next().unwrap().trim().to_string())
-        }).collect()
+        svg.split("<text")
+            .skip(1)
+            .map(|t| {
+                let (tag, rest) = t.split_once('>').unwrap();
+                (
+                    tag.to_string(),
+                    rest.split("</text>").next().unwrap().trim().to_string(),
+                )
+            })
+            .collect()
     }
 
     fn has_text(svg: &str, text: &str) -> bool {
@@ -432,18 +570,36 @@ mod tests {
     /// Lines drawn in series colour `i` (a series and its legend sample).
     fn lines_in(svg: &str, i: usize) -> usize {
         let c = color(i);
-        svg.matches(&format!(r##"stroke="#{:02X}{:02X}{:02X}" stroke-width="2""##, c.0, c.1, c.2)).count()
+        svg.matches(&format!(
+            r##"stroke="#{:02X}{:02X}{:02X}" stroke-width="2""##,
+            c.0, c.1, c.2
+        ))
+        .count()
     }
 
     #[test]
     fn a_heatmap_has_one_cell_and_one_label_per_value() {
         let rows = strings(&["retries 10", "retries 100"]);
         let cols = strings(&["4 writers", "8 writers", "16 writers"]);
-        let values = vec![vec![Some(50.0), Some(20.0), None], vec![Some(55.0), Some(40.0), Some(12.5)]];
+        let values = vec![
+            vec![Some(50.0), Some(20.0), None],
+            vec![Some(55.0), Some(40.0), Some(12.5)],
+        ];
         let labels = vec![strings(&["50/s PASS", "20/s FAIL", ""]), strings(&["", "", ""])];
         let svg = heatmap("commits/s", &rows, &cols, &values, &labels).unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
-        for text in ["commits/s", "retries 10", "retries 100", "4 writers", "16 writers", "50/s PASS", "20/s FAIL", "n/a", "55", "12.5"] {
+        for text in [
+            "commits/s",
+            "retries 10",
+            "retries 100",
+            "4 writers",
+            "16 writers",
+            "50/s PASS",
+            "20/s FAIL",
+            "n/a",
+            "55",
+            "12.5",
+        ] {
             assert!(has_text(&svg, text), "{text:?} missing in {svg}");
         }
         // The largest value is the darkest cell, the missing one grey.
@@ -453,7 +609,14 @@ mod tests {
         let y_of = |label: &str| {
             let all = texts(&svg);
             let (tag, _) = all.iter().find(|(_, t)| t == label).unwrap();
-            tag.split(" y=\"").nth(1).unwrap().split('"').next().unwrap().parse::<f64>().unwrap()
+            tag.split(" y=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
         };
         assert!(y_of("retries 10") < y_of("retries 100"));
     }
@@ -469,23 +632,65 @@ mod tests {
     #[test]
     fn a_time_chart_draws_each_series_and_labels_its_bands() {
         let series = vec![
-            Series { name: "commits".into(), points: (0..10).map(|s| (s as f64 + 0.5, (s * 3) as f64)).collect() },
-            Series { name: "failures".into(), points: (0..10).map(|s| (s as f64 + 0.5, 1.0)).collect() },
+            Series {
+                name: "commits".into(),
+                points: (0..10).map(|s| (s as f64 + 0.5, (s * 3) as f64)).collect(),
+            },
+            Series {
+                name: "failures".into(),
+                points: (0..10).map(|s| (s as f64 + 0.5, 1.0)).collect(),
+            },
         ];
         let bands = vec![
-            Band { from: 2.0, to: 5.0, label: "lock_catalog_table".into(), kind: BandKind::Fault },
-            Band { from: 3.0, to: 8.0, label: "stall".into(), kind: BandKind::Stall },
+            Band {
+                from: 2.0,
+                to: 5.0,
+                label: "lock_catalog_table".into(),
+                kind: BandKind::Fault,
+            },
+            Band {
+                from: 3.0,
+                to: 8.0,
+                label: "stall".into(),
+                kind: BandKind::Stall,
+            },
         ];
-        let svg = time_chart(&TimeChart { title: "per second", y_label: "count", series: &series, bands: &bands, x_end: 10.0 }).unwrap();
-        assert_eq!((lines_in(&svg, 0), lines_in(&svg, 1)), (2, 2), "each series and its legend sample: {svg}");
-        for text in ["per second", "commits", "failures", "lock_catalog_table", "stall", "seconds since the writers started"] {
+        let svg = time_chart(&TimeChart {
+            title: "per second",
+            y_label: "count",
+            series: &series,
+            bands: &bands,
+            x_end: 10.0,
+        })
+        .unwrap();
+        assert_eq!(
+            (lines_in(&svg, 0), lines_in(&svg, 1)),
+            (2, 2),
+            "each series and its legend sample: {svg}"
+        );
+        for text in [
+            "per second",
+            "commits",
+            "failures",
+            "lock_catalog_table",
+            "stall",
+            "seconds since the writers started",
+        ] {
             assert!(has_text(&svg, text), "{text:?} missing");
         }
     }
 
     #[test]
     fn empty_data_still_draws_a_chart() {
-        assert!(time_chart(&TimeChart { title: "t", y_label: "y", series: &[], bands: &[], x_end: 0.0 }).unwrap().contains("<svg"));
+        assert!(time_chart(&TimeChart {
+            title: "t",
+            y_label: "y",
+            series: &[],
+            bands: &[],
+            x_end: 0.0
+        })
+        .unwrap()
+        .contains("<svg"));
         assert!(bar_chart("b", "y", &[], &[]).unwrap().contains("<svg"));
         assert!(percentile_chart("p", &[]).unwrap().contains("<svg"));
         assert!(distribution_chart("d", &[], &[]).unwrap().contains("<svg"));
@@ -493,11 +698,24 @@ mod tests {
 
     #[test]
     fn bars_and_percentiles_carry_their_labels() {
-        let bars = bar_chart("commits per writer", "commits", &strings(&["w0", "w1", "w2"]), &[10.0, 0.0, 7.0]).unwrap();
+        let bars = bar_chart(
+            "commits per writer",
+            "commits",
+            &strings(&["w0", "w1", "w2"]),
+            &[10.0, 0.0, 7.0],
+        )
+        .unwrap();
         for text in ["w0", "w1", "w2", "10", "7", "commits per writer"] {
             assert!(has_text(&bars, text), "{text:?} missing: {bars}");
         }
-        let p = percentile_chart("commit latency", &[Series { name: "commit".into(), points: vec![(0.0, 1.0), (0.5, 5.0), (0.99, 800.0), (0.999, 900.0)] }]).unwrap();
+        let p = percentile_chart(
+            "commit latency",
+            &[Series {
+                name: "commit".into(),
+                points: vec![(0.0, 1.0), (0.5, 5.0), (0.99, 800.0), (0.999, 900.0)],
+            }],
+        )
+        .unwrap();
         for text in ["0%", "90%", "99%", "99.9%", "commit"] {
             assert!(has_text(&p, text), "{text:?} missing: {p}");
         }

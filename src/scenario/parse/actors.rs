@@ -25,7 +25,13 @@ pub(super) fn is_writing(kind: &str) -> bool {
 }
 
 /// The groups, and the workload of a writing `[[actors]]` group if there is one.
-pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSpec>, run: &RunSpec, writers_span: std::ops::Range<usize>, here: &Locator) -> anyhow::Result<(Vec<ActorGroup>, Option<WorkloadSpec>)> {
+pub(super) fn validate(
+    raw: Vec<Spanned<RawActor>>,
+    workload: Option<&WorkloadSpec>,
+    run: &RunSpec,
+    writers_span: std::ops::Range<usize>,
+    here: &Locator,
+) -> anyhow::Result<(Vec<ActorGroup>, Option<WorkloadSpec>)> {
     if raw.is_empty() {
         return Ok((Vec::new(), None));
     }
@@ -45,9 +51,22 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
             // One writing group: the per-workload checkers judge one table written by one
             // workload; two workloads on one table would make each other's rows look wrong.
             if workload.is_some() || writing.is_some() {
-                return Err(here.at(&a.kind, "actors.kind", &format!("\"{kind}\" is a second writing group (a [workload] or another writing [[actors]] group exists): a scenario has one writing group, on one table. Keep one.")));
+                return Err(here.at(
+                    &a.kind,
+                    "actors.kind",
+                    &format!(
+                        "\"{kind}\" is a second writing group (a \
+                    [workload] or another writing [[actors]] group exists): a scenario has one writing group, on one \
+                    table. Keep one."
+                    ),
+                ));
             }
-            reject_keys(&a, &["every", "operations", "older_than", "long_transaction", "fresh_every"], kind, here)?;
+            reject_keys(
+                &a,
+                &["every", "operations", "older_than", "long_transaction", "fresh_every"],
+                kind,
+                here,
+            )?;
             let mut spec = validate_workload(Some(&Spanned::new(span, workload_keys(a, *wk))), here)?;
             if let Some(sql) = spec.sql.as_mut() {
                 // Errors of its statements name them where the file has them.
@@ -64,32 +83,83 @@ pub(super) fn validate(raw: Vec<Spanned<RawActor>>, workload: Option<&WorkloadSp
             }
             other => {
                 let allowed: Vec<String> = WRITING.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-                return Err(here.at(&a.kind, "actors.kind", &format!("is \"{other}\"; allowed: {}, \"maintenance\" or \"reader\".", allowed.join(", "))));
+                return Err(here.at(
+                    &a.kind,
+                    "actors.kind",
+                    &format!(
+                        "is \"{other}\"; allowed: {}, \"maintenance\" or \"reader\".",
+                        allowed.join(", ")
+                    ),
+                ));
             }
         };
         if let StopCondition::CommitsPerWriter(_) = run.stop {
-            return Err(here.at(&a.kind, "actors.kind", &format!("\"{kind}\" actors run until the run ends, but run.commits_per_writer gives no end to them: use run.duration.")));
+            return Err(here.at(
+                &a.kind,
+                "actors.kind",
+                &format!(
+                    "\"{kind}\" actors run until the run ends, but \
+                run.commits_per_writer gives no end to them: use run.duration."
+                ),
+            ));
         }
-        others.push(ActorGroup { count, first: 0, ..group });
+        others.push(ActorGroup {
+            count,
+            first: 0,
+            ..group
+        });
     }
     let others_count: u32 = others.iter().map(|g| g.count).sum();
     let writers = match &writing {
         Some((n, _)) if n + others_count != run.writers => {
-            return Err(here.error(Some(writers_span), "run.writers", &format!("is {}, but the [[actors]] groups count {} actors in all: run.writers must be their sum.", run.writers, n + others_count)));
+            return Err(here.error(
+                Some(writers_span),
+                "run.writers",
+                &format!(
+                    "is {}, but the [[actors]] groups count {} actors in all: run.writers must be their sum.",
+                    run.writers,
+                    n + others_count
+                ),
+            ));
         }
         Some((n, _)) => *n,
         None if others_count >= run.writers => {
-            return Err(here.error(Some(writers_span), "run.writers", &format!("is {}, but the [[actors]] groups take {others_count}: run.writers counts every actor, and the [workload] writers are the rest, at least 1.", run.writers)));
+            return Err(here.error(
+                Some(writers_span),
+                "run.writers",
+                &format!(
+                    "is {}, but the [[actors]] groups take \
+                {others_count}: run.writers counts every actor, and the [workload] writers are the rest, at least 1.",
+                    run.writers
+                ),
+            ));
         }
         None => run.writers - others_count,
     };
     // The readers check rows against the transactions that wrote them, which only `append`
     // keeps unchanged (the other workloads replace, update or delete rows by design).
-    let kind = writing.as_ref().map(|w| w.1.kind).or(workload.map(|w| w.kind)).unwrap_or(WorkloadKind::Append);
+    let kind = writing
+        .as_ref()
+        .map(|w| w.1.kind)
+        .or(workload.map(|w| w.kind))
+        .unwrap_or(WorkloadKind::Append);
     if reader_at.is_some() && kind != WorkloadKind::Append {
-        return Err(here.error(reader_at, "actors.kind", &format!("\"reader\" checks every read against the transactions that wrote the rows, which needs the append workload (this scenario's is {kind:?}).")));
+        return Err(here.error(
+            reader_at,
+            "actors.kind",
+            &format!(
+                "\"reader\" checks every read against the \
+            transactions that wrote the rows, which needs the append workload (this scenario's is {kind:?})."
+            ),
+        ));
     }
-    let mut groups = vec![ActorGroup { kind: ActorKind::Writer, count: writers, first: 0, maintenance: None, reader: None }];
+    let mut groups = vec![ActorGroup {
+        kind: ActorKind::Writer,
+        count: writers,
+        first: 0,
+        maintenance: None,
+        reader: None,
+    }];
     let mut next = writers;
     for g in others {
         groups.push(ActorGroup { first: next, ..g });
@@ -128,15 +198,34 @@ fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyho
     ];
     for (key, span) in spans {
         if let (true, Some(span)) = (keys.contains(&key), span) {
-            return Err(here.error(Some(span), &format!("actors.{key}"), &format!("does not apply to kind = \"{kind}\".")));
+            return Err(here.error(
+                Some(span),
+                &format!("actors.{key}"),
+                &format!("does not apply to kind = \"{kind}\"."),
+            ));
         }
     }
     Ok(())
 }
 
 const WORKLOAD_KEYS: [&str; 17] = [
-    "batch_rows", "payload_bytes", "keys", "seed", "counters", "statement", "statements", "setup", "check", "expect_rows", "expect", "schema",
-    "accounts", "initial_balance", "max_transfer", "allow_negative", "deleters",
+    "batch_rows",
+    "payload_bytes",
+    "keys",
+    "seed",
+    "counters",
+    "statement",
+    "statements",
+    "setup",
+    "check",
+    "expect_rows",
+    "expect",
+    "schema",
+    "accounts",
+    "initial_balance",
+    "max_transfer",
+    "allow_negative",
+    "deleters",
 ];
 
 fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
@@ -166,17 +255,36 @@ fn maintenance(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
     let mut keys = WORKLOAD_KEYS.to_vec();
     keys.extend(["fresh_every", "rate", "rate_total", "think_time"]);
     reject_keys(a, &keys, "maintenance", here)?;
-    let duration = |s: &Option<Spanned<String>>, key: &str, default: Duration| s.as_ref().map(|s| parse_duration(s, key, here)).transpose().map(|d| d.unwrap_or(default));
+    let duration = |s: &Option<Spanned<String>>, key: &str, default: Duration| {
+        s.as_ref()
+            .map(|s| parse_duration(s, key, here))
+            .transpose()
+            .map(|d| d.unwrap_or(default))
+    };
     let operations = match &a.operations {
-        None => vec![MaintenanceOp::MergeAdjacentFiles, MaintenanceOp::ExpireSnapshots, MaintenanceOp::CleanupOldFiles],
-        Some(ops) if ops.get_ref().is_empty() => return Err(here.at(ops, "actors.operations", "is empty: name at least one operation.")),
+        None => vec![
+            MaintenanceOp::MergeAdjacentFiles,
+            MaintenanceOp::ExpireSnapshots,
+            MaintenanceOp::CleanupOldFiles,
+        ],
+        Some(ops) if ops.get_ref().is_empty() => {
+            return Err(here.at(ops, "actors.operations", "is empty: name at least one operation."))
+        }
         Some(ops) => ops
             .get_ref()
             .iter()
             .map(|op| {
                 MaintenanceOp::from_name(op.get_ref()).ok_or_else(|| {
                     let allowed: Vec<String> = MaintenanceOp::ALL.iter().map(|o| format!("\"{}\"", o.name())).collect();
-                    here.at(op, "actors.operations", &format!("\"{}\" is not a DuckLake maintenance operation; allowed: {}.", op.get_ref(), allowed.join(", ")))
+                    here.at(
+                        op,
+                        "actors.operations",
+                        &format!(
+                            "\"{}\" is not a DuckLake maintenance operation; allowed: {}.",
+                            op.get_ref(),
+                            allowed.join(", ")
+                        ),
+                    )
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?,
@@ -185,20 +293,54 @@ fn maintenance(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
         every: duration(&a.every, "actors.every", Duration::from_secs(2))?,
         operations,
         older_than: duration(&a.older_than, "actors.older_than", Duration::from_secs(1))?,
-        long_transaction: a.long_transaction.as_ref().map(|s| parse_duration(s, "actors.long_transaction", here)).transpose()?,
+        long_transaction: a
+            .long_transaction
+            .as_ref()
+            .map(|s| parse_duration(s, "actors.long_transaction", here))
+            .transpose()?,
     };
-    Ok(ActorGroup { kind: ActorKind::Maintenance, count: 0, first: 0, maintenance: Some(spec), reader: None })
+    Ok(ActorGroup {
+        kind: ActorKind::Maintenance,
+        count: 0,
+        first: 0,
+        maintenance: Some(spec),
+        reader: None,
+    })
 }
 
 fn reader(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
     let mut keys = WORKLOAD_KEYS.to_vec();
-    keys.extend(["operations", "older_than", "long_transaction", "rate", "rate_total", "think_time"]);
+    keys.extend([
+        "operations",
+        "older_than",
+        "long_transaction",
+        "rate",
+        "rate_total",
+        "think_time",
+    ]);
     reject_keys(a, &keys, "reader", here)?;
-    let every = a.every.as_ref().map(|s| parse_duration(s, "actors.every", here)).transpose()?.unwrap_or(Duration::from_millis(100));
+    let every = a
+        .every
+        .as_ref()
+        .map(|s| parse_duration(s, "actors.every", here))
+        .transpose()?
+        .unwrap_or(Duration::from_millis(100));
     let fresh_every = match &a.fresh_every {
-        Some(f) if *f.get_ref() == 0 => return Err(here.at(f, "actors.fresh_every", "must be at least 1 (1: every read from a fresh instance).")),
+        Some(f) if *f.get_ref() == 0 => {
+            return Err(here.at(
+                f,
+                "actors.fresh_every",
+                "must be at least 1 (1: every read from a fresh instance).",
+            ))
+        }
         Some(f) => *f.get_ref(),
         None => 5,
     };
-    Ok(ActorGroup { kind: ActorKind::Reader, count: 0, first: 0, maintenance: None, reader: Some(ReaderSpec { every, fresh_every }) })
+    Ok(ActorGroup {
+        kind: ActorKind::Reader,
+        count: 0,
+        first: 0,
+        maintenance: None,
+        reader: Some(ReaderSpec { every, fresh_every }),
+    })
 }

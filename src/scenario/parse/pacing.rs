@@ -50,7 +50,15 @@ pub(super) fn validate(
     ];
     let given: Vec<(&str, &Spanned<String>)> = keys.iter().filter_map(|(k, v)| v.as_ref().map(|v| (*k, v))).collect();
     if let [(first, _), (second, span), ..] = given.as_slice() {
-        return Err(here.at(*span, second, &format!("is set together with {first}: a writer is paced one way. Keep one of rate (transactions a second per writer), rate_total (a second for all writers together) and think_time (a pause after each transaction), in [run] or in the writing [[actors]] group.")));
+        return Err(here.at(
+            *span,
+            second,
+            &format!(
+                "is set together with {first}: a writer is paced one way. Keep one \
+            of rate (transactions a second per writer), rate_total (a second for all writers together) and think_time \
+            (a pause after each transaction), in [run] or in the writing [[actors]] group."
+            ),
+        ));
     }
     let seed = run
         .rate_seed

@@ -12,7 +12,14 @@ pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator)
         let statement = match w.statement.as_ref().map(|s| (s, *s.get_ref())) {
             None | Some((_, RawStatement::DeleteInsert)) => UpsertStatement::DeleteInsert,
             Some((_, RawStatement::Merge)) => UpsertStatement::Merge,
-            Some((s, _)) => return Err(here.at(s, "workload.statement", "for kind = \"upsert\" allowed: \"delete_insert\" (DELETE the keys, INSERT them) or \"merge\" (one MERGE INTO).")),
+            Some((s, _)) => {
+                return Err(here.at(
+                    s,
+                    "workload.statement",
+                    "for kind = \"upsert\" allowed: \
+                \"delete_insert\" (DELETE the keys, INSERT them) or \"merge\" (one MERGE INTO).",
+                ))
+            }
         };
         spec.upsert = Some(UpsertSpec { statement });
     }
@@ -43,7 +50,13 @@ pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator)
 
 fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
     let Some(list) = &w.statements else {
-        return Err(here.error(here.find_key("workload", "kind"), "workload.statements", "is required for kind = \"sql\": a list of the statements one transaction runs, e.g. statements = [\"INSERT INTO lake.t VALUES ({writer}, {txn})\"]."));
+        return Err(here.error(
+            here.find_key("workload", "kind"),
+            "workload.statements",
+            "is required for kind = \
+            \"sql\": a list of the statements one transaction runs, e.g. statements = [\"INSERT INTO lake.t VALUES \
+            ({writer}, {txn})\"].",
+        ));
     };
     if list.get_ref().is_empty() {
         return Err(here.at(
@@ -56,7 +69,11 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
     for (i, s) in list.get_ref().iter().enumerate() {
         let key = format!("workload.statements[{i}]");
         if s.get_ref().trim().trim_end_matches(';').trim().is_empty() {
-            return Err(here.at(s, &key, "is an empty statement: remove it or write the SQL it should run."));
+            return Err(here.at(
+                s,
+                &key,
+                "is an empty statement: remove it or write the SQL it should run.",
+            ));
         }
         known_placeholders(s, &key, PLACEHOLDERS, here)?;
         statements.push(s.get_ref().clone());
@@ -80,7 +97,12 @@ fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
         let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok || name.len() > 40 {
-            return Err(here.at(s, "workload.schema", "must be a plain name: a letter or _, then letters, digits or _, at most 40 characters (a campaign appends its run's tag to it)."));
+            return Err(here.at(
+                s,
+                "workload.schema",
+                "must be a plain name: a letter or _, then letters, digits or _, \
+                at most 40 characters (a campaign appends its run's tag to it).",
+            ));
         }
         spec.schema = name.clone();
     }
@@ -96,11 +118,42 @@ fn validate_check(w: &RawWorkload, spec: &mut SqlSpec, here: &Locator) -> anyhow
     const EXAMPLE: &str = "check = \"SELECT count(*) FROM lake.t WHERE w = {writer} AND t = {txn}\"";
     match (&w.check, &w.expect_rows, &w.expect) {
         (Some(c), None, None) => {
-            return Err(here.at(c, "workload.check", "is set without workload.expect_rows or workload.expect: give expect_rows = N (the rows the check query must return for every committed transaction) or expect = V (the single value it must return)."));
+            return Err(here.at(
+                c,
+                "workload.check",
+                "is set without workload.expect_rows or workload.expect: give \
+                expect_rows = N (the rows the check query must return for every committed transaction) or expect = V \
+                (the single value it must return).",
+            ));
         }
-        (None, Some(e), _) => return Err(here.at(e, "workload.expect_rows", &format!("is set without workload.check: give the query (templated like the statements) whose rows it counts, e.g. {EXAMPLE}."))),
-        (None, None, Some(e)) => return Err(here.at(e, "workload.expect", &format!("is set without workload.check: give the query (templated like the statements) whose single value must equal it, e.g. {EXAMPLE}."))),
-        (Some(_), Some(_), Some(e)) => return Err(here.at(e, "workload.expect", "and workload.expect_rows are both set: keep one (expect_rows counts the rows the check returns, expect compares its single value).")),
+        (None, Some(e), _) => {
+            return Err(here.at(
+                e,
+                "workload.expect_rows",
+                &format!(
+                    "is set without workload.check: \
+            give the query (templated like the statements) whose rows it counts, e.g. {EXAMPLE}."
+                ),
+            ))
+        }
+        (None, None, Some(e)) => {
+            return Err(here.at(
+                e,
+                "workload.expect",
+                &format!(
+                    "is set without workload.check: \
+            give the query (templated like the statements) whose single value must equal it, e.g. {EXAMPLE}."
+                ),
+            ))
+        }
+        (Some(_), Some(_), Some(e)) => {
+            return Err(here.at(
+                e,
+                "workload.expect",
+                "and workload.expect_rows are both \
+            set: keep one (expect_rows counts the rows the check returns, expect compares its single value).",
+            ))
+        }
         _ => {}
     }
     spec.check = w.check.as_ref().map(|s| s.get_ref().clone());
@@ -111,7 +164,17 @@ fn validate_check(w: &RawWorkload, spec: &mut SqlSpec, here: &Locator) -> anyhow
             toml::Value::Float(f) => Expected::Float(*f),
             toml::Value::String(s) => Expected::Text(s.clone()),
             toml::Value::Boolean(b) => Expected::Bool(*b),
-            other => return Err(here.at(e, "workload.expect", &format!("is a {}; allowed: a number, a string or a boolean, compared with the single value the check returns.", other.type_str()))),
+            other => {
+                return Err(here.at(
+                    e,
+                    "workload.expect",
+                    &format!(
+                        "is a {}; allowed: a number, a string or a \
+                boolean, compared with the single value the check returns.",
+                        other.type_str()
+                    ),
+                ))
+            }
         });
     }
     Ok(())
@@ -124,7 +187,11 @@ fn known_placeholders(s: &Spanned<String>, key: &str, allowed: &[&str], here: &L
             key,
             &format!(
                 "holds the unknown placeholder `{{{p}}}`; allowed here: {}.",
-                allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|a| format!("{{{a}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
         None => Ok(()),
