@@ -35,6 +35,12 @@ else
   cargo install garage --locked --no-default-features --features bundled-libs,sqlite
 fi
 
+# --- the style tools the test command runs (cargo fmt --check, clippy) -------------------
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  say "installing rustfmt and clippy (rustup)"
+  rustup component add rustfmt clippy
+fi
+
 # --- DuckDB extensions from their official PyPI wheels ---------------------------------
 scripts/fetch-extensions.sh
 

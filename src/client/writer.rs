@@ -215,42 +215,12 @@ impl Writer<'_> {
             }
             let failure = match self.attempt_once(body, &tag.sql(), seq) {
                 Ok(commit) => {
-                    // The snapshot id is joined from the catalog by tag after the run.
-                    let done = Completion {
-                        outcome: OpOutcome::Ok,
-                        step: Step::Commit,
-                        commit_seconds: Some(commit.as_secs_f64()),
-                        snapshot_id: None,
-                        error: None,
-                    };
-                    history.complete(self.id, seq, attempt, done);
-                    if shared.scenario.client.cleanup == Cleanup::AlwaysRollback {
-                        self.cleanup_rollback(seq, attempt);
-                    }
+                    self.record_commit(seq, attempt, commit);
                     return Some(Outcome::Committed);
                 }
                 Err(f) => f,
             };
-            let aborting = shared.aborted();
-            let class = if aborting {
-                ErrorClass::InterruptedByDeadline
-            } else {
-                classify(&failure.message)
-            };
-            self.slot.status.enter(Step::Rollback);
-            // "no transaction is active" is fine here. always_rollback's pipelines did this
-            // same ROLLBACK after a failure, so only the one after COMMIT is recorded.
-            let _ = self.conn.execute_batch("ROLLBACK");
-            let at_commit = failure.step == Step::Commit;
-            let uncertain = at_commit && failure.sent && !class.is_clean_abort();
-            let done = Completion {
-                outcome: if uncertain { OpOutcome::Info } else { OpOutcome::Fail },
-                step: failure.step,
-                commit_seconds: at_commit.then_some(failure.spent.as_secs_f64()),
-                snapshot_id: None,
-                error: Some((class, failure.message)),
-            };
-            history.complete(self.id, seq, attempt, done);
+            let (uncertain, aborting) = self.record_failure(seq, attempt, failure);
             if uncertain {
                 if aborting {
                     return Some(Outcome::Indeterminate); // looked up after the run
@@ -267,6 +237,49 @@ impl Writer<'_> {
             self.slot.status.enter(Step::Backoff);
             self.sleep_unless_aborted(retry_policy::wait_after(policy, attempt));
         }
+    }
+
+    /// A committed attempt into the history (its snapshot id is joined from the catalog by
+    /// tag after the run), then the pipeline's cleanup ROLLBACK if the scenario asks for it.
+    fn record_commit(&self, seq: u64, attempt: u32, commit: Duration) {
+        let done = Completion {
+            outcome: OpOutcome::Ok,
+            step: Step::Commit,
+            commit_seconds: Some(commit.as_secs_f64()),
+            snapshot_id: None,
+            error: None,
+        };
+        self.shared.history.complete(self.id, seq, attempt, done);
+        if self.shared.scenario.client.cleanup == Cleanup::AlwaysRollback {
+            self.cleanup_rollback(seq, attempt);
+        }
+    }
+
+    /// Rolls a failed attempt back and records it: a failure at COMMIT after the COMMIT
+    /// was sent is `info` (it may have committed), any other a failure. Returns (uncertain,
+    /// aborting).
+    fn record_failure(&self, seq: u64, attempt: u32, failure: Failure) -> (bool, bool) {
+        let aborting = self.shared.aborted();
+        let class = if aborting {
+            ErrorClass::InterruptedByDeadline
+        } else {
+            classify(&failure.message)
+        };
+        self.slot.status.enter(Step::Rollback);
+        // "no transaction is active" is fine here. always_rollback's pipelines did this
+        // same ROLLBACK after a failure, so only the one after COMMIT is recorded.
+        let _ = self.conn.execute_batch("ROLLBACK");
+        let at_commit = failure.step == Step::Commit;
+        let uncertain = at_commit && failure.sent && !class.is_clean_abort();
+        let done = Completion {
+            outcome: if uncertain { OpOutcome::Info } else { OpOutcome::Fail },
+            step: failure.step,
+            commit_seconds: at_commit.then_some(failure.spent.as_secs_f64()),
+            snapshot_id: None,
+            error: Some((class, failure.message)),
+        };
+        self.shared.history.complete(self.id, seq, attempt, done);
+        (uncertain, aborting)
     }
 
     /// `client.cleanup = "always_rollback"`: the ROLLBACK the seeds' pipelines sent after

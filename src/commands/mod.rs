@@ -40,14 +40,14 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Sweep(args) => campaign::sweep(args),
         Command::Compare(args) => campaign::compare(args),
         Command::K8s(args) => k8s::k8s(args),
-        Command::Worker(args) => crate::client::worker::main(crate::client::worker::WorkerOptions {
+        Command::Worker(args) => crate::fleet::worker::main(crate::fleet::worker::WorkerOptions {
             coordinator: args.coordinator,
             token: args.token,
             extension_dir: args.extension_dir,
             env_file: args.env_file,
             connect_within: args.connect_within,
         }),
-        Command::Writer => crate::client::child::main(),
+        Command::Writer => crate::fleet::child::main(crate::client::writer::run),
     }
 }
 

@@ -1,13 +1,24 @@
 //! The writers of a run as a group: what the runner shares with them (start barrier, stop
-//! and abort flags, live counters) and where each one is right now (its status, read
-//! lock-free by the monitor and the hang diagnosis).
+//! and abort flags, live counters), where each one is right now (its status, read
+//! lock-free by the monitor and the hang diagnosis), and how they run:
+//! - `threads`: each writer a thread of this process;
+//! - `processes` (the parent) and `child` (`ducklake-stress writer`, the other end), which
+//!   talk in the lines of `protocol`; `spawn` starts a writer process for either parent;
+//! - `remote` (the coordinator, `run --coordinate`) and `worker` (`ducklake-stress worker`
+//!   on another host, itself a parent of writer processes), also in `protocol`'s messages.
+//!
+//! What a writer does inside its process is the client's writer loop (client/writer.rs), handed
+//! in as a function, so this folder knows nothing of workloads.
 
+pub mod child;
 pub mod processes;
 pub mod protocol;
 pub mod remote;
 pub mod shared;
+pub mod spawn;
 pub mod status;
 pub mod threads;
+pub mod worker;
 
 pub use processes::{ProcessFleet, WriterCrash};
 pub use remote::{RemoteFleet, RemoteOptions, RemoteWorker, Workers};

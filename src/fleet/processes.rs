@@ -6,13 +6,12 @@
 //! their stdin closes, and are killed if they do not stop within a grace period.
 
 use super::protocol::{Control, WriterSpec};
-use super::{Ended, Fleet, Step, WriterShared};
+use super::{spawn, Ended, Fleet, Step, WriterShared};
 use crate::history::Event;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::ChildStdin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -20,7 +19,6 @@ use std::time::{Duration, Instant};
 
 /// After `abort`, how long children get before they are killed.
 const KILL_AFTER: Duration = Duration::from_secs(3);
-const STDERR_LINES_KEPT: usize = 20;
 
 /// A writer process that ended without being asked to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,11 +41,7 @@ pub struct WriterCrash {
 struct Child {
     pid: i32,
     stdin: Option<ChildStdin>,
-    alive: Arc<AtomicBool>,
-    killed_by_us: Arc<AtomicBool>,
-    /// Killed to be replaced by a new process (kill_writer with restart): its end is not
-    /// the writer's end.
-    replaced: Arc<AtomicBool>,
+    flags: ChildFlags,
 }
 
 impl Child {
@@ -60,7 +54,6 @@ impl Child {
 
 /// What starting a writer process needs, kept for restarts during the run.
 struct Spawner {
-    exe: std::path::PathBuf,
     shared: Arc<WriterShared>,
     ended: Mutex<Sender<()>>,
     crashes: Arc<Mutex<Vec<WriterCrash>>>,
@@ -88,7 +81,6 @@ impl ProcessFleet {
         let (tx, rx) = std::sync::mpsc::channel();
         let n = shared.writers.len();
         let spawner = Spawner {
-            exe: std::env::current_exe()?,
             shared: shared.clone(),
             ended: Mutex::new(tx),
             crashes: Arc::default(),
@@ -123,8 +115,8 @@ impl ProcessFleet {
     fn kill_remaining(&self) {
         for i in 0..self.children.len() {
             let c = self.child(i);
-            if c.alive.load(Ordering::Acquire) {
-                c.killed_by_us.store(true, Ordering::Release);
+            if c.flags.alive.load(Ordering::Acquire) {
+                c.flags.killed_by_us.store(true, Ordering::Release);
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), nix::sys::signal::Signal::SIGKILL);
             }
         }
@@ -141,15 +133,18 @@ impl super::Restarter for ProcessFleet {
             .filter(|i| *i < self.children.len())
             .ok_or_else(|| anyhow::anyhow!("no writer {id}"))?;
         let mut child = self.child(i);
-        if !child.alive.load(Ordering::Acquire) || self.shared.stopping() || self.stop_sent.load(Ordering::Acquire) {
+        if !child.flags.alive.load(Ordering::Acquire)
+            || self.shared.stopping()
+            || self.stop_sent.load(Ordering::Acquire)
+        {
             anyhow::bail!("writer {id} is not running");
         }
-        child.replaced.store(true, Ordering::Release);
+        child.flags.replaced.store(true, Ordering::Release);
         let old = child.pid;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), nix::sys::signal::Signal::SIGKILL)?;
         // Its waiter has read every line it wrote (so `next_txn` is final) once it is dead.
         let until = Instant::now() + Duration::from_secs(5);
-        while child.alive.load(Ordering::Acquire) {
+        while child.flags.alive.load(Ordering::Acquire) {
             if Instant::now() >= until {
                 anyhow::bail!("writer {id} (pid {old}) did not die within 5 s of SIGKILL");
             }
@@ -181,18 +176,7 @@ impl Drop for ProcessFleet {
 
 impl Spawner {
     fn spawn(&self, id: u32, first_txn: u64) -> anyhow::Result<Child> {
-        let (exe, shared) = (&self.exe, &self.shared);
-        let mut child = Command::new(exe)
-            .arg("writer")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                crate::error::environment(format!("could not start writer process {id} ({}): {e}", exe.display()))
-            })?;
-        let pid = child.id() as i32;
-        let mut stdin = child.stdin.take().expect("piped stdin");
+        let shared = &self.shared;
         let spec = WriterSpec {
             run_id: shared.run_id.clone(),
             writer: id,
@@ -200,10 +184,13 @@ impl Spawner {
             target: (*shared.target).clone(),
             first_txn,
         };
-        writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
-        stdin.flush()?;
-        let tail = keep_stderr_tail(child.stderr.take().expect("piped stderr"));
-        let stdout = child.stdout.take().expect("piped stdout");
+        let spawn::WriterProcess {
+            mut child,
+            pid,
+            stdin,
+            stdout,
+            stderr_tail,
+        } = spawn::spawn(&spec)?;
         let (reader_shared, reader_counters) = (shared.clone(), self.counters.clone());
         let next_txn = self.next_txn[(id - shared.first_writer) as usize].clone();
         let reader = std::thread::spawn(move || {
@@ -213,83 +200,102 @@ impl Spawner {
             }
             ready
         });
-        let flags = (
-            Arc::new(AtomicBool::new(true)),
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let (alive, killed_by_us, replaced) = flags.clone();
-        let (waiter_shared, crashes) = (shared.clone(), self.crashes.clone());
-        let ended = self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let flags = ChildFlags::default();
+        let waiter = Waiter {
+            id,
+            pid,
+            shared: shared.clone(),
+            crashes: self.crashes.clone(),
+            ended: self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            flags: flags.clone(),
+        };
         std::thread::spawn(move || {
             let status = child.wait();
             // Every line the child wrote is in the history before the runner hears it ended.
             let was_ready = reader.join().unwrap_or(false);
-            let (alive, killed_by_us, replaced) = flags;
-            let slot = waiter_shared.slot(id);
-            let (signal, code) = match &status {
-                Ok(s) => (s.signal(), s.code()),
-                Err(_) => (None, None),
-            };
-            if !killed_by_us.load(Ordering::Acquire) && (signal.is_some() || code != Some(0)) {
-                let stderr_tail: Vec<String> = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-                let signal = signal.map(|s| {
-                    nix::sys::signal::Signal::try_from(s)
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_else(|_| format!("signal {s}"))
-                });
-                crashes.lock().unwrap_or_else(|p| p.into_inner()).push(WriterCrash {
-                    writer: id,
-                    pid,
-                    signal,
-                    exit_code: code,
-                    at: waiter_shared.history.now(),
-                    step: slot.status.step(),
-                    stderr_tail,
-                    expected: false,
-                });
-            }
-            let replacing = replaced.load(Ordering::Acquire);
-            alive.store(false, Ordering::Release);
-            if replacing {
-                return; // a new process carries on as this writer
-            }
-            if !was_ready {
-                // It died in set-up: the barrier must not wait for it.
-                slot.setup()
-                    .error
-                    .get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
-                slot.status.enter(Step::SetupFailed);
-                waiter_shared.ready.fetch_add(1, Ordering::AcqRel);
-            } else if slot.status.step() != Step::SetupFailed {
-                slot.status.enter(Step::Done);
-            }
-            let _ = ended.send(());
+            waiter.ended(spawn::Exit::of(&status), &stderr_tail, was_ready, &status);
         });
         Ok(Child {
             pid,
             stdin: Some(stdin),
-            alive,
-            killed_by_us,
-            replaced,
+            flags,
         })
     }
 }
 
-/// Keeps the last lines a child wrote to stderr, for the crash report.
-pub(crate) fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<VecDeque<String>>> {
-    let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
-    let keep = tail.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut t = keep.lock().unwrap_or_else(|p| p.into_inner());
-            if t.len() == STDERR_LINES_KEPT {
-                t.pop_front();
-            }
-            t.push_back(line);
+/// What the parent and a child's waiter thread both know of one writer process.
+#[derive(Clone)]
+struct ChildFlags {
+    alive: Arc<AtomicBool>,
+    killed_by_us: Arc<AtomicBool>,
+    /// Killed to be replaced by a new process (kill_writer with restart): its end is not
+    /// the writer's end.
+    replaced: Arc<AtomicBool>,
+}
+
+impl Default for ChildFlags {
+    fn default() -> Self {
+        ChildFlags {
+            alive: Arc::new(AtomicBool::new(true)),
+            killed_by_us: Arc::default(),
+            replaced: Arc::default(),
         }
-    });
-    tail
+    }
+}
+
+/// Waits for one writer process to end, and records how: a crash, the end of set-up, or
+/// the writer's end.
+struct Waiter {
+    id: u32,
+    pid: i32,
+    shared: Arc<WriterShared>,
+    crashes: Arc<Mutex<Vec<WriterCrash>>>,
+    ended: Sender<()>,
+    flags: ChildFlags,
+}
+
+impl Waiter {
+    fn ended(
+        self,
+        exit: spawn::Exit,
+        tail: &Mutex<VecDeque<String>>,
+        was_ready: bool,
+        status: &std::io::Result<std::process::ExitStatus>,
+    ) {
+        let (id, pid) = (self.id, self.pid);
+        let slot = self.shared.slot(id);
+        if !self.flags.killed_by_us.load(Ordering::Acquire) && exit.abnormal() {
+            self.crashes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(WriterCrash {
+                    writer: id,
+                    pid,
+                    signal: exit.signal,
+                    exit_code: exit.code,
+                    at: self.shared.history.now(),
+                    step: slot.status.step(),
+                    stderr_tail: spawn::tail_of(tail),
+                    expected: false,
+                });
+        }
+        let replacing = self.flags.replaced.load(Ordering::Acquire);
+        self.flags.alive.store(false, Ordering::Release);
+        if replacing {
+            return; // a new process carries on as this writer
+        }
+        if !was_ready {
+            // It died in set-up: the barrier must not wait for it.
+            slot.setup()
+                .error
+                .get_or_insert_with(|| format!("writer process {pid} ended during set-up ({status:?})"));
+            slot.status.enter(Step::SetupFailed);
+            self.shared.ready.fetch_add(1, Ordering::AcqRel);
+        } else if slot.status.step() != Step::SetupFailed {
+            slot.status.enter(Step::Done);
+        }
+        let _ = self.ended.send(());
+    }
 }
 
 /// One line from a child: a history entry goes into the run's history; a control line

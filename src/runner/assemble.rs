@@ -4,11 +4,12 @@
 use super::writers::Writing;
 use crate::checker::{CheckResult, RunRecord};
 use crate::environment::Environment;
-use crate::fleet::WriterShared;
+use crate::fleet::{WriterCrash, WriterShared};
 use crate::history::error_class::classify;
 use crate::history::{transaction, ErrorClass, Event};
 use crate::metrics::{summary, timeline};
 use crate::monitor::pg_watch::WatchSummary;
+use crate::nemesis::NemesisLog;
 use crate::report::*;
 use crate::scenario::Scenario;
 use crate::verdict::{self, Circumstances};
@@ -27,6 +28,8 @@ pub struct Pieces<'a> {
     pub versions: Versions,
     pub shared: &'a WriterShared,
     pub events: &'a [Event],
+    /// The history folded (once, by the runner).
+    pub txns: &'a [transaction::Txn],
     pub record: &'a RunRecord,
     pub writing: Writing,
     pub postgres: WatchSummary,
@@ -40,54 +43,12 @@ pub struct Pieces<'a> {
 
 pub fn report(mut p: Pieces) -> Report {
     let known_not_seen = known_findings(&mut p);
-    let txns = transaction::fold(p.events);
-    let mut measured = summary::summarize(&txns, p.scenario.run.writers, p.writing.window);
-    measured.totals.catalog_rollbacks = p
-        .record
-        .catalog_rollbacks_before
-        .zip(p.record.catalog_rollbacks_after)
-        .filter(|_| p.record.catalog_rollbacks_untrusted.is_none())
-        .map(|(b, a)| (a - b).max(0) as u64);
-    let setup = note_setup_errors(&mut measured, p.shared, &p.writing.pids);
-    let all_errors = measured
-        .writers
-        .iter_mut()
-        .map(|w| &mut w.errors)
-        .chain([&mut measured.errors]);
-    for e in all_errors.flat_map(|errors| errors.values_mut()) {
-        crate::metrics::conflicts::attribute(&mut e.conflicts, &p.conflict_names, &p.scenario);
-    }
-    let killed: Vec<i32> = p
-        .writing
-        .nemesis
-        .iter()
-        .flat_map(|n| n.killed_pids.iter().copied())
-        .collect();
-    let mut crashes = p.writing.crashes;
-    for c in &mut crashes {
-        // A worker cut off by a fault marked its writers' ends expected already.
-        c.expected = c.expected || killed.contains(&c.pid);
-    }
+    let txns = p.txns;
+    let (mut measured, setup) = measure(&p);
+    let crashes = mark_expected_crashes(std::mem::take(&mut p.writing.crashes), &p.writing.nemesis);
     let unexpected = crashes.iter().filter(|c| !c.expected).count() as u64;
     let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, unexpected, &p.checks);
-    // A fault that never happened makes a passing run meaningless.
-    let idle_nemeses = if p.writing.started {
-        p.writing
-            .nemesis
-            .iter()
-            .filter_map(|n| n.idle_reason().map(|why| format!("{} on {}: {why}", n.kind, n.target)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let circumstances = Circumstances {
-        ending: p.writing.ending,
-        diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()),
-        setup_errors: &setup.errors,
-        setup_failure_is_finding: setup.lock_among_writers,
-        idle_nemeses,
-    };
-    let (verdict, verdict_reason) = verdict::decide(&circumstances, &p.checks, &thresholds);
+    let (verdict, verdict_reason) = decide(&p, &setup, &thresholds);
     let startup_ms = p.env.startup.as_millis() as u64;
     let pacing = crate::metrics::pacing::summarize(&txns, &p.scenario, p.writing.window);
     Report {
@@ -150,6 +111,64 @@ pub fn report(mut p: Pieces) -> Report {
         verdict_reason,
         harness: HarnessUsage::measure(startup_ms),
     }
+}
+
+/// The history's figures, with the catalog's rollback count, set-up errors noted per
+/// writer and each conflict attributed to its tables.
+fn measure(p: &Pieces) -> (summary::Summary, SetupErrors) {
+    let mut measured = summary::summarize(p.txns, p.scenario.run.writers, p.writing.window);
+    measured.totals.catalog_rollbacks = p
+        .record
+        .catalog_rollbacks_before
+        .zip(p.record.catalog_rollbacks_after)
+        .filter(|_| p.record.catalog_rollbacks_untrusted.is_none())
+        .map(|(b, a)| (a - b).max(0) as u64);
+    let setup = note_setup_errors(&mut measured, p.shared, &p.writing.pids);
+    let all_errors = measured
+        .writers
+        .iter_mut()
+        .map(|w| &mut w.errors)
+        .chain([&mut measured.errors]);
+    for e in all_errors.flat_map(|errors| errors.values_mut()) {
+        crate::metrics::conflicts::attribute(&mut e.conflicts, &p.conflict_names, &p.scenario);
+    }
+    (measured, setup)
+}
+
+/// Writer processes a fault killed on purpose are expected deaths, not crashes.
+fn mark_expected_crashes(mut crashes: Vec<WriterCrash>, nemesis: &[NemesisLog]) -> Vec<WriterCrash> {
+    let killed: Vec<i32> = nemesis.iter().flat_map(|n| n.killed_pids.iter().copied()).collect();
+    for c in &mut crashes {
+        // A worker cut off by a fault marked its writers' ends expected already.
+        c.expected = c.expected || killed.contains(&c.pid);
+    }
+    crashes
+}
+
+/// The verdict and its reason, from how the run ended, the checks and the thresholds.
+fn decide(
+    p: &Pieces,
+    setup: &SetupErrors,
+    thresholds: &[crate::verdict::Threshold],
+) -> (crate::verdict::Verdict, String) {
+    // A fault that never happened makes a passing run meaningless.
+    let idle_nemeses = if p.writing.started {
+        p.writing
+            .nemesis
+            .iter()
+            .filter_map(|n| n.idle_reason().map(|why| format!("{} on {}: {why}", n.kind, n.target)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let circumstances = Circumstances {
+        ending: p.writing.ending,
+        diagnosis: p.writing.diagnosis.as_ref().map(|d| d.summary.as_str()),
+        setup_errors: &setup.errors,
+        setup_failure_is_finding: setup.lock_among_writers,
+        idle_nemeses,
+    };
+    verdict::decide(&circumstances, &p.checks, thresholds)
 }
 
 /// Marks the check results a known upstream finding explains (before the verdict weighs

@@ -85,38 +85,36 @@ pub fn tagged_in_file_catalog(target: &Arc<LakeTarget>, run_id: &str) -> anyhow:
 /// and looks up every attempt whose outcome is still unknown, writing what the catalog says
 /// into the history. `settled`: why no commit of the writers can still land (none of their
 /// catalog sessions runs a query; or they all ended, for a file catalog), so an absent tag
-/// means the commit did not happen (`None`: those stay unknown). Returns how many entries
-/// were added.
+/// means the commit did not happen (`None`: those stay unknown). Returns the entries it
+/// added, so the caller need not read the history again.
 pub fn join_catalog(
     tagged: anyhow::Result<Vec<tag::TaggedSnapshot>>,
     history: &Recorder,
     txns: &[Txn],
     settled: Option<&str>,
-) -> usize {
+) -> Vec<Event> {
     let found = match tagged {
         Ok(snapshots) => tag::by_key(&snapshots),
         Err(e) => {
             tracing::warn!("could not read the run's snapshots from the catalog: {e:#}");
-            return 0;
+            return Vec::new();
         }
     };
-    let mut added = 0;
+    let mut added = Vec::new();
     for t in txns {
         for a in &t.attempts {
             let k = t.key_of(a.attempt);
             let snapshot_id = found.get(&k).copied();
-            match (a.committed(), snapshot_id) {
-                (Some(true), Some(s)) if a.snapshot_id.is_none() => {
-                    history.append(&Event::Snapshot {
-                        writer: k.writer,
-                        txn: k.txn,
-                        attempt: k.attempt,
-                        snapshot_id: s,
-                    });
-                }
+            let event = match (a.committed(), snapshot_id) {
+                (Some(true), Some(s)) if a.snapshot_id.is_none() => Event::Snapshot {
+                    writer: k.writer,
+                    txn: k.txn,
+                    attempt: k.attempt,
+                    snapshot_id: s,
+                },
                 (None, Some(s)) => {
                     let how = format!("after the run: tag found in ducklake_snapshot_changes (snapshot {s})");
-                    history.append(&Event::Resolve {
+                    Event::Resolve {
                         writer: k.writer,
                         txn: k.txn,
                         attempt: k.attempt,
@@ -124,14 +122,14 @@ pub fn join_catalog(
                         committed: Some(true),
                         snapshot_id: Some(s),
                         how,
-                    });
+                    }
                 }
                 (None, None) if settled.is_some() => {
                     let how = format!(
                         "after the run: tag absent from ducklake_snapshot_changes, and {}",
                         settled.unwrap_or_default()
                     );
-                    history.append(&Event::Resolve {
+                    Event::Resolve {
                         writer: k.writer,
                         txn: k.txn,
                         attempt: k.attempt,
@@ -139,11 +137,12 @@ pub fn join_catalog(
                         committed: Some(false),
                         snapshot_id: None,
                         how,
-                    });
+                    }
                 }
                 _ => continue,
-            }
-            added += 1;
+            };
+            history.append(&event);
+            added.push(event);
         }
     }
     added

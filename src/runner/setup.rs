@@ -63,62 +63,15 @@ pub fn prepare_lake(
     catalog: &tokio_postgres::Client,
     limit: Duration,
 ) -> anyhow::Result<Versions> {
-    let (target, table, app) = (
-        target.clone(),
-        scenario.lake.table.clone(),
-        format!("{}setup", crate::util::ids::session_prefix(run_id)),
-    );
-    let seed = crate::workload::seed_sql(&scenario.workload, &table, run_id);
-    let create = crate::workload::create_sql(&scenario.workload, &table);
-    let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
-    let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
-    let (workload, preflight_id) = (
-        crate::workload::Workload::new(&scenario.workload, &table),
-        run_id.to_string(),
-    );
-    let client = scenario.client.clone();
-    let table_inlining = scenario
-        .lake
-        .table_data_inlining_row_limit
-        .map(|n| crate::lake::table::inlining_limit_sql(&table, n));
-    // A sql workload's table exists only once its `setup` (run as the seed) made it.
-    let inlining_after_seed = scenario.workload.kind == crate::scenario::WorkloadKind::Sql;
+    let app = format!("{}setup", crate::util::ids::session_prefix(run_id));
+    let table = TableSetup::new(scenario, run_id);
+    let (target, client) = (target.clone(), scenario.client.clone());
     let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
         // The scenario's [client] options are tried here once: a wrong one is bad input
         // before any writer starts.
         let conn = lake::open_with(&target, &app, None, &client.attach_options)?;
         lake::apply_client(&conn, &client)?;
-        conn.execute_batch(&create)
-            .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
-        if let Err(e) = conn.execute_batch(&probe) {
-            return Err(crate::error::bad_input(format!(
-                "table {table} already exists in the lake without the columns the {kind} workload writes ({columns}): \
-                    it was made by another workload ({e}). Set [lake] table to another name in the scenario file."
-            )));
-        }
-        let persist_inlining = || match &table_inlining {
-            Some(sql) => conn.execute_batch(sql).map_err(|e| {
-                crate::error::environment(format!(
-                    "persisting lake.table_data_inlining_row_limit on {table} failed: {e}"
-                ))
-            }),
-            None => Ok(()),
-        };
-        if !inlining_after_seed {
-            persist_inlining()?;
-        }
-        if let Some(sql) = &seed {
-            // One commit, before the writers: every key present once (upsert with seed =
-            // true, every counter, every account, the rows deleters start from).
-            conn.execute_batch(&format!("BEGIN TRANSACTION; {sql}; COMMIT"))
-                .map_err(|e| crate::error::environment(format!("seeding table {table} failed: {e}")))?;
-        }
-        if inlining_after_seed {
-            persist_inlining()?;
-        }
-        if let crate::workload::Workload::Sql(w) = &workload {
-            w.preflight(&conn, &preflight_id).map_err(preflight_failed)?;
-        }
+        table.run(&conn)?;
         let duckdb: String = conn
             .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
             .unwrap_or_default();
@@ -132,6 +85,97 @@ pub fn prepare_lake(
         let extensions = lake::extensions::loaded(&conn, &target.extensions, target.catalog);
         Ok((duckdb, ducklake, extensions))
     })?;
+    let (postgres, s3_server) = service_versions(scenario, env, catalog);
+    Ok(Versions {
+        duckdb,
+        ducklake,
+        postgres,
+        s3_server,
+        extensions,
+    })
+}
+
+/// The workload's table as the writers need it: created, checked to have the workload's
+/// columns, seeded, with its inlining limit, and (sql workload) its statements tried once.
+struct TableSetup {
+    table: String,
+    kind: String,
+    create: String,
+    probe: String,
+    columns: String,
+    seed: Option<String>,
+    inlining: Option<String>,
+    /// A sql workload's table exists only once its `setup` (run as the seed) made it.
+    inlining_after_seed: bool,
+    workload: crate::workload::Workload,
+    run_id: String,
+}
+
+impl TableSetup {
+    fn new(scenario: &Scenario, run_id: &str) -> Self {
+        let table = scenario.lake.table.clone();
+        let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
+        TableSetup {
+            kind: format!("{:?}", scenario.workload.kind).to_lowercase(),
+            create: crate::workload::create_sql(&scenario.workload, &table),
+            probe,
+            columns,
+            seed: crate::workload::seed_sql(&scenario.workload, &table, run_id),
+            inlining: scenario
+                .lake
+                .table_data_inlining_row_limit
+                .map(|n| crate::lake::table::inlining_limit_sql(&table, n)),
+            inlining_after_seed: scenario.workload.kind == crate::scenario::WorkloadKind::Sql,
+            workload: crate::workload::Workload::new(&scenario.workload, &table),
+            run_id: run_id.to_string(),
+            table,
+        }
+    }
+
+    fn run(&self, conn: &duckdb::Connection) -> anyhow::Result<()> {
+        let table = &self.table;
+        conn.execute_batch(&self.create)
+            .map_err(|e| crate::error::environment(format!("creating table {table} in the lake failed: {e}")))?;
+        if let Err(e) = conn.execute_batch(&self.probe) {
+            return Err(crate::error::bad_input(format!(
+                "table {table} already exists in the lake without the columns the {} workload writes ({}): \
+                    it was made by another workload ({e}). Set [lake] table to another name in the scenario file.",
+                self.kind, self.columns
+            )));
+        }
+        if !self.inlining_after_seed {
+            self.persist_inlining(conn)?;
+        }
+        if let Some(sql) = &self.seed {
+            // One commit, before the writers: every key present once (upsert with seed =
+            // true, every counter, every account, the rows deleters start from).
+            conn.execute_batch(&format!("BEGIN TRANSACTION; {sql}; COMMIT"))
+                .map_err(|e| crate::error::environment(format!("seeding table {table} failed: {e}")))?;
+        }
+        if self.inlining_after_seed {
+            self.persist_inlining(conn)?;
+        }
+        if let crate::workload::Workload::Sql(w) = &self.workload {
+            w.preflight(conn, &self.run_id).map_err(preflight_failed)?;
+        }
+        Ok(())
+    }
+
+    fn persist_inlining(&self, conn: &duckdb::Connection) -> anyhow::Result<()> {
+        match &self.inlining {
+            Some(sql) => conn.execute_batch(sql).map_err(|e| {
+                crate::error::environment(format!(
+                    "persisting lake.table_data_inlining_row_limit on {} failed: {e}",
+                    self.table
+                ))
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The catalog's and the object store's versions, for the report.
+fn service_versions(scenario: &Scenario, env: &Environment, catalog: &tokio_postgres::Client) -> (String, String) {
     let postgres = match scenario.lake.catalog.no_postgres() {
         Some(_) => format!("none (catalog = {})", scenario.lake.catalog.name()),
         None => crate::runtime::block_on(crate::environment::pg::query_with_deadline(
@@ -149,13 +193,7 @@ pub fn prepare_lake(
         (Some(_), Some(v)) => v.clone(),
         (Some(s3), None) => format!("external ({})", s3.endpoint),
     };
-    Ok(Versions {
-        duckdb,
-        ducklake,
-        postgres,
-        s3_server,
-        extensions,
-    })
+    (postgres, s3_server)
 }
 
 /// A statement the preflight transaction could not run: bad input (exit 2) naming it when

@@ -158,28 +158,57 @@ impl Hooks for RunHooks<'_> {
     }
 }
 
+/// The writers as a fleet of the scenario's kind, and what faults and the report need of it.
+struct Started {
+    fleet: Arc<dyn Fleet>,
+    /// Restarts writer processes (kill_writer with restart); processes only.
+    restarter: Option<Arc<dyn Restarter>>,
+    /// `--coordinate`: the remote workers.
+    remote: Option<Arc<RemoteFleet>>,
+}
+
+fn start_fleet(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant) -> anyhow::Result<Started> {
+    let remote = services.remote.lock().unwrap_or_else(|p| p.into_inner()).take();
+    Ok(match (remote, shared.scenario.run.mode) {
+        (Some((opts, listener)), _) => {
+            // Workers that have not joined two seconds before the deadline never will in time.
+            let join_by = deadline_at.checked_sub(Duration::from_secs(2)).unwrap_or(deadline_at);
+            let workers = Arc::new(RemoteFleet::start(shared.clone(), listener, opts, join_by)?);
+            Started {
+                fleet: workers.clone(),
+                restarter: None,
+                remote: Some(workers),
+            }
+        }
+        (None, WriterMode::Thread) => Started {
+            fleet: Arc::new(ThreadFleet::start(shared.clone(), writer::run)?),
+            restarter: None,
+            remote: None,
+        },
+        (None, WriterMode::Process) => {
+            let processes = Arc::new(ProcessFleet::start(shared.clone())?);
+            Started {
+                fleet: processes.clone(),
+                restarter: Some(processes),
+                remote: None,
+            }
+        }
+    })
+}
+
+/// Starts the writers and supervises them until they are done, the deadline passes or the
+/// run is interrupted; then stops, releases and drains them.
 pub fn run(
     shared: &Arc<WriterShared>,
     services: &Services,
     deadline_at: Instant,
     quiet: bool,
 ) -> anyhow::Result<Writing> {
-    let remote = services.remote.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let mut remote_fleet = None;
-    let (fleet, restarter): (Arc<dyn Fleet>, Option<Arc<dyn Restarter>>) = match (remote, shared.scenario.run.mode) {
-        (Some((opts, listener)), _) => {
-            // Workers that have not joined two seconds before the deadline never will in time.
-            let join_by = deadline_at.checked_sub(Duration::from_secs(2)).unwrap_or(deadline_at);
-            let workers = Arc::new(RemoteFleet::start(shared.clone(), listener, opts, join_by)?);
-            remote_fleet = Some(workers.clone());
-            (workers, None)
-        }
-        (None, WriterMode::Thread) => (Arc::new(ThreadFleet::start(shared.clone(), writer::run)?), None),
-        (None, WriterMode::Process) => {
-            let processes = Arc::new(ProcessFleet::start(shared.clone())?);
-            (processes.clone(), Some(processes))
-        }
-    };
+    let Started {
+        fleet,
+        restarter,
+        remote,
+    } = start_fleet(shared, services, deadline_at)?;
     let duration = match shared.scenario.run.stop {
         StopCondition::Duration(d) => Some(d),
         StopCondition::CommitsPerWriter(_) => None,
@@ -198,51 +227,21 @@ pub fn run(
         rollbacks_at_go: None,
         writer_pids: fleet.pids(),
         restarter,
-        workers: remote_fleet.clone().map(|w| w as Arc<dyn Workers>),
+        workers: remote.clone().map(|w| w as Arc<dyn Workers>),
         completed: (0, 0.0),
         stalls: Vec::new(),
     };
     let s = supervise::until_done(fleet.as_ref(), &plan, &mut hooks);
     let writers_done_at = shared.history.now();
     let diagnosis = (s.ending == Ending::Deadline).then(|| {
-        diagnose(
-            shared,
-            services,
-            &format!(
-                "the deadline of {} passed",
-                humantime::format_duration(shared.scenario.run.deadline)
-            ),
-        )
+        let deadline = humantime::format_duration(shared.scenario.run.deadline);
+        diagnose(shared, services, &format!("the deadline of {deadline} passed"))
     });
     let nemesis = hooks.nemeses.take().map(Nemeses::finish).unwrap_or_default();
-    // Writers blocked inside Postgres do not see DuckDB's interrupt; ending their backends
-    // releases them so the threads can finish and close their instances.
-    let release = || {
-        fleet.abort();
-        terminate_writer_sessions(services.catalog, &shared.run_id);
-    };
-    let stuck = matches!(s.ending, Ending::Deadline | Ending::Interrupted) && s.ended < fleet.size();
-    if stuck {
-        release();
-    }
-    let ended = supervise::drain(fleet.as_ref(), s.ended, WIND_DOWN, POLL, || {
-        if stuck {
-            release();
-        }
-    });
+    let ended = release_and_drain(shared, services, fleet.as_ref(), &s);
     hooks.progress.finish();
     crate::util::callgrind::mark("dump=writing");
-    let end = match (s.stop_at, shared.history.origin()) {
-        (Some(stop), Some(origin)) => stop
-            .saturating_duration_since(origin)
-            .as_secs_f64()
-            .min(writers_done_at),
-        _ => writers_done_at,
-    };
-    let window = Window {
-        end,
-        writers_done: shared.history.now().max(end),
-    };
+    let window = window_of(shared, &s, writers_done_at);
     let ending = if s.ending == Ending::Completed && shared.writers.iter().any(|w| w.setup().error.is_some()) {
         Ending::SetupFailed
     } else {
@@ -259,9 +258,48 @@ pub fn run(
         crashes: fleet.crashes(),
         pids: fleet.pids(),
         stalls: hooks.stalls,
-        remote_workers: remote_fleet.as_ref().map(|w| w.workers()).unwrap_or_default(),
-        workers_refused: remote_fleet.as_ref().map_or(0, |w| w.refused()),
+        remote_workers: remote.as_ref().map(|w| w.workers()).unwrap_or_default(),
+        workers_refused: remote.as_ref().map_or(0, |w| w.refused()),
     })
+}
+
+/// Waits for the writers to end; returns how many did. Writers blocked inside Postgres do
+/// not see DuckDB's interrupt: after a hang or an interrupt, ending their backends releases
+/// them so the threads can finish and close their instances.
+fn release_and_drain(
+    shared: &WriterShared,
+    services: &Services,
+    fleet: &dyn Fleet,
+    s: &supervise::Supervised,
+) -> usize {
+    let release = || {
+        fleet.abort();
+        terminate_writer_sessions(services.catalog, &shared.run_id);
+    };
+    let stuck = matches!(s.ending, Ending::Deadline | Ending::Interrupted) && s.ended < fleet.size();
+    if stuck {
+        release();
+    }
+    supervise::drain(fleet, s.ended, WIND_DOWN, POLL, || {
+        if stuck {
+            release();
+        }
+    })
+}
+
+/// The measured window: from the start to when the writers were told to stop (or ended).
+fn window_of(shared: &WriterShared, s: &supervise::Supervised, writers_done_at: f64) -> Window {
+    let end = match (s.stop_at, shared.history.origin()) {
+        (Some(stop), Some(origin)) => stop
+            .saturating_duration_since(origin)
+            .as_secs_f64()
+            .min(writers_done_at),
+        _ => writers_done_at,
+    };
+    Window {
+        end,
+        writers_done: shared.history.now().max(end),
+    }
 }
 
 /// The picture of a stuck run: every writer's step, and the catalog's blocking chains.

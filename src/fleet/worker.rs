@@ -7,14 +7,13 @@
 //! abort to the children. If the coordinator goes away (connection closed, or a write that
 //! does not get through), it aborts its writers: they die with it in any case.
 
-use crate::fleet::processes::keep_stderr_tail;
-use crate::fleet::protocol::{FromWorker, ToWorker, WriterSpec};
+use super::protocol::{FromWorker, ToWorker, WriterSpec};
+use super::spawn;
 use crate::lake::{ExtensionSource, LakeTarget};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::ChildStdin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -84,36 +83,13 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
     });
     let mut reader = BufReader::new(stream.try_clone()?);
     stream.set_read_timeout(Some(SPEC_WITHIN))?;
-    let (run_id, first, count, scenario, target) = match read_msg(&mut reader) {
-        Some(ToWorker::Spec {
-            run_id,
-            index,
-            first_writer,
-            count,
-            scenario,
-            target,
-        }) => {
-            eprintln!(
-                "worker {index} ({host}): run {run_id}, writers {first_writer}..{}",
-                first_writer + count
-            );
-            (run_id, first_writer, count, scenario, target)
-        }
-        Some(ToWorker::Refused { reason }) => {
-            return Err(crate::error::bad_input(format!(
-                "the coordinator at {} refused this worker: {reason}",
-                opts.coordinator
-            )));
-        }
-        other => {
-            return Err(crate::error::environment(format!(
-                "the coordinator at {} did not send this worker its writers \
-                within {} s (got {other:?}); is it a ducklake-stress run started with --coordinate?",
-                opts.coordinator,
-                SPEC_WITHIN.as_secs()
-            )));
-        }
-    };
+    let Share {
+        run_id,
+        first,
+        count,
+        scenario,
+        target,
+    } = receive_share(&mut reader, &opts.coordinator, &host)?;
     stream.set_read_timeout(None)?;
     let mut target = local_target(*target, &opts)?;
     // This host verifies its own files once for all its writers (lake::staged).
@@ -148,6 +124,49 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
     let ended = ended_rx.iter().count();
     eprintln!("worker ({host}): {ended} of {count} writers ended");
     Ok(crate::error::exit_code::PASS)
+}
+
+/// The writers the coordinator gave this worker, and what they run.
+struct Share {
+    run_id: String,
+    first: u32,
+    count: u32,
+    scenario: Box<crate::scenario::Scenario>,
+    target: Box<LakeTarget>,
+}
+
+/// Reads the coordinator's answer to the hello: this worker's share, or why it was refused.
+fn receive_share(reader: &mut impl BufRead, coordinator: &str, host: &str) -> anyhow::Result<Share> {
+    match read_msg(reader) {
+        Some(ToWorker::Spec {
+            run_id,
+            index,
+            first_writer,
+            count,
+            scenario,
+            target,
+        }) => {
+            eprintln!(
+                "worker {index} ({host}): run {run_id}, writers {first_writer}..{}",
+                first_writer + count
+            );
+            Ok(Share {
+                run_id,
+                first: first_writer,
+                count,
+                scenario,
+                target,
+            })
+        }
+        Some(ToWorker::Refused { reason }) => Err(crate::error::bad_input(format!(
+            "the coordinator at {coordinator} refused this worker: {reason}"
+        ))),
+        other => Err(crate::error::environment(format!(
+            "the coordinator at {coordinator} did not send this worker its writers \
+            within {} s (got {other:?}); is it a ducklake-stress run started with --coordinate?",
+            SPEC_WITHIN.as_secs()
+        ))),
+    }
 }
 
 /// Tries to connect until `within` has passed: the coordinator may not be listening yet.
@@ -245,21 +264,13 @@ fn beat(out: Outbox, children: Arc<Children>) {
 /// as they come, and its end is announced with an `exit` line (then `ended` hears of it).
 fn spawn_writer(spec: WriterSpec, out: Outbox, ended: mpsc::Sender<()>) -> anyhow::Result<ChildStdin> {
     let w = spec.writer;
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(&exe)
-        .arg("writer")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            crate::error::environment(format!("could not start writer process {w} ({}): {e}", exe.display()))
-        })?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
-    stdin.flush()?;
-    let tail = keep_stderr_tail(child.stderr.take().expect("piped stderr"));
-    let stdout = child.stdout.take().expect("piped stdout");
+    let spawn::WriterProcess {
+        mut child,
+        pid,
+        stdin,
+        stdout,
+        stderr_tail,
+    } = spawn::spawn(&spec)?;
     let relay_out = out.clone();
     let relay = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -267,27 +278,15 @@ fn spawn_writer(spec: WriterSpec, out: Outbox, ended: mpsc::Sender<()>) -> anyho
         }
     });
     std::thread::spawn(move || {
-        let pid = child.id() as i32;
         let status = child.wait();
         let _ = relay.join();
-        let (code, signal) = match &status {
-            Ok(s) => (
-                s.code(),
-                s.signal().map(|s| {
-                    nix::sys::signal::Signal::try_from(s)
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_else(|_| format!("signal {s}"))
-                }),
-            ),
-            Err(_) => (None, None),
-        };
-        let stderr_tail = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let exit = spawn::Exit::of(&status);
         out.send(&FromWorker::Exit {
             w,
             pid,
-            code,
-            signal,
-            stderr_tail,
+            code: exit.code,
+            signal: exit.signal,
+            stderr_tail: spawn::tail_of(&stderr_tail),
         });
         let _ = ended.send(());
     });

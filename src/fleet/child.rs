@@ -3,11 +3,11 @@
 //! to its parent in lines: it reads its spec and then `go`, `stop`, `abort` on standard
 //! input, and writes its history entries (as they happen) and `{"msg":..}` control lines
 //! (ready, status, done) on standard output. It dies with its parent, and aborts when its
-//! standard input closes.
+//! standard input closes. What the writer does is the caller's `write` (the client's
+//! writer loop), so this end of the protocol knows nothing of workloads.
 
-use super::writer;
-use crate::fleet::protocol::{Control, WriterSpec};
-use crate::fleet::{Members, WriterShared};
+use super::protocol::{Control, WriterSpec};
+use super::{Members, WriterShared};
 use crate::history::Recorder;
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ fn say(c: &Control) {
     let _ = writeln!(out, "{line}").and_then(|_| out.flush());
 }
 
-pub fn main() -> anyhow::Result<i32> {
+pub fn main(write: fn(&WriterShared, u32)) -> anyhow::Result<i32> {
     // No orphans: if the harness dies, so does this writer.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     let mut first = String::new();
@@ -74,7 +74,7 @@ pub fn main() -> anyhow::Result<i32> {
     });
     let reporter = shared.clone();
     std::thread::spawn(move || report_status(&reporter));
-    writer::run(&shared, spec.writer);
+    write(&shared, spec.writer);
     // A writer whose set-up failed, or that was told to stop as it finished set-up (one
     // restarted at the end of the run), can be done before the status thread's next look:
     // say how set-up went before exiting, or the parent only learns that the process ended.
