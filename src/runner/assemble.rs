@@ -44,7 +44,7 @@ pub struct Pieces<'a> {
 pub fn report(mut p: Pieces) -> Report {
     let known_not_seen = known_findings(&mut p);
     let txns = p.txns;
-    let (mut measured, setup) = measure(&p);
+    let (measured, setup) = measure(&p);
     let crashes = mark_expected_crashes(std::mem::take(&mut p.writing.crashes), &p.writing.nemesis);
     let unexpected = crashes.iter().filter(|c| !c.expected).count() as u64;
     let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, unexpected, &p.checks);

@@ -29,25 +29,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Limits for the phases the scenario's deadline does not bound by itself.
-/// The facts the checks read besides the history, as far as the scenario gives them.
-fn record_for(run_id: &str, scenario: &scenario::Scenario) -> RunRecord {
-    RunRecord {
-        run_id: run_id.to_string(),
-        table: scenario.lake.table.clone(),
-        writers: scenario.run.writers,
-        batch_rows: scenario.workload.batch_rows,
-        upsert_keys: if scenario.workload.kind == scenario::WorkloadKind::Upsert {
-            scenario.workload.keys
-        } else {
-            0
-        },
-        seeded: scenario.workload.seed,
-        workload: Some(scenario.workload.clone()),
-        payload_bytes: scenario.workload.payload_bytes,
-        ..Default::default()
-    }
-}
-
 /// Preparing the lake gets a tenth of the scenario's deadline, at least this long: a stuck
 /// ATTACH is diagnosed long before a long deadline, yet a slow machine (or valgrind, 50x
 /// slower at loading extensions) is not cut off.

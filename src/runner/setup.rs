@@ -119,7 +119,7 @@ impl TableSetup {
             kind: format!("{:?}", scenario.workload.kind).to_lowercase(),
             create: crate::workload::create_sql(&scenario.workload, &table),
             probe,
-            columns,
+            columns: columns.to_string(),
             seed: crate::workload::seed_sql(&scenario.workload, &table, run_id),
             inlining: scenario
                 .lake
