@@ -50,7 +50,7 @@ pub fn report(mut p: Pieces) -> Report {
     let thresholds = verdict::thresholds(&p.scenario.checks, &measured.totals, unexpected, &p.checks);
     let (verdict, verdict_reason) = decide(&p, &setup, &thresholds);
     let startup_ms = p.env.startup.as_millis() as u64;
-    let pacing = crate::metrics::pacing::summarize(&txns, &p.scenario, p.writing.window);
+    let pacing = crate::metrics::pacing::summarize(txns, &p.scenario, p.writing.window);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -83,7 +83,7 @@ pub fn report(mut p: Pieces) -> Report {
         writers: measured.writers.clone(),
         errors: measured.errors,
         timeline: timeline::build(
-            &txns,
+            txns,
             &p.shared.lock_samples.all(),
             &stall_spans(&p.writing.stalls, p.writing.window.writers_done),
         ),
@@ -96,7 +96,7 @@ pub fn report(mut p: Pieces) -> Report {
             entries: p.events.len() as u64,
             write_errors: p.history_write_errors,
         },
-        snapshots: snapshot_range(&txns),
+        snapshots: snapshot_range(txns),
         checks: p.checks,
         checks_note: p.checks_note,
         known_not_seen,
@@ -251,20 +251,6 @@ fn stall_spans(stalls: &[crate::monitor::diagnosis::Stall], end: f64) -> Vec<(f6
     stalls.iter().map(|s| (s.from, s.until.unwrap_or(end))).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_lock_holder_is_read_from_duckdbs_message() {
-        // Verbatim from DuckDB 1.5.5 (the path shortened).
-        let m = "IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \
-            \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is \
-            held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also \
-            https://duckdb.org/docs/stable/connect/concurrency";
-        assert_eq!(super::lock_holder(m), Some(21385));
-        assert_eq!(super::lock_holder("IO Error: Could not set lock on file"), None);
-    }
-}
-
 /// Each remote worker with the sums of its writers' figures.
 fn per_worker(
     mut workers: Vec<crate::fleet::RemoteWorker>,
@@ -281,4 +267,18 @@ fn per_worker(
         }
     }
     workers
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_holder_is_read_from_duckdbs_message() {
+        // Verbatim from DuckDB 1.5.5 (the path shortened).
+        let m = "IO Error: Failed to attach DuckLake MetaData \"__ducklake_metadata_lake\" at path + \
+            \"/tmp/d/catalog.ducklake\"Could not set lock on file \"/tmp/d/catalog.ducklake\": Conflicting lock is \
+            held in /root/dls-target-catalogs/release/ducklake-stress (PID 21385). See also \
+            https://duckdb.org/docs/stable/connect/concurrency";
+        assert_eq!(super::lock_holder(m), Some(21385));
+        assert_eq!(super::lock_holder("IO Error: Could not set lock on file"), None);
+    }
 }
