@@ -178,19 +178,17 @@ impl Attempt {
                 self.error_class = *error_class;
                 self.error = error.clone();
             }
+            // A later lookup that knows more replaces an earlier "still unknown".
             Event::Resolve {
                 committed,
                 snapshot_id,
                 how,
                 ..
-            } => {
-                // A later lookup that knows more replaces an earlier "still unknown".
-                if self.resolved.flatten().is_none() {
-                    self.resolved = Some(*committed);
-                    self.resolved_how = Some(how.clone());
-                    if snapshot_id.is_some() {
-                        self.snapshot_id = *snapshot_id;
-                    }
+            } if self.resolved.flatten().is_none() => {
+                self.resolved = Some(*committed);
+                self.resolved_how = Some(how.clone());
+                if snapshot_id.is_some() {
+                    self.snapshot_id = *snapshot_id;
                 }
             }
             Event::Snapshot { snapshot_id, .. } => {

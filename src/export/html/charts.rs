@@ -103,9 +103,7 @@ pub fn nice_top(max: f64) -> f64 {
 
 /// A number as a label: integers without decimals, small values with a few.
 pub fn fmt_num(v: f64) -> String {
-    if v.fract().abs() < 1e-9 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
+    if (v.fract().abs() < 1e-9 && v.abs() < 1e15) || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.1}")
