@@ -126,48 +126,77 @@ pub struct Circumstances<'a> {
 }
 
 pub fn decide(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold]) -> (Verdict, String) {
-    match c.ending {
-        Ending::Deadline => return (Verdict::Hang, c.diagnosis.unwrap_or("the deadline passed").to_string()),
-        Ending::Interrupted => {
-            return (
-                Verdict::Interrupted,
-                "interrupted by Ctrl-C or SIGTERM; the report holds what \
-            was measured and checked until then"
-                    .into(),
-            )
-        }
-        Ending::SetupFailed if c.setup_failure_is_finding => {
-            return (
-                Verdict::Fail,
-                format!(
-                    "writers could not start: the DuckDB catalog file admits one writing \
-                process, and another writer of this run held its lock (catalog_file_lock): {}",
-                    c.setup_errors.join("; ")
-                ),
-            )
-        }
-        Ending::SetupFailed => {
-            return (
-                Verdict::Error,
-                format!("writers could not start: {}", c.setup_errors.join("; ")),
-            )
-        }
-        Ending::Completed => {}
+    if let Some(early) = ended_early(c) {
+        return early;
     }
+    if let Some(error) = checks_could_not_run(checks) {
+        return error;
+    }
+    let why = failures(c, checks, thresholds);
+    let known = known_list(checks);
+    if why.is_empty() {
+        let known = if known.is_empty() {
+            String::new()
+        } else {
+            format!(", except known upstream findings: {known}")
+        };
+        (Verdict::Pass, format!("all checks and thresholds passed{known}"))
+    } else {
+        let known = if known.is_empty() {
+            String::new()
+        } else {
+            format!("; known upstream findings besides: {known}")
+        };
+        (Verdict::Fail, format!("{}{known}", why.join("; ")))
+    }
+}
+
+/// The verdict of a run that did not complete: its checks and thresholds do not decide it.
+fn ended_early(c: &Circumstances) -> Option<(Verdict, String)> {
+    Some(match c.ending {
+        Ending::Deadline => (Verdict::Hang, c.diagnosis.unwrap_or("the deadline passed").to_string()),
+        Ending::Interrupted => (
+            Verdict::Interrupted,
+            "interrupted by Ctrl-C or SIGTERM; the report holds what \
+            was measured and checked until then"
+                .into(),
+        ),
+        Ending::SetupFailed if c.setup_failure_is_finding => (
+            Verdict::Fail,
+            format!(
+                "writers could not start: the DuckDB catalog file admits one writing \
+                process, and another writer of this run held its lock (catalog_file_lock): {}",
+                c.setup_errors.join("; ")
+            ),
+        ),
+        Ending::SetupFailed => (
+            Verdict::Error,
+            format!("writers could not start: {}", c.setup_errors.join("; ")),
+        ),
+        Ending::Completed => return None,
+    })
+}
+
+/// A check that could not run leaves the lake unjudged: an error, whatever the others said.
+fn checks_could_not_run(checks: &[CheckResult]) -> Option<(Verdict, String)> {
     let errors: Vec<&str> = checks
         .iter()
         .filter(|c| c.status == CheckStatus::Error)
         .map(|c| c.name.as_str())
         .collect();
-    if !errors.is_empty() {
-        return (
+    (!errors.is_empty()).then(|| {
+        (
             Verdict::Error,
             format!(
                 "checks could not run: {} (the lake was not judged; see their summaries)",
                 errors.join(", ")
             ),
-        );
-    }
+        )
+    })
+}
+
+/// Why a completed run fails: failed checks, exceeded thresholds, faults that never happened.
+fn failures(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold]) -> Vec<String> {
     let mut why = Vec::new();
     let failed: Vec<&str> = checks
         .iter()
@@ -192,22 +221,7 @@ pub fn decide(c: &Circumstances, checks: &[CheckResult], thresholds: &[Threshold
     if !c.idle_nemeses.is_empty() {
         why.push(format!("faults did not happen: {}", c.idle_nemeses.join("; ")));
     }
-    let known = known_list(checks);
-    if why.is_empty() {
-        let known = if known.is_empty() {
-            String::new()
-        } else {
-            format!(", except known upstream findings: {known}")
-        };
-        (Verdict::Pass, format!("all checks and thresholds passed{known}"))
-    } else {
-        let known = if known.is_empty() {
-            String::new()
-        } else {
-            format!("; known upstream findings besides: {known}")
-        };
-        (Verdict::Fail, format!("{}{known}", why.join("; ")))
-    }
+    why
 }
 
 /// "upsert_keys (duckdb/ducklake#1393)": the checks a known finding explained.

@@ -12,7 +12,7 @@ use common::*;
 use ducklake_stress::checker::CheckStatus;
 use ducklake_stress::export::Exporter;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,11 @@
 //! prints one JSON line. `--set` overrides scenario keys as `ducklake-stress run --set` does;
 //! the scenario's `client.settings` are SET on every writer's connection, as the harness does.
 
+use duckdb::Connection;
+use ducklake_stress::environment::EnvFile;
+use ducklake_stress::history::tag::{CommitTag, TagKey};
 use ducklake_stress::lake::{self, ExtensionSource, LakeTarget};
+use ducklake_stress::scenario::{ClientSpec, DuckLakeRetry, Scenario};
 use ducklake_stress::workload::append::AppendWorkload;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
@@ -23,80 +27,15 @@ fn main() {
 }
 
 fn run() -> anyhow::Result<String> {
-    let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(
-        args.len() >= 6,
-        "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]..."
-    );
-    let mut overrides = vec![ducklake_stress::scenario::Override {
-        key: "lake.table".into(),
-        value: args[5].clone(),
-    }];
-    for pair in args[6..].windows(2).filter(|p| p[0] == "--set") {
-        overrides.push(pair[1].parse()?);
-    }
-    let scenario = ducklake_stress::scenario::load_with(std::path::Path::new(&args[1]), &overrides)?;
-    let env = ducklake_stress::environment::EnvFile::read(std::path::Path::new(&args[2]))?;
-    let writers: u32 = args[3].parse()?;
-    let commits: u64 = args[4].parse()?;
-    let tag = args.iter().any(|a| a == "--tag");
-    let target = Arc::new(LakeTarget::for_run(
-        &env,
-        &scenario.lake,
-        ExtensionSource::resolve(None),
-    )?);
-    // The harness's shape of run id: its tags and payloads then have the same lengths.
-    let run_id = ducklake_stress::util::ids::new_run_id(std::time::SystemTime::now());
-    lake::open(&target, &format!("{run_id}/setup"), None)?
-        .execute_batch(&lake::table::create_sql(&scenario.lake.table))?;
-    let workload = Arc::new(AppendWorkload::new(&scenario.workload, &scenario.lake.table));
+    let args = Args::parse()?;
+    let lake = Arc::new(Lake::prepare(&args)?);
     // Attach first, then start together: the clock covers the writing only, as the
     // harness's measured window does.
-    let barrier = Arc::new(Barrier::new(writers as usize + 1));
-    let handles: Vec<_> = (0..writers)
+    let barrier = Arc::new(Barrier::new(args.writers as usize + 1));
+    let handles: Vec<_> = (0..args.writers)
         .map(|w| {
-            let (target, workload, barrier, run_id, retry, client) = (
-                target.clone(),
-                workload.clone(),
-                barrier.clone(),
-                run_id.clone(),
-                scenario.retry.ducklake.clone(),
-                scenario.client.clone(),
-            );
-            std::thread::spawn(move || -> anyhow::Result<(u64, u64)> {
-                let conn = lake::open(&target, &format!("{run_id}/w{w}"), Some(&retry))
-                    .and_then(|c| lake::apply_client(&c, &client).map(|()| c));
-                barrier.wait();
-                let conn = conn?;
-                let (mut ok, mut failed) = (0, 0);
-                for txn in 0..commits {
-                    // One statement per call, as the harness's writer sends them.
-                    // `--tag`: the very statement the harness's writer sends (message and
-                    // extra_info JSON), so the two loops differ by the harness alone.
-                    let key = ducklake_stress::history::tag::TagKey {
-                        writer: w,
-                        txn,
-                        attempt: 1,
-                    };
-                    let tagging = tag.then(|| ducklake_stress::history::tag::CommitTag { run_id: &run_id, key }.sql());
-                    let steps = ["BEGIN TRANSACTION".to_string(), workload.insert_sql(&run_id, w, txn)]
-                        .into_iter()
-                        .chain(tagging)
-                        .chain(["COMMIT".to_string()]);
-                    match steps
-                        .map(|sql| conn.execute_batch(&sql))
-                        .find(|r| r.is_err())
-                        .unwrap_or(Ok(()))
-                    {
-                        Ok(()) => ok += 1,
-                        Err(_) => {
-                            let _ = conn.execute_batch("ROLLBACK");
-                            failed += 1;
-                        }
-                    }
-                }
-                Ok((ok, failed))
-            })
+            let (lake, barrier) = (lake.clone(), barrier.clone());
+            std::thread::spawn(move || lake.write(w, &barrier))
         })
         .collect();
     barrier.wait();
@@ -112,9 +51,126 @@ fn run() -> anyhow::Result<String> {
     ducklake_stress::util::callgrind::mark("dump=writing");
     let usage = ducklake_stress::report::HarnessUsage::measure(0);
     Ok(serde_json::json!({
-        "tool": "bare-loop", "writers": writers, "commits": ok, "failed": failed, "seconds": seconds,
+        "tool": "bare-loop", "writers": args.writers, "commits": ok, "failed": failed, "seconds": seconds,
         "commits_per_second": ok as f64 / seconds, "cpu_seconds": usage.cpu_seconds,
-        "peak_rss_mb": usage.peak_rss_mb, "tag": tag,
+        "peak_rss_mb": usage.peak_rss_mb, "tag": args.tag,
     })
     .to_string())
+}
+
+/// The command line, with the scenario read and its overrides applied.
+struct Args {
+    scenario: Scenario,
+    env: EnvFile,
+    writers: u32,
+    commits: u64,
+    tag: bool,
+}
+
+impl Args {
+    fn parse() -> anyhow::Result<Args> {
+        let args: Vec<String> = std::env::args().collect();
+        anyhow::ensure!(
+            args.len() >= 6,
+            "usage: bare-loop SCENARIO ENV_FILE WRITERS COMMITS_PER_WRITER TABLE [--tag] [--set KEY=VALUE]..."
+        );
+        let mut overrides = vec![ducklake_stress::scenario::Override {
+            key: "lake.table".into(),
+            value: args[5].clone(),
+        }];
+        for pair in args[6..].windows(2).filter(|p| p[0] == "--set") {
+            overrides.push(pair[1].parse()?);
+        }
+        let scenario = ducklake_stress::scenario::load_with(std::path::Path::new(&args[1]), &overrides)?;
+        let env = EnvFile::read(std::path::Path::new(&args[2]))?;
+        Ok(Args {
+            scenario,
+            env,
+            writers: args[3].parse()?,
+            commits: args[4].parse()?,
+            tag: args.iter().any(|a| a == "--tag"),
+        })
+    }
+}
+
+/// What every writer thread shares: the lake, its table's workload and the loop's settings.
+struct Lake {
+    target: LakeTarget,
+    workload: AppendWorkload,
+    run_id: String,
+    retry: DuckLakeRetry,
+    client: ClientSpec,
+    commits: u64,
+    tag: bool,
+}
+
+impl Lake {
+    /// Creates the scenario's table.
+    fn prepare(args: &Args) -> anyhow::Result<Lake> {
+        let scenario = &args.scenario;
+        let target = LakeTarget::for_run(&args.env, &scenario.lake, ExtensionSource::resolve(None))?;
+        // The harness's shape of run id: its tags and payloads then have the same lengths.
+        let run_id = ducklake_stress::util::ids::new_run_id(std::time::SystemTime::now());
+        lake::open(&target, &format!("{run_id}/setup"), None)?
+            .execute_batch(&lake::table::create_sql(&scenario.lake.table))?;
+        Ok(Lake {
+            target,
+            workload: AppendWorkload::new(&scenario.workload, &scenario.lake.table),
+            run_id,
+            retry: scenario.retry.ducklake.clone(),
+            client: scenario.client.clone(),
+            commits: args.commits,
+            tag: args.tag,
+        })
+    }
+
+    /// Writer `w`: attaches, waits for the others, then commits its transactions;
+    /// returns how many committed and how many failed.
+    fn write(&self, w: u32, start: &Barrier) -> anyhow::Result<(u64, u64)> {
+        let conn = lake::open(&self.target, &format!("{}/w{w}", self.run_id), Some(&self.retry))
+            .and_then(|c| lake::apply_client(&c, &self.client).map(|()| c));
+        start.wait();
+        let conn = conn?;
+        let (mut ok, mut failed) = (0, 0);
+        for txn in 0..self.commits {
+            if self.transaction(&conn, w, txn) {
+                ok += 1;
+            } else {
+                let _ = conn.execute_batch("ROLLBACK");
+                failed += 1;
+            }
+        }
+        Ok((ok, failed))
+    }
+
+    /// One append transaction; whether it committed.
+    fn transaction(&self, conn: &Connection, w: u32, txn: u64) -> bool {
+        // One statement per call, as the harness's writer sends them.
+        // `--tag`: the very statement the harness's writer sends (message and
+        // extra_info JSON), so the two loops differ by the harness alone.
+        let key = TagKey {
+            writer: w,
+            txn,
+            attempt: 1,
+        };
+        let tagging = self.tag.then(|| {
+            CommitTag {
+                run_id: &self.run_id,
+                key,
+            }
+            .sql()
+        });
+        let steps = [
+            "BEGIN TRANSACTION".to_string(),
+            self.workload.insert_sql(&self.run_id, w, txn),
+        ]
+        .into_iter()
+        .chain(tagging)
+        .chain(["COMMIT".to_string()]);
+        steps
+            .map(|sql| conn.execute_batch(&sql))
+            .find(|r| r.is_err())
+            .unwrap_or(Ok(()))
+            .is_ok()
+    }
 }

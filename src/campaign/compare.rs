@@ -267,59 +267,8 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
         a,
         b,
     ));
-    // Latency intervals are wide with one or two runs (commits retried inside DuckLake make
-    // the distribution bimodal: ±19 % on the median of 600 commits, measured); they decide
-    // better or worse when significant, but "no difference" rests on the lost work.
-    let over_runs = latency_over_runs(a, b);
-    if over_runs {
-        out.push(per_run_mean(
-            "commit latency p50",
-            "ms (mean of the runs' p50)",
-            Better::Lower,
-            |f| f.commit_p50_ms,
-            a,
-            b,
-        ));
-        out.push(per_run_mean(
-            "commit latency p99",
-            "ms (mean of the runs' p99)",
-            Better::Lower,
-            |f| f.commit_p99_ms,
-            a,
-            b,
-        ));
-    } else {
-        // One run a side: only its commits can be resampled (see decide's caveat).
-        out.push(latency_quantile("commit latency p50", 0.5, &wa, &wb, false));
-        out.push(latency_quantile("commit latency p99", 0.99, &wa, &wb, false));
-    }
-    if let Some(mw) = mann_whitney::test(&wa, &wb) {
-        let significant = mw.p_value < 0.05;
-        out.push(FigureComparison {
-            name: "commit latency distribution".into(),
-            unit: "P(candidate slower)".into(),
-            better: Better::Lower,
-            baseline: 0.5,
-            candidate: mw.probability_greater,
-            interval: None,
-            method: if over_runs {
-                "Mann-Whitney U over all commits (commit-level: shown, not deciding; the runs' p50 and p99 decide)"
-                    .into()
-            } else {
-                "Mann-Whitney U, normal approximation with tie correction".into()
-            },
-            p_value: Some(mw.p_value),
-            judgement: match (significant, mw.probability_greater < 0.5) {
-                (true, true) => Judgement::Better,
-                (true, false) => Judgement::Worse,
-                (false, _) if (mw.probability_greater - 0.5).abs() < 0.05 => Judgement::NoDifference,
-                (false, _) => Judgement::Inconclusive,
-            },
-            decides_equivalence: false,
-            correctness: false,
-            informational: over_runs,
-        });
-    }
+    out.extend(latency_percentiles(a, b, &wa, &wb));
+    out.extend(latency_distribution(&wa, &wb, latency_over_runs(a, b)));
     out.push(per_run_mean(
         "catalog rollbacks per commit",
         "hidden DuckLake retries (mean of runs)",
@@ -329,6 +278,70 @@ fn figures(a: &Aggregate, b: &Aggregate) -> Vec<FigureComparison> {
         b,
     ));
     out
+}
+
+/// Commit latency p50 and p99: over the runs' own figures when both sides have two runs
+/// or more, else over the merged commits `wa` and `wb`.
+fn latency_percentiles(a: &Aggregate, b: &Aggregate, wa: &Weighted, wb: &Weighted) -> [FigureComparison; 2] {
+    // Latency intervals are wide with one or two runs (commits retried inside DuckLake make
+    // the distribution bimodal: ±19 % on the median of 600 commits, measured); they decide
+    // better or worse when significant, but "no difference" rests on the lost work.
+    if latency_over_runs(a, b) {
+        [
+            per_run_mean(
+                "commit latency p50",
+                "ms (mean of the runs' p50)",
+                Better::Lower,
+                |f| f.commit_p50_ms,
+                a,
+                b,
+            ),
+            per_run_mean(
+                "commit latency p99",
+                "ms (mean of the runs' p99)",
+                Better::Lower,
+                |f| f.commit_p99_ms,
+                a,
+                b,
+            ),
+        ]
+    } else {
+        // One run a side: only its commits can be resampled (see decide's caveat).
+        [
+            latency_quantile("commit latency p50", 0.5, wa, wb, false),
+            latency_quantile("commit latency p99", 0.99, wa, wb, false),
+        ]
+    }
+}
+
+/// Whether the candidate's commits are slower than the baseline's, over all commits; only
+/// shown when the runs' own percentiles decide (`over_runs`).
+fn latency_distribution(wa: &Weighted, wb: &Weighted, over_runs: bool) -> Option<FigureComparison> {
+    let mw = mann_whitney::test(wa, wb)?;
+    let significant = mw.p_value < 0.05;
+    Some(FigureComparison {
+        name: "commit latency distribution".into(),
+        unit: "P(candidate slower)".into(),
+        better: Better::Lower,
+        baseline: 0.5,
+        candidate: mw.probability_greater,
+        interval: None,
+        method: if over_runs {
+            "Mann-Whitney U over all commits (commit-level: shown, not deciding; the runs' p50 and p99 decide)".into()
+        } else {
+            "Mann-Whitney U, normal approximation with tie correction".into()
+        },
+        p_value: Some(mw.p_value),
+        judgement: match (significant, mw.probability_greater < 0.5) {
+            (true, true) => Judgement::Better,
+            (true, false) => Judgement::Worse,
+            (false, _) if (mw.probability_greater - 0.5).abs() < 0.05 => Judgement::NoDifference,
+            (false, _) => Judgement::Inconclusive,
+        },
+        decides_equivalence: false,
+        correctness: false,
+        informational: over_runs,
+    })
 }
 
 /// A figure each run has once (commits/s, its p50): the mean of runs, with Welch's t
@@ -457,8 +470,25 @@ fn names_of(figures: &[FigureComparison], correctness: bool, j: Judgement) -> St
 /// difference" needs no significant difference anywhere and the lost work shown
 /// equivalent (its intervals within 1 percentage point).
 fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdict, String) {
-    let figures = w.figures;
-    let names = |correctness: bool, j: Judgement| names_of(figures, correctness, j);
+    decide_on_lost_work(w)
+        .or_else(|| decide_on_speed(w, a, b))
+        .unwrap_or_else(|| undecided(w))
+}
+
+/// " (by class: ...)": the classes of failed commits that moved, if any did.
+fn moved_by_class(w: &Weighed) -> String {
+    let moved = correctness::moved(w.classes, true);
+    if moved.is_empty() {
+        String::new()
+    } else {
+        format!(" (by class: {})", moved.join("; "))
+    }
+}
+
+/// Worse or better when a lost-work figure differs significantly; the reason names what
+/// speed did the other way.
+fn decide_on_lost_work(w: &Weighed) -> Option<(Verdict, String)> {
+    let names = |correctness: bool, j: Judgement| names_of(w.figures, correctness, j);
     let price = |better: bool| {
         let other = names(false, if better { Judgement::Worse } else { Judgement::Better });
         match (other.is_empty(), better) {
@@ -467,33 +497,35 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
             (false, false) => format!("; though better in {other}"),
         }
     };
-    let moved = correctness::moved(w.classes, true);
-    let by_class = if moved.is_empty() {
-        String::new()
-    } else {
-        format!(" (by class: {})", moved.join("; "))
-    };
-    let short = correctness::moved(w.classes, false).join("; ");
+    let by_class = moved_by_class(w);
     let (worse, better) = (names(true, Judgement::Worse), names(true, Judgement::Better));
     if !worse.is_empty() {
-        return (
+        return Some((
             Verdict::Worse,
             format!(
                 "the candidate loses more work: significantly worse in {worse}{by_class}{}",
                 price(false)
             ),
-        );
+        ));
     }
     if !better.is_empty() {
-        return (
+        return Some((
             Verdict::Better,
             format!(
                 "the candidate loses less work: significantly better in {better}{by_class}{}",
                 price(true)
             ),
-        );
+        ));
     }
-    let (worse, better) = (names(false, Judgement::Worse), names(false, Judgement::Better));
+    None
+}
+
+/// Worse or better when a speed figure differs significantly and the lost work does not.
+fn decide_on_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> Option<(Verdict, String)> {
+    let (worse, better) = (
+        names_of(w.figures, false, Judgement::Worse),
+        names_of(w.figures, false, Judgement::Better),
+    );
     // Measured: an A/A comparison (the same scenario on both sides) on a machine whose load
     // changed between runs came out "significantly better" on latency, because commits of
     // one run share its circumstances and these intervals treat them as independent.
@@ -505,21 +537,28 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
             machine drifts between runs: confirm with more runs (--repeat) or an A/A comparison (the same side twice)"
     };
     if !worse.is_empty() {
-        return (
+        return Some((
             Verdict::Worse,
             format!("no difference in lost work shown; the candidate is significantly worse in: {worse}{caveat}"),
-        );
+        ));
     }
     if !better.is_empty() {
-        return (
+        return Some((
             Verdict::Better,
             format!(
                 "no difference in lost work shown; the candidate is significantly better in: \
             {better}, and worse in nothing{caveat}"
             ),
-        );
+        ));
     }
-    let open: Vec<&str> = figures
+    None
+}
+
+/// Nothing differs significantly: no difference if the lost work is shown equivalent,
+/// otherwise inconclusive, with what would settle it.
+fn undecided(w: &Weighed) -> (Verdict, String) {
+    let open: Vec<&str> = w
+        .figures
         .iter()
         .filter(|f| f.decides_equivalence && f.judgement != Judgement::NoDifference)
         .map(|f| f.name.as_str())
@@ -532,6 +571,7 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
                 .into(),
         )
     } else if correctness::only_unretryable_moved(w.classes) {
+        let short = correctness::moved(w.classes, false).join("; ");
         (
             Verdict::Inconclusive,
             format!(
@@ -546,8 +586,9 @@ fn decide_on_work_and_speed(w: &Weighed, a: &Aggregate, b: &Aggregate) -> (Verdi
             Verdict::Inconclusive,
             format!(
                 "no significant difference, but the intervals are too wide to rule one out \
-            for: {}{by_class}; run more repetitions (--repeat)",
-                open.join(", ")
+            for: {}{}; run more repetitions (--repeat)",
+                open.join(", "),
+                moved_by_class(w)
             ),
         )
     }

@@ -267,7 +267,7 @@ impl Aggregate {
                 None => counted.push((why, 1)),
             }
         }
-        counted.sort_by(|a, b| b.1.cmp(&a.1));
+        counted.sort_by_key(|c| std::cmp::Reverse(c.1));
         let more = counted.len().saturating_sub(3);
         let mut out: Vec<String> = counted
             .into_iter()

@@ -111,13 +111,16 @@ impl Progress<'_> {
     }
 }
 
+/// Sees every result so far after each job.
+pub type OnDone<'a> = dyn FnMut(&[(Job, Outcome)]) + 'a;
+
 /// Runs every job in order; after each, `on_done` sees all results so far (to write them,
 /// so a crash of the harness loses nothing measured). After Ctrl-C no new job starts.
 pub fn execute(
     executor: &mut dyn Executor,
     jobs: &[Job],
     labels: &[String],
-    on_done: &mut dyn FnMut(&[(Job, Outcome)]),
+    on_done: &mut OnDone,
     progress: &mut dyn FnMut(&Progress),
 ) -> Vec<(Job, Outcome)> {
     let start = Instant::now();

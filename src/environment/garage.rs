@@ -36,6 +36,57 @@ pub fn start(binary: &Path, scratch: &Path, bucket: &str, deadline: Duration) ->
     std::fs::create_dir_all(dir.join("meta"))?;
     std::fs::create_dir_all(dir.join("data"))?;
     let (rpc_port, s3_port) = (free_port()?, free_port()?);
+    let config = write_config(&dir, rpc_port, s3_port)?;
+    let cli = Cli {
+        binary,
+        config: &config,
+    };
+    let version = version(binary);
+
+    let mut cmd = Command::new(binary);
+    cmd.arg("-c").arg(&config).arg("server").env("RUST_LOG", "garage=warn");
+    let mut process = ServiceProcess::spawn("garage", &mut cmd, None, &dir.join("garage.log"), Signal::SIGTERM)?;
+
+    // `status` needs the daemon's RPC up; `node id` alone would answer from the key file.
+    wait_until(
+        "garage (rpc)",
+        deadline,
+        || process.ensure_running(),
+        || cli.run(&["status"]),
+    )?;
+    let node = cli
+        .run(&["node", "id", "-q"])
+        .map_err(|e| environment(format!("{e:#}")))?;
+    let node_id = node.split('@').next().unwrap_or(&node);
+    let (key_id, secret) = configure(&cli, node_id, bucket).map_err(|e| {
+        environment(format!(
+            "configuring garage failed: {e:#}. Its log: {}",
+            dir.join("garage.log").display()
+        ))
+    })?;
+    let endpoint = S3Endpoint::loopback(s3_port, key_id, secret, bucket);
+    let probe = endpoint.clone();
+    wait_until(
+        "garage (s3 api)",
+        deadline,
+        || process.ensure_running(),
+        || crate::runtime::block_on(super::s3::head_bucket(&probe)),
+    )?;
+    Ok(NativeGarage {
+        process,
+        endpoint,
+        version,
+    })
+}
+
+fn version(binary: &Path) -> String {
+    super::process::output_within(Command::new(binary).arg("--version"), Duration::from_secs(10))
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| "garage (version unknown)".into())
+}
+
+/// garage.toml for one node on loopback, with a fresh RPC secret; returns its path.
+fn write_config(dir: &Path, rpc_port: u16, s3_port: u16) -> anyhow::Result<PathBuf> {
     let config = dir.join("garage.toml");
     std::fs::write(
         &config,
@@ -58,9 +109,20 @@ root_domain = ".s3.garage.localhost"
             secret = random_hex(32),
         ),
     )?;
-    let cli = |args: &[&str]| -> anyhow::Result<String> {
+    Ok(config)
+}
+
+/// The `garage` command line against this node's config.
+struct Cli<'a> {
+    binary: &'a Path,
+    config: &'a Path,
+}
+
+impl Cli<'_> {
+    /// Its standard output; an error with its standard error when it fails.
+    fn run(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = super::process::output_within(
-            Command::new(binary).arg("-c").arg(&config).args(args),
+            Command::new(self.binary).arg("-c").arg(self.config).args(args),
             Duration::from_secs(10),
         )?;
         if !out.status.success() {
@@ -71,60 +133,27 @@ root_domain = ".s3.garage.localhost"
             );
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    let version = super::process::output_within(Command::new(binary).arg("--version"), Duration::from_secs(10))
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|_| "garage (version unknown)".into());
+    }
+}
 
-    let mut cmd = Command::new(binary);
-    cmd.arg("-c").arg(&config).arg("server").env("RUST_LOG", "garage=warn");
-    let mut process = ServiceProcess::spawn("garage", &mut cmd, None, &dir.join("garage.log"), Signal::SIGTERM)?;
-
-    // `status` needs the daemon's RPC up; `node id` alone would answer from the key file.
-    wait_until(
-        "garage (rpc)",
-        deadline,
-        || process.ensure_running(),
-        || cli(&["status"]),
-    )?;
-    let node = cli(&["node", "id", "-q"]).map_err(|e| environment(format!("{e:#}")))?;
-    let node_id = node.split('@').next().unwrap_or(&node).to_string();
-    let setup = || -> anyhow::Result<(String, String)> {
-        cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])?;
-        cli(&["layout", "apply", "--version", "1"])?;
-        let key_id = format!("GK{}", random_hex(12));
-        let secret = random_hex(32);
-        cli(&["key", "import", "--yes", "-n", "ducklake-stress", &key_id, &secret])?;
-        cli(&["bucket", "create", bucket])?;
-        cli(&[
-            "bucket",
-            "allow",
-            "--read",
-            "--write",
-            "--owner",
-            bucket,
-            "--key",
-            "ducklake-stress",
-        ])?;
-        Ok((key_id, secret))
-    };
-    let (key_id, secret) = setup().map_err(|e| {
-        environment(format!(
-            "configuring garage failed: {e:#}. Its log: {}",
-            dir.join("garage.log").display()
-        ))
-    })?;
-    let endpoint = S3Endpoint::loopback(s3_port, key_id, secret, bucket);
-    let probe = endpoint.clone();
-    wait_until(
-        "garage (s3 api)",
-        deadline,
-        || process.ensure_running(),
-        || crate::runtime::block_on(super::s3::head_bucket(&probe)),
-    )?;
-    Ok(NativeGarage {
-        process,
-        endpoint,
-        version,
-    })
+/// Gives the node its layout, imports a fresh key and creates the bucket it may use:
+/// returns the key's (id, secret).
+fn configure(cli: &Cli, node_id: &str, bucket: &str) -> anyhow::Result<(String, String)> {
+    cli.run(&["layout", "assign", "-z", "dc1", "-c", "1G", node_id])?;
+    cli.run(&["layout", "apply", "--version", "1"])?;
+    let key_id = format!("GK{}", random_hex(12));
+    let secret = random_hex(32);
+    cli.run(&["key", "import", "--yes", "-n", "ducklake-stress", &key_id, &secret])?;
+    cli.run(&["bucket", "create", bucket])?;
+    cli.run(&[
+        "bucket",
+        "allow",
+        "--read",
+        "--write",
+        "--owner",
+        bucket,
+        "--key",
+        "ducklake-stress",
+    ])?;
+    Ok((key_id, secret))
 }

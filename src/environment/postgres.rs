@@ -98,47 +98,10 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
             nix::unistd::chown(p, Some(uid), Some(gid))?;
         }
     }
-    let as_owner = |cmd: &mut Command| {
-        use std::os::unix::process::CommandExt;
-        if let Some((uid, gid)) = owner {
-            cmd.uid(uid.as_raw()).gid(gid.as_raw());
-        }
-    };
-
-    let mut initdb = Command::new(bindir.join("initdb"));
-    initdb.arg("-D").arg(&data).args([
-        "-U",
-        SUPERUSER,
-        "--auth=scram-sha-256",
-        "-E",
-        "UTF8",
-        "--no-sync",
-        "--locale=C",
-    ]);
-    initdb.arg(format!("--pwfile={}", pwfile.display()));
-    as_owner(&mut initdb);
-    let out = super::process::output_within(&mut initdb, Duration::from_secs(60))
-        .map_err(|e| environment(format!("could not run {}: {e:#}", bindir.join("initdb").display())))?;
-    let _ = std::fs::remove_file(&pwfile);
-    if !out.status.success() {
-        return Err(environment(format!(
-            "initdb failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
+    init_data_dir(&bindir, &data, &pwfile, owner)?;
 
     let port = free_port()?;
-    let mut server = Command::new(bindir.join("postgres"));
-    server
-        .arg("-D")
-        .arg(&data)
-        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-        .arg("-c")
-        .arg(format!("unix_socket_directories={}", socket_dir.display()))
-        // Many writers, each with a small pool of catalog connections, plus the monitor.
-        .arg("-c")
-        .arg(format!("max_connections={MAX_CONNECTIONS}"));
+    let mut server = server_command(&bindir, &data, port, &socket_dir);
     let owner = owner.map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
     let mut process = ServiceProcess::spawn(
         "postgres",
@@ -160,18 +123,67 @@ pub fn start(scratch: &Path, deadline: Duration) -> anyhow::Result<NativePostgre
         "postgres",
         deadline,
         || process.ensure_running(),
-        || {
-            crate::runtime::block_on(async {
-                let client = crate::environment::pg::connect(&admin, Some("postgres"), "ducklake-stress/setup").await?;
-                let v: String = client.query_one("SHOW server_version", &[]).await?.get(0);
-                client.batch_execute(&format!("CREATE DATABASE {CATALOG_DB}")).await?;
-                anyhow::Ok(v)
-            })
-        },
+        || create_catalog(&admin),
     )?;
     Ok(NativePostgres {
         process,
         endpoint,
         version,
+    })
+}
+
+/// `initdb` as the server's user, with the superuser's password read from `pwfile`, which
+/// is removed as soon as initdb has read it.
+fn init_data_dir(bindir: &Path, data: &Path, pwfile: &Path, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
+    let mut initdb = Command::new(bindir.join("initdb"));
+    initdb.arg("-D").arg(data).args([
+        "-U",
+        SUPERUSER,
+        "--auth=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--locale=C",
+    ]);
+    initdb.arg(format!("--pwfile={}", pwfile.display()));
+    if let Some((uid, gid)) = owner {
+        use std::os::unix::process::CommandExt;
+        initdb.uid(uid.as_raw()).gid(gid.as_raw());
+    }
+    let out = super::process::output_within(&mut initdb, Duration::from_secs(60))
+        .map_err(|e| environment(format!("could not run {}: {e:#}", bindir.join("initdb").display())))?;
+    let _ = std::fs::remove_file(pwfile);
+    if !out.status.success() {
+        return Err(environment(format!(
+            "initdb failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// The server on loopback `port` only, its socket in `socket_dir`.
+fn server_command(bindir: &Path, data: &Path, port: u16, socket_dir: &Path) -> Command {
+    let mut server = Command::new(bindir.join("postgres"));
+    server
+        .arg("-D")
+        .arg(data)
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .arg("-c")
+        .arg(format!("unix_socket_directories={}", socket_dir.display()))
+        // Many writers, each with a small pool of catalog connections, plus the monitor.
+        .arg("-c")
+        .arg(format!("max_connections={MAX_CONNECTIONS}"));
+    server
+}
+
+/// Creates the catalog database once the server answers; returns the server's version.
+fn create_catalog(admin: &PgEndpoint) -> anyhow::Result<String> {
+    crate::runtime::block_on(async {
+        let client = crate::environment::pg::connect(admin, Some("postgres"), "ducklake-stress/setup").await?;
+        let v: String = client.query_one("SHOW server_version", &[]).await?.get(0);
+        client.batch_execute(&format!("CREATE DATABASE {CATALOG_DB}")).await?;
+        anyhow::Ok(v)
     })
 }

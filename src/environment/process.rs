@@ -1,6 +1,7 @@
 //! A service child process in its own process group, stopped on drop (also on panic and
 //! Ctrl-C, which the harness turns into an orderly unwind) so no server outlives a run.
 
+use crate::util::LockExt;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::ffi::OsString;
@@ -72,7 +73,7 @@ struct Service {
 
 impl Service {
     fn child(&self) -> MutexGuard<'_, Child> {
-        self.child.lock().unwrap_or_else(|p| p.into_inner())
+        self.child.locked()
     }
 }
 

@@ -59,24 +59,6 @@ fn without_root_skipped(xml: &str) -> String {
     format!("{}{}{}", &xml[..start + at], &tag[close..], &xml[end..])
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_root_loses_only_its_skipped_count() {
-        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" skipped=\"1\" time=\"2\">\n<testsuite \
-            name=\"s\" tests=\"3\" skipped=\"1\">";
-        assert_eq!(
-            super::without_root_skipped(xml),
-            "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" time=\"2\">\n<testsuite name=\"s\" \
-                tests=\"3\" skipped=\"1\">"
-        );
-        assert_eq!(
-            super::without_root_skipped("<testsuites name=\"x\">"),
-            "<testsuites name=\"x\">"
-        );
-    }
-}
-
 fn properties(r: &Report) -> Vec<(&'static str, String)> {
     let v = &r.versions;
     vec![
@@ -180,4 +162,22 @@ fn threshold_case(t: &Threshold, class: &str) -> TestCase {
     let mut case = TestCase::new(t.name.as_str(), status);
     case.set_classname(class).set_system_out(line);
     case
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_root_loses_only_its_skipped_count() {
+        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" skipped=\"1\" time=\"2\">\n<testsuite \
+            name=\"s\" tests=\"3\" skipped=\"1\">";
+        assert_eq!(
+            super::without_root_skipped(xml),
+            "<?xml version=\"1.0\"?>\n<testsuites name=\"x\" tests=\"3\" time=\"2\">\n<testsuite name=\"s\" \
+                tests=\"3\" skipped=\"1\">"
+        );
+        assert_eq!(
+            super::without_root_skipped("<testsuites name=\"x\">"),
+            "<testsuites name=\"x\">"
+        );
+    }
 }

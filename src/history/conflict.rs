@@ -179,12 +179,19 @@ mod tests {
         }
     }
 
+    /// Each message parses to its conflict.
+    fn taken_apart(cases: &[(&str, Conflict)]) {
+        for (message, want) in cases {
+            assert_eq!(parse(message).as_ref(), Some(want), "{message}");
+        }
+    }
+
     // The format strings are DuckLake 1.5.5's (`strings ducklake.duckdb_extension | grep -i
     // conflict`), filled in as DuckLake fills them; the first is verbatim from a run of the
     // watermark pipeline (issue 21).
     #[test]
-    fn ducklakes_messages_are_taken_apart() {
-        let cases = [
+    fn ducklakes_row_conflicts_on_a_table_are_taken_apart() {
+        taken_apart(&[
             (
                 "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. Transaction \
                     conflict - attempting to insert into table with index \"19\" - but another transaction has \
@@ -210,6 +217,12 @@ mod tests {
                     None,
                 ),
             ),
+        ]);
+    }
+
+    #[test]
+    fn ducklakes_inlined_data_conflicts_are_taken_apart() {
+        taken_apart(&[
             (
                 "Transaction conflict - attempting to insert into table with index \"33\" - but another transaction \
                     has deleted inlined data from it",
@@ -234,18 +247,28 @@ mod tests {
                     None,
                 ),
             ),
-            (
-                "Transaction conflict - attempting to delete from file with index \"1204\" - but another transaction \
+        ]);
+    }
+
+    #[test]
+    fn ducklakes_conflicts_on_a_data_file_are_taken_apart() {
+        taken_apart(&[(
+            "Transaction conflict - attempting to delete from file with index \"1204\" - but another transaction \
                     has deleted from it",
-                c(
-                    "delete vs delete",
-                    "delete from file",
-                    "deleted from it",
-                    "file",
-                    Some(1204),
-                    None,
-                ),
+            c(
+                "delete vs delete",
+                "delete from file",
+                "deleted from it",
+                "file",
+                Some(1204),
+                None,
             ),
+        )]);
+    }
+
+    #[test]
+    fn ducklakes_schema_and_table_conflicts_are_taken_apart() {
+        taken_apart(&[
             (
                 "Transaction conflict - attempting to alter table with index \"5\" - but another transaction has \
                     dropped it",
@@ -287,10 +310,7 @@ mod tests {
                     Some("t"),
                 ),
             ),
-        ];
-        for (message, want) in cases {
-            assert_eq!(parse(message), Some(want), "{message}");
-        }
+        ]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::event::{one_line, Event, OpOutcome, Step};
 use super::ErrorClass;
+use crate::util::LockExt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -109,7 +110,7 @@ impl Recorder {
     pub fn append(&self, event: &Event) {
         let mut line = serde_json::to_vec(event).expect("history entries always serialize");
         line.push(b'\n');
-        let mut f = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        let mut f = self.sink.locked();
         // One write per line (O_APPEND, or stdout's own lock): lines never interleave. The
         // flush hands a pipe's line to the parent at once (a file has nothing to flush).
         if f.write_all(&line).and_then(|_| f.flush()).is_err() {

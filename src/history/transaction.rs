@@ -94,8 +94,23 @@ impl Txn {
 
 /// One record per (writer, transaction), in that order.
 pub fn fold(events: &[Event]) -> Vec<Txn> {
-    let mut by_key: BTreeMap<(u32, u64), (u32, BTreeMap<u32, Attempt>)> = BTreeMap::new();
+    let mut gathered = Gathered::default();
     for e in events {
+        gathered.take(e);
+    }
+    gathered
+        .0
+        .into_iter()
+        .map(|((writer, txn), (rows, attempts))| ended(writer, txn, rows, attempts.into_values().collect()))
+        .collect()
+}
+
+/// Per (writer, transaction): its rows and its attempts by number, as the entries come.
+#[derive(Default)]
+struct Gathered(BTreeMap<(u32, u64), (u32, BTreeMap<u32, Attempt>)>);
+
+impl Gathered {
+    fn take(&mut self, e: &Event) {
         match e {
             Event::Invoke {
                 writer,
@@ -105,7 +120,7 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
                 rows,
                 scheduled_at,
             } => {
-                let entry = by_key.entry((*writer, *txn)).or_default();
+                let entry = self.0.entry((*writer, *txn)).or_default();
                 entry.0 = *rows;
                 entry.1.insert(
                     *attempt,
@@ -118,55 +133,17 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
                 );
             }
             Event::Complete {
-                writer,
-                txn,
-                attempt,
-                at,
-                outcome,
-                step,
-                commit_seconds,
-                snapshot_id,
-                error_class,
-                error,
-            } => {
-                if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
-                    a.complete_at = Some(*at);
-                    a.outcome = Some(*outcome);
-                    a.step = Some(*step);
-                    a.commit_seconds = *commit_seconds;
-                    a.snapshot_id = *snapshot_id;
-                    a.error_class = *error_class;
-                    a.error = error.clone();
-                }
+                writer, txn, attempt, ..
             }
-            Event::Resolve {
-                writer,
-                txn,
-                attempt,
-                committed,
-                snapshot_id,
-                how,
-                ..
-            } => {
-                if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
-                    // A later lookup that knows more replaces an earlier "still unknown".
-                    if a.resolved.flatten().is_none() {
-                        a.resolved = Some(*committed);
-                        a.resolved_how = Some(how.clone());
-                        if snapshot_id.is_some() {
-                            a.snapshot_id = *snapshot_id;
-                        }
-                    }
-                }
+            | Event::Resolve {
+                writer, txn, attempt, ..
             }
-            Event::Snapshot {
-                writer,
-                txn,
-                attempt,
-                snapshot_id,
+            | Event::Snapshot {
+                writer, txn, attempt, ..
             } => {
-                if let Some(a) = by_key.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
-                    a.snapshot_id.get_or_insert(*snapshot_id);
+                // An entry about an attempt whose start was never recorded has nothing to add to.
+                if let Some(a) = self.0.get_mut(&(*writer, *txn)).and_then(|t| t.1.get_mut(attempt)) {
+                    a.learn(e);
                 }
             }
             Event::Run { .. }
@@ -176,27 +153,70 @@ pub fn fold(events: &[Event]) -> Vec<Txn> {
             | Event::Read { .. } => {}
         }
     }
-    by_key
-        .into_iter()
-        .map(|((writer, txn), (rows, attempts))| {
-            let attempts: Vec<Attempt> = attempts.into_values().collect();
-            let committed = attempts.iter().find(|a| a.committed() == Some(true));
-            let outcome = match committed {
-                Some(_) => Outcome::Committed,
-                None if attempts.iter().any(|a| a.committed().is_none()) => Outcome::Indeterminate,
-                None => Outcome::Failed,
-            };
-            Txn {
-                writer,
-                txn,
-                rows,
-                committed_attempt: committed.map(|a| a.attempt),
-                snapshot_id: committed.and_then(|a| a.snapshot_id),
-                attempts,
+}
+
+impl Attempt {
+    /// What a later entry about this attempt adds: how it completed, what its tag lookup
+    /// said, or the snapshot it made.
+    fn learn(&mut self, e: &Event) {
+        match e {
+            Event::Complete {
+                at,
                 outcome,
+                step,
+                commit_seconds,
+                snapshot_id,
+                error_class,
+                error,
+                ..
+            } => {
+                self.complete_at = Some(*at);
+                self.outcome = Some(*outcome);
+                self.step = Some(*step);
+                self.commit_seconds = *commit_seconds;
+                self.snapshot_id = *snapshot_id;
+                self.error_class = *error_class;
+                self.error = error.clone();
             }
-        })
-        .collect()
+            // A later lookup that knows more replaces an earlier "still unknown".
+            Event::Resolve {
+                committed,
+                snapshot_id,
+                how,
+                ..
+            } if self.resolved.flatten().is_none() => {
+                self.resolved = Some(*committed);
+                self.resolved_how = Some(how.clone());
+                if snapshot_id.is_some() {
+                    self.snapshot_id = *snapshot_id;
+                }
+            }
+            Event::Snapshot { snapshot_id, .. } => {
+                self.snapshot_id.get_or_insert(*snapshot_id);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How a transaction ended, from its attempts: committed if one did, indeterminate if one
+/// may have, failed otherwise.
+fn ended(writer: u32, txn: u64, rows: u32, attempts: Vec<Attempt>) -> Txn {
+    let committed = attempts.iter().find(|a| a.committed() == Some(true));
+    let outcome = match committed {
+        Some(_) => Outcome::Committed,
+        None if attempts.iter().any(|a| a.committed().is_none()) => Outcome::Indeterminate,
+        None => Outcome::Failed,
+    };
+    Txn {
+        writer,
+        txn,
+        rows,
+        committed_attempt: committed.map(|a| a.attempt),
+        snapshot_id: committed.and_then(|a| a.snapshot_id),
+        attempts,
+        outcome,
+    }
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ pub fn attribute(groups: &mut [ConflictCount], names: &CatalogNames, scenario: &
             );
         }
     }
-    groups.sort_by(|a, b| b.count.cmp(&a.count));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
 }
 
 /// Which statement of a transaction last wrote `table` (`schema.table` or a bare name):
@@ -221,7 +221,7 @@ fn same_table(written: &str, table: &str) -> bool {
         .rev()
         .nth(1)
         // `lake.t` names the catalog, not a schema; a `{schema}` placeholder could be any.
-        .filter(|s| !(w.len() == 2 && s.as_str() == crate::lake::LAKE_ALIAS) && !s.starts_with('{'));
+        .filter(|s| !(s.starts_with('{') || w.len() == 2 && s.as_str() == crate::lake::LAKE_ALIAS));
     match (w_schema, t.iter().rev().nth(1)) {
         (Some(a), Some(b)) => a == b,
         _ => true,

@@ -2,6 +2,7 @@
 //! from the monitor's samples. Second 0 starts when the writers start.
 
 use crate::history::{Outcome, Txn};
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -26,11 +27,11 @@ pub struct LockSamples(Mutex<Vec<(f64, u64)>>);
 
 impl LockSamples {
     pub fn push(&self, at: f64, waiters: u64) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push((at, waiters));
+        self.0.locked().push((at, waiters));
     }
 
     pub fn all(&self) -> Vec<(f64, u64)> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0.locked().clone()
     }
 }
 

@@ -4,6 +4,7 @@
 use super::snapshot::{self, BlockingChain, PgSnapshot};
 use crate::environment::PgEndpoint;
 use crate::fleet::WriterShared;
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -64,7 +65,7 @@ impl PgWatch {
                 };
                 // Set-up samples count for the peaks; the timeline starts with the writers.
                 let run_at = shared.history.origin().map(|o| o.elapsed().as_secs_f64());
-                let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
+                let mut s = sink.locked();
                 match sample {
                     Ok(snap) => {
                         let waiters = snap.lock_waiters();
@@ -97,7 +98,7 @@ impl PgWatch {
         let _ = self.stop.send(true);
         let task = self.task;
         let _ = crate::runtime::block_on(async { tokio::time::timeout(Duration::from_secs(1), task).await });
-        self.summary.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.summary.locked().clone()
     }
 }
 

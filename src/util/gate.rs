@@ -3,6 +3,7 @@
 //! each other past the catalog's connect timeout, and set-up is not what a run measures
 //! (the start barrier still lets every writer go at the same moment).
 
+use super::LockExt;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -23,11 +24,12 @@ impl Gate {
 
     /// Waits for a place; None if `give_up` says so first (checked every 50 ms).
     pub fn enter(&self, give_up: impl Fn() -> bool) -> Option<Pass<'_>> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let mut free = self.free.locked();
         while *free == 0 {
             if give_up() {
                 return None;
             }
+            // A poisoned wait is taken over for the same reason as in `LockExt`.
             free = self
                 .freed
                 .wait_timeout(free, Duration::from_millis(50))
@@ -41,7 +43,7 @@ impl Gate {
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        *self.0.free.locked() += 1;
         self.0.freed.notify_one();
     }
 }

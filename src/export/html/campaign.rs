@@ -305,6 +305,16 @@ fn comparison_classes(o: &mut String, c: &Comparison) {
 
 fn render_comparison(c: &Comparison) -> String {
     let mut o = String::new();
+    comparison_heading(&mut o, c);
+    comparison_checks(&mut o, c);
+    comparison_figures(&mut o, c);
+    comparison_classes(&mut o, c);
+    comparison_charts(&mut o, c);
+    page("comparison — ducklake-stress", &o)
+}
+
+/// The verdict, its reason, and what each side is.
+fn comparison_heading(o: &mut String, c: &Comparison) {
     let class = match c.verdict {
         crate::campaign::compare::Verdict::Better => "v-pass",
         crate::campaign::compare::Verdict::Worse => "v-fail",
@@ -329,7 +339,10 @@ fn render_comparison(c: &Comparison) -> String {
         );
     }
     o.push_str("</dl>\n");
-    comparison_checks(&mut o, c);
+}
+
+/// Each figure side by side with its interval, method and judgement.
+fn comparison_figures(o: &mut String, c: &Comparison) {
     o.push_str(
         "<h2>Figures</h2>\n<table \
         id=\"figures\"><tr><th>figure</th><th>baseline</th><th>candidate</th><th>difference (95 % \
@@ -352,7 +365,10 @@ fn render_comparison(c: &Comparison) -> String {
         );
     }
     o.push_str("</table>\n");
-    comparison_classes(&mut o, c);
+}
+
+/// Commit latency by percentile and the failed-commit rate, one series or bar per side.
+fn comparison_charts(o: &mut String, c: &Comparison) {
     o.push_str("<h2>Commit latency</h2>\n");
     let series = vec![
         Series {
@@ -387,5 +403,4 @@ fn render_comparison(c: &Comparison) -> String {
             &[rate(&c.baseline.aggregate), rate(&c.candidate.aggregate)],
         ),
     ));
-    page("comparison — ducklake-stress", &o)
 }

@@ -8,8 +8,8 @@
 //! legend boxes and label spacing) is rough, which is why the charts keep wide margins.
 //! A failed chart is an error for the caller to show in place of the chart, never a panic.
 
-use plotters::coord::ranged1d::SegmentValue;
-use plotters::coord::types::RangedCoordf64;
+use plotters::coord::ranged1d::{SegmentValue, SegmentedCoord};
+use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -103,9 +103,7 @@ pub fn nice_top(max: f64) -> f64 {
 
 /// A number as a label: integers without decimals, small values with a few.
 pub fn fmt_num(v: f64) -> String {
-    if v.fract().abs() < 1e-9 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
+    if (v.fract().abs() < 1e-9 && v.abs() < 1e15) || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.1}")
@@ -474,7 +472,7 @@ pub fn heatmap(
         cols.len()
     );
     let all = || values.iter().flatten().flatten().copied().filter(|v| v.is_finite());
-    let (min, max) = (
+    let range = (
         all().fold(f64::INFINITY, f64::min),
         all().fold(f64::NEG_INFINITY, f64::max),
     );
@@ -489,56 +487,97 @@ pub fn heatmap(
             .y_label_area_size(140)
             .build_cartesian_2d((0..nc as i32 - 1).into_segmented(), (0..nr as i32 - 1).into_segmented())
             .map_err(err)?;
-        // Row 0 at the top: row r is drawn in band nr-1-r.
-        let row_label = |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => rows
-                .get(nr - 1 - (*i as usize).min(nr - 1))
-                .cloned()
-                .unwrap_or_default(),
-            SegmentValue::Last => String::new(),
-        };
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(nc)
-            .y_labels(nr)
-            .x_label_formatter(&|v| category_label(cols, v))
-            .y_label_formatter(&row_label)
-            .label_style(font(15))
-            .draw()
-            .map_err(err)?;
+        label_grid(&mut chart, rows, cols)?;
         for (r, row) in values.iter().enumerate() {
-            let band = nr - 1 - r;
             for (c, v) in row.iter().enumerate() {
-                let t = match v {
-                    Some(v) if max > min => (v - min) / (max - min),
-                    Some(_) => 0.5,
-                    None => f64::NAN,
+                let label = labels.get(r).and_then(|l| l.get(c)).filter(|s| !s.is_empty());
+                let place = GridPlace {
+                    column: c,
+                    band: nr - 1 - r,
+                    size: (nc, nr),
                 };
-                let fill = if v.is_some() { scale(t) } else { RGBColor(220, 220, 220) };
-                let ((x0, x1), (y0, y1)) = (cell(c, nc), cell(band, nr));
-                let mut rect = Rectangle::new([(x0, y0), (x1, y1)], fill.filled());
-                rect.set_margin(1, 1, 1, 1);
-                chart.draw_series(std::iter::once(rect)).map_err(err)?;
-                let text = labels
-                    .get(r)
-                    .and_then(|l| l.get(c))
-                    .filter(|s| !s.is_empty())
-                    .cloned()
-                    .unwrap_or_else(|| v.map(fmt_num).unwrap_or_else(|| "n/a".into()));
-                let ink = if t > 0.55 { WHITE } else { BLACK };
-                let style = font(13).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        text,
-                        (SegmentValue::CenterOf(c as i32), SegmentValue::CenterOf(band as i32)),
-                        style,
-                    )))
-                    .map_err(err)?;
+                draw_cell(&mut chart, &place, *v, range, label)?;
             }
         }
         Ok(())
     })
+}
+
+type GridContext<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordi32>, SegmentedCoord<RangedCoordi32>>>;
+
+/// Where a heatmap cell is drawn: its column, its band counted from the bottom, and the
+/// grid's (columns, rows).
+struct GridPlace {
+    column: usize,
+    band: usize,
+    size: (usize, usize),
+}
+
+/// Column names along the bottom, row names down the side with row 0 at the top.
+fn label_grid(chart: &mut GridContext, rows: &[String], cols: &[String]) -> anyhow::Result<()> {
+    let (nr, nc) = (rows.len(), cols.len());
+    // Row 0 at the top: row r is drawn in band nr-1-r.
+    let row_label = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => rows
+            .get(nr - 1 - (*i as usize).min(nr - 1))
+            .cloned()
+            .unwrap_or_default(),
+        SegmentValue::Last => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(nc)
+        .y_labels(nr)
+        .x_label_formatter(&|v| category_label(cols, v))
+        .y_label_formatter(&row_label)
+        .label_style(font(15))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// One cell, coloured by where `value` lies in `(min, max)` (grey without a value), with
+/// its label or else the value printed in ink that stays readable on the fill.
+fn draw_cell(
+    chart: &mut GridContext,
+    at: &GridPlace,
+    value: Option<f64>,
+    (min, max): (f64, f64),
+    label: Option<&String>,
+) -> anyhow::Result<()> {
+    let (nc, nr) = at.size;
+    let t = match value {
+        Some(v) if max > min => (v - min) / (max - min),
+        Some(_) => 0.5,
+        None => f64::NAN,
+    };
+    let fill = if value.is_some() {
+        scale(t)
+    } else {
+        RGBColor(220, 220, 220)
+    };
+    let ((x0, x1), (y0, y1)) = (cell(at.column, nc), cell(at.band, nr));
+    let mut rect = Rectangle::new([(x0, y0), (x1, y1)], fill.filled());
+    rect.set_margin(1, 1, 1, 1);
+    chart.draw_series(std::iter::once(rect)).map_err(err)?;
+    let text = label
+        .cloned()
+        .unwrap_or_else(|| value.map(fmt_num).unwrap_or_else(|| "n/a".into()));
+    let ink = if t > 0.55 { WHITE } else { BLACK };
+    let style = font(13).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
+    chart
+        .draw_series(std::iter::once(Text::new(
+            text,
+            (
+                SegmentValue::CenterOf(at.column as i32),
+                SegmentValue::CenterOf(at.band as i32),
+            ),
+            style,
+        )))
+        .map_err(err)?;
+    Ok(())
 }
 
 #[cfg(test)]
