@@ -73,7 +73,7 @@ pub fn prepare_lake(
     let (probe, columns) = crate::workload::columns_probe_sql(&scenario.workload, &table);
     let kind = format!("{:?}", scenario.workload.kind).to_lowercase();
     let (workload, preflight_id) = (
-        crate::workload::Workload::new(&scenario.workload, &table),
+        crate::workload::generator(&scenario.workload, &table),
         run_id.to_string(),
     );
     let client = scenario.client.clone();
@@ -82,7 +82,7 @@ pub fn prepare_lake(
         .table_data_inlining_row_limit
         .map(|n| crate::lake::table::inlining_limit_sql(&table, n));
     // A sql workload's table exists only once its `setup` (run as the seed) made it.
-    let inlining_after_seed = scenario.workload.kind == crate::scenario::WorkloadKind::Sql;
+    let inlining_after_seed = crate::workload::table_made_by_seed(&scenario.workload);
     let (duckdb, ducklake, extensions) = run_with_deadline("preparing the lake", limit, move || {
         // The scenario's [client] options are tried here once: a wrong one is bad input
         // before any writer starts.
@@ -116,9 +116,7 @@ pub fn prepare_lake(
         if inlining_after_seed {
             persist_inlining()?;
         }
-        if let crate::workload::Workload::Sql(w) = &workload {
-            w.preflight(&conn, &preflight_id).map_err(preflight_failed)?;
-        }
+        workload.preflight(&conn, &preflight_id).map_err(preflight_failed)?;
         let duckdb: String = conn
             .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
             .unwrap_or_default();
