@@ -10,8 +10,8 @@
 
 use super::keyed_values::{values, RunSnapshots};
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
-use crate::scenario::WorkloadKind;
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
+use anyhow::Context;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -39,30 +39,17 @@ fn state(rows: &BTreeMap<u32, Vec<i64>>, accounts: u32) -> State {
 }
 
 impl Check for BankTotal {
-    fn name(&self) -> &'static str {
-        "bank_total"
+    fn about(&self) -> About {
+        About::new("bank_total", Needs::History, Applies::OwnRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
-        let kind = run.record.workload_kind();
-        let Some(bank) = run
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
+        let bank = run
             .record
-            .workload
-            .as_ref()
-            .and_then(|w| w.bank.clone())
-            .filter(|_| kind == WorkloadKind::Bank)
-        else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                format!("the {kind:?} workload has no accounts").to_lowercase(),
-            ));
-        };
+            .workload()?
+            .bank
+            .clone()
+            .context("the bank workload's options are missing")?;
         let expected = bank.initial_balance * bank.accounts as i64;
         let snapshots = RunSnapshots::read(ctx, run.run_id())?;
         let (ids, every) = snapshots.walk();

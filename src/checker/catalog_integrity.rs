@@ -6,7 +6,7 @@
 
 use super::context::metadata_rows;
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs};
 use serde_json::json;
 
 pub struct CatalogIntegrity;
@@ -90,8 +90,8 @@ const INVARIANTS: &[(&str, &str)] = &[
 ];
 
 impl Check for CatalogIntegrity {
-    fn name(&self) -> &'static str {
-        "catalog_integrity"
+    fn about(&self) -> About {
+        About::new("catalog_integrity", Needs::Lake, Applies::Any)
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {

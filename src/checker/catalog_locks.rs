@@ -4,7 +4,7 @@
 //! touch the lake's tables is ignored: it is not the lake's problem.
 
 use super::sessions::{describe, leftovers};
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs};
 use crate::monitor::snapshot::{LockRow, Session};
 use serde_json::json;
 
@@ -43,14 +43,11 @@ fn blocking(sessions: &[Session], locks: &[LockRow]) -> (Vec<LockRow>, Vec<Sessi
 }
 
 impl Check for CatalogLocks {
-    fn name(&self) -> &'static str {
-        "catalog_locks"
+    fn about(&self) -> About {
+        About::new("catalog_locks", Needs::Postgres, Applies::Any)
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        if let Some(why) = ctx.no_postgres() {
-            return Ok(CheckResult::skipped(self.name(), why));
-        }
         let (sessions, locks, _) = leftovers(ctx, |s, l| blocking(s, l).0.is_empty())?;
         let (bad, holders) = blocking(&sessions, &locks);
         let ignored: Vec<&Session> = sessions

@@ -3,27 +3,18 @@
 //! moment every writer had attached until the end is shown beside the harness's own
 //! retries (a single writer makes about none: the calibration test shows it).
 
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::OpOutcome;
 use serde_json::json;
 
 pub struct CatalogRollbacks;
 
 impl Check for CatalogRollbacks {
-    fn name(&self) -> &'static str {
-        "catalog_rollbacks"
+    fn about(&self) -> About {
+        About::new("catalog_rollbacks", Needs::PostgresAndHistory, Applies::Any)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        if let Some(why) = ctx.no_postgres() {
-            return Ok(CheckResult::skipped(self.name(), why));
-        }
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs the counters taken before and after a run",
-            ));
-        };
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         if let Some(why) = &run.record.catalog_rollbacks_untrusted {
             return Ok(CheckResult::skipped(self.name(), why.clone()));
         }

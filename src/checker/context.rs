@@ -42,35 +42,25 @@ pub const FACTS_FILE: &str = "facts.json";
 impl RunRecord {
     /// Why the append checks (every committed row present) do not apply, if they do not.
     pub fn rows_are_replaced(&self) -> Option<&'static str> {
-        match self.workload.as_ref().map(|w| w.kind) {
-            Some(WorkloadKind::Counter) => {
-                Some("the counter workload updates rows in place by design: counter_increments checks them")
-            }
-            Some(WorkloadKind::Bank) => {
-                Some("the bank workload updates rows in place by design: bank_total checks them")
-            }
-            Some(WorkloadKind::Delete) => Some("the delete workload removes rows by design: delete_rows checks them"),
-            Some(WorkloadKind::Ddl) => {
-                Some("the ddl workload replaces tables and alters them by design: ddl_tables checks them")
-            }
-            Some(WorkloadKind::Sql) => {
-                Some("the sql workload writes what the user's statements say: sql_statements checks them")
-            }
-            _ => {
-                (self.upsert_keys > 0).then_some("the upsert workload replaces rows by design: upsert_keys checks them")
-            }
+        self.workload_kind().rows_replaced()
+    }
+
+    /// The run's workload; facts of older versions name none: upsert when they have a key
+    /// space, else append.
+    pub fn workload_kind(&self) -> WorkloadKind {
+        match &self.workload {
+            Some(w) => w.kind,
+            None if self.upsert_keys > 0 => crate::workload::upsert::kind(),
+            None => Default::default(),
         }
     }
 
-    pub fn workload_kind(&self) -> WorkloadKind {
+    /// The run's workload as the scenario set it; an error for facts of older versions,
+    /// which did not keep it.
+    pub fn workload(&self) -> anyhow::Result<&WorkloadSpec> {
         self.workload
             .as_ref()
-            .map(|w| w.kind)
-            .unwrap_or(if self.upsert_keys > 0 {
-                WorkloadKind::Upsert
-            } else {
-                WorkloadKind::Append
-            })
+            .ok_or_else(|| anyhow::anyhow!("the run's facts do not say what its workload was (an older version)"))
     }
 
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
@@ -151,6 +141,12 @@ impl CheckContext<'_> {
             params,
             std::time::Duration::from_secs(10),
         ))
+    }
+
+    /// The run's history, for a check that `needs_history` (it is skipped without one).
+    pub fn history(&self) -> anyhow::Result<&RunFacts> {
+        self.run
+            .ok_or_else(|| anyhow::anyhow!("needs a run's history (pass --run-dir)"))
     }
 
     /// Why a check that reads Postgres itself (sessions, locks, counters) does not apply.

@@ -9,9 +9,8 @@
 
 use super::keyed_values::{values, RunSnapshots};
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::Outcome;
-use crate::scenario::WorkloadKind;
 use crate::workload::counter::counters_of;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,29 +18,13 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct CounterIncrements;
 
 impl Check for CounterIncrements {
-    fn name(&self) -> &'static str {
-        "counter_increments"
+    fn about(&self) -> About {
+        About::new("counter_increments", Needs::History, Applies::OwnRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
-        let kind = run.record.workload_kind();
-        let Some(spec) = run
-            .record
-            .workload
-            .as_ref()
-            .and_then(|w| w.counter.clone())
-            .filter(|_| kind == WorkloadKind::Counter)
-        else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                format!("the {kind:?} workload increments no counters").to_lowercase(),
-            ));
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
+        let Some(spec) = &run.record.workload()?.counter else {
+            anyhow::bail!("the counter workload's options are missing from the run's facts");
         };
         let (counters, per_txn, run_id) = (spec.counters, run.record.batch_rows, run.run_id());
         let (mut committed, mut unknown) = (vec![0u64; counters as usize], vec![0u64; counters as usize]);

@@ -11,10 +11,9 @@
 
 use super::error_tally::tally;
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::{ErrorClass, Outcome, Txn};
 use crate::lake::table::qualified;
-use crate::scenario::WorkloadKind;
 use crate::workload::ddl::{op_of, Names, Op};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,20 +79,11 @@ fn expected(run_id: &str, names: &Names, txns: &[Txn]) -> Expected {
 }
 
 impl Check for DdlTables {
-    fn name(&self) -> &'static str {
-        "ddl_tables"
+    fn about(&self) -> About {
+        About::new("ddl_tables", Needs::History, Applies::OwnRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
-        if run.record.workload_kind() != WorkloadKind::Ddl {
-            return Ok(CheckResult::skipped(self.name(), "not a ddl run"));
-        }
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         let names = Names::new(ctx.table, run.run_id());
         let e = expected(run.run_id(), &names, &run.txns);
         let mut p = Problems::default();

@@ -13,8 +13,7 @@
 
 use super::keyed_values::RunSnapshots;
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
-use crate::scenario::WorkloadKind;
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::workload::delete::{slice_deleted_by, slice_of};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,35 +27,17 @@ fn name(r: &Row) -> String {
 }
 
 impl Check for DeleteRows {
-    fn name(&self) -> &'static str {
-        "delete_rows"
+    fn about(&self) -> About {
+        About::new("delete_rows", Needs::History, Applies::OwnRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
-        let kind = run.record.workload_kind();
-        let Some(spec) = run
-            .record
-            .workload
-            .as_ref()
-            .and_then(|w| w.delete.clone())
-            .filter(|_| kind == WorkloadKind::Delete)
-        else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                format!("the {kind:?} workload deletes nothing").to_lowercase(),
-            ));
-        };
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
+        let deleters = run.record.workload()?.delete.as_ref().map_or(1, |d| d.deleters);
         let snapshots = RunSnapshots::read(ctx, run.run_id())?;
         let (ids, every) = snapshots.walk();
         let mut p = Problems::default();
         let mut walk = Walk {
-            deleters: spec.deleters,
+            deleters,
             batch_rows: run.record.batch_rows as i64,
             removed: BTreeMap::new(),
             deletes: 0,
@@ -105,7 +86,7 @@ impl Check for DeleteRows {
         let committed_deletes = run
             .txns
             .iter()
-            .filter(|t| t.writer < spec.deleters && t.outcome == crate::history::Outcome::Committed)
+            .filter(|t| t.writer < deleters && t.outcome == crate::history::Outcome::Committed)
             .count();
         let evidence = json!({
             "snapshots_walked": every.then_some(ids.len()),
@@ -156,6 +137,16 @@ struct Walk {
     per_delete: Vec<serde_json::Value>,
 }
 
+/// What one snapshot changed.
+struct Change<'a> {
+    s: i64,
+    maker: String,
+    before: &'a BTreeSet<Row>,
+    after: &'a BTreeSet<Row>,
+    added: Vec<&'a Row>,
+    gone: Vec<&'a Row>,
+}
+
 impl Walk {
     /// Judges the change from `before` to `after`, made by snapshot `s`.
     fn step(
@@ -166,85 +157,100 @@ impl Walk {
         after: &BTreeSet<Row>,
         p: &mut Problems,
     ) {
-        let added: Vec<&Row> = after.difference(before).collect();
-        let gone: Vec<&Row> = before.difference(after).collect();
-        let maker = snapshots.maker(s);
-        for r in &added {
+        let c = Change {
+            s,
+            maker: snapshots.maker(s),
+            before,
+            after,
+            added: after.difference(before).collect(),
+            gone: before.difference(after).collect(),
+        };
+        for r in &c.added {
             if let Some(at) = self.removed.get(r) {
                 p.add("deleted_row_back", || {
                     format!(
-                        "{} was removed in snapshot {at} and is back in snapshot {s} ({maker})",
-                        name(r)
+                        "{} was removed in snapshot {at} and is back in snapshot {s} ({})",
+                        name(r),
+                        c.maker
                     )
                 });
             }
         }
         match snapshots.made_by.get(&s) {
             None => {
-                for r in added.iter().chain(&gone) {
+                for r in c.added.iter().chain(&c.gone) {
                     p.add("changed_outside_run", || {
                         format!(
-                            "snapshot {s}, made by {maker}, {} {}",
+                            "snapshot {s}, made by {}, {} {}",
+                            c.maker,
                             if after.contains(r) { "added" } else { "removed" },
                             name(r)
                         )
                     });
                 }
             }
-            Some(k) if k.writer < self.deleters => {
-                let slice = slice_deleted_by(k.writer, k.txn);
-                self.deletes += 1;
-                self.rows_deleted += gone.len() as u64;
-                self.per_delete
-                    .push(json!({ "snapshot": s, "made_by": maker, "slice": slice, "removed": gone.len() }));
-                for r in before
-                    .iter()
-                    .filter(|r| slice_of(r.0, r.1, r.2) == slice && after.contains(r))
-                {
-                    p.add("delete_missed_row", || {
-                        format!(
-                            "snapshot {s} ({maker}) deletes slice {slice}, yet {}, committed before it, is still there",
-                            name(r)
-                        )
-                    });
-                }
-                for r in gone.iter().filter(|r| slice_of(r.0, r.1, r.2) != slice) {
-                    p.add("insert_lost", || {
-                        format!(
-                            "{} vanished in snapshot {s} ({maker}), which deletes slice {slice} only",
-                            name(r)
-                        )
-                    });
-                }
-                for r in &added {
-                    p.add("row_added_by_delete", || {
-                        format!("snapshot {s} ({maker}) deletes, yet {} appeared in it", name(r))
-                    });
-                }
-            }
-            Some(k) => {
-                let own =
-                    |r: &&Row| r.0 == k.writer as i64 && r.1 == k.txn as i64 && (0..self.batch_rows).contains(&r.2);
-                let mine = added.iter().filter(|r| own(r)).count() as i64;
-                if mine != self.batch_rows {
-                    p.add("partial_insert", || {
-                        format!("snapshot {s} ({maker}) added {mine} of its {} rows", self.batch_rows)
-                    });
-                }
-                for r in added.iter().filter(|r| !own(r)) {
-                    p.add("row_added_by_other", || {
-                        format!("snapshot {s} ({maker}) added {}, not its own", name(r))
-                    });
-                }
-                for r in &gone {
-                    p.add("insert_lost", || {
-                        format!("{} vanished in snapshot {s} ({maker}), which only appends", name(r))
-                    });
-                }
-            }
+            Some(k) if k.writer < self.deleters => self.delete(&c, k.writer, k.txn, p),
+            Some(k) => self.append(&c, k.writer, k.txn, p),
         }
-        for r in gone {
+        for r in c.gone {
             self.removed.insert(*r, s);
+        }
+    }
+
+    /// A deleter's snapshot: every row of its slice committed before it gone, nothing else.
+    fn delete(&mut self, c: &Change, writer: u32, txn: u64, p: &mut Problems) {
+        let (s, maker) = (c.s, &c.maker);
+        let slice = slice_deleted_by(writer, txn);
+        self.deletes += 1;
+        self.rows_deleted += c.gone.len() as u64;
+        self.per_delete
+            .push(json!({ "snapshot": s, "made_by": maker, "slice": slice, "removed": c.gone.len() }));
+        for r in c
+            .before
+            .iter()
+            .filter(|r| slice_of(r.0, r.1, r.2) == slice && c.after.contains(r))
+        {
+            p.add("delete_missed_row", || {
+                format!(
+                    "snapshot {s} ({maker}) deletes slice {slice}, yet {}, committed before it, is still there",
+                    name(r)
+                )
+            });
+        }
+        for r in c.gone.iter().filter(|r| slice_of(r.0, r.1, r.2) != slice) {
+            p.add("insert_lost", || {
+                format!(
+                    "{} vanished in snapshot {s} ({maker}), which deletes slice {slice} only",
+                    name(r)
+                )
+            });
+        }
+        for r in &c.added {
+            p.add("row_added_by_delete", || {
+                format!("snapshot {s} ({maker}) deletes, yet {} appeared in it", name(r))
+            });
+        }
+    }
+
+    /// An appender's snapshot: its own rows added, all of them, nothing else.
+    fn append(&self, c: &Change, writer: u32, txn: u64, p: &mut Problems) {
+        let (s, maker) = (c.s, &c.maker);
+        let own = |r: &&Row| r.0 == writer as i64 && r.1 == txn as i64 && (0..self.batch_rows).contains(&r.2);
+        let mine = c.added.iter().filter(|r| own(r)).count() as i64;
+        if mine != self.batch_rows {
+            p.add("partial_insert", || {
+                format!("snapshot {s} ({maker}) added {mine} of its {} rows", self.batch_rows)
+            });
+        }
+        for r in c.added.iter().filter(|r| !own(r)) {
+            p.add("row_added_by_other", || {
+                format!("snapshot {s} ({maker}) added {}, not its own", name(r))
+            });
+        }
+        for r in &c.gone {
+            p.add("insert_lost", || {
+                format!("{} vanished in snapshot {s} ({maker}), which only appends", name(r))
+            });
         }
     }
 }

@@ -3,7 +3,7 @@
 //! judged by `row_count`, `transaction_integrity`, `upsert_keys` and `object_store` on the
 //! same lake; this check reports the operations, and warns when some failed.
 
-use super::{Check, CheckContext, CheckResult, CheckStatus};
+use super::{About, Applies, Check, CheckContext, CheckResult, CheckStatus, Needs, RunFacts};
 use crate::history::Event;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -11,17 +11,11 @@ use std::collections::BTreeMap;
 pub struct Maintenance;
 
 impl Check for Maintenance {
-    fn name(&self) -> &'static str {
-        "maintenance"
+    fn about(&self) -> About {
+        About::new("maintenance", Needs::History, Applies::Any)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
+    fn judge_run(&self, _ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         // operation -> (ok, failed, failures by class)
         let mut ops: BTreeMap<&str, (u64, u64, BTreeMap<&str, u64>)> = BTreeMap::new();
         for e in &run.actor_events {

@@ -141,9 +141,115 @@ pub fn not_applicable_line(checks: &[CheckResult]) -> Option<String> {
     })
 }
 
+/// One check. What it needs and which runs it judges are said in [`About`], so that
+/// whether it applies is decided in one place ([`skip_reason`]) and `run` starts with its
+/// own work.
 pub trait Check {
-    fn name(&self) -> &'static str;
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult>;
+    fn about(&self) -> About;
+
+    fn name(&self) -> &'static str {
+        self.about().name
+    }
+
+    /// Judges; called only when [`skip_reason`] finds none. A check that needs the run's
+    /// history implements `judge_run` instead.
+    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
+        self.judge_run(ctx, ctx.history()?)
+    }
+
+    /// Judges with the run's history.
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
+        let _ = (ctx, run);
+        anyhow::bail!("check {} judges neither a lake nor a run", self.name())
+    }
+}
+
+/// A check's name, what it reads, and which runs' rows it judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    pub name: &'static str,
+    pub needs: Needs,
+    pub applies_to: Applies,
+}
+
+impl About {
+    pub const fn new(name: &'static str, needs: Needs, applies_to: Applies) -> Self {
+        About {
+            name,
+            needs,
+            applies_to,
+        }
+    }
+
+    /// It reads the run's history (`--run-dir`); without one it is skipped.
+    pub fn needs_history(&self) -> bool {
+        matches!(self.needs, Needs::History | Needs::PostgresAndHistory) || self.applies_to == Applies::OwnRows
+    }
+
+    /// It reads the catalog's Postgres server itself (sessions, locks, counters).
+    pub fn needs_postgres(&self) -> bool {
+        matches!(self.needs, Needs::Postgres | Needs::PostgresAndHistory)
+    }
+}
+
+/// What a check reads besides the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Lake,
+    History,
+    Postgres,
+    PostgresAndHistory,
+}
+
+/// Which rows a check judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    /// Any run's, and a lake's without a run.
+    Any,
+    /// Rows that stay as written: not a workload that replaces them
+    /// (`Workload::rows_replaced` says why, and that is the skipped reason).
+    KeptRows,
+    /// One workload's own: those that list the check (`Workload::checks`).
+    OwnRows,
+}
+
+/// Why `check` does not apply to this lake or run, if it does not: its skipped reason.
+pub fn skip_reason(check: &dyn Check, ctx: &CheckContext) -> Option<String> {
+    let about = check.about();
+    if about.needs_postgres() {
+        if let Some(why) = ctx.no_postgres() {
+            return Some(why);
+        }
+    }
+    if about.needs_history() && ctx.run.is_none() {
+        return Some("needs a run's history (pass --run-dir)".into());
+    }
+    let kind = ctx.run?.record.workload_kind();
+    match about.applies_to {
+        Applies::Any => None,
+        Applies::KeptRows => kind.rows_replaced().map(String::from),
+        Applies::OwnRows if kind.checks().contains(&about.name) => None,
+        Applies::OwnRows => {
+            let owners: Vec<&str> = crate::workload::all()
+                .iter()
+                .filter(|w| w.checks().contains(&about.name))
+                .map(|w| w.name())
+                .collect();
+            Some(format!(
+                "judges the {} workload's own rows; this run's workload is {}",
+                owners.join(" and "),
+                kind.name()
+            ))
+        }
+    }
+}
+
+/// Runs `check` if it applies; its skipped result if not.
+pub fn run_one(check: &dyn Check, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
+    match skip_reason(check, ctx) {
+        Some(why) => Ok(CheckResult::skipped(check.name(), why)),
+        None => check.run(ctx),
+    }
 }
 
 /// All checks, in report order.
@@ -173,9 +279,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
 /// caller that gives up waiting still has the results of the checks that finished.
 pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>>) {
     for check in all() {
-        let result = check
-            .run(ctx)
-            .unwrap_or_else(|e| failed_to_run(check.name(), &format!("{e:#}")));
+        let result = run_one(check.as_ref(), ctx).unwrap_or_else(|e| failed_to_run(check.name(), &format!("{e:#}")));
         done.lock().unwrap_or_else(|p| p.into_inner()).push(result);
     }
 }
@@ -229,4 +333,28 @@ pub fn fill_missing(mut done: Vec<CheckResult>, status: CheckStatus, why: &str) 
         }
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checks_workloads_list_are_checks_of_own_rows_and_each_has_its_workload() {
+        let checks = all();
+        let listed: Vec<&str> = crate::workload::all()
+            .iter()
+            .flat_map(|w| w.checks().iter().copied())
+            .collect();
+        for name in &listed {
+            let check = checks.iter().find(|c| c.name() == *name);
+            assert!(
+                check.is_some_and(|c| c.about().applies_to == Applies::OwnRows),
+                "{name}"
+            );
+        }
+        for c in checks.iter().filter(|c| c.about().applies_to == Applies::OwnRows) {
+            assert!(listed.contains(&c.name()), "no workload lists {}", c.name());
+        }
+    }
 }

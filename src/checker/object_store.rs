@@ -7,7 +7,7 @@
 //! listed first, so an earlier run's orphans never fail a later run.
 
 use super::context::metadata_rows;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs};
 use crate::environment::EnvFile;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,8 +36,8 @@ FROM (SELECT table_id, path, path_is_relative, file_size_bytes FROM ducklake_dat
 LEFT JOIN paths p ON p.table_id = f.table_id";
 
 impl Check for ObjectStore {
-    fn name(&self) -> &'static str {
-        "object_store"
+    fn about(&self) -> About {
+        About::new("object_store", Needs::Lake, Applies::Any)
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
@@ -45,17 +45,7 @@ impl Check for ObjectStore {
         let (referenced, scheduled) = references(ctx, &data_path)?;
         let stored = list_stored(ctx.env, &data_path)?;
 
-        let mut missing = Vec::new();
-        let mut wrong_size = Vec::new();
-        for (path, &size) in &referenced {
-            match stored.get(path) {
-                None => missing.push(path.clone()),
-                Some(&actual) if actual != size => {
-                    wrong_size.push(format!("{path}: catalog {size} bytes, store {actual}"))
-                }
-                Some(_) => {}
-            }
-        }
+        let (missing, wrong_size) = compare(&referenced, &stored);
         let orphans: Vec<(&String, &u64)> = stored
             .iter()
             .filter(|(p, _)| !referenced.contains_key(*p) && !scheduled.iter().any(|s| p.ends_with(s.as_str())))
@@ -121,6 +111,20 @@ impl Check for ObjectStore {
             }),
         ))
     }
+}
+
+/// The referenced files missing from the store, and those of another size there.
+fn compare(referenced: &BTreeMap<String, u64>, stored: &BTreeMap<String, u64>) -> (Vec<String>, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut wrong_size = Vec::new();
+    for (path, &size) in referenced {
+        match stored.get(path) {
+            None => missing.push(path.clone()),
+            Some(&actual) if actual != size => wrong_size.push(format!("{path}: catalog {size} bytes, store {actual}")),
+            Some(_) => {}
+        }
+    }
+    (missing, wrong_size)
 }
 
 /// The files the catalog references (full path, size) and those scheduled for deletion.

@@ -8,7 +8,7 @@
 //! Read errors are counted by class, not held against the lake.
 
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::{Event, OpOutcome, Outcome, Txn};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -16,17 +16,11 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Reads;
 
 impl Check for Reads {
-    fn name(&self) -> &'static str {
-        "reads"
+    fn about(&self) -> About {
+        About::new("reads", Needs::History, Applies::Any)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
+    fn judge_run(&self, _ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         let txns: HashMap<(u32, u64), &Txn> = run.txns.iter().map(|t| ((t.writer, t.txn), t)).collect();
         let (mut problems, mut errors) = (Problems::default(), BTreeMap::<&str, u64>::new());
         let (mut lookups, mut counts) = (0u64, 0u64);

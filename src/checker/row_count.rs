@@ -1,27 +1,18 @@
 //! Check 1: the table holds exactly the rows of the committed transactions (plus those of
 //! indeterminate transactions that turned out to be present).
 
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::Outcome;
 use serde_json::json;
 
 pub struct RowCount;
 
 impl Check for RowCount {
-    fn name(&self) -> &'static str {
-        "row_count"
+    fn about(&self) -> About {
+        About::new("row_count", Needs::History, Applies::KeptRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
-        if let Some(why) = run.record.rows_are_replaced() {
-            return Ok(CheckResult::skipped(self.name(), why));
-        }
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         let actual: i64 = ctx.lake.query_row(
             &format!("SELECT count(*) FROM {} WHERE run_id = ?", ctx.table()),
             [run.run_id()],

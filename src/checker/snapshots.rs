@@ -10,8 +10,9 @@
 //!   transactions committed up to it: no partial visibility, nothing early, nothing late.
 
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::tag::{self, TagKey};
+use crate::history::transaction::Attempt;
 use crate::history::{Outcome, Txn};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,17 +24,11 @@ pub struct Snapshots;
 const TIME_TRAVEL_SAMPLES: usize = 40;
 
 impl Check for Snapshots {
-    fn name(&self) -> &'static str {
-        "snapshots"
+    fn about(&self) -> About {
+        About::new("snapshots", Needs::History, Applies::Any)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         if let Some(why) = super::maintenance::expired_snapshots(run) {
             return Ok(CheckResult::skipped(self.name(), why));
         }
@@ -112,59 +107,7 @@ fn match_history(
             let key = t.key_of(a.attempt);
             known.insert(key);
             let found = by_key.get(&key).copied();
-            let name = || format!("w{} t{} a{}", t.writer, t.txn, a.attempt);
-            match (a.committed(), found) {
-                // A transaction that wrote nothing (a delete that matched no row) changes
-                // nothing, and DuckLake then commits no snapshot at all.
-                (Some(true), None) if t.rows == 0 => {}
-                (Some(true), None) => p.add("committed_without_snapshot", || {
-                    format!("{} committed but no snapshot carries its tag", name())
-                }),
-                (Some(true), Some(s)) => {
-                    if let Some(seen) = a.snapshot_id.filter(|seen| *seen != s) {
-                        p.add("snapshot_id_mismatch", || {
-                            format!("{}: the writer saw snapshot {seen}, its tag is on snapshot {s}", name())
-                        });
-                    }
-                    // An attempt whose outcome was unknown has no known completion time
-                    // (Jepsen's `info`): it may have landed after its COMMIT returned.
-                    let complete_at = if a.was_uncertain() { None } else { a.complete_at };
-                    committed.push(Committed {
-                        writer: t.writer,
-                        txn: t.txn,
-                        rows: t.rows,
-                        invoke_at: a.invoke_at,
-                        complete_at,
-                        snapshot_id: s,
-                    });
-                }
-                (Some(false), Some(s)) => p.add("failed_with_snapshot", || {
-                    format!(
-                        "{} did not commit by the history, yet snapshot {s} carries its tag",
-                        name()
-                    )
-                }),
-                (Some(false), None) => {}
-                (None, found) => {
-                    resolved_now.push(json!({
-                        "writer": t.writer,
-                        "txn": t.txn,
-                        "attempt": a.attempt,
-                        "committed": found.is_some(),
-                        "snapshot_id": found,
-                    }));
-                    if let Some(s) = found {
-                        committed.push(Committed {
-                            writer: t.writer,
-                            txn: t.txn,
-                            rows: t.rows,
-                            invoke_at: a.invoke_at,
-                            complete_at: None,
-                            snapshot_id: s,
-                        });
-                    }
-                }
-            }
+            committed.extend(match_attempt(t, a, found, &mut resolved_now, p));
         }
         if t.outcome == Outcome::Committed
             && t.attempts
@@ -189,6 +132,67 @@ fn match_history(
         }
     }
     (committed, resolved_now)
+}
+
+/// One attempt against the snapshot that carries its tag, if one does: the committed
+/// transaction it makes, if it makes one (an unknown outcome is resolved here).
+fn match_attempt(
+    t: &Txn,
+    a: &Attempt,
+    found: Option<i64>,
+    resolved_now: &mut Vec<serde_json::Value>,
+    p: &mut Problems,
+) -> Option<Committed> {
+    let name = || format!("w{} t{} a{}", t.writer, t.txn, a.attempt);
+    let at = |complete_at: Option<f64>, snapshot_id: i64| Committed {
+        writer: t.writer,
+        txn: t.txn,
+        rows: t.rows,
+        invoke_at: a.invoke_at,
+        complete_at,
+        snapshot_id,
+    };
+    match (a.committed(), found) {
+        // A transaction that wrote nothing (a delete that matched no row) changes
+        // nothing, and DuckLake then commits no snapshot at all.
+        (Some(true), None) if t.rows == 0 => None,
+        (Some(true), None) => {
+            p.add("committed_without_snapshot", || {
+                format!("{} committed but no snapshot carries its tag", name())
+            });
+            None
+        }
+        (Some(true), Some(s)) => {
+            if let Some(seen) = a.snapshot_id.filter(|seen| *seen != s) {
+                p.add("snapshot_id_mismatch", || {
+                    format!("{}: the writer saw snapshot {seen}, its tag is on snapshot {s}", name())
+                });
+            }
+            // An attempt whose outcome was unknown has no known completion time
+            // (Jepsen's `info`): it may have landed after its COMMIT returned.
+            Some(at(if a.was_uncertain() { None } else { a.complete_at }, s))
+        }
+        (Some(false), Some(s)) => {
+            p.add("failed_with_snapshot", || {
+                format!(
+                    "{} did not commit by the history, yet snapshot {s} carries its tag",
+                    name()
+                )
+            });
+            None
+        }
+        (Some(false), None) => None,
+        (None, found) => {
+            resolved_now.push(json!({
+                "writer": t.writer,
+                "txn": t.txn,
+                "attempt": a.attempt,
+                "committed": found.is_some(),
+                "snapshot_id": found,
+            }));
+            found.map(|s| at(None, s))
+        }
+    }
 }
 
 /// A transaction that completed before another was invoked must have the lower snapshot.

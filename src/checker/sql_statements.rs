@@ -10,9 +10,9 @@
 
 use super::error_tally::tally;
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::{ErrorClass, Outcome, Txn};
-use crate::scenario::{Expected, SqlSpec, WorkloadKind};
+use crate::scenario::{Expected, SqlSpec};
 use crate::workload::sql::{use_sql, SqlWorkload};
 use serde_json::json;
 
@@ -25,20 +25,12 @@ enum Expectation<'a> {
 }
 
 impl Check for SqlStatements {
-    fn name(&self) -> &'static str {
-        "sql_statements"
+    fn about(&self) -> About {
+        About::new("sql_statements", Needs::History, Applies::OwnRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
-        let Some(spec) = run.record.workload.as_ref().filter(|w| w.kind == WorkloadKind::Sql) else {
-            return Ok(CheckResult::skipped(self.name(), "not a sql run"));
-        };
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
+        let spec = run.record.workload()?;
         let mut p = Problems::default();
         let classes = tally(&run.txns, None, &mut p);
         let broken = statements_that_cannot_work(&run.txns, &mut p);
@@ -48,39 +40,10 @@ impl Check for SqlStatements {
             (None, Some(v)) => Some(Expectation::Value(v)),
             (None, None) => None,
         };
-        let (mut checked, mut unknown) = (0u64, 0u64);
-        if let (Some(check), Some(want)) = (sql.check.as_ref(), expectation.as_ref()) {
-            // A connection of its own: the check's names resolve in the run's schema, and
-            // the other checks keep theirs.
-            let conn = ctx.lake.try_clone()?;
-            conn.execute_batch(&use_sql(&sql.schema))?;
-            let workload = SqlWorkload::new(spec, &run.record.table);
-            for t in &run.txns {
-                match t.outcome {
-                    Outcome::Committed => checked += 1,
-                    Outcome::Indeterminate => {
-                        unknown += 1;
-                        continue;
-                    }
-                    Outcome::Failed => continue,
-                }
-                let query = workload.values(run.run_id(), t.writer, t.txn).render(check);
-                let result = run_check(&conn, &query).map_err(|e| {
-                    anyhow::anyhow!("workload.check failed for w{} t{} ({query}): {e}", t.writer, t.txn)
-                })?;
-                if let Some(why) = result.falls_short_of(want) {
-                    let snapshot = t.snapshot_id.map(|s| s.to_string()).unwrap_or("?".into());
-                    p.add(
-                        if result.is_single_value() || matches!(want, Expectation::Rows(_)) {
-                            "expectation_failed"
-                        } else {
-                            "not_a_single_value"
-                        },
-                        || format!("w{} t{} (snapshot {snapshot}): {why}", t.writer, t.txn),
-                    );
-                }
-            }
-        }
+        let (checked, unknown) = match (sql.check.as_ref(), expectation.as_ref()) {
+            (Some(check), Some(want)) => check_each(ctx, run, spec, check, want, &mut p)?,
+            _ => (0, 0),
+        };
         let summary = match &expectation {
             Some(Expectation::Rows(n)) => format!(
                 "the check query returned {n} row(s) for each of {checked} \
@@ -119,6 +82,50 @@ impl Check for SqlStatements {
         }
         Ok(result)
     }
+}
+
+/// The check query of every committed transaction against what it must return: how many
+/// were checked, and how many had an unknown outcome (not judged).
+fn check_each(
+    ctx: &CheckContext,
+    run: &crate::checker::RunFacts,
+    spec: &crate::scenario::WorkloadSpec,
+    check: &str,
+    want: &Expectation,
+    p: &mut Problems,
+) -> anyhow::Result<(u64, u64)> {
+    let (mut checked, mut unknown) = (0u64, 0u64);
+    // A connection of its own: the check's names resolve in the run's schema, and
+    // the other checks keep theirs.
+    let schema = spec.sql.as_ref().map_or("main", |s| s.schema.as_str());
+    let conn = ctx.lake.try_clone()?;
+    conn.execute_batch(&use_sql(schema))?;
+    let workload = SqlWorkload::new(spec, &run.record.table);
+    for t in &run.txns {
+        match t.outcome {
+            Outcome::Committed => checked += 1,
+            Outcome::Indeterminate => {
+                unknown += 1;
+                continue;
+            }
+            Outcome::Failed => continue,
+        }
+        let query = workload.values(run.run_id(), t.writer, t.txn).render(check);
+        let result = run_check(&conn, &query)
+            .map_err(|e| anyhow::anyhow!("workload.check failed for w{} t{} ({query}): {e}", t.writer, t.txn))?;
+        if let Some(why) = result.falls_short_of(want) {
+            let snapshot = t.snapshot_id.map(|s| s.to_string()).unwrap_or("?".into());
+            p.add(
+                if result.is_single_value() || matches!(want, Expectation::Rows(_)) {
+                    "expectation_failed"
+                } else {
+                    "not_a_single_value"
+                },
+                || format!("w{} t{} (snapshot {snapshot}): {why}", t.writer, t.txn),
+            );
+        }
+    }
+    Ok((checked, unknown))
 }
 
 /// Transactions that failed on every attempt with an error of class `other`, counted by

@@ -6,7 +6,7 @@
 //! "report"` then reports a difference (`warn`) instead of failing.
 
 use super::context::metadata_rows;
-use super::{Check, CheckContext, CheckResult, CheckStatus};
+use super::{About, Applies, Check, CheckContext, CheckResult, CheckStatus, Needs};
 use crate::lake::sql_str;
 use crate::scenario::TableStatsMode;
 use serde_json::json;
@@ -44,8 +44,8 @@ struct Judged {
 }
 
 impl Check for TableStats {
-    fn name(&self) -> &'static str {
-        "table_stats"
+    fn about(&self) -> About {
+        About::new("table_stats", Needs::Lake, Applies::Any)
     }
 
     fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {

@@ -12,7 +12,7 @@
 
 use super::keyed_values::RunSnapshots;
 use super::problems::Problems;
-use super::{Check, CheckContext, CheckResult};
+use super::{About, Applies, Check, CheckContext, CheckResult, Needs, RunFacts};
 use crate::history::Outcome;
 use crate::workload::upsert::{keys_of, SEED_WRITER};
 use serde_json::json;
@@ -47,24 +47,12 @@ struct Seen {
 }
 
 impl Check for UpsertKeys {
-    fn name(&self) -> &'static str {
-        "upsert_keys"
+    fn about(&self) -> About {
+        About::new("upsert_keys", Needs::History, Applies::OwnRows)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run's history (pass --run-dir)",
-            ));
-        };
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         let (keys, per_txn) = (run.record.upsert_keys, run.record.batch_rows);
-        if keys == 0 {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                format!("the {:?} workload replaces no keys", run.record.workload_kind()).to_lowercase(),
-            ));
-        }
         let writes: Vec<Write> = run
             .txns
             .iter()

@@ -6,7 +6,7 @@
 //! (`warn`); it fails the run only past `checks.max_leaked_sessions`.
 
 use super::sessions::{describe, leftovers};
-use super::{Check, CheckContext, CheckResult, CheckStatus};
+use super::{About, Applies, Check, CheckContext, CheckResult, CheckStatus, Needs, RunFacts};
 use serde_json::json;
 
 pub struct WriterSessions;
@@ -24,20 +24,11 @@ fn problems(status: CheckStatus, n: u64) -> serde_json::Value {
 }
 
 impl Check for WriterSessions {
-    fn name(&self) -> &'static str {
-        "writer_sessions"
+    fn about(&self) -> About {
+        About::new("writer_sessions", Needs::PostgresAndHistory, Applies::Any)
     }
 
-    fn run(&self, ctx: &CheckContext) -> anyhow::Result<CheckResult> {
-        if let Some(why) = ctx.no_postgres() {
-            return Ok(CheckResult::skipped(self.name(), why));
-        }
-        let Some(run) = ctx.run else {
-            return Ok(CheckResult::skipped(
-                self.name(),
-                "needs a run (its writers' session names)",
-            ));
-        };
+    fn judge_run(&self, ctx: &CheckContext, run: &RunFacts) -> anyhow::Result<CheckResult> {
         let prefix = format!("{}w", crate::util::ids::session_prefix(run.run_id()));
         let (sessions, _, _) = leftovers(ctx, |s, _| !s.iter().any(|s| s.application_name.starts_with(&prefix)))?;
         let leaked: Vec<_> = sessions

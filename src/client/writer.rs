@@ -11,7 +11,6 @@ use crate::history::tag::{self, CommitTag, Resolution, TagKey};
 use crate::history::{ErrorClass, Event, OpOutcome, Outcome};
 use crate::lake;
 use crate::scenario::{ActorKind, Cleanup, InstanceMode, StopCondition};
-use crate::workload::Workload;
 use duckdb::Connection;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -121,7 +120,7 @@ impl Writer<'_> {
     /// Transactions of the workload until told to stop.
     fn write_all(&self) {
         let (shared, id) = (self.shared, self.id);
-        let workload = Workload::new(&shared.scenario.workload, &shared.scenario.lake.table);
+        let workload = crate::workload::generator(&shared.scenario.workload, &shared.scenario.lake.table);
         let mut seq: u64 = shared.first_txn;
         let pacing = shared.scenario.run.pacing;
         // A writer process that takes over (first_txn > 0) skips the arrivals already had.

@@ -89,8 +89,8 @@ pub fn check_output_path(flag: &str, path: &Path) -> anyhow::Result<()> {
 /// The committed rows as the summaries show them: the sql workload's statements write what
 /// they write, which the harness does not count.
 pub fn rows_committed(r: &Report) -> String {
-    match r.scenario.workload.kind {
-        crate::scenario::WorkloadKind::Sql => "not counted (sql)".into(),
-        _ => r.totals.counts.rows_committed.to_string(),
+    match r.scenario.workload.kind.counts_rows() {
+        false => format!("not counted ({})", r.scenario.workload.kind.name()),
+        true => r.totals.counts.rows_committed.to_string(),
     }
 }

@@ -10,7 +10,7 @@ use crate::scenario::{CatalogKind, ClientSpec, DuckLakeRetry};
 use duckdb::{Config, Connection};
 use std::path::PathBuf;
 
-pub const LAKE_ALIAS: &str = "lake";
+pub use crate::util::lake_table::LAKE_ALIAS;
 /// The name DuckLake gives the attached metadata database of a lake attached `AS lake`:
 /// the catalog tables of a file catalog are read through it (`__ducklake_metadata_lake.ducklake_snapshot`).
 pub const METADATA_ALIAS: &str = "__ducklake_metadata_lake";

@@ -4,7 +4,8 @@
 pub mod extensions;
 pub mod instance;
 pub mod staged;
-pub mod table;
+/// The scenario's table and its qualified name (low, in util: the workloads write it too).
+pub use crate::util::lake_table as table;
 
 pub use extensions::ExtensionSource;
 pub use instance::{apply_client, apply_settings, open, open_with, LakeTarget, LAKE_ALIAS, METADATA_ALIAS};

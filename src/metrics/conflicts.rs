@@ -4,7 +4,7 @@
 //! last wrote that table, so "which statement, which table" is answered in the report.
 
 use crate::history::conflict::{self, Conflict};
-use crate::scenario::{Scenario, WorkloadKind};
+use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -138,10 +138,9 @@ pub fn attribute(groups: &mut [ConflictCount], names: &CatalogNames, scenario: &
 /// workload the step that writes the scenario's table.
 pub fn statement_for(scenario: &Scenario, table: &str) -> Option<String> {
     let w = &scenario.workload;
-    if w.kind == WorkloadKind::Sql {
-        let statements = w.sql.as_ref().map(|s| s.statements.as_slice()).unwrap_or(&[]);
+    if let Some(sql) = &w.sql {
         let lake_table = &scenario.lake.table;
-        return statements.iter().enumerate().rev().find_map(|(i, s)| {
+        return sql.statements.iter().enumerate().rev().find_map(|(i, s)| {
             let sql = s.replace("{table}", lake_table);
             writes(&sql)
                 .iter()
@@ -149,19 +148,7 @@ pub fn statement_for(scenario: &Scenario, table: &str) -> Option<String> {
                 .then(|| format!("workload.statements[{i}]: {}", short(s)))
         });
     }
-    if !same_table(&scenario.lake.table, table) {
-        return None;
-    }
-    let step = match w.kind {
-        WorkloadKind::Append => "append: the INSERT of the batch (step insert)",
-        WorkloadKind::Upsert => "upsert: the DELETE + INSERT (or MERGE) of the keys (step insert)",
-        WorkloadKind::Counter => "counter: the UPDATE of the counters (step insert)",
-        WorkloadKind::Bank => "bank: the UPDATE of the two accounts (step insert)",
-        WorkloadKind::Delete => "delete: a deleter's DELETE or an appender's INSERT (step insert)",
-        WorkloadKind::Ddl => "ddl: CREATE OR REPLACE / ALTER TABLE / INSERT (step insert)",
-        WorkloadKind::Sql => unreachable!("handled above"),
-    };
-    Some(step.to_string())
+    same_table(&scenario.lake.table, table).then(|| w.kind.step().to_string())
 }
 
 /// A statement on one line, cut for a report line.

@@ -190,11 +190,7 @@ fn record_for(run_id: &str, scenario: &scenario::Scenario) -> RunRecord {
         table: scenario.lake.table.clone(),
         writers: scenario.run.writers,
         batch_rows: scenario.workload.batch_rows,
-        upsert_keys: if scenario.workload.kind == scenario::WorkloadKind::Upsert {
-            scenario.workload.keys
-        } else {
-            0
-        },
+        upsert_keys: scenario.workload.upsert_keys(),
         seeded: scenario.workload.seed,
         workload: Some(scenario.workload.clone()),
         payload_bytes: scenario.workload.payload_bytes,

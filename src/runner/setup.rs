@@ -107,7 +107,7 @@ struct TableSetup {
     inlining: Option<String>,
     /// A sql workload's table exists only once its `setup` (run as the seed) made it.
     inlining_after_seed: bool,
-    workload: crate::workload::Workload,
+    workload: Box<dyn crate::workload::Generator>,
     run_id: String,
 }
 
@@ -124,9 +124,9 @@ impl TableSetup {
             inlining: scenario
                 .lake
                 .table_data_inlining_row_limit
-                .map(|n| crate::lake::table::inlining_limit_sql(&table, n)),
-            inlining_after_seed: scenario.workload.kind == crate::scenario::WorkloadKind::Sql,
-            workload: crate::workload::Workload::new(&scenario.workload, &table),
+                .map(|n| crate::util::lake_table::inlining_limit_sql(&table, n)),
+            inlining_after_seed: crate::workload::table_made_by_seed(&scenario.workload),
+            workload: crate::workload::generator(&scenario.workload, &table),
             run_id: run_id.to_string(),
             table,
         }
@@ -155,9 +155,7 @@ impl TableSetup {
         if self.inlining_after_seed {
             self.persist_inlining(conn)?;
         }
-        if let crate::workload::Workload::Sql(w) = &self.workload {
-            w.preflight(conn, &self.run_id).map_err(preflight_failed)?;
-        }
+        self.workload.preflight(conn, &self.run_id).map_err(preflight_failed)?;
         Ok(())
     }
 

@@ -126,9 +126,9 @@ impl super::Scenario {
     }
 }
 
-/// One `[[actors]]` table as written.
+/// The keys of one `[[actors]]` table that are the actors' own; a writing group's other
+/// keys are its workload's (`workload::Keys`), read from the same table.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawActor {
     pub kind: Spanned<String>,
     pub count: Option<Spanned<u32>>,
@@ -139,24 +139,6 @@ pub(crate) struct RawActor {
     pub long_transaction: Option<Spanned<String>>,
     // reader
     pub fresh_every: Option<Spanned<u32>>,
-    // a writing group: the `[workload]` keys
-    pub batch_rows: Option<Spanned<u32>>,
-    pub payload_bytes: Option<Spanned<u32>>,
-    pub keys: Option<Spanned<u32>>,
-    pub seed: Option<Spanned<bool>>,
-    pub counters: Option<Spanned<u32>>,
-    pub statement: Option<Spanned<super::sql_spec::RawStatement>>,
-    pub statements: Option<Spanned<Vec<Spanned<String>>>>,
-    pub setup: Option<Spanned<String>>,
-    pub check: Option<Spanned<String>>,
-    pub expect_rows: Option<Spanned<u64>>,
-    pub expect: Option<Spanned<toml::Value>>,
-    pub schema: Option<Spanned<String>>,
-    pub accounts: Option<Spanned<u32>>,
-    pub initial_balance: Option<Spanned<i64>>,
-    pub max_transfer: Option<Spanned<i64>>,
-    pub allow_negative: Option<Spanned<bool>>,
-    pub deleters: Option<Spanned<u32>>,
     // the writing group's pacing (see `scenario::pacing`)
     pub rate: Option<Spanned<String>>,
     pub rate_total: Option<Spanned<String>>,

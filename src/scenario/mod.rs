@@ -9,11 +9,16 @@ mod model;
 pub mod overrides;
 pub mod pacing;
 mod parse;
-mod sql_spec;
 
 pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSpec};
 pub use model::*;
 pub use overrides::Override;
 pub use pacing::Pacing;
 pub use parse::{load_file, load_text_with, load_with, parse_str};
-pub use sql_spec::*;
+// The workloads' own options, declared in their folders (`workload::<name>`).
+pub use crate::workload::bank::BankSpec;
+pub use crate::workload::counter::{CounterSpec, CounterStatement};
+pub use crate::workload::delete::DeleteSpec;
+pub use crate::workload::sql::{placeholders, Expected, SqlSpec, PLACEHOLDERS, SETUP_PLACEHOLDERS};
+pub use crate::workload::upsert::{UpsertSpec, UpsertStatement};
+pub use crate::workload::{WorkloadKind, WorkloadSpec};

@@ -1,6 +1,6 @@
 //! The v1 scenario schema. Key names are a contract with users' files: add, never rename.
 
-use super::sql_spec::{RawStatement, SqlSpec, UpsertSpec};
+use crate::workload::WorkloadSpec;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use toml::Spanned;
@@ -217,91 +217,6 @@ pub struct RetrySpec {
     pub harness: HarnessRetry,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkloadKind {
-    Append,
-    /// Each transaction replaces `batch_rows` keys of `keys`: DELETE them, INSERT them again
-    /// (or one MERGE INTO, `statement = "merge"`).
-    Upsert,
-    /// Each transaction increments `batch_rows` of `counters` shared counters (seeded at 0).
-    Counter,
-    /// Each transaction transfers an amount between two of `accounts` shared accounts.
-    Bank,
-    /// The first `deleters` writers delete a slice of the rows, the others append.
-    Delete,
-    /// DDL churn: CREATE OR REPLACE TABLE … AS on shared and private names, ALTER TABLE …
-    /// ADD COLUMN beside inserts (see `workload::ddl`).
-    Ddl,
-    /// The user's own statements per transaction, templated (see `workload::sql`).
-    Sql,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkloadSpec {
-    pub kind: WorkloadKind,
-    /// Rows per transaction (for `upsert`: keys replaced per transaction).
-    pub batch_rows: u32,
-    pub payload_bytes: u32,
-    /// The key space the upsert writers share (0 for append).
-    #[serde(default)]
-    pub keys: u32,
-    /// Upsert: write every key once before the writers start (else the table starts empty).
-    #[serde(default)]
-    pub seed: bool,
-    /// The counter workload's options (`kind = "counter"` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub counter: Option<CounterSpec>,
-    /// The bank workload's options (`kind = "bank"` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bank: Option<BankSpec>,
-    /// The delete workload's options (`kind = "delete"` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delete: Option<DeleteSpec>,
-    /// The sql workload's statements and expectation (`kind = "sql"` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sql: Option<SqlSpec>,
-    /// The upsert workload's statement (`kind = "upsert"` only; absent: delete_insert).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upsert: Option<UpsertSpec>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeleteSpec {
-    /// Writers 0..deleters delete; the others append.
-    pub deleters: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CounterSpec {
-    /// Counters all writers share, each a row seeded at 0.
-    pub counters: u32,
-    pub statement: CounterStatement,
-}
-
-/// How a transaction increments its counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum CounterStatement {
-    /// `UPDATE … SET v = v + 1 WHERE k IN (…)`: the database reads and writes.
-    #[default]
-    Update,
-    /// `SELECT v … WHERE k IN (…)`, then `UPDATE … SET v = <value read + 1>`: the client
-    /// reads and writes, as pipelines that compute in between do.
-    ReadThenWrite,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BankSpec {
-    /// Accounts all writers share, each a row seeded with `initial_balance`.
-    pub accounts: u32,
-    pub initial_balance: i64,
-    /// A transfer moves 1 to this much.
-    pub max_transfer: i64,
-    /// false: a transfer that would make the source account negative moves nothing.
-    pub allow_negative: bool,
-}
-
 /// Thresholds that decide the verdict. `None` means "report, don't judge".
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -472,7 +387,7 @@ pub(crate) struct RawScenario {
     #[serde(default)]
     pub retry: RetrySpec,
     #[serde(default)]
-    pub workload: Option<Spanned<RawWorkload>>,
+    pub workload: Option<Spanned<RawTable>>,
     #[serde(default)]
     pub checks: ChecksSpec,
     #[serde(default)]
@@ -480,7 +395,7 @@ pub(crate) struct RawScenario {
     #[serde(default)]
     pub client: Option<Spanned<RawClient>>,
     #[serde(default)]
-    pub actors: Vec<Spanned<super::actors::RawActor>>,
+    pub actors: Vec<Spanned<RawTable>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -519,31 +434,9 @@ pub(crate) struct RawLake {
     pub extensions: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawWorkload {
-    pub kind: Option<WorkloadKind>,
-    pub batch_rows: Option<Spanned<u32>>,
-    pub payload_bytes: Option<Spanned<u32>>,
-    pub keys: Option<Spanned<u32>>,
-    pub seed: Option<Spanned<bool>>,
-    pub counters: Option<Spanned<u32>>,
-    /// counter: update / read_then_write; upsert: delete_insert / merge.
-    pub statement: Option<Spanned<RawStatement>>,
-    pub statements: Option<Spanned<Vec<Spanned<String>>>>,
-    pub setup: Option<Spanned<String>>,
-    pub check: Option<Spanned<String>>,
-    pub expect_rows: Option<Spanned<u64>>,
-    /// sql: the single value `check` must return (see `sql_spec::Expected`).
-    pub expect: Option<Spanned<toml::Value>>,
-    /// sql: the schema the statements' unqualified and `lake.`-qualified names resolve in.
-    pub schema: Option<Spanned<String>>,
-    pub accounts: Option<Spanned<u32>>,
-    pub initial_balance: Option<Spanned<i64>>,
-    pub max_transfer: Option<Spanned<i64>>,
-    pub allow_negative: Option<Spanned<bool>>,
-    pub deleters: Option<Spanned<u32>>,
-}
+/// A table whose keys depend on a `kind` (`[workload]`, `[[actors]]`): each key and the
+/// span of its value; what they mean is read again by whoever takes them (`workload::Keys`).
+pub(crate) type RawTable = std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

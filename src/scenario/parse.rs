@@ -2,9 +2,9 @@
 //! column, the key and what is allowed, because a CI log is often all the user has.
 
 use super::model::*;
-use super::sql_spec::RawStatement;
 use crate::error::bad_input;
-use std::ops::Range;
+use crate::util::toml_place::Locator;
+use crate::workload::WorkloadSpec;
 use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
@@ -12,7 +12,7 @@ use toml::Spanned;
 mod actors;
 /// `rate`, `rate_total`, `think_time` of `[run]` or the writing `[[actors]]` group.
 mod pacing;
-/// The keys of the ddl and sql workloads and upsert's statement.
+/// `[workload]`: the kind, and the keys each workload declares and validates itself.
 mod workloads;
 
 pub fn load_file(path: &Path) -> anyhow::Result<Scenario> {
@@ -55,75 +55,6 @@ pub fn parse_str(text: &str, origin: &str) -> anyhow::Result<Scenario> {
     validate(raw, &here)
 }
 
-/// What `validate` needs to check what was parsed: the file, and the `--set`s an origin
-/// like `f.toml (with --set a=1 --set b=2)` carries (validate takes them too).
-fn validate_args(origin: &str) -> String {
-    match origin.split_once(" (with ") {
-        Some((file, sets)) => format!("{file} {}", sets.strip_suffix(')').unwrap_or(sets)),
-        None => origin.to_string(),
-    }
-}
-
-struct Locator<'a> {
-    text: &'a str,
-    origin: &'a str,
-}
-
-impl Locator<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before
-            .rfind('\n')
-            .map(|nl| before.len() - nl)
-            .unwrap_or(before.len() + 1);
-        (line, col)
-    }
-
-    fn error(&self, span: Option<Range<usize>>, key: &str, what: &str) -> anyhow::Error {
-        let place = match span {
-            Some(s) => {
-                let (line, col) = self.line_col(s.start);
-                format!("{}:{line}:{col}", self.origin)
-            }
-            None => self.origin.to_string(),
-        };
-        let key = if key.is_empty() {
-            String::new()
-        } else {
-            format!(" key `{key}`:")
-        };
-        bad_input(format!(
-            "{place}:{key} {what} Fix the scenario file (check it with `ducklake-stress validate {}`).",
-            validate_args(self.origin)
-        ))
-    }
-
-    /// The span of `key = ...` inside `[section]`, for values serde does not keep spans of.
-    fn find_key(&self, section: &str, key: &str) -> Option<Range<usize>> {
-        let mut current = String::new();
-        let mut offset = 0;
-        for line in self.text.split_inclusive('\n') {
-            let t = line.trim();
-            if t.starts_with('[') {
-                current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            } else if current == section
-                && t.strip_prefix(key)
-                    .is_some_and(|rest| rest.trim_start().starts_with('='))
-            {
-                let start = offset + (line.len() - line.trim_start().len());
-                return Some(start..start + t.len());
-            }
-            offset += line.len();
-        }
-        None
-    }
-
-    fn at<T>(&self, spanned: &Spanned<T>, key: &str, what: &str) -> anyhow::Error {
-        self.error(Some(spanned.span()), key, what)
-    }
-}
-
 /// Adds the allowed values for the enums whose serde message alone is terse.
 fn hint_for(msg: &str) -> &'static str {
     if msg.contains("unknown field") {
@@ -135,8 +66,6 @@ fn hint_for(msg: &str) -> &'static str {
 
 /// Each writer holds one or two catalog connections; the native Postgres allows 1000.
 const MAX_WRITERS: u32 = 256;
-/// One transaction's INSERT is a single SQL statement held in memory.
-const MAX_BATCH_BYTES: u64 = 256 * 1024 * 1024;
 
 fn parse_duration(s: &Spanned<String>, key: &str, here: &Locator) -> anyhow::Result<Duration> {
     let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
@@ -164,53 +93,11 @@ fn is_identifier(s: &str) -> bool {
 }
 
 fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
-    if raw.name.get_ref().trim().is_empty() {
-        return Err(here.at(&raw.name, "name", "must not be empty: it names the results directory."));
-    }
-    if raw.name.get_ref().len() > 100 {
-        return Err(here.at(
-            &raw.name,
-            "name",
-            "is longer than 100 characters; it becomes part of a directory name.",
-        ));
-    }
-    if !raw
-        .name
-        .get_ref()
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(here.at(
-            &raw.name,
-            "name",
-            "may hold only letters, digits, '-', '_' and '.', since it becomes part of a directory name.",
-        ));
-    }
+    validate_name(&raw.name, here)?;
     let run = validate_run(&raw.run, here)?;
     let lake = validate_lake(raw.lake.as_ref(), here)?;
-    let workload = validate_workload(raw.workload.as_ref(), here)?;
-    let given = raw.workload.is_some().then_some(&workload);
-    let group_pacing = pacing::of_writing_group(&raw.actors);
-    let (actors, group_workload) = actors::validate(raw.actors, given, &run, raw.run.get_ref().writers.span(), here)?;
-    let workload = group_workload.unwrap_or(workload);
+    let (workload, actors, group_pacing) = validate_writing(&raw, &run, here)?;
     let writing = actors.first().map(|g| g.count).unwrap_or(run.writers);
-    if let Some(d) = &workload.delete {
-        if d.deleters == 0 || d.deleters >= writing {
-            let span = raw
-                .workload
-                .as_ref()
-                .and_then(|w| w.get_ref().deleters.as_ref().map(|d| d.span()));
-            return Err(here.error(
-                span,
-                "workload.deleters",
-                &format!(
-                    "is {}; allowed: 1 to run.writers - 1 ({}): a delete run needs deleters and appenders both.",
-                    d.deleters,
-                    writing.saturating_sub(1)
-                ),
-            ));
-        }
-    }
     validate_retry(&raw.retry, here)?;
     let mut run = run;
     run.pacing = pacing::validate(raw.run.get_ref(), group_pacing, writing, raw.name.get_ref(), here)?;
@@ -225,7 +112,82 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         .iter()
         .map(|n| validate_nemesis(n, here))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for (spec, raw_n) in nemesis.iter().zip(&raw.nemesis) {
+    check_faults(&nemesis, &raw.nemesis, &run, &lake, here)?;
+    let client = validate_client(raw.client.as_ref(), run.mode, here)?;
+    Ok(Scenario {
+        client,
+        name: raw.name.into_inner(),
+        description: raw.description,
+        run,
+        lake,
+        retry: raw.retry,
+        workload,
+        checks: raw.checks,
+        nemesis,
+        actors,
+    })
+}
+
+fn validate_name(name: &Spanned<String>, here: &Locator) -> anyhow::Result<()> {
+    if name.get_ref().trim().is_empty() {
+        return Err(here.at(name, "name", "must not be empty: it names the results directory."));
+    }
+    if name.get_ref().len() > 100 {
+        return Err(here.at(
+            name,
+            "name",
+            "is longer than 100 characters; it becomes part of a directory name.",
+        ));
+    }
+    if !name
+        .get_ref()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(here.at(
+            name,
+            "name",
+            "may hold only letters, digits, '-', '_' and '.', since it becomes part of a directory name.",
+        ));
+    }
+    Ok(())
+}
+
+/// The workload (of `[workload]` or the writing `[[actors]]` group), the actor groups, and
+/// the writing group's pacing keys.
+fn validate_writing(
+    raw: &RawScenario,
+    run: &RunSpec,
+    here: &Locator,
+) -> anyhow::Result<(WorkloadSpec, Vec<super::ActorGroup>, Option<pacing::GroupPacing>)> {
+    let workload = workloads::of_section(raw.workload.as_ref(), here)?;
+    let given = raw.workload.is_some().then_some(&workload);
+    let actor_keys = actors::read(&raw.actors, here)?;
+    let group_pacing = pacing::of_writing_group(&actor_keys);
+    let writers_span = raw.run.get_ref().writers.span();
+    let (actors, group_workload) = actors::validate(&raw.actors, &actor_keys, given, run, writers_span, here)?;
+    let workload = group_workload.unwrap_or(workload);
+    let writing = actors.first().map(|g| g.count).unwrap_or(run.writers);
+    if let Some((key, what)) = workload.kind.writers_error(&workload, writing) {
+        let span = raw
+            .workload
+            .as_ref()
+            .and_then(|w| w.get_ref().get(key))
+            .map(|v| v.span());
+        return Err(here.error(span, &format!("workload.{key}"), &what));
+    }
+    Ok((workload, actors, group_pacing))
+}
+
+/// What the faults need of the run and the lake.
+fn check_faults(
+    nemesis: &[NemesisSpec],
+    raw: &[Spanned<RawNemesis>],
+    run: &RunSpec,
+    lake: &LakeSpec,
+    here: &Locator,
+) -> anyhow::Result<()> {
+    for (spec, raw_n) in nemesis.iter().zip(raw) {
         if matches!(spec.kind, NemesisKind::CrashWriter | NemesisKind::KillWriter) && run.mode != WriterMode::Process {
             return Err(here.at(
                 raw_n,
@@ -237,7 +199,7 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
                 ),
             ));
         }
-        if !lake.catalog.is_postgres() && needs_postgres_catalog(&spec) {
+        if !lake.catalog.is_postgres() && needs_postgres_catalog(spec) {
             return Err(here.at(
                 raw_n,
                 "nemesis.kind",
@@ -259,19 +221,7 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
             }
         }
     }
-    let client = validate_client(raw.client.as_ref(), run.mode, here)?;
-    Ok(Scenario {
-        client,
-        name: raw.name.into_inner(),
-        description: raw.description,
-        run,
-        lake,
-        retry: raw.retry,
-        workload,
-        checks: raw.checks,
-        nemesis,
-        actors,
-    })
+    Ok(())
 }
 
 /// `[client]`: the keys are checked here for form only; whether DuckDB knows a setting or
@@ -505,213 +455,6 @@ fn validate_extension_files(
     Ok(out)
 }
 
-fn validate_workload(w: Option<&Spanned<RawWorkload>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
-    let mut spec = WorkloadSpec {
-        kind: WorkloadKind::Append,
-        batch_rows: 25,
-        payload_bytes: 64,
-        keys: 0,
-        seed: false,
-        counter: None,
-        bank: None,
-        delete: None,
-        sql: None,
-        upsert: None,
-    };
-    let Some(w) = w else { return Ok(spec) };
-    let w = w.get_ref();
-    if let Some(k) = w.kind {
-        spec.kind = k;
-    }
-    if let Some(b) = &w.batch_rows {
-        if *b.get_ref() == 0 || *b.get_ref() > 1_000_000 {
-            return Err(here.at(b, "workload.batch_rows", "allowed: 1 to 1000000."));
-        }
-        spec.batch_rows = *b.get_ref();
-    }
-    if let Some(p) = &w.payload_bytes {
-        if *p.get_ref() > 1_048_576 {
-            return Err(here.at(p, "workload.payload_bytes", "allowed: 0 to 1048576."));
-        }
-        spec.payload_bytes = *p.get_ref();
-    }
-    validate_keys(w, &mut spec, here)?;
-    workloads::validate(w, &mut spec, here)?;
-    validate_counter(w, &mut spec, here)?;
-    validate_bank(w, &mut spec, here)?;
-    if spec.kind == WorkloadKind::Delete {
-        spec.delete = Some(DeleteSpec {
-            deleters: w.deleters.as_ref().map(|d| *d.get_ref()).unwrap_or(1),
-        });
-    } else if let Some(d) = &w.deleters {
-        return Err(here.at(d, "workload.deleters", "applies to kind = \"delete\" only."));
-    }
-    if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
-        let span = w.batch_rows.as_ref().map(|b| b.span());
-        return Err(here.error(
-            span,
-            "workload.batch_rows",
-            "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads.",
-        ));
-    }
-    Ok(spec)
-}
-
-/// `keys` and `seed` belong to `upsert`, which needs a key space at least one batch wide.
-fn validate_keys(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
-    if !matches!(spec.kind, WorkloadKind::Upsert | WorkloadKind::Sql) {
-        if let Some(k) = &w.keys {
-            return Err(here.at(k, "workload.keys", "applies to kind = \"upsert\" and \"sql\" only."));
-        }
-        if let Some(s) = &w.seed {
-            return Err(here.at(s, "workload.seed", "applies to kind = \"upsert\" only."));
-        }
-        return Ok(());
-    }
-    if let (WorkloadKind::Sql, Some(s)) = (spec.kind, &w.seed) {
-        return Err(here.at(
-            s,
-            "workload.seed",
-            "applies to kind = \"upsert\" only (a sql workload seeds its table with `setup`).",
-        ));
-    }
-    if w.batch_rows.is_none() {
-        spec.batch_rows = 3;
-    }
-    spec.keys = w.keys.as_ref().map(|k| *k.get_ref()).unwrap_or(20);
-    spec.seed = w.seed.as_ref().is_some_and(|s| *s.get_ref());
-    if spec.keys < spec.batch_rows || spec.keys > 100_000 {
-        let span = w.keys.as_ref().map(|k| k.span());
-        return Err(here.error(
-            span,
-            "workload.keys",
-            &format!(
-                "is {}; allowed: batch_rows ({}, the keys one transaction replaces) to 100000.",
-                spec.keys, spec.batch_rows
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// `counters` and `statement` belong to `counter`; `batch_rows` there is the counters one
-/// transaction increments (default 1), at most all of them.
-fn validate_counter(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
-    if spec.kind != WorkloadKind::Counter {
-        if let Some(c) = &w.counters {
-            return Err(here.at(c, "workload.counters", "applies to kind = \"counter\" only."));
-        }
-        if let (Some(s), false) = (&w.statement, spec.kind == WorkloadKind::Upsert) {
-            return Err(here.at(
-                s,
-                "workload.statement",
-                "applies to kind = \"counter\" (\"update\", \
-                \"read_then_write\") and \"upsert\" (\"delete_insert\", \"merge\") only.",
-            ));
-        }
-        return Ok(());
-    }
-    if let Some(p) = &w.payload_bytes {
-        return Err(here.at(
-            p,
-            "workload.payload_bytes",
-            "does not apply to kind = \"counter\" (a counter row holds a number); remove it.",
-        ));
-    }
-    if w.batch_rows.is_none() {
-        spec.batch_rows = 1;
-    }
-    let counters = w.counters.as_ref().map(|c| *c.get_ref()).unwrap_or(5);
-    if counters < spec.batch_rows || counters > 100_000 {
-        let span = w.counters.as_ref().map(|c| c.span());
-        return Err(here.error(
-            span,
-            "workload.counters",
-            &format!(
-                "is {counters}; allowed: batch_rows ({}, the counters one transaction increments) to 100000.",
-                spec.batch_rows
-            ),
-        ));
-    }
-    let statement = match w.statement.as_ref().map(|s| (s, *s.get_ref())) {
-        None | Some((_, RawStatement::Update)) => CounterStatement::Update,
-        Some((_, RawStatement::ReadThenWrite)) => CounterStatement::ReadThenWrite,
-        Some((s, _)) => {
-            return Err(here.at(
-                s,
-                "workload.statement",
-                "for kind = \"counter\" allowed: \"update\" or \"read_then_write\".",
-            ))
-        }
-    };
-    spec.counter = Some(CounterSpec { counters, statement });
-    Ok(())
-}
-
-/// `accounts`, `initial_balance`, `max_transfer` and `allow_negative` belong to `bank`,
-/// whose transactions always write two accounts.
-fn validate_bank(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
-    if spec.kind != WorkloadKind::Bank {
-        let bank_only = [
-            ("workload.accounts", w.accounts.as_ref().map(|s| s.span())),
-            ("workload.initial_balance", w.initial_balance.as_ref().map(|s| s.span())),
-            ("workload.max_transfer", w.max_transfer.as_ref().map(|s| s.span())),
-            ("workload.allow_negative", w.allow_negative.as_ref().map(|s| s.span())),
-        ];
-        if let Some((key, span)) = bank_only.into_iter().find(|(_, span)| span.is_some()) {
-            return Err(here.error(span, key, "applies to kind = \"bank\" only."));
-        }
-        return Ok(());
-    }
-    if let Some(b) = &w.batch_rows {
-        return Err(here.at(
-            b,
-            "workload.batch_rows",
-            "does not apply to kind = \"bank\" (a transfer always writes its two accounts); remove it.",
-        ));
-    }
-    if let Some(p) = &w.payload_bytes {
-        return Err(here.at(
-            p,
-            "workload.payload_bytes",
-            "does not apply to kind = \"bank\" (an account row holds a number); remove it.",
-        ));
-    }
-    spec.batch_rows = 2;
-    let accounts = w.accounts.as_ref().map(|a| *a.get_ref()).unwrap_or(10);
-    if !(2..=100_000).contains(&accounts) {
-        return Err(here.error(
-            w.accounts.as_ref().map(|a| a.span()),
-            "workload.accounts",
-            &format!("is {accounts}; allowed: 2 (a transfer needs two accounts) to 100000."),
-        ));
-    }
-    let initial_balance = w.initial_balance.as_ref().map(|b| *b.get_ref()).unwrap_or(100);
-    if !(0..=1_000_000_000).contains(&initial_balance) {
-        return Err(here.error(
-            w.initial_balance.as_ref().map(|b| b.span()),
-            "workload.initial_balance",
-            &format!("is {initial_balance}; allowed: 0 to 1000000000."),
-        ));
-    }
-    let max_transfer = w.max_transfer.as_ref().map(|m| *m.get_ref()).unwrap_or(10);
-    if !(1..=1_000_000_000).contains(&max_transfer) {
-        return Err(here.error(
-            w.max_transfer.as_ref().map(|m| m.span()),
-            "workload.max_transfer",
-            &format!("is {max_transfer}; allowed: 1 to 1000000000."),
-        ));
-    }
-    let allow_negative = w.allow_negative.as_ref().map(|a| *a.get_ref()).unwrap_or(true);
-    spec.bank = Some(BankSpec {
-        accounts,
-        initial_balance,
-        max_transfer,
-        allow_negative,
-    });
-    Ok(())
-}
-
 fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
     // serde already rejected negative integers; floats and zero attempts are checked here.
     let bad = |key: &str, what: &str| {
@@ -870,16 +613,4 @@ fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<N
         jitter,
         restart,
     })
-}
-
-#[cfg(test)]
-mod validate_suggestion_tests {
-    #[test]
-    fn the_suggested_validate_command_carries_the_overrides_as_flags() {
-        assert_eq!(
-            super::validate_args("s.toml (with --set run.writers=3 --set a.b=c)"),
-            "s.toml --set run.writers=3 --set a.b=c"
-        );
-        assert_eq!(super::validate_args("scenarios/s.toml"), "scenarios/s.toml");
-    }
 }

@@ -8,7 +8,9 @@ pub mod deadline;
 pub mod gate;
 pub mod ids;
 pub mod interrupt;
+pub mod lake_table;
 pub mod lock;
+pub mod toml_place;
 
 pub use atomic_write::{write_atomically, write_atomically_with_mode};
 pub use lock::LockExt;

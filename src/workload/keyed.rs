@@ -3,7 +3,7 @@
 //! last, so a checker can tell whose write survived. Rows of different runs share a table
 //! and are told apart by `run_id`, like the append table's.
 
-use crate::lake::table::qualified;
+use crate::util::lake_table::qualified;
 use std::fmt::Write;
 
 /// The columns, in the order `seed_sql` writes them.

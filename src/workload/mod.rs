@@ -3,6 +3,10 @@
 //! transfers between shared accounts, both read-modify-write in one transaction; `delete`
 //! has some writers delete slices of the rows the others append; `ddl` replaces tables and
 //! adds columns beside inserts; `sql` runs the user's own statements.
+//!
+//! Each workload is one folder behind the [`Workload`] trait (its keys and their
+//! validation, its table and seed, its transactions, the checks that judge it) and one
+//! line in [`all`]; the scenario parser, the writers and the checks ask the registry.
 
 pub mod append;
 pub mod bank;
@@ -10,88 +14,176 @@ pub mod counter;
 pub mod ddl;
 pub mod delete;
 pub mod keyed;
+pub mod keys;
+mod kind;
+mod spec;
 pub mod sql;
 pub mod upsert;
 
-use crate::scenario::{WorkloadKind, WorkloadSpec};
+pub use keys::Keys;
+pub use kind::WorkloadKind;
+pub use spec::WorkloadSpec;
 
-pub enum Workload {
-    Append(append::AppendWorkload),
-    Upsert(upsert::UpsertWorkload),
-    Counter(counter::CounterWorkload),
-    Bank(bank::BankWorkload),
-    Delete(delete::DeleteWorkload),
-    Ddl(ddl::DdlWorkload),
-    Sql(sql::SqlWorkload),
+/// Every workload, the default (`append`) first.
+pub fn all() -> &'static [&'static dyn Workload] {
+    &[
+        &append::Append,
+        &upsert::Upsert,
+        &counter::Counter,
+        &bank::Bank,
+        &delete::Delete,
+        &ddl::Ddl,
+        &sql::Sql,
+    ]
 }
 
-impl Workload {
-    pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        match spec.kind {
-            WorkloadKind::Append => Workload::Append(append::AppendWorkload::new(spec, table)),
-            WorkloadKind::Upsert => Workload::Upsert(upsert::UpsertWorkload::new(spec, table)),
-            WorkloadKind::Counter => Workload::Counter(counter::CounterWorkload::new(spec, table)),
-            WorkloadKind::Bank => Workload::Bank(bank::BankWorkload::new(spec, table)),
-            WorkloadKind::Delete => Workload::Delete(delete::DeleteWorkload::new(spec, table)),
-            WorkloadKind::Ddl => Workload::Ddl(ddl::DdlWorkload::new(spec, table)),
-            WorkloadKind::Sql => Workload::Sql(sql::SqlWorkload::new(spec, table)),
-        }
+/// The workload written `kind = "<name>"`.
+pub fn by_name(name: &str) -> Option<&'static dyn Workload> {
+    all().iter().copied().find(|w| w.name() == name)
+}
+
+/// The kind written `kind = "<name>"`, if a workload has that name.
+pub fn kind(name: &str) -> Option<WorkloadKind> {
+    by_name(name).map(WorkloadKind::of)
+}
+
+/// The names of all workloads, as serde lists allowed values: `append`, `upsert`, ...
+pub fn names() -> String {
+    let names: Vec<String> = all().iter().map(|w| format!("`{}`", w.name())).collect();
+    names.join(", ")
+}
+
+/// The table a workload writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// The append table: one row per (run, writer, transaction, row), a payload.
+    Rows,
+    /// One row per key holding a number (counters, accounts).
+    Keyed,
+    /// The user's own tables, made by their `setup` (run as the seed).
+    Own,
+}
+
+/// One workload: what `kind = "<name>"` in `[workload]` or a writing `[[actors]]` group runs.
+pub trait Workload: Sync {
+    /// `kind = "<name>"`.
+    fn name(&self) -> &'static str;
+
+    /// The keys it takes besides `kind` (`keys::field_names` of the struct that reads them);
+    /// by default `batch_rows` and `payload_bytes`.
+    fn keys(&self) -> &'static [&'static str] {
+        keys::field_names::<keys::BatchKeys>()
     }
 
+    /// Keys other workloads take that this one refuses, with why (the message says so).
+    fn refuses(&self, _key: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// The values a key takes here, for messages that name every workload taking it.
+    fn values_of(&self, _key: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// Its spec from its keys; errors name the file, the line and the key. By default
+    /// `batch_rows` (25) rows of `payload_bytes` (64) per transaction.
+    fn validate(&self, keys: &Keys) -> anyhow::Result<WorkloadSpec> {
+        let k: keys::BatchKeys = keys.read()?;
+        keys.batch(k.batch_rows.as_ref(), k.payload_bytes.as_ref(), 25)
+    }
+
+    /// Why `writers` actors cannot run this spec, as (key, what is wrong), if they cannot.
+    fn writers_error(&self, _spec: &WorkloadSpec, _writers: u32) -> Option<(&'static str, String)> {
+        None
+    }
+
+    fn table(&self) -> Table {
+        Table::Rows
+    }
+
+    /// What the table must hold before the writers start, if anything.
+    fn seed_sql(&self, _spec: &WorkloadSpec, _table: &str, _run_id: &str) -> Option<String> {
+        None
+    }
+
+    /// The transactions of one writer.
+    fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator>;
+
+    /// Why the rows a transaction writes may not stay as written (the checks that expect
+    /// every committed row unchanged then do not apply); None: they stay.
+    fn rows_replaced(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The checks (`Check::name`) that judge this workload's own rows.
+    fn checks(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The statement that writes the scenario's table, for conflict reports.
+    fn step(&self) -> &'static str;
+
+    /// Whether the harness counts the rows it commits (the user's statements write what
+    /// they write).
+    fn counts_rows(&self) -> bool {
+        true
+    }
+}
+
+/// One writer's transactions.
+pub trait Generator: Send {
     /// Rows one transaction of `writer` writes.
-    pub fn rows_for(&self, writer: u32) -> u32 {
-        match self {
-            Workload::Delete(w) => w.rows_for(writer),
-            Workload::Append(w) => w.rows(),
-            Workload::Upsert(w) => w.rows(),
-            Workload::Counter(w) => w.rows(),
-            Workload::Bank(w) => w.rows(),
-            Workload::Ddl(w) => w.rows(),
-            // What the user's statements write is theirs to say.
-            Workload::Sql(_) => 0,
-        }
+    fn rows_for(&self, writer: u32) -> u32;
+
+    /// The SQL of transaction `txn` of `writer`, when it follows from those alone.
+    fn txn_sql(&self, _run_id: &str, _writer: u32, _txn: u64) -> String {
+        String::new()
     }
 
     /// The statements of transaction `txn` of `writer`, between BEGIN and the tag, on the
-    /// writer's connection (some read before they write). Err: the failing statement's
-    /// message.
-    pub fn run_txn(&self, conn: &duckdb::Connection, run_id: &str, writer: u32, txn: u64) -> Result<(), String> {
-        let sql = match self {
-            Workload::Append(w) => w.insert_sql(run_id, writer, txn),
-            Workload::Upsert(w) => w.txn_sql(run_id, writer, txn),
-            Workload::Delete(w) => w.txn_sql(run_id, writer, txn),
-            Workload::Ddl(w) => w.txn_sql(run_id, writer, txn),
-            Workload::Sql(w) => return w.run_txn(conn, run_id, writer, txn),
-            Workload::Counter(w) => return w.run_txn(conn, run_id, writer, txn),
-            Workload::Bank(w) => return w.run_txn(conn, run_id, writer, txn),
-        };
-        conn.execute_batch(&sql).map_err(|e| e.to_string())
+    /// writer's connection (some read before they write); by default `txn_sql`. Err: the
+    /// failing statement's message.
+    fn run_txn(&self, conn: &duckdb::Connection, run_id: &str, writer: u32, txn: u64) -> Result<(), String> {
+        conn.execute_batch(&self.txn_sql(run_id, writer, txn))
+            .map_err(|e| e.to_string())
     }
+
+    /// One transaction tried and rolled back before any writer starts, for statements that
+    /// may not work at all (the user's own).
+    fn preflight(&self, _conn: &duckdb::Connection, _run_id: &str) -> Result<(), sql::StatementError> {
+        Ok(())
+    }
+}
+
+/// The transactions of `spec`'s workload on `table`.
+pub fn generator(spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
+    spec.kind.generator(spec, table)
 }
 
 /// The statement that creates the workload's table if it is missing.
 pub fn create_sql(spec: &WorkloadSpec, table: &str) -> String {
-    match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete | WorkloadKind::Ddl => {
-            crate::lake::table::create_sql(table)
-        }
-        WorkloadKind::Counter | WorkloadKind::Bank => keyed::create_sql(table),
+    match spec.kind.table() {
+        Table::Rows => crate::util::lake_table::create_sql(table),
+        Table::Keyed => keyed::create_sql(table),
         // The user's `setup` creates what their statements need (run as the seed).
-        WorkloadKind::Sql => "SELECT 1".into(),
+        Table::Own => "SELECT 1".into(),
     }
 }
 
 /// A query that fails when the table exists with columns the workload cannot write (it was
 /// made by another workload): set-up then says so instead of every transaction failing.
 pub fn columns_probe_sql(spec: &WorkloadSpec, table: &str) -> (String, &'static str) {
-    let columns = match spec.kind {
-        WorkloadKind::Append | WorkloadKind::Upsert | WorkloadKind::Delete | WorkloadKind::Ddl => append::COLUMNS,
-        WorkloadKind::Counter | WorkloadKind::Bank => keyed::COLUMNS,
+    let columns = match spec.kind.table() {
+        Table::Rows => append::COLUMNS,
+        Table::Keyed => keyed::COLUMNS,
         // The user's table has the user's columns.
-        WorkloadKind::Sql => return ("SELECT 1".into(), "(the sql workload's own)"),
+        Table::Own => return ("SELECT 1".into(), "(the sql workload's own)"),
     };
     (
-        format!("SELECT {columns} FROM {} LIMIT 0", crate::lake::table::qualified(table)),
+        format!(
+            "SELECT {columns} FROM {} LIMIT 0",
+            crate::util::lake_table::qualified(table)
+        ),
         columns,
     )
 }
@@ -99,12 +191,47 @@ pub fn columns_probe_sql(spec: &WorkloadSpec, table: &str) -> (String, &'static 
 /// What the table must hold before the writers start, if anything: upsert's keys when
 /// seeded, every counter at 0, every account at its initial balance, rows for the deleters.
 pub fn seed_sql(spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String> {
-    match Workload::new(spec, table) {
-        Workload::Upsert(w) if spec.seed => Some(w.seed_sql(run_id)),
-        Workload::Counter(w) => Some(w.seed_sql(table, run_id)),
-        Workload::Bank(w) => Some(w.seed_sql(table, run_id)),
-        Workload::Delete(w) => Some(w.seed_sql(run_id)),
-        Workload::Sql(w) => w.setup_sql(run_id),
-        Workload::Upsert(_) | Workload::Append(_) | Workload::Ddl(_) => None,
+    spec.kind.seed_sql(spec, table, run_id)
+}
+
+/// Whether the table exists only once the seed made it (the user's `setup`).
+pub fn table_made_by_seed(spec: &WorkloadSpec) -> bool {
+    spec.kind.table() == Table::Own
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_refused_key_is_another_workloads() {
+        let names: std::collections::BTreeSet<&str> = all().iter().map(|w| w.name()).collect();
+        assert_eq!(names.len(), all().len());
+        assert_eq!(kind("bank").map(|k| k.name()), Some("bank"));
+        assert_eq!(WorkloadKind::default().name(), "append");
+        for w in all() {
+            assert!(!w.keys().is_empty(), "{} declares no keys", w.name());
+            for key in ["batch_rows", "payload_bytes", "seed"] {
+                if w.refuses(key).is_some() {
+                    assert!(!w.keys().contains(&key) && all().iter().any(|o| o.keys().contains(&key)));
+                }
+            }
+        }
+        assert_eq!(
+            by_name("upsert").unwrap().keys(),
+            &["batch_rows", "payload_bytes", "keys", "seed", "statement"]
+        );
+    }
+
+    #[test]
+    fn a_kind_is_written_and_read_as_its_name() {
+        let spec = WorkloadSpec::new(kind("counter").unwrap(), 1, 0);
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["kind"], "counter");
+        let back: WorkloadSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kind, spec.kind);
+        let e = serde_json::from_value::<WorkloadSpec>(serde_json::json!({"kind": "nope", "batch_rows": 1,
+            "payload_bytes": 0}));
+        assert!(e.unwrap_err().to_string().contains("`append`"));
     }
 }

@@ -177,27 +177,27 @@ pub fn check_status(results: &Value, name: &str) -> String {
         .to_string()
 }
 
-/// The checks that judge a run of this workload: all of them but the other workloads'
-/// checkers (`upsert_keys`, `counter_increments`, `bank_total`, `delete_rows`), which an
-/// append run skips, and the actors' checks (`reads`, `maintenance`), skipped without them.
+/// The checks that judge a run of this workload: all of them but the other workloads' own
+/// checks (`Workload::checks`), which this run skips, and the actors' checks (`reads`,
+/// `maintenance`), skipped without them.
 pub fn judging_checks(report: &Value) -> Vec<Value> {
-    let others = [
-        "upsert_keys",
-        "counter_increments",
-        "bank_total",
-        "delete_rows",
-        "ddl_tables",
-        "sql_statements",
-    ];
+    use ducklake_stress::workload;
+    let kind = report["scenario"]["workload"]["kind"]
+        .as_str()
+        .and_then(workload::by_name)
+        .unwrap_or(workload::all()[0]);
+    let others: Vec<&str> = workload::all()
+        .iter()
+        .flat_map(|w| w.checks().iter().copied())
+        .filter(|c| !kind.checks().contains(c))
+        .collect();
     let actors = ["reads", "maintenance"];
     let skipped = |c: &Value, names: &[&str]| names.iter().any(|o| c["name"] == *o) && c["status"] == "skipped";
     report["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| {
-            !(skipped(c, &others) && report["scenario"]["workload"]["kind"] == "append") && !skipped(c, &actors)
-        })
+        .filter(|c| !skipped(c, &others) && !skipped(c, &actors))
         .cloned()
         .collect()
 }

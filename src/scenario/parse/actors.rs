@@ -1,32 +1,40 @@
 //! `[[actors]]` tables to [`ActorGroup`]s. Writer ids: the writing group (from `[[actors]]`
 //! or `[workload]`) takes 0.., so the workloads' own use of writer ids (delete's first
 //! `deleters`) is unchanged; the other groups follow in file order. `run.writers` counts
-//! every actor.
+//! every actor. A writing group's keys besides the actors' own are its workload's.
 
 use super::super::actors::*;
 use super::super::model::*;
-use super::{parse_duration, validate_workload, Locator};
+use super::workloads::{self, Group};
+use super::{parse_duration, Locator};
+use crate::util::toml_place::{field_names, Table};
+use crate::workload::{WorkloadKind, WorkloadSpec};
 use std::time::Duration;
 use toml::Spanned;
 
-const WRITING: [(&str, WorkloadKind); 7] = [
-    ("append", WorkloadKind::Append),
-    ("upsert", WorkloadKind::Upsert),
-    ("counter", WorkloadKind::Counter),
-    ("bank", WorkloadKind::Bank),
-    ("delete", WorkloadKind::Delete),
-    ("ddl", WorkloadKind::Ddl),
-    ("sql", WorkloadKind::Sql),
-];
+/// The keys each kind of group takes besides `kind` and `count` (a writing group: and its
+/// workload's).
+const WRITING_KEYS: &[&str] = &["rate", "rate_total", "think_time"];
+const MAINTENANCE_KEYS: &[&str] = &["every", "operations", "older_than", "long_transaction"];
+const READER_KEYS: &[&str] = &["every", "fresh_every"];
 
 /// Whether an `[[actors]]` group of this kind runs a workload.
 pub(super) fn is_writing(kind: &str) -> bool {
-    WRITING.iter().any(|(n, _)| *n == kind)
+    crate::workload::kind(kind).is_some()
+}
+
+/// The actors' own keys of every `[[actors]]` table; a value of the wrong type names its key.
+pub(super) fn read(raw: &[Spanned<RawTable>], here: &Locator) -> anyhow::Result<Vec<RawActor>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, t)| here.read_keys(Table::Actor(i), &workloads::spans(t.get_ref()), "actors"))
+        .collect()
 }
 
 /// The groups, and the workload of a writing `[[actors]]` group if there is one.
 pub(super) fn validate(
-    raw: Vec<Spanned<RawActor>>,
+    raw: &[Spanned<RawTable>],
+    actors: &[RawActor],
     workload: Option<&WorkloadSpec>,
     run: &RunSpec,
     writers_span: std::ops::Range<usize>,
@@ -38,70 +46,20 @@ pub(super) fn validate(
     let mut writing: Option<(u32, WorkloadSpec)> = None;
     let mut others: Vec<ActorGroup> = Vec::new();
     let mut reader_at = None;
-    for (index, actor) in raw.into_iter().enumerate() {
-        let span = actor.span();
-        let a = actor.into_inner();
+    for (index, (table, a)) in raw.iter().zip(actors).enumerate() {
         let count = match &a.count {
             Some(c) if *c.get_ref() == 0 => return Err(here.at(c, "actors.count", "must be at least 1.")),
             Some(c) => *c.get_ref(),
             None => 1,
         };
-        let kind = a.kind.get_ref().as_str();
-        if let Some((_, wk)) = WRITING.iter().find(|(n, _)| *n == kind) {
-            // One writing group: the per-workload checkers judge one table written by one
-            // workload; two workloads on one table would make each other's rows look wrong.
-            if workload.is_some() || writing.is_some() {
-                return Err(here.at(
-                    &a.kind,
-                    "actors.kind",
-                    &format!(
-                        "\"{kind}\" is a second writing group (a \
-                    [workload] or another writing [[actors]] group exists): a scenario has one writing group, on one \
-                    table. Keep one."
-                    ),
-                ));
-            }
-            reject_keys(
-                &a,
-                &["every", "operations", "older_than", "long_transaction", "fresh_every"],
-                kind,
-                here,
-            )?;
-            let mut spec = validate_workload(Some(&Spanned::new(span, workload_keys(a, *wk))), here)?;
-            if let Some(sql) = spec.sql.as_mut() {
-                // Errors of its statements name them where the file has them.
-                sql.origin = format!("actors[{index}]");
-            }
-            writing = Some((count, spec));
+        if let Some(kind) = crate::workload::kind(a.kind.get_ref()) {
+            let second = workload.is_some() || writing.is_some();
+            writing = Some((count, writing_group(index, table.get_ref(), a, kind, second, here)?));
             continue;
         }
-        let group = match kind {
-            "maintenance" => maintenance(&a, here)?,
-            "reader" => {
-                reader_at = Some(a.kind.span());
-                reader(&a, here)?
-            }
-            other => {
-                let allowed: Vec<String> = WRITING.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-                return Err(here.at(
-                    &a.kind,
-                    "actors.kind",
-                    &format!(
-                        "is \"{other}\"; allowed: {}, \"maintenance\" or \"reader\".",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        };
-        if let StopCondition::CommitsPerWriter(_) = run.stop {
-            return Err(here.at(
-                &a.kind,
-                "actors.kind",
-                &format!(
-                    "\"{kind}\" actors run until the run ends, but \
-                run.commits_per_writer gives no end to them: use run.duration."
-                ),
-            ));
+        let group = other_group(table.get_ref(), a, run, here)?;
+        if group.kind == ActorKind::Reader {
+            reader_at = Some(a.kind.span());
         }
         others.push(ActorGroup {
             count,
@@ -109,41 +67,15 @@ pub(super) fn validate(
             ..group
         });
     }
-    let others_count: u32 = others.iter().map(|g| g.count).sum();
-    let writers = match &writing {
-        Some((n, _)) if n + others_count != run.writers => {
-            return Err(here.error(
-                Some(writers_span),
-                "run.writers",
-                &format!(
-                    "is {}, but the [[actors]] groups count {} actors in all: run.writers must be their sum.",
-                    run.writers,
-                    n + others_count
-                ),
-            ));
-        }
-        Some((n, _)) => *n,
-        None if others_count >= run.writers => {
-            return Err(here.error(
-                Some(writers_span),
-                "run.writers",
-                &format!(
-                    "is {}, but the [[actors]] groups take \
-                {others_count}: run.writers counts every actor, and the [workload] writers are the rest, at least 1.",
-                    run.writers
-                ),
-            ));
-        }
-        None => run.writers - others_count,
-    };
-    // The readers check rows against the transactions that wrote them, which only `append`
-    // keeps unchanged (the other workloads replace, update or delete rows by design).
+    let writers = writers_of(writing.as_ref().map(|w| w.0), &others, run, writers_span, here)?;
+    // The readers check rows against the transactions that wrote them, which only a
+    // workload that keeps its rows as written allows (append).
     let kind = writing
         .as_ref()
         .map(|w| w.1.kind)
         .or(workload.map(|w| w.kind))
-        .unwrap_or(WorkloadKind::Append);
-    if reader_at.is_some() && kind != WorkloadKind::Append {
+        .unwrap_or_default();
+    if reader_at.is_some() && kind.rows_replaced().is_some() {
         return Err(here.error(
             reader_at,
             "actors.kind",
@@ -168,93 +100,143 @@ pub(super) fn validate(
     Ok((groups, writing.map(|(_, w)| w)))
 }
 
-fn reject_keys(a: &RawActor, keys: &[&str], kind: &str, here: &Locator) -> anyhow::Result<()> {
-    let spans: [(&str, Option<std::ops::Range<usize>>); 25] = [
-        ("rate", a.rate.as_ref().map(|s| s.span())),
-        ("rate_total", a.rate_total.as_ref().map(|s| s.span())),
-        ("think_time", a.think_time.as_ref().map(|s| s.span())),
-        ("every", a.every.as_ref().map(|s| s.span())),
-        ("operations", a.operations.as_ref().map(|s| s.span())),
-        ("older_than", a.older_than.as_ref().map(|s| s.span())),
-        ("long_transaction", a.long_transaction.as_ref().map(|s| s.span())),
-        ("fresh_every", a.fresh_every.as_ref().map(|s| s.span())),
-        ("batch_rows", a.batch_rows.as_ref().map(|s| s.span())),
-        ("payload_bytes", a.payload_bytes.as_ref().map(|s| s.span())),
-        ("keys", a.keys.as_ref().map(|s| s.span())),
-        ("seed", a.seed.as_ref().map(|s| s.span())),
-        ("counters", a.counters.as_ref().map(|s| s.span())),
-        ("statement", a.statement.as_ref().map(|s| s.span())),
-        ("statements", a.statements.as_ref().map(|s| s.span())),
-        ("setup", a.setup.as_ref().map(|s| s.span())),
-        ("check", a.check.as_ref().map(|s| s.span())),
-        ("expect_rows", a.expect_rows.as_ref().map(|s| s.span())),
-        ("expect", a.expect.as_ref().map(|s| s.span())),
-        ("schema", a.schema.as_ref().map(|s| s.span())),
-        ("accounts", a.accounts.as_ref().map(|s| s.span())),
-        ("initial_balance", a.initial_balance.as_ref().map(|s| s.span())),
-        ("max_transfer", a.max_transfer.as_ref().map(|s| s.span())),
-        ("allow_negative", a.allow_negative.as_ref().map(|s| s.span())),
-        ("deleters", a.deleters.as_ref().map(|s| s.span())),
-    ];
-    for (key, span) in spans {
-        if let (true, Some(span)) = (keys.contains(&key), span) {
-            return Err(here.error(
-                Some(span),
-                &format!("actors.{key}"),
-                &format!("does not apply to kind = \"{kind}\"."),
-            ));
-        }
+/// A writing group: one per scenario; its keys besides the actors' own are its workload's.
+fn writing_group(
+    index: usize,
+    table: &RawTable,
+    a: &RawActor,
+    kind: WorkloadKind,
+    second: bool,
+    here: &Locator,
+) -> anyhow::Result<WorkloadSpec> {
+    // One writing group: the per-workload checkers judge one table written by one
+    // workload; two workloads on one table would make each other's rows look wrong.
+    if second {
+        return Err(here.at(
+            &a.kind,
+            "actors.kind",
+            &format!(
+                "\"{kind}\" is a second writing group (a \
+            [workload] or another writing [[actors]] group exists): a scenario has one writing group, on one \
+            table. Keep one."
+            ),
+        ));
     }
-    Ok(())
+    let mut own = vec!["kind", "count"];
+    own.extend(WRITING_KEYS);
+    reject_keys(table, |k| is_actor_key(k) && !own.contains(&k), kind.name(), here)?;
+    let group = Group {
+        table: Table::Actor(index),
+        raw: table,
+        kind_span: Some(a.kind.span()),
+        own_keys: &own,
+    };
+    workloads::validate(kind, &group, here)
 }
 
-const WORKLOAD_KEYS: [&str; 17] = [
-    "batch_rows",
-    "payload_bytes",
-    "keys",
-    "seed",
-    "counters",
-    "statement",
-    "statements",
-    "setup",
-    "check",
-    "expect_rows",
-    "expect",
-    "schema",
-    "accounts",
-    "initial_balance",
-    "max_transfer",
-    "allow_negative",
-    "deleters",
-];
+/// A maintenance or reader group, which runs until the run ends.
+fn other_group(table: &RawTable, a: &RawActor, run: &RunSpec, here: &Locator) -> anyhow::Result<ActorGroup> {
+    let kind = a.kind.get_ref().as_str();
+    let own = match kind {
+        "maintenance" => MAINTENANCE_KEYS,
+        "reader" => READER_KEYS,
+        other => {
+            let allowed: Vec<String> = crate::workload::all()
+                .iter()
+                .map(|w| format!("\"{}\"", w.name()))
+                .collect();
+            return Err(here.at(
+                &a.kind,
+                "actors.kind",
+                &format!(
+                    "is \"{other}\"; allowed: {}, \"maintenance\" or \"reader\".",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    };
+    let unknown = table
+        .keys()
+        .filter(|k| !is_known(k.get_ref()))
+        .min_by_key(|k| k.span().start);
+    if let Some(key) = unknown {
+        return Err(workloads::unknown_key(key, field_names::<RawActor>(), here));
+    }
+    reject_keys(table, |k| k != "kind" && k != "count" && !own.contains(&k), kind, here)?;
+    if let StopCondition::CommitsPerWriter(_) = run.stop {
+        return Err(here.at(
+            &a.kind,
+            "actors.kind",
+            &format!(
+                "\"{kind}\" actors run until the run ends, but \
+            run.commits_per_writer gives no end to them: use run.duration."
+            ),
+        ));
+    }
+    if kind == "maintenance" {
+        maintenance(a, here)
+    } else {
+        reader(a, here)
+    }
+}
 
-fn workload_keys(a: RawActor, kind: WorkloadKind) -> RawWorkload {
-    RawWorkload {
-        kind: Some(kind),
-        batch_rows: a.batch_rows,
-        payload_bytes: a.payload_bytes,
-        keys: a.keys,
-        seed: a.seed,
-        counters: a.counters,
-        statement: a.statement,
-        statements: a.statements,
-        setup: a.setup,
-        check: a.check,
-        expect_rows: a.expect_rows,
-        expect: a.expect,
-        schema: a.schema,
-        accounts: a.accounts,
-        initial_balance: a.initial_balance,
-        max_transfer: a.max_transfer,
-        allow_negative: a.allow_negative,
-        deleters: a.deleters,
+/// The writers of the workload: the writing group's count, else what the others leave.
+fn writers_of(
+    writing: Option<u32>,
+    others: &[ActorGroup],
+    run: &RunSpec,
+    writers_span: std::ops::Range<usize>,
+    here: &Locator,
+) -> anyhow::Result<u32> {
+    let others_count: u32 = others.iter().map(|g| g.count).sum();
+    match writing {
+        Some(n) if n + others_count != run.writers => Err(here.error(
+            Some(writers_span),
+            "run.writers",
+            &format!(
+                "is {}, but the [[actors]] groups count {} actors in all: run.writers must be their sum.",
+                run.writers,
+                n + others_count
+            ),
+        )),
+        Some(n) => Ok(n),
+        None if others_count >= run.writers => Err(here.error(
+            Some(writers_span),
+            "run.writers",
+            &format!(
+                "is {}, but the [[actors]] groups take \
+                {others_count}: run.writers counts every actor, and the [workload] writers are the rest, at least 1.",
+                run.writers
+            ),
+        )),
+        None => Ok(run.writers - others_count),
+    }
+}
+
+/// An actors' key or any workload's.
+fn is_known(key: &str) -> bool {
+    is_actor_key(key) || crate::workload::all().iter().any(|w| w.keys().contains(&key))
+}
+
+fn is_actor_key(key: &str) -> bool {
+    field_names::<RawActor>().contains(&key)
+}
+
+/// The first key of `table` in the file that `refused` says this kind does not take.
+fn reject_keys(table: &RawTable, refused: impl Fn(&str) -> bool, kind: &str, here: &Locator) -> anyhow::Result<()> {
+    let mut keys: Vec<_> = table.iter().filter(|(k, _)| refused(k.get_ref())).collect();
+    keys.sort_by_key(|(k, _)| k.span().start);
+    match keys.first() {
+        Some((key, value)) => Err(here.error(
+            Some(value.span()),
+            &format!("actors.{}", key.get_ref()),
+            &format!("does not apply to kind = \"{kind}\"."),
+        )),
+        None => Ok(()),
     }
 }
 
 fn maintenance(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
-    let mut keys = WORKLOAD_KEYS.to_vec();
-    keys.extend(["fresh_every", "rate", "rate_total", "think_time"]);
-    reject_keys(a, &keys, "maintenance", here)?;
     let duration = |s: &Option<Spanned<String>>, key: &str, default: Duration| {
         s.as_ref()
             .map(|s| parse_duration(s, key, here))
@@ -309,16 +291,6 @@ fn maintenance(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
 }
 
 fn reader(a: &RawActor, here: &Locator) -> anyhow::Result<ActorGroup> {
-    let mut keys = WORKLOAD_KEYS.to_vec();
-    keys.extend([
-        "operations",
-        "older_than",
-        "long_transaction",
-        "rate",
-        "rate_total",
-        "think_time",
-    ]);
-    reject_keys(a, &keys, "reader", here)?;
     let every = a
         .every
         .as_ref()

@@ -15,11 +15,8 @@ pub(super) struct GroupPacing {
     think_time: Option<Spanned<String>>,
 }
 
-pub(super) fn of_writing_group(actors: &[Spanned<RawActor>]) -> Option<GroupPacing> {
-    let a = actors
-        .iter()
-        .map(|a| a.get_ref())
-        .find(|a| super::actors::is_writing(a.kind.get_ref()))?;
+pub(super) fn of_writing_group(actors: &[RawActor]) -> Option<GroupPacing> {
+    let a = actors.iter().find(|a| super::actors::is_writing(a.kind.get_ref()))?;
     Some(GroupPacing {
         rate: a.rate.clone(),
         rate_total: a.rate_total.clone(),

@@ -1,199 +1,146 @@
-//! `[workload]` keys of the `sql` and `ddl` workloads and of upsert's `statement`.
+//! `[workload]` and a writing `[[actors]]` group: which workload `kind` names, and its keys.
+//! Each workload declares and validates its own keys (`workload::all()`); here is only
+//! what they share: a key this kind does not take, and the size of one INSERT.
 
-use super::Locator;
-use crate::scenario::model::{RawWorkload, WorkloadKind, WorkloadSpec};
-use crate::scenario::sql_spec::{
-    placeholders, Expected, RawStatement, SqlSpec, UpsertSpec, UpsertStatement, PLACEHOLDERS, SETUP_PLACEHOLDERS,
-};
+use crate::scenario::model::RawTable;
+use crate::util::toml_place::{Locator, Table};
+use crate::workload::{Keys, WorkloadKind, WorkloadSpec};
+use std::collections::BTreeMap;
+use std::ops::Range;
 use toml::Spanned;
 
-pub(super) fn validate(w: &RawWorkload, spec: &mut WorkloadSpec, here: &Locator) -> anyhow::Result<()> {
-    if spec.kind == WorkloadKind::Upsert {
-        let statement = match w.statement.as_ref().map(|s| (s, *s.get_ref())) {
-            None | Some((_, RawStatement::DeleteInsert)) => UpsertStatement::DeleteInsert,
-            Some((_, RawStatement::Merge)) => UpsertStatement::Merge,
-            Some((s, _)) => {
-                return Err(here.at(
-                    s,
-                    "workload.statement",
-                    "for kind = \"upsert\" allowed: \
-                \"delete_insert\" (DELETE the keys, INSERT them) or \"merge\" (one MERGE INTO).",
-                ))
-            }
-        };
-        spec.upsert = Some(UpsertSpec { statement });
-    }
-    if spec.kind != WorkloadKind::Sql {
-        let sql_only = [
-            ("workload.statements", w.statements.as_ref().map(|s| s.span())),
-            ("workload.setup", w.setup.as_ref().map(|s| s.span())),
-            ("workload.check", w.check.as_ref().map(|s| s.span())),
-            ("workload.expect_rows", w.expect_rows.as_ref().map(|s| s.span())),
-            ("workload.expect", w.expect.as_ref().map(|s| s.span())),
-            ("workload.schema", w.schema.as_ref().map(|s| s.span())),
-        ];
-        if let Some((key, span)) = sql_only.into_iter().find(|(_, span)| span.is_some()) {
-            return Err(here.error(span, key, "applies to kind = \"sql\" only."));
-        }
-        return Ok(());
-    }
-    if let Some(p) = &w.payload_bytes {
-        return Err(here.at(
-            p,
-            "workload.payload_bytes",
-            "does not apply to kind = \"sql\" (your statements say what they write); remove it.",
-        ));
-    }
-    spec.sql = Some(validate_sql(w, here)?);
-    Ok(())
+/// One transaction's INSERT is a single SQL statement held in memory.
+const MAX_BATCH_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The workload of `[workload]`: append, 25 rows of 64 bytes, when the file has none.
+pub(super) fn of_section(raw: Option<&Spanned<RawTable>>, here: &Locator) -> anyhow::Result<WorkloadSpec> {
+    let Some(raw) = raw else {
+        return Ok(WorkloadSpec::default());
+    };
+    let kind = match raw.get_ref().get("kind") {
+        Some(k) => kind_of(k, here)?,
+        None => Default::default(),
+    };
+    let group = Group {
+        table: Table::Workload,
+        raw: raw.get_ref(),
+        kind_span: here.find_key("workload", "kind"),
+        own_keys: &[],
+    };
+    validate(kind, &group, here)
 }
 
-fn validate_sql(w: &RawWorkload, here: &Locator) -> anyhow::Result<SqlSpec> {
-    let Some(list) = &w.statements else {
-        return Err(here.error(
-            here.find_key("workload", "kind"),
-            "workload.statements",
-            "is required for kind = \
-            \"sql\": a list of the statements one transaction runs, e.g. statements = [\"INSERT INTO lake.t VALUES \
-            ({writer}, {txn})\"].",
-        ));
+/// `kind = "<name>"` of `[workload]`: a workload's name.
+fn kind_of(k: &Spanned<toml::Value>, here: &Locator) -> anyhow::Result<WorkloadKind> {
+    let name = k.get_ref().as_str();
+    name.and_then(crate::workload::kind).ok_or_else(|| {
+        let given = name.map_or_else(|| k.get_ref().to_string(), |n| format!("`{n}`"));
+        let what = format!("unknown variant {given}, expected one of {}.", crate::workload::names());
+        here.error(Some(k.span()), "workload.kind", &what)
+    })
+}
+
+/// A table holding a workload's keys.
+pub(super) struct Group<'a> {
+    pub table: Table,
+    pub raw: &'a RawTable,
+    /// Where `kind` is, for errors about a key that is missing.
+    pub kind_span: Option<Range<usize>>,
+    /// The keys of the table that are not the workload's (an actor group's own).
+    pub own_keys: &'a [&'a str],
+}
+
+/// The workload `kind` with the keys `group` gives it.
+pub(super) fn validate(kind: WorkloadKind, group: &Group, here: &Locator) -> anyhow::Result<WorkloadSpec> {
+    let mut given: Vec<(&Spanned<String>, &Spanned<toml::Value>)> = group
+        .raw
+        .iter()
+        .filter(|(k, _)| k.get_ref() != "kind" && !group.own_keys.contains(&k.get_ref().as_str()))
+        .collect();
+    // The first wrong key in the file is the one reported.
+    given.sort_by_key(|(k, _)| k.span().start);
+    for (key, value) in &given {
+        match taken(kind, key.get_ref(), value.span(), here) {
+            Taken::Yes => {}
+            Taken::Wrong(e) => return Err(e),
+            Taken::Unknown => return Err(unknown_key(key, group.own_keys, here)),
+        }
+    }
+    let keys = Keys {
+        here,
+        table: group.table,
+        kind,
+        given: given.iter().map(|(k, v)| (k.get_ref().clone(), v.span())).collect(),
+        kind_span: group.kind_span.clone(),
     };
-    if list.get_ref().is_empty() {
-        return Err(here.at(
-            list,
-            "workload.statements",
-            "is empty: give at least one statement for a transaction to run.",
+    let spec = kind.validate(&keys)?;
+    if spec.batch_rows as u64 * (spec.payload_bytes as u64 + 120) > MAX_BATCH_BYTES {
+        return Err(here.error(
+            keys.given.get("batch_rows").cloned(),
+            "workload.batch_rows",
+            "times payload_bytes makes one INSERT larger than 256 MiB; use smaller batches or payloads.",
         ));
-    }
-    let mut statements = Vec::new();
-    for (i, s) in list.get_ref().iter().enumerate() {
-        let key = format!("workload.statements[{i}]");
-        if s.get_ref().trim().trim_end_matches(';').trim().is_empty() {
-            return Err(here.at(
-                s,
-                &key,
-                "is an empty statement: remove it or write the SQL it should run.",
-            ));
-        }
-        known_placeholders(s, &key, PLACEHOLDERS, here)?;
-        statements.push(s.get_ref().clone());
-    }
-    // Set-up runs once, before any writer: only the run and where it writes are known then.
-    if let Some(s) = &w.setup {
-        if s.get_ref().trim().is_empty() {
-            return Err(here.at(
-                s,
-                "workload.setup",
-                "is empty: remove it or write the statement to run once before the writers.",
-            ));
-        }
-        known_placeholders(s, "workload.setup", SETUP_PLACEHOLDERS, here)?;
-    }
-    let mut spec = SqlSpec::new(statements);
-    spec.setup = w.setup.as_ref().map(|s| s.get_ref().clone());
-    validate_check(w, &mut spec, here)?;
-    if let Some(s) = &w.schema {
-        let name = s.get_ref();
-        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok || name.len() > 40 {
-            return Err(here.at(
-                s,
-                "workload.schema",
-                "must be a plain name: a letter or _, then letters, digits or _, \
-                at most 40 characters (a campaign appends its run's tag to it).",
-            ));
-        }
-        spec.schema = name.clone();
     }
     Ok(spec)
 }
 
-/// `check` goes with exactly one of `expect_rows` (rows returned) and `expect` (the single
-/// value returned).
-fn validate_check(w: &RawWorkload, spec: &mut SqlSpec, here: &Locator) -> anyhow::Result<()> {
-    if let Some(c) = &w.check {
-        known_placeholders(c, "workload.check", PLACEHOLDERS, here)?;
-    }
-    const EXAMPLE: &str = "check = \"SELECT count(*) FROM lake.t WHERE w = {writer} AND t = {txn}\"";
-    match (&w.check, &w.expect_rows, &w.expect) {
-        (Some(c), None, None) => {
-            return Err(here.at(
-                c,
-                "workload.check",
-                "is set without workload.expect_rows or workload.expect: give \
-                expect_rows = N (the rows the check query must return for every committed transaction) or expect = V \
-                (the single value it must return).",
-            ));
-        }
-        (None, Some(e), _) => {
-            return Err(here.at(
-                e,
-                "workload.expect_rows",
-                &format!(
-                    "is set without workload.check: \
-            give the query (templated like the statements) whose rows it counts, e.g. {EXAMPLE}."
-                ),
-            ))
-        }
-        (None, None, Some(e)) => {
-            return Err(here.at(
-                e,
-                "workload.expect",
-                &format!(
-                    "is set without workload.check: \
-            give the query (templated like the statements) whose single value must equal it, e.g. {EXAMPLE}."
-                ),
-            ))
-        }
-        (Some(_), Some(_), Some(e)) => {
-            return Err(here.at(
-                e,
-                "workload.expect",
-                "and workload.expect_rows are both \
-            set: keep one (expect_rows counts the rows the check returns, expect compares its single value).",
-            ))
-        }
-        _ => {}
-    }
-    spec.check = w.check.as_ref().map(|s| s.get_ref().clone());
-    spec.expect_rows = w.expect_rows.as_ref().map(|e| *e.get_ref());
-    if let Some(e) = &w.expect {
-        spec.expect = Some(match e.get_ref() {
-            toml::Value::Integer(i) => Expected::Int(*i),
-            toml::Value::Float(f) => Expected::Float(*f),
-            toml::Value::String(s) => Expected::Text(s.clone()),
-            toml::Value::Boolean(b) => Expected::Bool(*b),
-            other => {
-                return Err(here.at(
-                    e,
-                    "workload.expect",
-                    &format!(
-                        "is a {}; allowed: a number, a string or a \
-                boolean, compared with the single value the check returns.",
-                        other.type_str()
-                    ),
-                ))
-            }
-        });
-    }
-    Ok(())
+/// Whether `kind` takes a key: `Wrong` when another workload takes it or this one refuses
+/// it (the error says which), `Unknown` when no workload takes it.
+pub(super) enum Taken {
+    Yes,
+    Wrong(anyhow::Error),
+    Unknown,
 }
 
-fn known_placeholders(s: &Spanned<String>, key: &str, allowed: &[&str], here: &Locator) -> anyhow::Result<()> {
-    match placeholders(s.get_ref()).into_iter().find(|p| !allowed.contains(p)) {
-        Some(p) => Err(here.at(
-            s,
-            key,
-            &format!(
-                "holds the unknown placeholder `{{{p}}}`; allowed here: {}.",
-                allowed
-                    .iter()
-                    .map(|a| format!("{{{a}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-        None => Ok(()),
+pub(super) fn taken(kind: WorkloadKind, key: &str, span: Range<usize>, here: &Locator) -> Taken {
+    if kind.keys().contains(&key) {
+        return Taken::Yes;
     }
+    let name = format!("workload.{key}");
+    if let Some(why) = kind.refuses(key) {
+        let what = format!("does not apply to kind = \"{}\" ({why}); remove it.", kind.name());
+        return Taken::Wrong(here.error(Some(span), &name, &what));
+    }
+    let takers: Vec<String> = crate::workload::all()
+        .iter()
+        .filter(|w| w.keys().contains(&key))
+        .map(|w| match w.values_of(key) {
+            Some(values) => format!("\"{}\" ({values})", w.name()),
+            None => format!("\"{}\"", w.name()),
+        })
+        .collect();
+    let list = match takers.split_last() {
+        None => return Taken::Unknown,
+        Some((last, [])) => last.clone(),
+        Some((last, first)) => format!("{} and {last}", first.join(", ")),
+    };
+    Taken::Wrong(here.error(Some(span), &name, &format!("applies to kind = {list} only.")))
+}
+
+/// Every key a workload takes, `kind` and `others` first, as serde lists expected fields.
+pub(super) fn every_key(others: &[&str]) -> String {
+    let mut keys: Vec<&str> = vec!["kind"];
+    keys.extend(others.iter().filter(|k| **k != "kind"));
+    for w in crate::workload::all() {
+        keys.extend(w.keys().iter().filter(|k| !keys.contains(k)).collect::<Vec<_>>());
+    }
+    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// A key no workload takes (a typo): the keys there are.
+pub(super) fn unknown_key(key: &Spanned<String>, others: &[&str], here: &Locator) -> anyhow::Error {
+    here.error(
+        Some(key.span()),
+        "",
+        &format!(
+            "unknown field `{}`, expected one of {} (keys are case-sensitive; see the README's scenario reference).",
+            key.get_ref(),
+            every_key(others)
+        ),
+    )
+}
+
+/// The keys given in a table and the spans of their values.
+pub(super) fn spans(raw: &RawTable) -> BTreeMap<String, Range<usize>> {
+    raw.iter().map(|(k, v)| (k.get_ref().clone(), v.span())).collect()
 }

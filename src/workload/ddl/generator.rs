@@ -6,9 +6,9 @@
 //! name the transaction that made it. Names carry 8 hex digits of the run id, so runs into
 //! one lake do not meet.
 
-use super::append::rows_insert_sql;
-use crate::lake::table::qualified;
-use crate::scenario::WorkloadSpec;
+use crate::util::lake_table::qualified;
+use crate::workload::append::rows_insert_sql;
+use crate::workload::WorkloadSpec;
 use md5::{Digest, Md5};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum Op {
 
 /// Which operation transaction `txn` of `writer` runs.
 pub fn op_of(run_id: &str, writer: u32, txn: u64) -> Op {
-    match super::upsert::keys_of(run_id, writer, txn, 4, 1)[0] {
+    match crate::workload::upsert::keys_of(run_id, writer, txn, 4, 1)[0] {
         0 => Op::ReplaceShared,
         1 => Op::ReplacePrivate,
         2 => Op::AddColumn,

@@ -7,10 +7,11 @@
 //! DuckLake takes every UPDATE as a delete plus an insert, and two concurrent transactions
 //! that delete from and insert into one table conflict: a lost update must not happen.
 
-use super::keyed;
-use super::upsert::keys_of;
-use crate::lake::table::qualified;
-use crate::scenario::{CounterStatement, WorkloadSpec};
+use super::{CounterSpec, CounterStatement};
+use crate::util::lake_table::qualified;
+use crate::workload::keyed;
+use crate::workload::upsert::keys_of;
+use crate::workload::WorkloadSpec;
 
 pub struct CounterWorkload {
     table: String,
@@ -26,7 +27,7 @@ pub fn counters_of(run_id: &str, writer: u32, txn: u64, counters: u32, per_txn: 
 
 impl CounterWorkload {
     pub fn new(spec: &WorkloadSpec, table: &str) -> Self {
-        let c = spec.counter.clone().unwrap_or(crate::scenario::CounterSpec {
+        let c = spec.counter.clone().unwrap_or(CounterSpec {
             counters: spec.batch_rows,
             statement: CounterStatement::Update,
         });

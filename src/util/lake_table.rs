@@ -1,8 +1,10 @@
 //! The table every writer appends to. Each row carries enough to account for every
 //! transaction afterwards: run, writer, transaction sequence, row sequence, and an MD5 of
-//! its payload that the checker recomputes inside DuckDB.
+//! its payload that the checker recomputes inside DuckDB. Here, low, with the name the
+//! lake is attached as, because the workloads write SQL naming them (`lake::table`).
 
-use super::LAKE_ALIAS;
+/// The name every DuckDB instance of the harness attaches the lake as.
+pub const LAKE_ALIAS: &str = "lake";
 
 pub fn create_sql(table: &str) -> String {
     format!(

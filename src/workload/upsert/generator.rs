@@ -7,9 +7,10 @@
 //! that inserted into it since its snapshot: two concurrent upserts of a key must not both
 //! commit, so every key is present at most once, written by the last committed writer.
 
-use super::append::{rows_insert_sql, rows_values_sql, COLUMNS};
-use crate::lake::table::qualified;
-use crate::scenario::{UpsertStatement, WorkloadSpec};
+use super::UpsertStatement;
+use crate::util::lake_table::qualified;
+use crate::workload::append::{rows_insert_sql, rows_values_sql, COLUMNS};
+use crate::workload::WorkloadSpec;
 use md5::{Digest, Md5};
 
 /// The writer id of the rows a seeded table starts with.

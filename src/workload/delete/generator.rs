@@ -9,10 +9,10 @@
 //! table committed since its snapshot, so a delete can never miss a row committed before
 //! it, nor remove one committed after.
 
-use super::append::AppendWorkload;
-use super::upsert::SEED_WRITER;
-use crate::lake::table::qualified;
-use crate::scenario::WorkloadSpec;
+use crate::util::lake_table::qualified;
+use crate::workload::append::AppendWorkload;
+use crate::workload::upsert::SEED_WRITER;
+use crate::workload::WorkloadSpec;
 use md5::Digest;
 use std::fmt::Write;
 
@@ -73,7 +73,7 @@ impl DeleteWorkload {
             self.table
         );
         for row in 0..self.append.rows() * SLICES {
-            let payload = super::append::payload(run_id, SEED_WRITER as u32, 0, row, self.payload_bytes);
+            let payload = crate::workload::append::payload(run_id, SEED_WRITER as u32, 0, row, self.payload_bytes);
             let checksum = hex::encode(md5::Md5::digest(payload.as_bytes()));
             let sep = if row > 0 { "," } else { "" };
             let _ = write!(

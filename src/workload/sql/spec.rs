@@ -1,5 +1,4 @@
-//! The options of the `sql` workload and of upsert's statement (schema v1 keys of
-//! `[workload]`), kept apart from model.rs so the workloads can grow without touching it.
+//! The options of the `sql` workload as validated (`scenario.workload.sql` in reports).
 
 use serde::{Deserialize, Serialize};
 
@@ -83,33 +82,6 @@ impl std::fmt::Display for Expected {
             Expected::Text(t) => write!(f, "'{t}'"),
         }
     }
-}
-
-/// How an upsert transaction replaces its keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum UpsertStatement {
-    /// `DELETE … WHERE row_seq IN (keys)` then `INSERT` of those keys.
-    #[default]
-    DeleteInsert,
-    /// One `MERGE INTO … USING (VALUES …) ON key WHEN MATCHED UPDATE WHEN NOT MATCHED INSERT`.
-    Merge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct UpsertSpec {
-    pub statement: UpsertStatement,
-}
-
-/// `statement = "…"` as written: one key shared by counter and upsert, each of which
-/// accepts its own two values (checked in parse).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RawStatement {
-    Update,
-    ReadThenWrite,
-    DeleteInsert,
-    Merge,
 }
 
 /// The placeholders a sql statement may hold, and what each becomes:

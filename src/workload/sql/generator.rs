@@ -1,12 +1,13 @@
 //! The `sql` workload: the user's own statements, run in order in each transaction, with
 //! `{run}`, `{writer}`, `{txn}`, `{rand}`, `{keys}`, `{table}` and `{schema}` replaced (see
-//! `scenario::PLACEHOLDERS`). Every value follows from (run, writer, transaction) alone, so
+//! `PLACEHOLDERS`). Every value follows from (run, writer, transaction) alone, so
 //! a retried attempt runs the same statements and the checker can render the check query
 //! of any transaction after the run. Every connection first `USE`s the run's schema, so
 //! names the statements write literally land in it (a campaign gives each run its own).
 
-use crate::lake::LAKE_ALIAS;
-use crate::scenario::{SqlSpec, WorkloadSpec};
+use super::SqlSpec;
+use crate::util::lake_table::LAKE_ALIAS;
+use crate::workload::WorkloadSpec;
 use md5::{Digest, Md5};
 
 pub struct SqlWorkload {
@@ -49,7 +50,7 @@ impl Values {
 
     pub fn render(&self, template: &str) -> String {
         let keys = || {
-            super::upsert::keys_of(&self.run_id, self.writer, self.txn, self.keys, self.per_txn)
+            crate::workload::upsert::keys_of(&self.run_id, self.writer, self.txn, self.keys, self.per_txn)
                 .iter()
                 .map(|k| k.to_string())
                 .collect::<Vec<_>>()
@@ -202,19 +203,8 @@ mod tests {
     #[test]
     fn set_up_creates_and_uses_a_schema_of_its_own_and_main_only_when_asked() {
         let sql = Some(SqlSpec::new(vec!["SELECT 1".into()]));
-        let kind = crate::scenario::WorkloadKind::Sql;
-        let mut spec = WorkloadSpec {
-            kind,
-            batch_rows: 3,
-            payload_bytes: 0,
-            keys: 20,
-            seed: false,
-            counter: None,
-            bank: None,
-            delete: None,
-            sql,
-            upsert: None,
-        };
+        let mut spec = WorkloadSpec::new(crate::workload::kind("sql").unwrap(), 3, 0);
+        (spec.keys, spec.sql) = (20, sql);
         assert_eq!(SqlWorkload::new(&spec, "t").setup_sql("r"), None);
         spec.sql.as_mut().unwrap().setup = Some("CREATE TABLE {table}_{run} (a INT)".into());
         assert_eq!(

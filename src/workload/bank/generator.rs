@@ -6,9 +6,10 @@
 //! balance may ever go negative. Source, destination and amount follow from (run, writer,
 //! transaction) alone.
 
-use super::keyed;
-use crate::lake::table::qualified;
-use crate::scenario::{BankSpec, WorkloadSpec};
+use super::BankSpec;
+use crate::util::lake_table::qualified;
+use crate::workload::keyed;
+use crate::workload::WorkloadSpec;
 use md5::{Digest, Md5};
 
 pub struct BankWorkload {

@@ -3,8 +3,8 @@
 //! values, so the checker can recompute it: a row that moved to another transaction, or
 //! whose payload changed, no longer matches.
 
-use crate::lake::table::qualified;
-use crate::scenario::WorkloadSpec;
+use crate::util::lake_table::qualified;
+use crate::workload::WorkloadSpec;
 use md5::{Digest, Md5};
 use std::fmt::Write;
 
