@@ -8,6 +8,7 @@ use crate::environment::EnvFile;
 use crate::lake::{self, LakeTarget};
 use crate::scenario::ChecksSpec;
 use crate::util::deadline::run_with_deadline;
+use crate::util::LockExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ pub fn run_within(request: CheckRequest, limit: Duration) -> Vec<CheckResult> {
         run_all_into(&ctx, &sink);
         Ok(())
     });
-    let finished = done.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let finished = done.locked().clone();
     match outcome {
         Ok(()) => finished,
         Err(e) => fill_missing(finished, CheckStatus::Error, &format!("{e:#}")),

@@ -29,6 +29,7 @@ pub mod writer_sessions;
 
 pub use context::{CheckContext, RunFacts, RunRecord};
 
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -280,7 +281,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
 pub fn run_all_into(ctx: &CheckContext, done: &std::sync::Mutex<Vec<CheckResult>>) {
     for check in all() {
         let result = run_one(check.as_ref(), ctx).unwrap_or_else(|e| failed_to_run(check.name(), &format!("{e:#}")));
-        done.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+        done.locked().push(result);
     }
 }
 

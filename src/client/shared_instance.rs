@@ -5,6 +5,7 @@
 
 use crate::fleet::WriterShared;
 use crate::lake;
+use crate::util::LockExt;
 use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -22,7 +23,7 @@ static INSTANCES: Mutex<BTreeMap<String, Held>> = Mutex::new(BTreeMap::new());
 /// A writer that got one must call [`release`] once when it is done with it.
 pub fn connect(shared: &WriterShared, app: &str) -> anyhow::Result<Connection> {
     // Held while the first writer attaches: the others have nothing to clone until then.
-    let mut all = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut all = INSTANCES.locked();
     if !all.contains_key(&shared.run_id) {
         let conn = lake::open_with(
             &shared.target,
@@ -48,7 +49,7 @@ pub fn connect(shared: &WriterShared, app: &str) -> anyhow::Result<Connection> {
 
 /// This writer is done with the shared instance; the last one closes it.
 pub fn release(run_id: &str) {
-    let mut all = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut all = INSTANCES.locked();
     if let Some(held) = all.get_mut(run_id) {
         held.users = held.users.saturating_sub(1);
         if held.users == 0 {

@@ -11,6 +11,7 @@ use crate::history::tag::{self, CommitTag, Resolution, TagKey};
 use crate::history::{ErrorClass, Event, OpOutcome, Outcome};
 use crate::lake;
 use crate::scenario::{ActorKind, Cleanup, InstanceMode, StopCondition};
+use crate::util::LockExt;
 use duckdb::Connection;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -52,7 +53,7 @@ pub fn run(shared: &WriterShared, id: u32) {
         }
     };
     slot.setup().took = Some(started.elapsed());
-    *slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.interrupt_handle());
+    *slot.interrupt.locked() = Some(conn.interrupt_handle());
     slot.status.enter(Step::Ready);
     shared.ready.fetch_add(1, Ordering::AcqRel);
     while !shared.go.load(Ordering::Acquire) && !shared.aborted() {
@@ -75,7 +76,7 @@ pub fn run(shared: &WriterShared, id: u32) {
     }
     // Dropping the instance closes its catalog sessions before we report Done, so the
     // session checks see only what DuckDB failed to close.
-    slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()).take();
+    slot.interrupt.locked().take();
     drop(w);
     if shared.scenario.client.instance == InstanceMode::Shared {
         super::shared_instance::release(&shared.run_id);

@@ -8,6 +8,7 @@
 use super::protocol::{Control, WriterSpec};
 use super::{spawn, Ended, Fleet, Step, WriterShared};
 use crate::history::Event;
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
@@ -103,7 +104,7 @@ impl ProcessFleet {
     }
 
     fn child(&self, i: usize) -> std::sync::MutexGuard<'_, Child> {
-        self.children[i].lock().unwrap_or_else(|p| p.into_inner())
+        self.children[i].locked()
     }
 
     fn tell_all(&self, line: &str) {
@@ -153,7 +154,7 @@ impl super::Restarter for ProcessFleet {
         *child = self
             .spawner
             .spawn(id, self.spawner.next_txn[i].load(Ordering::Acquire))?;
-        if let Some(go) = self.go_line.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        if let Some(go) = self.go_line.locked().clone() {
             child.tell(&go);
         }
         if self.stop_sent.load(Ordering::Acquire) {
@@ -206,7 +207,7 @@ impl Spawner {
             pid,
             shared: shared.clone(),
             crashes: self.crashes.clone(),
-            ended: self.ended.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            ended: self.ended.locked().clone(),
             flags: flags.clone(),
         };
         std::thread::spawn(move || {
@@ -265,19 +266,16 @@ impl Waiter {
         let (id, pid) = (self.id, self.pid);
         let slot = self.shared.slot(id);
         if !self.flags.killed_by_us.load(Ordering::Acquire) && exit.abnormal() {
-            self.crashes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(WriterCrash {
-                    writer: id,
-                    pid,
-                    signal: exit.signal,
-                    exit_code: exit.code,
-                    at: self.shared.history.now(),
-                    step: slot.status.step(),
-                    stderr_tail: spawn::tail_of(tail),
-                    expected: false,
-                });
+            self.crashes.locked().push(WriterCrash {
+                writer: id,
+                pid,
+                signal: exit.signal,
+                exit_code: exit.code,
+                at: self.shared.history.now(),
+                step: slot.status.step(),
+                stderr_tail: spawn::tail_of(tail),
+                expected: false,
+            });
         }
         let replacing = self.flags.replaced.load(Ordering::Acquire);
         self.flags.alive.store(false, Ordering::Release);
@@ -346,7 +344,7 @@ pub(super) fn handle_line(
                 slot.status.enter(step);
             }
             slot.status.set_txn(txn, attempt);
-            let mut all = counters.lock().unwrap_or_else(|p| p.into_inner());
+            let mut all = counters.locked();
             all[(id - shared.first_writer) as usize] = [commits, failed, indeterminate, retries];
             let sum = |k: usize| all.iter().map(|c| c[k]).sum::<u64>();
             let l = &shared.live;
@@ -380,7 +378,7 @@ impl Fleet for ProcessFleet {
             .origin_monotonic()
             .unwrap_or_else(crate::history::recorder::monotonic_ns);
         let line = format!("go {zero}");
-        *self.go_line.lock().unwrap_or_else(|p| p.into_inner()) = Some(line.clone());
+        *self.go_line.locked() = Some(line.clone());
         self.tell_all(&line);
     }
 
@@ -392,7 +390,7 @@ impl Fleet for ProcessFleet {
     /// First call: ask every child to abort. A later call, once the grace period is over:
     /// kill those still alive.
     fn abort(&self) {
-        let mut sent = self.abort_sent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sent = self.abort_sent.locked();
         match *sent {
             None => {
                 *sent = Some(Instant::now());
@@ -404,14 +402,11 @@ impl Fleet for ProcessFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        self.ended
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .wait(timeout, self.size())
+        self.ended.locked().wait(timeout, self.size())
     }
 
     fn crashes(&self) -> Vec<WriterCrash> {
-        self.spawner.crashes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.spawner.crashes.locked().clone()
     }
 
     fn pids(&self) -> Vec<i32> {

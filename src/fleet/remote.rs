@@ -14,6 +14,7 @@
 use super::processes::{handle_line, WriterCrash};
 use super::protocol::{FromWorker, ToWorker};
 use super::{Ended, Fleet, Step, WriterShared};
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -137,7 +138,7 @@ impl RemoteFleet {
 
 impl Inner {
     fn lock_workers(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
-        self.workers.lock().unwrap_or_else(|p| p.into_inner())
+        self.workers.locked()
     }
 
     fn joined(&self) -> u32 {
@@ -342,9 +343,9 @@ impl Inner {
             return;
         }
         if let Some(c) = crash {
-            self.crashes.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+            self.crashes.locked().push(c);
         }
-        let _ = self.ended.lock().unwrap_or_else(|p| p.into_inner()).send(());
+        let _ = self.ended.locked().send(());
     }
 
     /// A writer process on a worker ended: as the process fleet judges a local one.
@@ -384,7 +385,7 @@ impl Inner {
     /// Worker `index` is gone: its writers that had not ended end now, as crashes, and
     /// their catalog sessions are terminated so nothing of theirs commits later.
     fn lose(&self, index: u32, reason: &str) {
-        let expected = self.expected.lock().unwrap_or_else(|p| p.into_inner()).contains(&index);
+        let expected = self.expected.locked().contains(&index);
         let (info, stream) = {
             let mut workers = self.lock_workers();
             let Some(c) = workers.get_mut(index as usize) else {
@@ -506,11 +507,7 @@ impl Workers for RemoteFleet {
     }
 
     fn expect_loss(&self, index: u32) {
-        self.inner
-            .expected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(index);
+        self.inner.expected.locked().push(index);
     }
 }
 
@@ -539,7 +536,7 @@ impl Fleet for RemoteFleet {
     /// cut the connections (a worker then aborts and ends its writers itself).
     fn abort(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        let mut sent = self.abort_sent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sent = self.abort_sent.locked();
         match *sent {
             None => {
                 *sent = Some(Instant::now());
@@ -555,14 +552,11 @@ impl Fleet for RemoteFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        self.ended
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .wait(timeout, self.size())
+        self.ended.locked().wait(timeout, self.size())
     }
 
     fn crashes(&self) -> Vec<WriterCrash> {
-        self.inner.crashes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner.crashes.locked().clone()
     }
 }
 

@@ -5,6 +5,7 @@ use crate::history::Recorder;
 use crate::lake::LakeTarget;
 use crate::metrics::LockSamples;
 use crate::scenario::Scenario;
+use crate::util::LockExt;
 use duckdb::InterruptHandle;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -93,7 +94,7 @@ impl WriterShared {
         self.stop.store(true, Ordering::Release);
         self.abort.store(true, Ordering::Release);
         for slot in &self.writers {
-            if let Some(handle) = slot.interrupt.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(handle) = slot.interrupt.locked().as_ref() {
                 handle.interrupt();
             }
         }
@@ -145,6 +146,6 @@ impl WriterSlot {
     }
 
     pub fn setup(&self) -> MutexGuard<'_, WriterSetup> {
-        self.setup.lock().unwrap_or_else(|p| p.into_inner())
+        self.setup.locked()
     }
 }

@@ -3,6 +3,7 @@
 //! process fleet and a remote worker, so both start and describe their children the same way.
 
 use super::protocol::WriterSpec;
+use crate::util::LockExt;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -60,7 +61,7 @@ fn keep_stderr_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<VecDeque<Str
     let keep = tail.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut t = keep.lock().unwrap_or_else(|p| p.into_inner());
+            let mut t = keep.locked();
             if t.len() == STDERR_LINES_KEPT {
                 t.pop_front();
             }
@@ -102,5 +103,5 @@ impl Exit {
 
 /// The last stderr lines kept so far.
 pub fn tail_of(tail: &Mutex<VecDeque<String>>) -> Vec<String> {
-    tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    tail.locked().iter().cloned().collect()
 }

@@ -3,6 +3,7 @@
 //! with its own DuckDB instance, all in this process.
 
 use super::{Ended, Fleet, Step, WriterShared};
+use crate::util::LockExt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,9 +76,6 @@ impl Fleet for ThreadFleet {
     }
 
     fn wait_ended(&self, timeout: Duration) -> usize {
-        self.ended
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .wait(timeout, self.size())
+        self.ended.locked().wait(timeout, self.size())
     }
 }

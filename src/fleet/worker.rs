@@ -10,6 +10,7 @@
 use super::protocol::{FromWorker, ToWorker, WriterSpec};
 use super::spawn;
 use crate::lake::{ExtensionSource, LakeTarget};
+use crate::util::LockExt;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -50,12 +51,7 @@ impl Outbox {
             return false;
         }
         let line = serde_json::to_string(msg).expect("worker messages serialize") + "\n";
-        let ok = self
-            .stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write_all(line.as_bytes())
-            .is_ok();
+        let ok = self.stream.locked().write_all(line.as_bytes()).is_ok();
         if !ok {
             self.broken.store(true, Ordering::Release);
         }
@@ -218,7 +214,7 @@ struct Children {
 impl Children {
     fn tell_all(&self, line: &str) {
         for stdin in &self.stdins {
-            if let Some(s) = stdin.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            if let Some(s) = stdin.locked().as_mut() {
                 let _ = writeln!(s, "{line}").and_then(|_| s.flush());
             }
         }
@@ -228,7 +224,7 @@ impl Children {
     /// process dies first.
     fn close_all(&self) {
         for stdin in &self.stdins {
-            stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
+            stdin.locked().take();
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::monitor::snapshot;
 use crate::nemesis::{Nemeses, NemesisLog};
 use crate::scenario::{StopCondition, WriterMode};
 use crate::util::interrupt;
+use crate::util::LockExt;
 use crate::verdict::Ending;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -168,7 +169,7 @@ struct Started {
 }
 
 fn start_fleet(shared: &Arc<WriterShared>, services: &Services, deadline_at: Instant) -> anyhow::Result<Started> {
-    let remote = services.remote.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let remote = services.remote.locked().take();
     Ok(match (remote, shared.scenario.run.mode) {
         (Some((opts, listener)), _) => {
             // Workers that have not joined two seconds before the deadline never will in time.
