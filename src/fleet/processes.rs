@@ -199,6 +199,7 @@ impl Spawner {
             scenario: (*shared.scenario).clone(),
             target: (*shared.target).clone(),
             first_txn,
+            harness_postgres: Some(shared.resolver.endpoint().clone()),
         };
         writeln!(stdin, "{}", serde_json::to_string(&spec)?)?;
         stdin.flush()?;

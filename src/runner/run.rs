@@ -86,10 +86,20 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         &run_id,
         scenario.run.writers,
     )?);
+    let proxies = start_proxies(&scenario, &env.endpoints, &history, opts.remote.is_some())?;
+    // The writers reach their services through the proxies; set-up, the monitor, the
+    // resolver and the checks keep `target`, direct.
+    let writer_target = match &proxies {
+        Some(p) => Arc::new(LakeTarget {
+            env: p.route(&target.env),
+            ..(*target).clone()
+        }),
+        None => target.clone(),
+    };
     let shared = Arc::new(WriterShared::new(Members {
         run_id: run_id.clone(),
         scenario: scenario.clone(),
-        target: target.clone(),
+        target: writer_target,
         history: history.clone(),
         resolver: catalog.clone(),
         first: 0,
@@ -108,6 +118,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         service_handles,
         containers,
         remote: std::sync::Mutex::new(remote),
+        proxies,
     };
     let mut record = RunRecord {
         run_id: run_id.clone(),
@@ -148,7 +159,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         .as_secs_f64();
     let watch_summary = watch.finish();
 
-    let (checks, checks_note) = after_writing(&shared, &catalog, &env, &mut record, &writing, &run_dir);
+    let (checks, checks_note) = after_writing(&shared, &target, &catalog, &env, &mut record, &writing, &run_dir);
     let mut writing = writing;
     if interrupt::is_interrupted() && writing.ending == Ending::Completed {
         // Ctrl-C during the checks: the run is reported as interrupted (exit 130), with the
@@ -220,6 +231,7 @@ fn stuck_in_setup(shared: &WriterShared, services: &Services) -> Writing {
 /// save the facts, and run the checks (after a hang or an interrupt too, for less time).
 fn after_writing(
     shared: &WriterShared,
+    target: &Arc<LakeTarget>,
     session: &Session,
     env: &crate::environment::Environment,
     record: &mut RunRecord,
@@ -285,7 +297,7 @@ fn after_writing(
         // ended (checked above): no commit can still land. No rollback counter to read.
         (
             Some("every writer has ended (a file catalog commits inside the writer's own process)"),
-            tagged_in_file_catalog(&shared.target, &shared.run_id),
+            tagged_in_file_catalog(target, &shared.run_id),
         )
     };
     let mut events = history::recorder::load(shared.history.path()).unwrap_or_default();
@@ -314,12 +326,13 @@ fn after_writing(
         txns: history::transaction::fold(&events),
         actor_events: events.iter().filter(|e| e.is_actor()).cloned().collect(),
     };
-    let checks = run_checks(shared, catalog, env, facts, limit);
+    let checks = run_checks(shared, target, catalog, env, facts, limit);
     (checks, note)
 }
 
 fn run_checks(
     shared: &WriterShared,
+    target: &Arc<LakeTarget>,
     catalog: &Arc<tokio_postgres::Client>,
     env: &crate::environment::Environment,
     facts: RunFacts,
@@ -328,7 +341,7 @@ fn run_checks(
     let prefix = ids::session_prefix(&shared.run_id);
     checker::bounded::run_within(
         checker::bounded::CheckRequest {
-            target: shared.target.clone(),
+            target: target.clone(),
             catalog: catalog.clone(),
             endpoints: env.endpoints.clone(),
             table: shared.scenario.lake.table.clone(),
@@ -343,6 +356,31 @@ fn run_checks(
         },
         limit,
     )
+}
+
+/// The fault proxies, when a scheduled fault acts on the wire; none otherwise, and the
+/// writers then reach their services directly.
+fn start_proxies(
+    scenario: &scenario::Scenario,
+    endpoints: &crate::environment::EnvFile,
+    history: &Arc<Recorder>,
+    remote: bool,
+) -> anyhow::Result<Option<Arc<crate::proxy::Proxies>>> {
+    let (catalog, s3) = crate::nemesis::proxy_faults::services_needed(&scenario.nemesis);
+    if !catalog && !s3 {
+        return Ok(None);
+    }
+    if remote {
+        return Err(crate::error::bad_input(
+            "the scenario has a fault the harness's fault proxy carries out (latency, partition, reset, \
+            bandwidth, lost_ack, slow_upload, failed_upload), but --coordinate runs the writers on other hosts, \
+            which do not reach the services through this machine's proxy. Run it without --coordinate, or \
+            use latency with mechanism = \"netem\".",
+        ));
+    }
+    Ok(Some(Arc::new(crate::proxy::Proxies::start(
+        endpoints, catalog, s3, history,
+    )?)))
 }
 
 /// The coordinator's listening socket, after checking the run can be split as asked.

@@ -63,6 +63,9 @@ pub struct Services<'a> {
     /// `--coordinate`: the workers' options and the socket they join on (taken when the
     /// writers start).
     pub remote: std::sync::Mutex<Option<(RemoteOptions, std::net::TcpListener)>>,
+    /// The fault proxies the writers reach their services through, when a fault on the
+    /// wire is scheduled.
+    pub proxies: Option<Arc<crate::proxy::Proxies>>,
 }
 
 /// The runner's side of the supervisor's moments.
@@ -138,6 +141,7 @@ impl Hooks for RunHooks<'_> {
             &self.services.containers,
             self.restarter.clone(),
             self.workers.clone(),
+            self.services.proxies.clone(),
         ));
         origin
     }
