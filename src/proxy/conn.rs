@@ -62,8 +62,9 @@ impl Ctx {
             let at = self.state.now();
             let _ = writeln!(
                 t.lock().unwrap_or_else(|p| p.into_inner()),
-                "{at:.4} c{} {}",
+                "{at:.4} c{} {} {}",
                 self.conn,
+                self.peer,
                 line()
             );
         }
