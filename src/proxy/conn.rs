@@ -296,15 +296,8 @@ impl Pump {
                 _ = self.cond.changed() => {}
                 _ = self.ctx.injected.notified(), if self.to_client => return self.answer_instead().await,
                 _ = tokio::time::sleep_until(due.unwrap_or(far)), if due.is_some() => {
-                    let Some((_, data)) = outbox.queue.pop_front() else { continue };
-                    outbox.bytes -= data.len();
-                    if self.to.write_all(&data).await.is_err() {
-                        self.ctx.state.cut(self.ctx.conn);
+                    if !self.deliver_front(&mut outbox, rate).await {
                         return self.cut_now();
-                    }
-                    if let Some(r) = rate {
-                        let pace = Duration::from_secs_f64(data.len() as f64 / r as f64);
-                        outbox.next_free = Instant::now() + pace;
                     }
                 }
                 r = self.from.read(&mut buf), if !eof && outbox.bytes < OUTBOX_LIMIT => match r {
@@ -319,6 +312,13 @@ impl Pump {
                                 Out::Discard => discard = true,
                             }
                         }
+                        // Due already: delivered at once, since tokio's timer would round the
+                        // wait up to its next millisecond tick, on every round trip.
+                        while !stalled && outbox.due().is_some_and(|d| d <= Instant::now()) {
+                            if !self.deliver_front(&mut outbox, rate).await {
+                                return self.cut_now();
+                            }
+                        }
                     }
                 },
             }
@@ -327,6 +327,22 @@ impl Pump {
                 return;
             }
         }
+    }
+
+    /// Writes the first chunk waiting; false (the connection is being cut) if that failed.
+    async fn deliver_front(&mut self, outbox: &mut Outbox, rate: Option<u64>) -> bool {
+        let Some((_, data)) = outbox.queue.pop_front() else {
+            return true;
+        };
+        outbox.bytes -= data.len();
+        if self.to.write_all(&data).await.is_err() {
+            self.ctx.state.cut(self.ctx.conn);
+            return false;
+        }
+        if let Some(r) = rate {
+            outbox.next_free = Instant::now() + Duration::from_secs_f64(data.len() as f64 / r as f64);
+        }
+        true
     }
 
     /// The delay for a chunk just read, and a record for each condition acting on it.

@@ -366,7 +366,11 @@ fn start_proxies(
     history: &Arc<Recorder>,
     remote: bool,
 ) -> anyhow::Result<Option<Arc<crate::proxy::Proxies>>> {
-    let (catalog, s3) = crate::nemesis::proxy_faults::services_needed(&scenario.nemesis);
+    let (mut catalog, mut s3) = crate::nemesis::proxy_faults::services_needed(&scenario.nemesis);
+    if std::env::var_os("DUCKLAKE_STRESS_PROXY").is_some_and(|v| v == "always") {
+        // Every service through the proxy without a fault: what the proxy costs, and its trace.
+        (catalog, s3) = (true, scenario.lake.data == scenario::DataStore::S3);
+    }
     if !catalog && !s3 {
         return Ok(None);
     }
