@@ -279,3 +279,48 @@ pub(super) fn fits_run(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    fn parse(nemesis: &str, data: &str) -> anyhow::Result<crate::scenario::Scenario> {
+        let text = format!(
+            "name = \"t\"\n[run]\nwriters = 2\nduration = \"5s\"\n[lake]\ndata = \"{data}\"\n[[nemesis]]\n{nemesis}\n"
+        );
+        super::super::parse_str(&text, "t.toml")
+    }
+
+    fn refused(nemesis: &str, data: &str, words: &str) {
+        let e = format!("{:#}", parse(nemesis, data).expect_err(nemesis));
+        assert!(e.contains(words), "{nemesis}: {e}");
+    }
+
+    #[test]
+    fn proxy_faults_take_their_keys_and_imply_their_service() {
+        let s = parse("kind = \"lost_ack\"\ncount = 5\nfraction = 0.5\nwriter = 1", "s3").unwrap();
+        let n = &s.nemesis[0];
+        assert_eq!((n.count, n.fraction, n.writer), (Some(5), Some(0.5), Some(1)));
+        assert_eq!(n.target, Some(crate::scenario::LatencyTarget::Catalog));
+        let s = parse("kind = \"partition\"\nservice = \"s3\"\nhold = \"3s\"", "s3").unwrap();
+        assert_eq!(s.nemesis[0].target, Some(crate::scenario::LatencyTarget::S3));
+        let s = parse(
+            "kind = \"latency\"\ntarget = \"catalog\"\ndelay = \"5ms\"\nmechanism = \"proxy\"",
+            "s3",
+        );
+        assert_eq!(
+            s.unwrap().nemesis[0].mechanism,
+            Some(crate::scenario::LatencyMechanism::Proxy)
+        );
+    }
+
+    #[test]
+    fn proxy_faults_that_cannot_act_are_refused_with_the_key_named() {
+        refused("kind = \"lost_ack\"\ncount = 0", "s3", "nemesis.count");
+        refused("kind = \"failed_upload\"\nfraction = 1.5", "s3", "nemesis.fraction");
+        refused("kind = \"failed_upload\"", "local", "lake.data = \"local\"");
+        refused("kind = \"reset\"\ntarget = \"s3\"\nwriter = 0", "s3", "nemesis.writer");
+        refused("kind = \"lost_ack\"\nwriter = 2", "s3", "writers 0 to 1");
+        refused("kind = \"partition\"", "s3", "nemesis.target");
+        refused("kind = \"slow_upload\"", "s3", "nemesis.delay");
+        refused("kind = \"lost_ack\"\ndelay = \"1s\"", "s3", "does not apply");
+    }
+}
