@@ -152,3 +152,26 @@ fn an_upload_refused_with_503_fails_its_transaction_whole() {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
 }
+
+/// Writer processes reach the catalog through the proxy too, and `writer` picks one.
+#[test]
+fn lost_acks_for_one_writer_process_hit_that_writer_only() {
+    let dir = tempdir();
+    let ran = run(
+        &repo().join("scenarios/lost-ack-proxy.toml"),
+        dir.path(),
+        &["--set", "run.mode=process", "--set", "nemesis.0.writer=1"],
+    );
+    let r = ran.report();
+    let (n, acted) = proxy_fault(&r);
+    assert_eq!(acted, 5, "{n}\n{}", ran.explain());
+    for a in n["proxy"]["actions"].as_array().unwrap() {
+        assert!(
+            a["peer"].as_str().unwrap().ends_with("/w1"),
+            "another writer was hit: {a}"
+        );
+    }
+    let t = &r["totals"];
+    assert!(t["resolved_committed"].as_u64().unwrap() >= acted, "{t}");
+    assert_eq!(t["unresolved"], 0, "{t}");
+}
