@@ -352,6 +352,19 @@ impl Nemeses {
         }
     }
 
+    /// The faults started and not yet ended, each as "kind on target (since N s)".
+    pub fn in_force(&self) -> Vec<String> {
+        self.logs
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+            .filter(|l| l.ended_at_seconds.is_none())
+            .filter_map(|l| {
+                let since = l.started_at_seconds?;
+                Some(format!("{} on {} (since {since:.1} s)", l.kind, l.target))
+            })
+            .collect()
+    }
+
     /// Ends every fault (releasing its locks) and returns what each did.
     pub fn finish(self) -> Vec<NemesisLog> {
         let _ = self.stop.send(true);

@@ -111,10 +111,18 @@ impl RunHooks<'_> {
                 now - self.completed.1,
                 humantime::format_duration(s.scenario.run.stall_after)
             );
+            let mut diagnosis = diagnose(s, self.services, &reason);
+            // Postgres cannot see a fault on the wire (its sessions just look idle): name it.
+            let faults = self.nemeses.as_ref().map(Nemeses::in_force).unwrap_or_default();
+            if !faults.is_empty() {
+                diagnosis
+                    .summary
+                    .push_str(&format!(" Faults in force: {}.", faults.join("; ")));
+            }
             self.stalls.push(Stall {
                 from: self.completed.1,
                 until: None,
-                diagnosis: diagnose(s, self.services, &reason),
+                diagnosis,
             });
         }
     }
