@@ -93,6 +93,16 @@ fn a_partitioned_catalog_stalls_the_writers_and_the_run_recovers() {
         "no commit after the heal at {healed:.1} s: {}",
         r["timeline"]
     );
+    // 3 s without traffic is longer than stall_after (2 s): a stall, whose diagnosis names
+    // the partition (Postgres alone shows idle sessions).
+    let stall = r["stalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["from"].as_f64().unwrap() <= healed)
+        .unwrap_or_else(|| panic!("the partition stalled nothing: {}", r["stalls"]));
+    let summary = stall["diagnosis"]["summary"].as_str().unwrap();
+    assert!(summary.contains("Faults in force: Partition"), "{summary}");
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
     for c in &judging_checks(&r) {
         assert_eq!(
