@@ -120,6 +120,10 @@ fn commit_seer(ctx: Arc<Ctx>) -> impl FnMut(&[u8]) -> Vec<Out> {
                 });
             }
             wrote |= m.writes();
+            if m.typ == b'Q' && m.text().trim().eq_ignore_ascii_case("ROLLBACK") {
+                // A lost race ends its catalog transaction: the next one starts clean.
+                wrote = false;
+            }
             if m.commits() {
                 if wrote {
                     if let Some((id, _)) = ctx.state.claim(|k| *k == TriggerKind::LostAck, ctx.writer) {
