@@ -86,16 +86,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<RunOutcome> {
         &run_id,
         scenario.run.writers,
     )?);
-    let proxies = start_proxies(&scenario, &env.endpoints, &history, opts.remote.is_some())?;
-    // The writers reach their services through the proxies; set-up, the monitor, the
-    // resolver and the checks keep `target`, direct.
-    let writer_target = match &proxies {
-        Some(p) => Arc::new(LakeTarget {
-            env: p.route(&target.env),
-            ..(*target).clone()
-        }),
-        None => target.clone(),
-    };
+    // The writers reach their services through the fault proxies, if any; set-up, the
+    // monitor, the resolver and the checks keep `target`, direct.
+    let (proxies, writer_target) = start_proxies(&scenario, &target, &env.endpoints, &history, opts.remote.is_some())?;
     let shared = Arc::new(WriterShared::new(Members {
         run_id: run_id.clone(),
         scenario: scenario.clone(),
@@ -360,19 +353,21 @@ fn run_checks(
 
 /// The fault proxies, when a scheduled fault acts on the wire; none otherwise, and the
 /// writers then reach their services directly.
+/// Returns them and the lake target the writers use (routed through them, or `target`).
 fn start_proxies(
     scenario: &scenario::Scenario,
+    target: &Arc<LakeTarget>,
     endpoints: &crate::environment::EnvFile,
     history: &Arc<Recorder>,
     remote: bool,
-) -> anyhow::Result<Option<Arc<crate::proxy::Proxies>>> {
+) -> anyhow::Result<(Option<Arc<crate::proxy::Proxies>>, Arc<LakeTarget>)> {
     let (mut catalog, mut s3) = crate::nemesis::proxy_faults::services_needed(&scenario.nemesis);
     if std::env::var_os("DUCKLAKE_STRESS_PROXY").is_some_and(|v| v == "always") {
         // Every service through the proxy without a fault: what the proxy costs, and its trace.
         (catalog, s3) = (true, scenario.lake.data == scenario::DataStore::S3);
     }
     if !catalog && !s3 {
-        return Ok(None);
+        return Ok((None, target.clone()));
     }
     if remote {
         return Err(crate::error::bad_input(
@@ -382,9 +377,12 @@ fn start_proxies(
             use latency with mechanism = \"netem\".",
         ));
     }
-    Ok(Some(Arc::new(crate::proxy::Proxies::start(
-        endpoints, catalog, s3, history,
-    )?)))
+    let proxies = crate::proxy::Proxies::start(endpoints, catalog, s3, history)?;
+    let routed = Arc::new(LakeTarget {
+        env: proxies.route(&target.env),
+        ..(**target).clone()
+    });
+    Ok((Some(Arc::new(proxies)), routed))
 }
 
 /// The coordinator's listening socket, after checking the run can be split as asked.
