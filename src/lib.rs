@@ -8,6 +8,7 @@
 //! - `environment/` provisioning or reaching Postgres and the S3 server, the harness's own sessions
 //! - `lake/`        DuckDB instances attached to the lake (extensions, secret, ATTACH)
 //! - `history/`     the run's invoke/complete entries, commit tags, unknown outcomes
+//! - `proxy/`       the fault proxy between the writers and their services (faults on the wire)
 //! - `metrics/`     latencies, throughput, fairness, timeline, computed from the history
 //! - `workload/`    what writers write
 //! - `fleet/`       the writers as a group (`Fleet` trait, threads), shared state, each one's step
@@ -41,6 +42,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod nemesis;
 pub mod parameter;
+pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod runtime;

@@ -72,6 +72,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// Where this session connects.
+    pub fn endpoint(&self) -> &PgEndpoint {
+        &self.pg
+    }
+
     pub async fn open(pg: &PgEndpoint, application_name: &str) -> anyhow::Result<Self> {
         let client = connect(pg, None, application_name).await?;
         Ok(Session {

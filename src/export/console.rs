@@ -358,5 +358,6 @@ fn nemesis_details(n: &crate::nemesis::NemesisLog) -> String {
     if let Some(rule) = &n.rule {
         parts.push(rule.clone());
     }
+    parts.extend(n.mechanism_summary());
     parts.iter().map(|p| format!(", {p}")).collect()
 }

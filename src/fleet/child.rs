@@ -39,7 +39,7 @@ pub fn main(write: fn(&WriterShared, u32)) -> anyhow::Result<i32> {
         spec.writer
     );
     let resolver = crate::runtime::block_on(crate::environment::pg::Session::open(
-        &spec.target.env.postgres,
+        spec.harness_postgres.as_ref().unwrap_or(&spec.target.env.postgres),
         &resolver_app,
     ))?;
     let shared = Arc::new(WriterShared::new(Members {

@@ -184,6 +184,7 @@ impl Spawner {
             scenario: (*shared.scenario).clone(),
             target: (*shared.target).clone(),
             first_txn,
+            harness_postgres: Some(shared.resolver.endpoint().clone()),
         };
         let spawn::WriterProcess {
             mut child,

@@ -18,6 +18,10 @@ pub struct WriterSpec {
     /// The first transaction number (a restarted writer goes on where the killed one was).
     #[serde(default)]
     pub first_txn: u64,
+    /// The catalog as the harness reaches it, for the process's resolver session, when
+    /// `target` routes the writer through the fault proxy (faults never blind the resolver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_postgres: Option<crate::environment::PgEndpoint>,
 }
 
 /// A control line from a writer process.

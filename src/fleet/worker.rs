@@ -99,6 +99,7 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
             scenario: (*scenario).clone(),
             target: target.clone(),
             first_txn: 0,
+            harness_postgres: None,
         };
         stdins.push(spawn_writer(spec, out.clone(), ended_tx.clone())?);
     }

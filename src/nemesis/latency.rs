@@ -1,12 +1,13 @@
 //! Added network delay between the writers and the catalog or the object store, with the
-//! kernel's own tool, `tc netem`, rather than a home-made proxy: an `htb` qdisc on the
+//! fault proxy (`mechanism = "proxy"`, see `proxy_faults`) or the kernel's own tool,
+//! `tc netem` (`mechanism = "netem"`; the default where it works): an `htb` qdisc on the
 //! loopback device with one class that netem delays, and two u32 filters sending packets
 //! to or from the service's port into it. Everything else on the loopback device
 //! keeps its speed. Needs root (CAP_NET_ADMIN) and services on this machine; the rule is
 //! removed when the fault ends, also when the run ends first.
 
 use super::Fault;
-use crate::scenario::{LatencyTarget, NemesisSpec};
+use crate::scenario::{LatencyMechanism, LatencyTarget, NemesisSpec};
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,29 +29,26 @@ pub fn describe(spec: &NemesisSpec) -> String {
     format!("{delay}{jitter} each way to and from {to}")
 }
 
+/// Through netem or the fault proxy (`mechanism`); without one, netem where it works,
+/// else the proxy, and the report says which acted.
 pub async fn run(mut fault: Fault) {
     if !fault.sleep(fault.spec.after).await {
         return;
     }
-    let (host, port) = match endpoint(&fault) {
-        Ok(hp) => hp,
-        Err(e) => return fault.note(|l| l.error = Some(e)),
+    let netem_only = fault.spec.mechanism == Some(LatencyMechanism::Netem);
+    if fault.spec.mechanism == Some(LatencyMechanism::Proxy) || fault.spec.writer.is_some() {
+        return super::proxy_faults::run(fault, true).await;
+    }
+    let (port, rule) = match add_rule(&fault) {
+        Ok(added) => added,
+        Err(e) if netem_only => return fault.note(|l| l.error = Some(e)),
+        Err(e) => {
+            fault.note(|l| l.rule = Some(format!("none: {e}")));
+            return super::proxy_faults::run(fault, true).await;
+        }
     };
-    if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
-        return fault.note(|l| {
-            l.error = Some(format!(
-                "latency shapes the loopback device, but the target runs at \
-            {host}: it needs services on this machine (the native environment)"
-            ))
-        });
-    }
-    let delay = fault.spec.delay.unwrap_or(Duration::from_millis(20));
-    let rule = netem_args(delay, fault.spec.jitter);
-    if let Err(e) = add(port, &rule) {
-        let _ = remove();
-        return fault.note(|l| l.error = Some(e));
-    }
     fault.note(|l| {
+        l.mechanism = Some("netem".into());
         l.rule = Some(format!(
             "tc qdisc … dev {DEV} parent 1:20 netem {} (packets to or from port {port})",
             rule.join(" ")
@@ -67,6 +65,24 @@ pub async fn run(mut fault: Fault) {
         fault.note(|l| l.error = Some(e));
     }
     fault.mark(false);
+}
+
+/// Adds the netem rule for the fault's service: its port and netem arguments.
+fn add_rule(fault: &Fault) -> Result<(u16, Vec<String>), String> {
+    let (host, port) = endpoint(fault)?;
+    if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
+        return Err(format!(
+            "latency shapes the loopback device, but the target runs at {host}: it needs services on this machine \
+            (the native environment)"
+        ));
+    }
+    let delay = fault.spec.delay.unwrap_or(Duration::from_millis(20));
+    let rule = netem_args(delay, fault.spec.jitter);
+    if let Err(e) = add(port, &rule) {
+        let _ = remove();
+        return Err(e);
+    }
+    Ok((port, rule))
 }
 
 fn endpoint(fault: &Fault) -> Result<(String, u16), String> {

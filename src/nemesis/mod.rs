@@ -9,6 +9,7 @@ pub mod kill_writer;
 pub mod latency;
 pub mod lock_catalog_table;
 pub mod pause_service;
+pub mod proxy_faults;
 pub mod restart_service;
 pub mod terminate_writer_sessions;
 
@@ -49,6 +50,12 @@ pub struct NemesisLog {
     #[serde(default)]
     pub rule: Option<String>,
     pub error: Option<String>,
+    /// What acted: "netem" or "proxy" (for `latency` and the proxy faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<String>,
+    /// What the fault proxy did for this fault: how often it acted, on which connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<crate::proxy::FaultRecord>,
 }
 
 /// One stop and start of a service, on the run clock.
@@ -78,6 +85,18 @@ pub fn is_writer_process(pid: i32) -> bool {
 }
 
 impl NemesisLog {
+    /// Which mechanism acted and, for the fault proxy, how often and on how many connections.
+    pub fn mechanism_summary(&self) -> Option<String> {
+        let mechanism = self.mechanism.as_deref()?;
+        Some(match &self.proxy {
+            Some(p) => format!(
+                "through the {mechanism}: acted {} times on {} connections",
+                p.acted, p.connections
+            ),
+            None => format!("through {mechanism}"),
+        })
+    }
+
     /// Why this fault did not act (a run that was meant to suffer it proves nothing).
     pub fn idle_reason(&self) -> Option<String> {
         if let Some(e) = &self.error {
@@ -91,6 +110,12 @@ impl NemesisLog {
         }
         if self.kind == format!("{:?}", NemesisKind::KillWriter) && self.killed_pids.is_empty() {
             return Some("no writer process was killed".into());
+        }
+        if let Some(p) = self.proxy.as_ref().filter(|p| p.acted == 0) {
+            return Some(format!(
+                "the fault proxy ({}) found nothing to act on while the fault lasted",
+                p.proxy
+            ));
         }
         let restarting =
             [NemesisKind::RestartCatalog, NemesisKind::KillS3, NemesisKind::RestartS3].map(|k| format!("{k:?}"));
@@ -125,6 +150,8 @@ pub struct Fault {
     pub services: Vec<ServiceHandle>,
     /// The containers of `run --docker`, (service, id): paused with `docker pause` instead.
     pub containers: Vec<(&'static str, String)>,
+    /// The run's fault proxies, when a fault on the wire is scheduled.
+    pub proxies: Option<Arc<crate::proxy::Proxies>>,
     pub history: Arc<Recorder>,
     stopped: watch::Receiver<bool>,
     log: Arc<Mutex<NemesisLog>>,
@@ -205,6 +232,63 @@ impl Fault {
     }
 }
 
+/// What the fault acts on, for the report.
+fn describe_target(spec: &NemesisSpec, run_id: &str) -> String {
+    match spec.kind {
+        NemesisKind::LockCatalogTable => spec.table.clone(),
+        NemesisKind::TerminateWriterSessions => format!("ducklake-stress/{run_id}/w*"),
+        NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
+        NemesisKind::PauseCatalog => "the catalog's Postgres".to_string(),
+        NemesisKind::PauseS3 => "the S3 server".to_string(),
+        NemesisKind::RestartCatalog => format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase(),
+        NemesisKind::KillS3 | NemesisKind::RestartS3 => "the S3 server".to_string(),
+        NemesisKind::Latency if spec.mechanism == Some(crate::scenario::LatencyMechanism::Netem) => {
+            latency::describe(spec)
+        }
+        NemesisKind::DisconnectWorker => "the last remote worker to join".to_string(),
+        NemesisKind::IdleInTransactionTimeout => format!(
+            "idle_in_transaction_session_timeout = {}",
+            spec.timeout
+                .map(|t| humantime::format_duration(t).to_string())
+                .unwrap_or_default()
+        ),
+        NemesisKind::Latency
+        | NemesisKind::Partition
+        | NemesisKind::Reset
+        | NemesisKind::Bandwidth
+        | NemesisKind::LostAck
+        | NemesisKind::SlowUpload
+        | NemesisKind::FailedUpload => proxy_faults::describe(spec),
+    }
+}
+
+/// Runs one fault to its end.
+async fn dispatch(fault: Fault) {
+    match fault.spec.kind {
+        NemesisKind::LockCatalogTable => lock_catalog_table::run(fault).await,
+        NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
+        NemesisKind::CrashWriter => crash_writer::run(fault).await,
+        NemesisKind::KillWriter => kill_writer::run(fault).await,
+        NemesisKind::PauseCatalog | NemesisKind::PauseS3
+            if fault.services.is_empty() && !fault.containers.is_empty() =>
+        {
+            docker_pause::run(fault).await
+        }
+        NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
+        NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
+        NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,
+        NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 => restart_service::run(fault).await,
+        NemesisKind::Latency => latency::run(fault).await,
+        NemesisKind::DisconnectWorker => disconnect_worker::run(fault).await,
+        NemesisKind::Partition
+        | NemesisKind::Reset
+        | NemesisKind::Bandwidth
+        | NemesisKind::LostAck
+        | NemesisKind::SlowUpload
+        | NemesisKind::FailedUpload => proxy_faults::run(fault, false).await,
+    }
+}
+
 pub struct Nemeses {
     restarting: bool,
     logs: Vec<Arc<Mutex<NemesisLog>>>,
@@ -224,33 +308,15 @@ impl Nemeses {
         containers: &[(&'static str, String)],
         restarter: Option<Arc<dyn Restarter>>,
         workers: Option<Arc<dyn Workers>>,
+        proxies: Option<Arc<crate::proxy::Proxies>>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
         for spec in specs {
-            let target = match spec.kind {
-                NemesisKind::LockCatalogTable => spec.table.clone(),
-                NemesisKind::TerminateWriterSessions => format!("ducklake-stress/{run_id}/w*"),
-                NemesisKind::CrashWriter | NemesisKind::KillWriter => "a writer process".to_string(),
-                NemesisKind::PauseCatalog => "the catalog's Postgres".to_string(),
-                NemesisKind::PauseS3 => "the S3 server".to_string(),
-                NemesisKind::RestartCatalog => {
-                    format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase()
-                }
-                NemesisKind::KillS3 | NemesisKind::RestartS3 => "the S3 server".to_string(),
-                NemesisKind::Latency => latency::describe(spec),
-                NemesisKind::DisconnectWorker => "the last remote worker to join".to_string(),
-                NemesisKind::IdleInTransactionTimeout => format!(
-                    "idle_in_transaction_session_timeout = {}",
-                    spec.timeout
-                        .map(|t| humantime::format_duration(t).to_string())
-                        .unwrap_or_default()
-                ),
-            };
             let log = Arc::new(Mutex::new(NemesisLog {
                 kind: format!("{:?}", spec.kind),
-                target,
+                target: describe_target(spec, run_id),
                 ..Default::default()
             }));
             logs.push(log.clone());
@@ -265,31 +331,12 @@ impl Nemeses {
                 containers: containers.to_vec(),
                 restarter: restarter.clone(),
                 workers: workers.clone(),
+                proxies: proxies.clone(),
                 history: history.clone(),
                 stopped: stopped.clone(),
                 log,
             };
-            tasks.push(crate::runtime::get().spawn(async move {
-                match fault.spec.kind {
-                    NemesisKind::LockCatalogTable => lock_catalog_table::run(fault).await,
-                    NemesisKind::TerminateWriterSessions => terminate_writer_sessions::run(fault).await,
-                    NemesisKind::CrashWriter => crash_writer::run(fault).await,
-                    NemesisKind::KillWriter => kill_writer::run(fault).await,
-                    NemesisKind::PauseCatalog | NemesisKind::PauseS3
-                        if fault.services.is_empty() && !fault.containers.is_empty() =>
-                    {
-                        docker_pause::run(fault).await
-                    }
-                    NemesisKind::PauseCatalog => pause_service::run(fault, &["postgres"]).await,
-                    NemesisKind::PauseS3 => pause_service::run(fault, &["garage", "minio"]).await,
-                    NemesisKind::IdleInTransactionTimeout => idle_in_transaction_timeout::run(fault).await,
-                    NemesisKind::RestartCatalog | NemesisKind::KillS3 | NemesisKind::RestartS3 => {
-                        restart_service::run(fault).await
-                    }
-                    NemesisKind::Latency => latency::run(fault).await,
-                    NemesisKind::DisconnectWorker => disconnect_worker::run(fault).await,
-                }
-            }));
+            tasks.push(crate::runtime::get().spawn(dispatch(fault)));
         }
         let restarting = specs.iter().any(|s| {
             matches!(
@@ -303,6 +350,19 @@ impl Nemeses {
             stop,
             tasks,
         }
+    }
+
+    /// The faults started and not yet ended, each as "kind on target (since N s)".
+    pub fn in_force(&self) -> Vec<String> {
+        self.logs
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+            .filter(|l| l.ended_at_seconds.is_none())
+            .filter_map(|l| {
+                let since = l.started_at_seconds?;
+                Some(format!("{} on {} (since {since:.1} s)", l.kind, l.target))
+            })
+            .collect()
     }
 
     /// Ends every fault (releasing its locks) and returns what each did.

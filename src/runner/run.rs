@@ -79,6 +79,7 @@ struct Prepared {
     env: Environment,
     /// The extensions' verified copies, which writers load until the end of the run.
     _extension_copies: tempfile::TempDir,
+    /// Where the lake is, reached directly (the writers' copy may go through the proxies).
     target: Arc<LakeTarget>,
     catalog: Arc<Session>,
     history: Arc<Recorder>,
@@ -88,6 +89,9 @@ struct Prepared {
     watch: Option<PgWatch>,
     /// `--coordinate`: the workers' options and the socket they join on.
     remote: Option<(crate::fleet::RemoteOptions, std::net::TcpListener)>,
+    /// The fault proxies the writers reach their services through, when a fault on the
+    /// wire is scheduled.
+    proxies: Option<Arc<crate::proxy::Proxies>>,
     /// The facts the checks read (facts.json), filled in as the run goes.
     record: RunRecord,
 }
@@ -152,10 +156,13 @@ fn prepare(opts: &RunOptions) -> anyhow::Result<Prepared> {
         &run_id,
         scenario.run.writers,
     )?);
+    // The writers reach their services through the fault proxies, if any; set-up, the
+    // monitor, the resolver and the checks keep `target`, direct.
+    let (proxies, writer_target) = start_proxies(&scenario, &target, &env.endpoints, &history, opts.remote.is_some())?;
     let shared = Arc::new(WriterShared::new(Members {
         run_id: run_id.clone(),
         scenario: scenario.clone(),
-        target: target.clone(),
+        target: writer_target,
         history: history.clone(),
         resolver: catalog.clone(),
         first: 0,
@@ -179,6 +186,7 @@ fn prepare(opts: &RunOptions) -> anyhow::Result<Prepared> {
         shared,
         watch: Some(watch),
         remote: opts.remote.clone().zip(listener),
+        proxies,
         scenario,
     })
 }
@@ -218,6 +226,7 @@ fn write(p: &mut Prepared, quiet: bool) -> anyhow::Result<Written> {
         service_handles: env.native.as_ref().map(|n| n.handles()).unwrap_or_default(),
         containers: env.containers.as_ref().map(|c| c.ids().to_vec()).unwrap_or_default(),
         remote: std::sync::Mutex::new(p.remote.take()),
+        proxies: p.proxies.clone(),
     };
     let limit = setup_limit(&p.scenario, p.deadline_at);
     let catalog_client = p.catalog.client_blocking()?;
@@ -404,7 +413,7 @@ fn judge(p: &Prepared, settled: &Settled, writing: &Writing) -> Judged {
         actor_events: settled.events.iter().filter(|e| e.is_actor()).cloned().collect(),
     };
     Judged {
-        checks: run_checks(&p.shared, catalog, &p.env, facts, limit),
+        checks: run_checks(&p.shared, &p.target, catalog, &p.env, facts, limit),
         checks_note,
     }
 }
@@ -466,6 +475,7 @@ fn report(
 
 fn run_checks(
     shared: &WriterShared,
+    target: &Arc<LakeTarget>,
     catalog: &Arc<tokio_postgres::Client>,
     env: &crate::environment::Environment,
     facts: RunFacts,
@@ -474,7 +484,7 @@ fn run_checks(
     let prefix = ids::session_prefix(&shared.run_id);
     checker::bounded::run_within(
         checker::bounded::CheckRequest {
-            target: shared.target.clone(),
+            target: target.clone(),
             catalog: catalog.clone(),
             endpoints: env.endpoints.clone(),
             table: shared.scenario.lake.table.clone(),
@@ -489,6 +499,40 @@ fn run_checks(
         },
         limit,
     )
+}
+
+/// The fault proxies, when a scheduled fault acts on the wire; none otherwise, and the
+/// writers then reach their services directly.
+/// Returns them and the lake target the writers use (routed through them, or `target`).
+fn start_proxies(
+    scenario: &scenario::Scenario,
+    target: &Arc<LakeTarget>,
+    endpoints: &crate::environment::EnvFile,
+    history: &Arc<Recorder>,
+    remote: bool,
+) -> anyhow::Result<(Option<Arc<crate::proxy::Proxies>>, Arc<LakeTarget>)> {
+    let (mut catalog, mut s3) = crate::nemesis::proxy_faults::services_needed(&scenario.nemesis);
+    if std::env::var_os("DUCKLAKE_STRESS_PROXY").is_some_and(|v| v == "always") {
+        // Every service through the proxy without a fault: what the proxy costs, and its trace.
+        (catalog, s3) = (true, scenario.lake.data == scenario::DataStore::S3);
+    }
+    if !catalog && !s3 {
+        return Ok((None, target.clone()));
+    }
+    if remote {
+        return Err(crate::error::bad_input(
+            "the scenario has a fault the harness's fault proxy carries out (latency, partition, reset, \
+            bandwidth, lost_ack, slow_upload, failed_upload), but --coordinate runs the writers on other hosts, \
+            which do not reach the services through this machine's proxy. Run it without --coordinate, or \
+            use latency with mechanism = \"netem\".",
+        ));
+    }
+    let proxies = crate::proxy::Proxies::start(endpoints, catalog, s3, history)?;
+    let routed = Arc::new(LakeTarget {
+        env: proxies.route(&target.env),
+        ..(**target).clone()
+    });
+    Ok((Some(Arc::new(proxies)), routed))
 }
 
 /// The coordinator's listening socket, after checking the run can be split as asked.

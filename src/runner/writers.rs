@@ -64,6 +64,9 @@ pub struct Services<'a> {
     /// `--coordinate`: the workers' options and the socket they join on (taken when the
     /// writers start).
     pub remote: std::sync::Mutex<Option<(RemoteOptions, std::net::TcpListener)>>,
+    /// The fault proxies the writers reach their services through, when a fault on the
+    /// wire is scheduled.
+    pub proxies: Option<Arc<crate::proxy::Proxies>>,
 }
 
 /// The runner's side of the supervisor's moments.
@@ -109,10 +112,18 @@ impl RunHooks<'_> {
                 now - self.completed.1,
                 humantime::format_duration(s.scenario.run.stall_after)
             );
+            let mut diagnosis = diagnose(s, self.services, &reason);
+            // Postgres cannot see a fault on the wire (its sessions just look idle): name it.
+            let faults = self.nemeses.as_ref().map(Nemeses::in_force).unwrap_or_default();
+            if !faults.is_empty() {
+                diagnosis
+                    .summary
+                    .push_str(&format!(" Faults in force: {}.", faults.join("; ")));
+            }
             self.stalls.push(Stall {
                 from: self.completed.1,
                 until: None,
-                diagnosis: diagnose(s, self.services, &reason),
+                diagnosis,
             });
         }
     }
@@ -139,6 +150,7 @@ impl Hooks for RunHooks<'_> {
             &self.services.containers,
             self.restarter.clone(),
             self.workers.clone(),
+            self.services.proxies.clone(),
         ));
         origin
     }

@@ -297,6 +297,33 @@ pub struct NemesisSpec {
     /// Start a killed writer process again (for `kill_writer`).
     #[serde(default)]
     pub restart: bool,
+    /// How `latency` acts: the fault proxy or `tc netem`; `None`: netem where it works, else
+    /// the proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<LatencyMechanism>,
+    /// How many commits or uploads a proxy fault hits before it ends (`lost_ack`,
+    /// `failed_upload`, `slow_upload`); `None`: every one until `hold` ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// The share of eligible commits or uploads hit, 0 < f <= 1 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+    /// Only this writer's catalog connections (proxy faults on the catalog).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<u32>,
+    /// The throughput left each way (for `bandwidth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
+}
+
+/// What adds the delay of a `latency` fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyMechanism {
+    /// The harness's fault proxy, between the writers and the service: no root, any kernel.
+    Proxy,
+    /// Linux `tc netem` on the loopback device: root and sch_netem.
+    Netem,
 }
 
 /// Postgres's shutdown modes: `fast` ends sessions and checkpoints, `immediate` quits
@@ -363,10 +390,24 @@ pub enum NemesisKind {
     KillS3,
     /// The S3 server stopped cleanly (SIGTERM) and started again at once (after `hold`).
     RestartS3,
-    /// Delay (`delay`, `jitter`) on every packet to and from the catalog's or the S3
-    /// server's port, with Linux `tc netem` on the loopback device, for `hold` or until
-    /// the run ends. Needs root (CAP_NET_ADMIN) and services on this machine.
+    /// Delay (`delay`, `jitter`) each way between the writers and the catalog or the S3
+    /// server, for `hold` or until the run ends: through the fault proxy, or with Linux
+    /// `tc netem` on the loopback device (root, sch_netem, services on this machine).
     Latency,
+    /// The fault proxy stops carrying traffic to the catalog or the S3 server for `hold`
+    /// (default 3 s): open connections stall, new ones are held; then it heals.
+    Partition,
+    /// The fault proxy cuts (RST) every writer connection to the service, once or `every`.
+    Reset,
+    /// The fault proxy carries at most `bytes_per_second` each way, for `hold`.
+    Bandwidth,
+    /// The fault proxy lets a writer's catalog COMMIT through, swallows the reply and cuts the
+    /// connection: the commit is durable, the writer gets an error.
+    LostAck,
+    /// The fault proxy holds each S3 PUT for `delay` before passing it on.
+    SlowUpload,
+    /// The fault proxy answers an S3 PUT with HTTP 503 (never passing it on) and closes.
+    FailedUpload,
     /// The last remote worker to join (`run --coordinate`) cut off from every network its
     /// container is on (`docker network disconnect`), for the rest of the run: a pipeline
     /// host that drops off the network mid-transaction. Needs workers in Docker containers
@@ -449,10 +490,17 @@ pub(crate) struct RawNemesis {
     pub during: Option<Spanned<FaultMoment>>,
     pub timeout: Option<Spanned<String>>,
     pub mode: Option<Spanned<RestartMode>>,
+    /// `service` is the same key, as the proxy faults' documentation names it.
+    #[serde(alias = "service")]
     pub target: Option<Spanned<LatencyTarget>>,
     pub delay: Option<Spanned<String>>,
     pub jitter: Option<Spanned<String>>,
     pub restart: Option<Spanned<bool>>,
+    pub mechanism: Option<Spanned<LatencyMechanism>>,
+    pub count: Option<Spanned<u64>>,
+    pub fraction: Option<Spanned<f64>>,
+    pub writer: Option<Spanned<u32>>,
+    pub bytes_per_second: Option<Spanned<u64>>,
 }
 
 impl DuckLakeRetry {

@@ -10,6 +10,9 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod actors;
+/// `[[nemesis]]`: each fault kind's keys, and the faults' fit with the run and the lake.
+mod faults;
+use faults::validate_nemesis;
 /// `rate`, `rate_total`, `think_time` of `[run]` or the writing `[[actors]]` group.
 mod pacing;
 /// `[workload]`: the kind, and the keys each workload declares and validates itself.
@@ -112,7 +115,9 @@ fn validate(raw: RawScenario, here: &Locator) -> anyhow::Result<Scenario> {
         .iter()
         .map(|n| validate_nemesis(n, here))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    check_faults(&nemesis, &raw.nemesis, &run, &lake, here)?;
+    for (spec, raw_n) in nemesis.iter().zip(&raw.nemesis) {
+        faults::fits_run(spec, raw_n, &run, &lake, here)?;
+    }
     let client = validate_client(raw.client.as_ref(), run.mode, here)?;
     Ok(Scenario {
         client,
@@ -179,51 +184,6 @@ fn validate_writing(
     Ok((workload, actors, group_pacing))
 }
 
-/// What the faults need of the run and the lake.
-fn check_faults(
-    nemesis: &[NemesisSpec],
-    raw: &[Spanned<RawNemesis>],
-    run: &RunSpec,
-    lake: &LakeSpec,
-    here: &Locator,
-) -> anyhow::Result<()> {
-    for (spec, raw_n) in nemesis.iter().zip(raw) {
-        if matches!(spec.kind, NemesisKind::CrashWriter | NemesisKind::KillWriter) && run.mode != WriterMode::Process {
-            return Err(here.at(
-                raw_n,
-                "nemesis.kind",
-                &format!(
-                    "{:?} signals a writer process: it needs run.mode = \
-                \"process\" (a thread cannot be killed alone; it would take the whole harness down).",
-                    spec.kind
-                ),
-            ));
-        }
-        if !lake.catalog.is_postgres() && needs_postgres_catalog(spec) {
-            return Err(here.at(
-                raw_n,
-                "nemesis.kind",
-                &format!(
-                    "{:?} acts on a Postgres catalog, but lake.catalog = \
-                \"{}\": drop this fault or use catalog = \"postgres\".",
-                    spec.kind,
-                    lake.catalog.name()
-                ),
-            ));
-        }
-        if let StopCondition::Duration(d) = run.stop {
-            if spec.after >= d {
-                return Err(here.at(
-                    raw_n,
-                    "nemesis.after",
-                    "is not before the end of run.duration: the fault would never happen.",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `[client]`: the keys are checked here for form only; whether DuckDB knows a setting or
 /// DuckLake an ATTACH option is asked of DuckDB once at set-up (`lake::apply_settings`).
 fn validate_client(c: Option<&Spanned<RawClient>>, mode: WriterMode, here: &Locator) -> anyhow::Result<ClientSpec> {
@@ -277,18 +237,6 @@ fn sql_values(
         out.insert(key.clone(), literal);
     }
     Ok(out)
-}
-
-/// Faults that act on the catalog's Postgres server or its sessions.
-fn needs_postgres_catalog(spec: &NemesisSpec) -> bool {
-    use NemesisKind::*;
-    match spec.kind {
-        LockCatalogTable | TerminateWriterSessions | PauseCatalog | IdleInTransactionTimeout | RestartCatalog => true,
-        // Finding a writer caught committing reads pg_stat_activity.
-        KillWriter => spec.during == FaultMoment::Commit,
-        Latency => spec.target == Some(LatencyTarget::Catalog),
-        CrashWriter | PauseS3 | KillS3 | RestartS3 | DisconnectWorker => false,
-    }
 }
 
 fn validate_run(run: &Spanned<RawRun>, here: &Locator) -> anyhow::Result<RunSpec> {
@@ -482,135 +430,14 @@ fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The optional keys each fault kind takes (`kind` and `after` apply to all), and the ones
-/// it requires, with what to write.
-fn nemesis_keys(kind: NemesisKind) -> (&'static [&'static str], &'static [(&'static str, &'static str)]) {
-    use NemesisKind::*;
-    match kind {
-        LockCatalogTable => (&["table", "hold"], &[]),
-        TerminateWriterSessions => (&["every", "during"], &[]),
-        CrashWriter => (&[], &[]),
-        KillWriter => (&["every", "during", "restart"], &[]),
-        PauseCatalog | PauseS3 => (&["hold"], &[("hold", "how long the server stays paused (e.g. \"5s\")")]),
-        IdleInTransactionTimeout => (&["hold", "timeout"], &[("timeout", "the value to set, e.g. \"50ms\"")]),
-        RestartCatalog => (&["hold", "every", "mode"], &[]),
-        KillS3 | RestartS3 => (&["hold", "every"], &[]),
-        DisconnectWorker => (&[], &[]),
-        Latency => (
-            &["hold", "target", "delay", "jitter"],
-            &[
-                ("target", "\"catalog\" or \"s3\""),
-                ("delay", "the added one-way delay, e.g. \"20ms\""),
-            ],
-        ),
+#[cfg(test)]
+mod validate_suggestion_tests {
+    #[test]
+    fn the_suggested_validate_command_carries_the_overrides_as_flags() {
+        assert_eq!(
+            super::validate_args("s.toml (with --set run.writers=3 --set a.b=c)"),
+            "s.toml --set run.writers=3 --set a.b=c"
+        );
+        assert_eq!(super::validate_args("scenarios/s.toml"), "scenarios/s.toml");
     }
-}
-
-fn validate_nemesis(n: &Spanned<RawNemesis>, here: &Locator) -> anyhow::Result<NemesisSpec> {
-    let r = n.get_ref();
-    let present = [
-        ("table", r.table.is_some()),
-        ("hold", r.hold.is_some()),
-        ("every", r.every.is_some()),
-        ("during", r.during.is_some()),
-        ("timeout", r.timeout.is_some()),
-        ("mode", r.mode.is_some()),
-        ("target", r.target.is_some()),
-        ("delay", r.delay.is_some()),
-        ("jitter", r.jitter.is_some()),
-        ("restart", r.restart.is_some()),
-    ];
-    let (allowed, required) = nemesis_keys(r.kind);
-    for (key, is_there) in present {
-        if is_there && !allowed.contains(&key) {
-            return Err(here.at(
-                n,
-                &format!("nemesis.{key}"),
-                &format!(
-                    "does not apply to kind {:?} (it takes: kind, after{}).",
-                    r.kind,
-                    allowed.iter().map(|k| format!(", {k}")).collect::<String>()
-                ),
-            ));
-        }
-    }
-    for (key, what) in required {
-        if !present.iter().any(|(k, there)| k == key && *there) {
-            return Err(here.at(
-                n,
-                &format!("nemesis.{key}"),
-                &format!("is required for {:?}: {what}.", r.kind),
-            ));
-        }
-    }
-    if r.kind == NemesisKind::KillWriter
-        && r.during
-            .as_ref()
-            .is_some_and(|d| *d.get_ref() == FaultMoment::CommitAck)
-    {
-        return Err(here.at(
-            n,
-            "nemesis.during",
-            "\"commit_ack\" applies to terminate_writer_sessions; kill_writer allows \"any\" and \"commit\".",
-        ));
-    }
-    let table = match &r.table {
-        Some(t) if is_identifier(t.get_ref()) => t.get_ref().clone(),
-        Some(t) => {
-            return Err(here.at(
-                t,
-                "nemesis.table",
-                "must be a catalog table name such as \"ducklake_snapshot\".",
-            ))
-        }
-        None => "ducklake_snapshot".into(),
-    };
-    let after = match &r.after {
-        Some(a) if a.get_ref().trim() == "0s" || a.get_ref().trim() == "0" => Duration::ZERO,
-        Some(a) => parse_duration(a, "nemesis.after", here)?,
-        None => Duration::from_secs(1),
-    };
-    let hold = r
-        .hold
-        .as_ref()
-        .map(|h| parse_duration(h, "nemesis.hold", here))
-        .transpose()?;
-    let every = r
-        .every
-        .as_ref()
-        .map(|e| parse_duration(e, "nemesis.every", here))
-        .transpose()?;
-    let during = r.during.as_ref().map(|d| *d.get_ref()).unwrap_or_default();
-    let timeout = r
-        .timeout
-        .as_ref()
-        .map(|t| parse_duration(t, "nemesis.timeout", here))
-        .transpose()?;
-    let delay = r
-        .delay
-        .as_ref()
-        .map(|t| parse_duration(t, "nemesis.delay", here))
-        .transpose()?;
-    let jitter = r
-        .jitter
-        .as_ref()
-        .map(|t| parse_duration(t, "nemesis.jitter", here))
-        .transpose()?;
-    let mode = r.mode.as_ref().map(|m| *m.get_ref()).unwrap_or_default();
-    let target = r.target.as_ref().map(|t| *t.get_ref());
-    let restart = r.restart.as_ref().is_some_and(|b| *b.get_ref());
-    Ok(NemesisSpec {
-        kind: r.kind,
-        table,
-        after,
-        hold,
-        every,
-        during,
-        timeout,
-        mode,
-        target,
-        delay,
-        jitter,
-        restart,
-    })
 }

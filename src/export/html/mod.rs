@@ -608,6 +608,7 @@ fn faults(o: &mut String, r: &Report) {
             if !n.killed_pids.is_empty() {
                 did.push(format!("killed pids {:?}", n.killed_pids));
             }
+            did.extend(n.mechanism_summary());
             if let Some(e) = &n.error {
                 did.push(format!("error: {e}"));
             }
