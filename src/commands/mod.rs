@@ -2,6 +2,7 @@
 //! made of many runs: sweep, compare, run --repeat.
 
 mod campaign;
+mod interleave;
 mod k8s;
 
 use crate::checker::{self, CheckStatus, RunFacts};
@@ -47,6 +48,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
             env_file: args.env_file,
             connect_within: args.connect_within,
         }),
+        Command::Conflicts(args) => interleave::conflicts(args),
         Command::Writer => crate::client::child::main(),
     }
 }
@@ -67,6 +69,9 @@ pub(crate) fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> E
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if crate::interleave::is_interleaving(&args.scenario) {
+        return interleave::run(args);
+    }
     if let Some(path) = &args.junit {
         crate::export::check_output_path("--junit", path)?;
     }
@@ -131,6 +136,10 @@ fn remote_options(
 fn validate(files: &[PathBuf], set: &[scenario::Override]) -> anyhow::Result<i32> {
     let mut code = exit_code::PASS;
     for f in files {
+        if crate::interleave::is_interleaving(f) {
+            code = code.max(interleave::validate(f, set));
+            continue;
+        }
         match scenario::load_with(f, set) {
             Ok(s) => println!(
                 "ok: {} (scenario {}, {} writers, {})",

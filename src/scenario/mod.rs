@@ -15,5 +15,6 @@ pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSp
 pub use model::*;
 pub use overrides::Override;
 pub use pacing::Pacing;
+pub(crate) use parse::Locator;
 pub use parse::{load_file, load_text_with, load_with, parse_str};
 pub use sql_spec::*;

@@ -64,9 +64,10 @@ fn validate_args(origin: &str) -> String {
     }
 }
 
-struct Locator<'a> {
-    text: &'a str,
-    origin: &'a str,
+/// Places in a file for messages; also used by the interleaving form (src/interleave).
+pub(crate) struct Locator<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) origin: &'a str,
 }
 
 impl Locator<'_> {
@@ -80,7 +81,7 @@ impl Locator<'_> {
         (line, col)
     }
 
-    fn error(&self, span: Option<Range<usize>>, key: &str, what: &str) -> anyhow::Error {
+    pub(crate) fn error(&self, span: Option<Range<usize>>, key: &str, what: &str) -> anyhow::Error {
         let place = match span {
             Some(s) => {
                 let (line, col) = self.line_col(s.start);
@@ -119,14 +120,17 @@ impl Locator<'_> {
         None
     }
 
-    fn at<T>(&self, spanned: &Spanned<T>, key: &str, what: &str) -> anyhow::Error {
+    pub(crate) fn at<T>(&self, spanned: &Spanned<T>, key: &str, what: &str) -> anyhow::Error {
         self.error(Some(spanned.span()), key, what)
     }
 }
 
 /// Adds the allowed values for the enums whose serde message alone is terse.
 fn hint_for(msg: &str) -> &'static str {
-    if msg.contains("unknown field") {
+    if msg.contains("unknown field `sessions`") || msg.contains("unknown field `steps`") {
+        " (a file with [[sessions]] and [[steps]] is an interleaving scenario: `run` and `validate` take it, \
+            this command does not)"
+    } else if msg.contains("unknown field") {
         " (keys are case-sensitive; see the README's scenario reference)"
     } else {
         ""
