@@ -70,6 +70,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             run here.",
         ));
     }
+    if let Some(path) = &args.junit {
+        crate::export::check_output_path("--junit", path)?;
+    }
     let overrides: Vec<Override> = args.tuning.set.clone();
     let mut schedule = interleave::load_with(&args.scenario, &overrides)?;
     schedule.lake.extension_files = extension_files(&args.tuning)?;
@@ -84,20 +87,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         scratch.as_deref(),
     )?;
     let quiet = args.env.quiet;
-    let mut first = true;
-    let (report, dir) = interleave::run_schedule(&prepared, schedule, &args.scenario, args.repeat, &mut |r, p| {
-        if first {
-            print!("{}", render::header(r));
-            first = false;
-        }
-        if !quiet || !p.matched {
-            print!("{}", render::permutation(p, r.permutations, r.repeat));
-        }
-    })?;
+    let (report, dir) =
+        interleave::run_schedule(&prepared, schedule, &args.scenario, args.repeat, &mut |r, p| match p {
+            None => print!("{}", render::header(r)),
+            Some(p) if !quiet || !p.matched => print!("{}", render::permutation(p, r.permutations, r.repeat)),
+            Some(_) => {}
+        })?;
     print!("{}", render::footer(&report));
     println!("report: {}", dir.join(interleave::report::JSON_FILE).display());
     if let Some(path) = &args.junit {
-        crate::export::check_output_path("--junit", path)?;
         crate::util::write_atomically(path, render::junit(&report)?.as_bytes())?;
         println!("junit: {}", path.display());
     }

@@ -76,14 +76,15 @@ pub fn prepare(
     })
 }
 
-/// Runs every permutation of `schedule` `repeat` times; `each` sees every result as it
-/// comes. The report is written into a new directory under the results directory.
+/// Runs every permutation of `schedule` `repeat` times; `each` sees the report once before
+/// the first permutation (`None`: the count and versions are known) and then every result
+/// as it comes. The report is written into a new directory under the results directory.
 pub fn run_schedule(
     prepared: &Prepared,
     schedule: Schedule,
     file: &Path,
     repeat: u32,
-    each: &mut dyn FnMut(&InterleaveReport, &outcome::PermutationResult),
+    each: &mut dyn FnMut(&InterleaveReport, Option<&outcome::PermutationResult>),
 ) -> anyhow::Result<(InterleaveReport, PathBuf)> {
     let started = SystemTime::now();
     let t0 = std::time::Instant::now();
@@ -139,13 +140,14 @@ pub fn run_schedule(
         verdict_reason: String::new(),
         exit_code: 0,
     };
+    each(&report, None);
     'all: for r in 1..=repeat {
         for p in 0..s.permutations.len() {
             if crate::util::interrupt::is_interrupted() {
                 break 'all;
             }
             let result = runner::run_permutation(&ctx, p, r);
-            each(&report, &result);
+            each(&report, Some(&result));
             report.results.push(result);
         }
     }

@@ -93,19 +93,26 @@ impl InterleaveReport {
             .map(|d| d.permutation.to_string())
             .collect();
         let runs = self.results.len();
+        // With --repeat the verdict also says whether the outcomes repeated.
+        let repeated = match (self.repeat, unstable.is_empty()) {
+            (1, _) => String::new(),
+            (n, true) => format!("; deterministic: the same outcome {n} times each"),
+            (n, false) => format!(
+                "; not deterministic: permutations {} gave different outcomes over {n} repetitions",
+                unstable.join(", ")
+            ),
+        };
         (self.verdict, self.verdict_reason, self.exit_code) = if self.mismatched > 0 {
-            let which: Vec<String> = self
-                .results
-                .iter()
-                .filter(|r| !r.matched)
-                .map(|r| format!("{}", r.index))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
+            let failing: std::collections::BTreeSet<usize> =
+                self.results.iter().filter(|r| !r.matched).map(|r| r.index).collect();
+            let mut which: Vec<String> = failing.iter().take(12).map(usize::to_string).collect();
+            if failing.len() > which.len() {
+                which.push(format!("… {} in all", failing.len()));
+            }
             (
                 "fail".into(),
                 format!(
-                    "{} of {runs} permutation runs did not match their expectations (permutations {})",
+                    "{} of {runs} permutation runs did not match their expectations (permutations {}){repeated}",
                     self.mismatched,
                     which.join(", ")
                 ),
@@ -122,14 +129,9 @@ impl InterleaveReport {
                 exit_code::CHECK_FAILED,
             )
         } else {
-            let det = if self.repeat > 1 {
-                format!("; deterministic: the same outcome {} times each", self.repeat)
-            } else {
-                String::new()
-            };
             (
                 "pass".into(),
-                format!("all {runs} permutation runs matched their expectations{det}"),
+                format!("all {runs} permutation runs matched their expectations{repeated}"),
                 exit_code::PASS,
             )
         };
