@@ -5,7 +5,7 @@
 //! fails only with --strict, as the stress checks treat known findings.
 
 use super::model::{Schedule, SessionKind};
-use super::outcome::PermutationResult;
+use super::outcome::{PermutationResult, StepStatus};
 use super::report::InterleaveReport;
 use super::Prepared;
 use crate::error::exit_code;
@@ -146,7 +146,11 @@ pub fn cell(s: &Schedule, report: &InterleaveReport, run_dir: &Path) -> Cell {
         None if report.results.is_empty() => (CellVerdict::Error, Some("nothing ran (interrupted)".to_string())),
         None => (CellVerdict::Holds, None),
         Some(r) if r.setup_error.is_some() => (CellVerdict::Error, r.setup_error.clone()),
-        Some(r) if s.known.is_some() => (CellVerdict::KnownBroken, Some(r.mismatches.join("; "))),
+        // The known issue explains a rule that did not fire (a commit that went through, a
+        // duplicate), not a step that failed in a way nobody expected (e.g. SQLite's lock).
+        Some(r) if s.known.is_some() && !failed_unexpectedly(r) => {
+            (CellVerdict::KnownBroken, Some(r.mismatches.join("; ")))
+        }
         Some(r) => (CellVerdict::Broken, Some(r.mismatches.join("; "))),
     };
     Cell {
@@ -159,6 +163,11 @@ pub fn cell(s: &Schedule, report: &InterleaveReport, run_dir: &Path) -> Cell {
         reason,
         run_dir: Some(run_dir.display().to_string()),
     }
+}
+
+fn failed_unexpectedly(r: &PermutationResult) -> bool {
+    let step = |s: &super::outcome::StepResult| s.matched == Some(false) && s.status != StepStatus::Ok;
+    r.steps.iter().any(step) || r.invariants.iter().any(|i| i.error.is_some())
 }
 
 /// A rule that needs a direct Postgres session cannot run on a file catalog.
