@@ -10,6 +10,26 @@ use crate::scenario::{CatalogKind, DataStore, Override};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Each directory among `files` as the .toml files in it (sorted), so that `validate
+/// scenarios/*` also checks scenarios/conflicts/.
+pub fn expand_dirs(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for f in files {
+        match std::fs::read_dir(f) {
+            Ok(entries) if f.is_dir() => {
+                let mut inner: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect();
+                inner.sort();
+                out.extend(inner);
+            }
+            _ => out.push(f.clone()),
+        }
+    }
+    out
+}
+
 pub fn validate(file: &Path, set: &[Override]) -> i32 {
     match interleave::load_with(file, set) {
         Ok(s) => {

@@ -135,7 +135,7 @@ fn remote_options(
 
 fn validate(files: &[PathBuf], set: &[scenario::Override]) -> anyhow::Result<i32> {
     let mut code = exit_code::PASS;
-    for f in files {
+    for f in &interleave::expand_dirs(files) {
         if crate::interleave::is_interleaving(f) {
             code = code.max(interleave::validate(f, set));
             continue;
