@@ -6,9 +6,12 @@
 
 use crate::history::error_class::classify;
 use serde::{Deserialize, Serialize};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// A step to run: its position in the permutation, and its SQL.
+type Command = (usize, String);
 
 /// What a statement gave back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +38,7 @@ pub struct Done {
 /// A running session: its command channel, how to interrupt it, its thread.
 pub struct Session {
     pub name: String,
-    commands: Sender<(usize, String)>,
+    commands: Sender<Command>,
     interrupt: Interrupt,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -187,7 +190,7 @@ impl Session {
         done: Sender<Done>,
         mask: Arc<dyn Fn(&str) -> String + Send + Sync>,
     ) -> anyhow::Result<Session> {
-        let (tx, rx): (Sender<(usize, String)>, Receiver<(usize, String)>) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::channel::<Command>();
         let interrupt = conn.interrupt();
         let thread = std::thread::Builder::new()
             .name(format!("il-{name}").chars().take(15).collect())
