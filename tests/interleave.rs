@@ -222,13 +222,14 @@ fn every_order_of_two_sessions_of_three_steps_is_twenty_and_validate_says_so() {
     );
 }
 
-fn conflicts(dir: &Path, results: &Path) -> Ran {
+fn conflicts(dir: &Path, results: &Path, extra: &[&str]) -> Ran {
     Ran::from(
         bin()
             .args(["conflicts", "--catalog", "postgres", "--quiet", "--dir"])
             .arg(dir)
             .arg("--results-dir")
             .arg(results)
+            .args(extra)
             .output()
             .unwrap(),
     )
@@ -237,7 +238,7 @@ fn conflicts(dir: &Path, results: &Path) -> Ran {
 #[test]
 fn conflicts_on_postgres_prints_the_matrix_and_a_wrong_expectation_fails() {
     let dir = tempdir();
-    let ran = conflicts(&repo().join("scenarios/conflicts"), dir.path());
+    let ran = conflicts(&repo().join("scenarios/conflicts"), dir.path(), &[]);
     let rules = std::fs::read_dir(repo().join("scenarios/conflicts")).unwrap().count();
     let lines: Vec<&str> = ran
         .stdout
@@ -257,7 +258,14 @@ fn conflicts_on_postgres_prints_the_matrix_and_a_wrong_expectation_fails() {
         "{}",
         ran.stdout
     );
-    assert!(ran.code == 0 || ran.code == 1, "{}", ran.explain());
+    // On DuckLake 1.5.5 the one rule that does not hold is the one known upstream.
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert!(
+        lines.iter().any(|l| l.starts_with("| upsert-rows-absent |")
+            && l.ends_with("| broken (known: duckdb/ducklake#1393) |")),
+        "{}",
+        ran.stdout
+    );
     // The same rule with the documented outcome turned around must be reported broken.
     let wrong = tempdir();
     let text = std::fs::read_to_string(repo().join("scenarios/conflicts/04-table-create-same-name.toml")).unwrap();
@@ -266,7 +274,24 @@ fn conflicts_on_postgres_prints_the_matrix_and_a_wrong_expectation_fails() {
         text.replace("expect = \"conflict\"", "expect = \"ok\""),
     )
     .unwrap();
-    let ran = conflicts(wrong.path(), dir.path());
+    let ran = conflicts(wrong.path(), dir.path(), &[]);
     assert_eq!(ran.code, 1, "{}", ran.explain());
     assert!(ran.stdout.contains("| BROKEN |"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_known_broken_rule_fails_conflicts_only_with_strict() {
+    let dir = tempdir();
+    let rules = tempdir();
+    let file = "15-upsert-rows-absent.toml";
+    std::fs::copy(repo().join("scenarios/conflicts").join(file), rules.path().join(file)).unwrap();
+    let ran = conflicts(rules.path(), dir.path(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert!(
+        ran.stdout.contains("broken (known: duckdb/ducklake#1393)"),
+        "{}",
+        ran.stdout
+    );
+    let ran = conflicts(rules.path(), dir.path(), &["--strict"]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
 }
