@@ -7,7 +7,7 @@
 //! - `fresh`     a fresh lake per permutation (catalog schema or file, data path)
 //! - `session`   a session's thread and connection; `runner` one permutation in lock-step
 //! - `outcome`   what a permutation did and whether it matched; `report`, `render` its formats
-//! - `conflicts` the rule x catalog matrix
+//! - `conflicts` the rule x catalog matrix; `write` a schedule back in the file's form
 
 pub mod conflicts;
 pub mod fresh;
@@ -19,6 +19,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod write;
 
 pub use model::Schedule;
 pub use parse::{is_interleaving, load, load_with};
@@ -106,40 +107,7 @@ pub fn run_schedule(
         schedule,
     };
     let s = &ctx.schedule;
-    let mut report = InterleaveReport {
-        kind: "interleave".into(),
-        run_id,
-        schedule: s.name.clone(),
-        file: file.display().to_string(),
-        description: s.description.clone(),
-        rule: s.rule.clone(),
-        source: s.source.clone(),
-        known: s.known.clone(),
-        catalog: s.lake.catalog.name().into(),
-        data: format!("{:?}", s.lake.data).to_lowercase(),
-        instance: if s.shared_instance {
-            "one shared instance"
-        } else {
-            "an instance per session"
-        }
-        .into(),
-        started_at: humantime::format_rfc3339_seconds(started).to_string(),
-        seconds: 0.0,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        versions,
-        step_timeout_ms: s.step_timeout.as_millis() as u64,
-        permutations: s.permutations.len(),
-        all_permutations: s.all_permutations,
-        repeat,
-        results: Vec::new(),
-        determinism: Vec::new(),
-        deterministic: None,
-        matched: 0,
-        mismatched: 0,
-        verdict: String::new(),
-        verdict_reason: String::new(),
-        exit_code: 0,
-    };
+    let mut report = InterleaveReport::new(s, run_id, file, started, versions, repeat);
     each(&report, None);
     'all: for r in 1..=repeat {
         for p in 0..s.permutations.len() {

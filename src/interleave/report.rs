@@ -63,6 +63,51 @@ pub struct Determinism {
 }
 
 impl InterleaveReport {
+    /// The report of `s` before any permutation ran.
+    pub fn new(
+        s: &super::Schedule,
+        run_id: String,
+        file: &Path,
+        started: std::time::SystemTime,
+        versions: Versions,
+        repeat: u32,
+    ) -> Self {
+        let instance = if s.shared_instance {
+            "one shared instance"
+        } else {
+            "an instance per session"
+        };
+        InterleaveReport {
+            kind: "interleave".into(),
+            run_id,
+            schedule: s.name.clone(),
+            file: file.display().to_string(),
+            description: s.description.clone(),
+            rule: s.rule.clone(),
+            source: s.source.clone(),
+            known: s.known.clone(),
+            catalog: s.lake.catalog.name().into(),
+            data: format!("{:?}", s.lake.data).to_lowercase(),
+            instance: instance.into(),
+            started_at: humantime::format_rfc3339_seconds(started).to_string(),
+            seconds: 0.0,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            versions,
+            step_timeout_ms: s.step_timeout.as_millis() as u64,
+            permutations: s.permutations.len(),
+            all_permutations: s.all_permutations,
+            repeat,
+            results: Vec::new(),
+            determinism: Vec::new(),
+            deterministic: None,
+            matched: 0,
+            mismatched: 0,
+            verdict: String::new(),
+            verdict_reason: String::new(),
+            exit_code: 0,
+        }
+    }
+
     /// Fills in determinism, counts and the verdict from `results`.
     pub fn conclude(&mut self) {
         self.matched = self.results.iter().filter(|r| r.matched).count();
