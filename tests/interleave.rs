@@ -82,6 +82,11 @@ fn two_creates_of_one_table_conflict_and_the_second_commit_is_refused() {
     )
     .unwrap();
     assert!(junit.contains("permutation 1: a1 b1 a2 b2 a3 b3"), "{junit}");
+    let root = junit.lines().find(|l| l.starts_with("<testsuites")).unwrap();
+    assert!(
+        !root.contains("skipped"),
+        "Jenkins refuses a skipped count on the root: {root}"
+    );
 }
 
 #[test]
