@@ -300,3 +300,15 @@ fn a_known_broken_rule_fails_conflicts_only_with_strict() {
     let ran = conflicts(rules.path(), dir.path(), &["--strict"]);
     assert_eq!(ran.code, 1, "{}", ran.explain());
 }
+
+#[test]
+fn a_rule_on_a_duckdb_file_catalog_runs_its_sessions_on_one_instance_and_holds() {
+    let dir = tempdir();
+    let file = repo().join("scenarios/conflicts/04-table-create-same-name.toml");
+    let (ran, r) = run_schedule(&file, dir.path(), &["--set", "lake.catalog=\"duckdb\"", "--quiet"]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    assert_eq!(r["catalog"], "duckdb");
+    assert_eq!(r["instance"], "one shared instance");
+    assert_eq!(step(&r, 0, "s2_commit")["class"], "conflict", "{r:#}");
+    assert_eq!(r["versions"]["postgres"], "none (catalog = duckdb)");
+}
