@@ -312,3 +312,36 @@ fn a_rule_on_a_duckdb_file_catalog_runs_its_sessions_on_one_instance_and_holds()
     assert_eq!(step(&r, 0, "s2_commit")["class"], "conflict", "{r:#}");
     assert_eq!(r["versions"]["postgres"], "none (catalog = duckdb)");
 }
+
+#[test]
+fn compare_of_two_interleaving_runs_tells_a_permutation_that_broke() {
+    let dir = tempdir();
+    let file = repo().join("scenarios/conflicts/04-table-create-same-name.toml");
+    let (ran, _) = run_schedule(&file, &dir.path().join("a"), &["--quiet"]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    // The candidate expects s2's COMMIT (steps[5]) to succeed: its permutation mismatches.
+    let (ran, _) = run_schedule(
+        &file,
+        &dir.path().join("b"),
+        &["--quiet", "--set", "steps.5.expect=\"ok\""],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    let compared = Ran::from(
+        bin()
+            .arg("compare")
+            .arg(dir.path().join("a"))
+            .arg(dir.path().join("b"))
+            .arg("--fail-if-worse")
+            .arg("--out")
+            .arg(dir.path().join("c"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(compared.code, 1, "{}", compared.explain());
+    assert!(
+        compared.stdout.contains("| 1/1 | 0/1 | broken |"),
+        "{}",
+        compared.stdout
+    );
+    assert!(dir.path().join("c/comparison.json").is_file());
+}

@@ -1,7 +1,7 @@
 //! `run` and `validate` of an interleaving scenario (a file with [[sessions]]), and
 //! `conflicts`.
 
-use crate::cli::{ConflictsArgs, EnvArgs, RunArgs, Tuning};
+use crate::cli::{CompareArgs, ConflictsArgs, EnvArgs, RunArgs, Tuning};
 use crate::error::{bad_input, exit_code};
 use crate::interleave::{self, conflicts, render};
 use crate::lake::ExtensionSource;
@@ -192,4 +192,32 @@ pub fn conflicts(args: ConflictsArgs) -> anyhow::Result<i32> {
     println!("matrix: {}", results_dir.join("conflicts.json").display());
     drop(env);
     Ok(matrix.exit_code)
+}
+
+/// `compare` of two interleaving reports (or directories of them), not stress reports.
+pub fn both_reports(args: &CompareArgs) -> bool {
+    interleave::compare::is_reports(&args.baseline) && interleave::compare::is_reports(&args.candidate)
+}
+
+pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
+    let baseline = interleave::compare::load(&args.baseline)?;
+    let candidate = interleave::compare::load(&args.candidate)?;
+    let rows = interleave::compare::compare(&baseline, &candidate);
+    let table = interleave::compare::render(&rows);
+    print!("{table}");
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let id = crate::util::ids::new_run_id(std::time::SystemTime::now());
+        args.env.results_dir.join(format!("{id}-interleave-comparison"))
+    });
+    crate::util::write_atomically(&dir.join("comparison.json"), &serde_json::to_vec_pretty(&rows)?)?;
+    crate::util::write_atomically(&dir.join("comparison.md"), table.as_bytes())?;
+    println!("comparison: {}", dir.join("comparison.json").display());
+    let broken = rows.iter().filter(|r| r.change == "broken").count();
+    let fixed = rows.iter().filter(|r| r.change == "fixed").count();
+    println!("{fixed} fixed, {broken} broken, {} permutations compared", rows.len());
+    Ok(if args.fail_if_worse && broken > 0 {
+        exit_code::CHECK_FAILED
+    } else {
+        exit_code::PASS
+    })
 }

@@ -39,6 +39,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         }
         Command::Check(args) => check(args),
         Command::Sweep(args) => campaign::sweep(args),
+        Command::Compare(args) if interleave::both_reports(&args) => interleave::compare(args),
         Command::Compare(args) => campaign::compare(args),
         Command::K8s(args) => k8s::k8s(args),
         Command::Worker(args) => crate::client::worker::main(crate::client::worker::WorkerOptions {

@@ -7,8 +7,10 @@
 //! - `fresh`     a fresh lake per permutation (catalog schema or file, data path)
 //! - `session`   a session's thread and connection; `runner` one permutation in lock-step
 //! - `outcome`   what a permutation did and whether it matched; `report`, `render` its formats
+//! - `compare`   two sets of reports, permutation by permutation
 //! - `conflicts` the rule x catalog matrix; `write` a schedule back in the file's form
 
+pub mod compare;
 pub mod conflicts;
 pub mod fresh;
 pub mod model;
