@@ -52,6 +52,9 @@ pub enum Command {
     /// Join a run started with `run --coordinate` on this host or another: run the writers
     /// it gives this worker, each as its own process with its own DuckDB instance
     Worker(WorkerArgs),
+    /// Run DuckLake's documented conflict rules (scenarios/conflicts/, interleaving scenarios)
+    /// on each catalog and print the matrix rule x catalog: expected, observed, verdict
+    Conflicts(ConflictsArgs),
     /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
     #[command(hide = true)]
     Writer,
@@ -86,6 +89,26 @@ pub struct RunArgs {
     /// random one, printed)
     #[arg(long, env = "DLS_RUN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// A catalog to run the rules on (repeatable; default: postgres, sqlite and duckdb)
+    #[arg(long = "catalog", value_parser = ["postgres", "sqlite", "duckdb"])]
+    pub catalogs: Vec<String>,
+    /// The directory of rule files
+    #[arg(long, default_value = "scenarios/conflicts")]
+    pub dir: PathBuf,
+    /// Where the lakes keep their data: local (a directory) or s3
+    #[arg(long, default_value = "local", value_parser = ["local", "s3"])]
+    pub data: String,
+    /// Run each rule N times: a rule whose outcome varies is reported as not deterministic
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    #[command(flatten)]
+    pub tuning: Tuning,
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@
 //! - `verdict`      thresholds and the verdict, in one place
 //! - `report`       the report's content; `export/` its formats (JSON, Markdown, console)
 //! - `runner/`      one run from scenario to report
+//! - `interleave/`  deterministic schedules of steps on sessions (isolation-tester style), `conflicts`
 //! - `campaign/`    many runs: executor (child processes), plan, aggregates, sweep table, comparison
 //! - `export/`      report, sweep and comparison formats (above `campaign/`, whose types it writes)
 //! - `deploy/`      manifests for running elsewhere (Kubernetes)
@@ -37,6 +38,7 @@ pub mod export;
 pub mod findings;
 pub mod fleet;
 pub mod history;
+pub mod interleave;
 pub mod lake;
 pub mod metrics;
 pub mod monitor;

@@ -2,6 +2,7 @@
 //! made of many runs: sweep, compare, run --repeat.
 
 mod campaign;
+mod interleave;
 mod k8s;
 
 use crate::checker::{self, CheckStatus, RunFacts};
@@ -38,6 +39,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         }
         Command::Check(args) => check(args),
         Command::Sweep(args) => campaign::sweep(args),
+        Command::Compare(args) if interleave::both_reports(&args) => interleave::compare(args),
         Command::Compare(args) => campaign::compare(args),
         Command::K8s(args) => k8s::k8s(args),
         Command::Worker(args) => crate::fleet::worker::main(crate::fleet::worker::WorkerOptions {
@@ -47,6 +49,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
             env_file: args.env_file,
             connect_within: args.connect_within,
         }),
+        Command::Conflicts(args) => interleave::conflicts(args),
         Command::Writer => crate::fleet::child::main(crate::client::writer::run),
     }
 }
@@ -67,6 +70,9 @@ pub(crate) fn env_choice(env_file: Option<PathBuf>, existing: ExistingArgs) -> E
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if crate::interleave::is_interleaving(&args.scenario) {
+        return interleave::run(args);
+    }
     if let Some(path) = &args.junit {
         crate::export::check_output_path("--junit", path)?;
     }
@@ -130,7 +136,11 @@ fn remote_options(
 
 fn validate(files: &[PathBuf], set: &[scenario::Override]) -> anyhow::Result<i32> {
     let mut code = exit_code::PASS;
-    for f in files {
+    for f in &interleave::expand_dirs(files) {
+        if crate::interleave::is_interleaving(f) {
+            code = code.max(interleave::validate(f, set));
+            continue;
+        }
         match scenario::load_with(f, set) {
             Ok(s) => println!(
                 "ok: {} (scenario {}, {} writers, {})",

@@ -46,7 +46,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
 /// quick-junit writes a `skipped` count on `<testsuites>`, which Jenkins' xUnit schema
 /// (tests/data/jenkins-xunit-junit-10.xsd) does not allow there, so Jenkins would reject
 /// the whole file. The count stays on `<testsuite>`, where every consumer reads it.
-fn without_root_skipped(xml: &str) -> String {
+pub(crate) fn without_root_skipped(xml: &str) -> String {
     let Some(start) = xml.find("<testsuites") else {
         return xml.to_string();
     };

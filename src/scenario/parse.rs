@@ -60,7 +60,21 @@ pub fn parse_str(text: &str, origin: &str) -> anyhow::Result<Scenario> {
 
 /// Adds the allowed values for the enums whose serde message alone is terse.
 fn hint_for(msg: &str) -> &'static str {
-    if msg.contains("unknown field") {
+    let interleaving = [
+        "sessions",
+        "steps",
+        "permutations",
+        "step_timeout",
+        "setup",
+        "invariants",
+    ];
+    if interleaving
+        .iter()
+        .any(|k| msg.contains(&format!("unknown field `{k}`")))
+    {
+        " (a file with [[sessions]] and [[steps]] is an interleaving scenario: `run` and `validate` take it, \
+            this command does not)"
+    } else if msg.contains("unknown field") {
         " (keys are case-sensitive; see the README's scenario reference)"
     } else {
         ""
