@@ -443,15 +443,3 @@ fn validate_retry(retry: &RetrySpec, here: &Locator) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod validate_suggestion_tests {
-    #[test]
-    fn the_suggested_validate_command_carries_the_overrides_as_flags() {
-        assert_eq!(
-            super::validate_args("s.toml (with --set run.writers=3 --set a.b=c)"),
-            "s.toml --set run.writers=3 --set a.b=c"
-        );
-        assert_eq!(super::validate_args("scenarios/s.toml"), "scenarios/s.toml");
-    }
-}
