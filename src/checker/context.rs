@@ -41,7 +41,7 @@ pub const FACTS_FILE: &str = "facts.json";
 
 impl RunRecord {
     /// Why the append checks (every committed row present) do not apply, if they do not.
-    pub fn rows_are_replaced(&self) -> Option<&'static str> {
+    pub fn rows_are_replaced(&self) -> Option<String> {
         self.workload_kind().rows_replaced()
     }
 

@@ -228,7 +228,7 @@ pub fn skip_reason(check: &dyn Check, ctx: &CheckContext) -> Option<String> {
     let kind = ctx.run?.record.workload_kind();
     match about.applies_to {
         Applies::Any => None,
-        Applies::KeptRows => kind.rows_replaced().map(String::from),
+        Applies::KeptRows => kind.rows_replaced(),
         Applies::OwnRows if kind.checks().contains(&about.name) => None,
         Applies::OwnRows => {
             let owners: Vec<&str> = crate::workload::all()

@@ -64,10 +64,71 @@ pub enum Table {
     Own,
 }
 
+/// What a workload is: its name, the table it writes, how its rows fare, which checks
+/// judge them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// `kind = "<name>"`.
+    pub name: &'static str,
+    /// The statement that writes the scenario's table, for conflict reports.
+    pub step: &'static str,
+    pub table: Table,
+    /// How its rows change by design, if they do ("updates rows in place by design"); the
+    /// checks that expect every committed row unchanged then do not apply.
+    pub changes_rows: Option<&'static str>,
+    /// The checks (`Check::name`) that judge its own rows.
+    pub checks: &'static [&'static str],
+    /// Whether the harness counts the rows it commits (the user's statements write what
+    /// they write).
+    pub counts_rows: bool,
+}
+
+impl About {
+    /// Rows of the append table, kept as written, counted.
+    pub const fn new(name: &'static str, step: &'static str) -> Self {
+        About {
+            name,
+            step,
+            table: Table::Rows,
+            changes_rows: None,
+            checks: &[],
+            counts_rows: true,
+        }
+    }
+
+    pub const fn keyed(self) -> Self {
+        About {
+            table: Table::Keyed,
+            ..self
+        }
+    }
+
+    /// The user's own tables, whose rows the harness does not count.
+    pub const fn users_tables(self) -> Self {
+        About {
+            table: Table::Own,
+            counts_rows: false,
+            ..self
+        }
+    }
+
+    /// Its rows change by design (`how`), and `checks` judge them.
+    pub const fn judged_by(self, how: &'static str, checks: &'static [&'static str]) -> Self {
+        About {
+            changes_rows: Some(how),
+            checks,
+            ..self
+        }
+    }
+}
+
 /// One workload: what `kind = "<name>"` in `[workload]` or a writing `[[actors]]` group runs.
 pub trait Workload: Sync {
-    /// `kind = "<name>"`.
-    fn name(&self) -> &'static str;
+    fn about(&self) -> About;
+
+    fn name(&self) -> &'static str {
+        self.about().name
+    }
 
     /// The keys it takes besides `kind` (`keys::field_names` of the struct that reads them);
     /// by default `batch_rows` and `payload_bytes`.
@@ -97,10 +158,6 @@ pub trait Workload: Sync {
         None
     }
 
-    fn table(&self) -> Table {
-        Table::Rows
-    }
-
     /// What the table must hold before the writers start, if anything.
     fn seed_sql(&self, _spec: &WorkloadSpec, _table: &str, _run_id: &str) -> Option<String> {
         None
@@ -109,24 +166,28 @@ pub trait Workload: Sync {
     /// The transactions of one writer.
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator>;
 
-    /// Why the rows a transaction writes may not stay as written (the checks that expect
-    /// every committed row unchanged then do not apply); None: they stay.
-    fn rows_replaced(&self) -> Option<&'static str> {
-        None
+    fn table(&self) -> Table {
+        self.about().table
     }
 
-    /// The checks (`Check::name`) that judge this workload's own rows.
+    /// Why the rows a transaction writes may not stay as written, if they may not.
+    fn rows_replaced(&self) -> Option<String> {
+        let a = self.about();
+        let checks = a.checks.join(" and ");
+        a.changes_rows
+            .map(|how| format!("the {} workload {how}: {checks} checks them", a.name))
+    }
+
     fn checks(&self) -> &'static [&'static str] {
-        &[]
+        self.about().checks
     }
 
-    /// The statement that writes the scenario's table, for conflict reports.
-    fn step(&self) -> &'static str;
+    fn step(&self) -> &'static str {
+        self.about().step
+    }
 
-    /// Whether the harness counts the rows it commits (the user's statements write what
-    /// they write).
     fn counts_rows(&self) -> bool {
-        true
+        self.about().counts_rows
     }
 }
 

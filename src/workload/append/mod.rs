@@ -4,21 +4,17 @@ mod generator;
 
 pub use generator::*;
 
-use super::{Generator, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 
 pub struct Append;
 
 impl Workload for Append {
-    fn name(&self) -> &'static str {
-        "append"
+    fn about(&self) -> About {
+        About::new("append", "append: the INSERT of the batch (step insert)")
     }
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(AppendWorkload::new(spec, table))
-    }
-
-    fn step(&self) -> &'static str {
-        "append: the INSERT of the batch (step insert)"
     }
 }
 

@@ -6,7 +6,7 @@ mod generator;
 pub use generator::*;
 
 use super::keys::{field_names, Keys};
-use super::{Generator, Table, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -33,8 +33,10 @@ struct BankKeys {
 pub struct Bank;
 
 impl Workload for Bank {
-    fn name(&self) -> &'static str {
-        "bank"
+    fn about(&self) -> About {
+        About::new("bank", "bank: the UPDATE of the two accounts (step insert)")
+            .keyed()
+            .judged_by("updates rows in place by design", &["bank_total"])
     }
 
     fn keys(&self) -> &'static [&'static str] {
@@ -85,10 +87,6 @@ impl Workload for Bank {
         Ok(spec)
     }
 
-    fn table(&self) -> Table {
-        Table::Keyed
-    }
-
     /// Every account at its initial balance.
     fn seed_sql(&self, spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String> {
         Some(BankWorkload::new(spec, table).seed_sql(table, run_id))
@@ -96,18 +94,6 @@ impl Workload for Bank {
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(BankWorkload::new(spec, table))
-    }
-
-    fn rows_replaced(&self) -> Option<&'static str> {
-        Some("the bank workload updates rows in place by design: bank_total checks them")
-    }
-
-    fn checks(&self) -> &'static [&'static str] {
-        &["bank_total"]
-    }
-
-    fn step(&self) -> &'static str {
-        "bank: the UPDATE of the two accounts (step insert)"
     }
 }
 

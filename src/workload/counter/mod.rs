@@ -5,7 +5,7 @@ mod generator;
 pub use generator::*;
 
 use super::keys::{field_names, Keys};
-use super::{Generator, Table, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -39,8 +39,10 @@ struct CounterKeys {
 pub struct Counter;
 
 impl Workload for Counter {
-    fn name(&self) -> &'static str {
-        "counter"
+    fn about(&self) -> About {
+        About::new("counter", "counter: the UPDATE of the counters (step insert)")
+            .keyed()
+            .judged_by("updates rows in place by design", &["counter_increments"])
     }
 
     fn keys(&self) -> &'static [&'static str] {
@@ -85,10 +87,6 @@ impl Workload for Counter {
         Ok(spec)
     }
 
-    fn table(&self) -> Table {
-        Table::Keyed
-    }
-
     /// Every counter at 0.
     fn seed_sql(&self, spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String> {
         Some(CounterWorkload::new(spec, table).seed_sql(table, run_id))
@@ -96,18 +94,6 @@ impl Workload for Counter {
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(CounterWorkload::new(spec, table))
-    }
-
-    fn rows_replaced(&self) -> Option<&'static str> {
-        Some("the counter workload updates rows in place by design: counter_increments checks them")
-    }
-
-    fn checks(&self) -> &'static [&'static str] {
-        &["counter_increments"]
-    }
-
-    fn step(&self) -> &'static str {
-        "counter: the UPDATE of the counters (step insert)"
     }
 }
 

@@ -4,29 +4,18 @@ mod generator;
 
 pub use generator::*;
 
-use super::{Generator, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 
 pub struct Ddl;
 
 impl Workload for Ddl {
-    fn name(&self) -> &'static str {
-        "ddl"
+    fn about(&self) -> About {
+        About::new("ddl", "ddl: CREATE OR REPLACE / ALTER TABLE / INSERT (step insert)")
+            .judged_by("replaces tables and alters them by design", &["ddl_tables"])
     }
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(DdlWorkload::new(spec, table))
-    }
-
-    fn rows_replaced(&self) -> Option<&'static str> {
-        Some("the ddl workload replaces tables and alters them by design: ddl_tables checks them")
-    }
-
-    fn checks(&self) -> &'static [&'static str] {
-        &["ddl_tables"]
-    }
-
-    fn step(&self) -> &'static str {
-        "ddl: CREATE OR REPLACE / ALTER TABLE / INSERT (step insert)"
     }
 }
 

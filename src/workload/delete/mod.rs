@@ -5,7 +5,7 @@ mod generator;
 pub use generator::*;
 
 use super::keys::{field_names, Keys};
-use super::{Generator, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -26,8 +26,12 @@ struct DeleteKeys {
 pub struct Delete;
 
 impl Workload for Delete {
-    fn name(&self) -> &'static str {
-        "delete"
+    fn about(&self) -> About {
+        About::new(
+            "delete",
+            "delete: a deleter's DELETE or an appender's INSERT (step insert)",
+        )
+        .judged_by("removes rows by design", &["delete_rows"])
     }
 
     fn keys(&self) -> &'static [&'static str] {
@@ -63,18 +67,6 @@ impl Workload for Delete {
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(DeleteWorkload::new(spec, table))
-    }
-
-    fn rows_replaced(&self) -> Option<&'static str> {
-        Some("the delete workload removes rows by design: delete_rows checks them")
-    }
-
-    fn checks(&self) -> &'static [&'static str] {
-        &["delete_rows"]
-    }
-
-    fn step(&self) -> &'static str {
-        "delete: a deleter's DELETE or an appender's INSERT (step insert)"
     }
 }
 

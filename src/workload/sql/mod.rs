@@ -8,13 +8,15 @@ pub use generator::*;
 pub use spec::*;
 
 use super::keys::{field_names, Keys};
-use super::{Generator, Table, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 
 pub struct Sql;
 
 impl Workload for Sql {
-    fn name(&self) -> &'static str {
-        "sql"
+    fn about(&self) -> About {
+        About::new("sql", "sql: the user's statements")
+            .users_tables()
+            .judged_by("writes what the user's statements say", &["sql_statements"])
     }
 
     fn keys(&self) -> &'static [&'static str] {
@@ -40,32 +42,12 @@ impl Workload for Sql {
         Ok(spec)
     }
 
-    fn table(&self) -> Table {
-        Table::Own
-    }
-
     fn seed_sql(&self, spec: &WorkloadSpec, table: &str, run_id: &str) -> Option<String> {
         SqlWorkload::new(spec, table).setup_sql(run_id)
     }
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(SqlWorkload::new(spec, table))
-    }
-
-    fn rows_replaced(&self) -> Option<&'static str> {
-        Some("the sql workload writes what the user's statements say: sql_statements checks them")
-    }
-
-    fn checks(&self) -> &'static [&'static str] {
-        &["sql_statements"]
-    }
-
-    fn step(&self) -> &'static str {
-        "sql: the user's statements"
-    }
-
-    fn counts_rows(&self) -> bool {
-        false
     }
 }
 

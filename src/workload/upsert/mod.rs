@@ -5,7 +5,7 @@ mod generator;
 pub use generator::*;
 
 use super::keys::{field_names, Keys};
-use super::{Generator, Workload, WorkloadSpec};
+use super::{About, Generator, Workload, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -43,8 +43,12 @@ pub fn kind() -> super::WorkloadKind {
 }
 
 impl Workload for Upsert {
-    fn name(&self) -> &'static str {
-        "upsert"
+    fn about(&self) -> About {
+        About::new(
+            "upsert",
+            "upsert: the DELETE + INSERT (or MERGE) of the keys (step insert)",
+        )
+        .judged_by("replaces rows by design", &["upsert_keys"])
     }
 
     fn keys(&self) -> &'static [&'static str] {
@@ -82,18 +86,6 @@ impl Workload for Upsert {
 
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(UpsertWorkload::new(spec, table))
-    }
-
-    fn rows_replaced(&self) -> Option<&'static str> {
-        Some("the upsert workload replaces rows by design: upsert_keys checks them")
-    }
-
-    fn checks(&self) -> &'static [&'static str] {
-        &["upsert_keys"]
-    }
-
-    fn step(&self) -> &'static str {
-        "upsert: the DELETE + INSERT (or MERGE) of the keys (step insert)"
     }
 }
 
