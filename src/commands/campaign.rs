@@ -133,12 +133,7 @@ impl Campaign {
         })
     }
 
-    fn execute(
-        &mut self,
-        groups: &[Group],
-        jobs: &[Job],
-        on_done: &mut dyn FnMut(&[(Job, Outcome)]),
-    ) -> Vec<(Job, Outcome)> {
+    fn execute(&mut self, groups: &[Group], jobs: &[Job], on_done: &mut plan::OnDone) -> Vec<(Job, Outcome)> {
         let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
         let quiet = self.quiet;
         plan::execute(&mut self.executor, jobs, &labels, on_done, &mut |p| {

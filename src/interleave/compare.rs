@@ -112,7 +112,8 @@ pub fn compare(baseline: &[InterleaveReport], candidate: &[InterleaveReport]) ->
 
 pub fn render(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| schedule | catalog | permutation | baseline matched | candidate matched | change |\n|---|---|---|---|---|---|\n",
+        "| schedule | catalog | permutation | baseline matched | candidate matched | change |\n\
+         |---|---|---|---|---|---|\n",
     );
     for r in rows {
         let _ = writeln!(

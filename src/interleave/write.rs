@@ -61,6 +61,13 @@ pub fn to_toml(s: &Schedule) -> String {
         let sql: Vec<String> = s.setup.iter().map(|q| format!("  {},\n", lit(q))).collect();
         let _ = write!(out, "\n[setup]\nsql = [\n{}]\n", sql.concat());
     }
+    write_steps(&mut out, s);
+    write_invariants(&mut out, s);
+    out
+}
+
+/// The `[[steps]]` tables, with each step's expectations.
+fn write_steps(out: &mut String, s: &Schedule) {
     for step in &s.steps {
         let _ = write!(
             out,
@@ -79,6 +86,10 @@ pub fn to_toml(s: &Schedule) -> String {
             let _ = writeln!(out, "expect_blocked = {b}");
         }
     }
+}
+
+/// The `[[invariants]]` tables.
+fn write_invariants(out: &mut String, s: &Schedule) {
     for inv in &s.invariants {
         let _ = write!(
             out,
@@ -90,7 +101,6 @@ pub fn to_toml(s: &Schedule) -> String {
             let _ = writeln!(out, "expect_rows = {n}");
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -115,7 +125,8 @@ mod tests {
         assert!(n >= 10, "{n} schedules");
         let mut s = super::super::parse::parse_str(
             "name = \"q\"\n[[sessions]]\nname = \"a\"\n[[sessions]]\nname = \"h\"\nkind = \"catalog\"\n[[steps]]\n\
-             session = \"a\"\nname = \"x\"\nsql = \"SELECT 'it''s \\\"quoted\\\"'\"\nexpect_rows = 1\nexpect_blocked = false\n",
+             session = \"a\"\nname = \"x\"\nsql = \"SELECT 'it''s \\\"quoted\\\"'\"\n\
+             expect_rows = 1\nexpect_blocked = false\n",
             "q.toml",
         )
         .unwrap();

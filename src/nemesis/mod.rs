@@ -18,6 +18,7 @@ use crate::environment::{EnvFile, PgEndpoint, S3Endpoint};
 use crate::fleet::{Restarter, Workers};
 use crate::history::Recorder;
 use crate::scenario::{NemesisKind, NemesisSpec};
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -159,7 +160,7 @@ pub struct Fault {
 
 impl Fault {
     pub fn note(&self, f: impl FnOnce(&mut NemesisLog)) {
-        f(&mut self.log.lock().unwrap_or_else(|p| p.into_inner()));
+        f(&mut self.log.locked());
     }
 
     /// Sleeps for `d`; false if the run ended first.
@@ -289,6 +290,18 @@ async fn dispatch(fault: Fault) {
     }
 }
 
+/// What the faults act on: the services (their endpoints, processes, containers or fault
+/// proxies) and the writers (their processes, a restarter, remote workers).
+pub struct FaultTargets<'a> {
+    pub endpoints: &'a EnvFile,
+    pub writer_pids: &'a [i32],
+    pub services: &'a [ServiceHandle],
+    pub containers: &'a [(&'static str, String)],
+    pub restarter: Option<Arc<dyn Restarter>>,
+    pub workers: Option<Arc<dyn Workers>>,
+    pub proxies: Option<Arc<crate::proxy::Proxies>>,
+}
+
 pub struct Nemeses {
     restarting: bool,
     logs: Vec<Arc<Mutex<NemesisLog>>>,
@@ -298,18 +311,16 @@ pub struct Nemeses {
 
 impl Nemeses {
     /// Starts every fault; each one's `after` counts from now, which is when the writers start.
-    pub fn start(
-        specs: &[NemesisSpec],
-        endpoints: &EnvFile,
-        run_id: &str,
-        history: &Arc<Recorder>,
-        writer_pids: &[i32],
-        services: &[ServiceHandle],
-        containers: &[(&'static str, String)],
-        restarter: Option<Arc<dyn Restarter>>,
-        workers: Option<Arc<dyn Workers>>,
-        proxies: Option<Arc<crate::proxy::Proxies>>,
-    ) -> Self {
+    pub fn start(specs: &[NemesisSpec], run_id: &str, history: &Arc<Recorder>, on: FaultTargets) -> Self {
+        let FaultTargets {
+            endpoints,
+            writer_pids,
+            services,
+            containers,
+            restarter,
+            workers,
+            proxies,
+        } = on;
         let (stop, stopped) = watch::channel(false);
         let mut logs = Vec::new();
         let mut tasks = Vec::new();
@@ -356,7 +367,7 @@ impl Nemeses {
     pub fn in_force(&self) -> Vec<String> {
         self.logs
             .iter()
-            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+            .map(|l| l.locked())
             .filter(|l| l.ended_at_seconds.is_none())
             .filter_map(|l| {
                 let since = l.started_at_seconds?;
@@ -378,9 +389,6 @@ impl Nemeses {
         for t in self.tasks {
             let _ = crate::runtime::block_on(async { tokio::time::timeout(limit, t).await });
         }
-        self.logs
-            .iter()
-            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()).clone())
-            .collect()
+        self.logs.iter().map(|l| l.locked().clone()).collect()
     }
 }

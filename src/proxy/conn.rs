@@ -5,6 +5,7 @@
 
 use super::state::{Conditions, State, TriggerKind};
 use super::{http, pg, Service};
+use crate::util::LockExt;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -60,13 +61,7 @@ impl Ctx {
     fn trace(&self, line: impl FnOnce() -> String) {
         if let Some(t) = &self.trace {
             let at = self.state.now();
-            let _ = writeln!(
-                t.lock().unwrap_or_else(|p| p.into_inner()),
-                "{at:.4} c{} {} {}",
-                self.conn,
-                self.peer,
-                line()
-            );
+            let _ = writeln!(t.locked(), "{at:.4} c{} {} {}", self.conn, self.peer, line());
         }
     }
 }
@@ -127,7 +122,7 @@ fn commit_seer(ctx: Arc<Ctx>) -> impl FnMut(&[u8]) -> Vec<Out> {
             if m.commits() {
                 if wrote {
                     if let Some((id, _)) = ctx.state.claim(|k| *k == TriggerKind::LostAck, ctx.writer) {
-                        *ctx.armed.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+                        *ctx.armed.locked() = Some(id);
                     }
                 }
                 wrote = false;
@@ -146,7 +141,7 @@ fn ack_keeper(ctx: Arc<Ctx>) -> impl FnMut(&[u8]) -> Vec<Out> {
     let mut msgs = Vec::new();
     move |chunk: &[u8]| {
         framer.feed(chunk, &mut msgs);
-        let armed = *ctx.armed.lock().unwrap_or_else(|p| p.into_inner());
+        let armed = *ctx.armed.locked();
         let Some(id) = armed else {
             msgs.clear();
             return vec![Out::Send(chunk.to_vec(), Duration::ZERO)];
@@ -164,7 +159,7 @@ fn ack_keeper(ctx: Arc<Ctx>) -> impl FnMut(&[u8]) -> Vec<Out> {
         if !ready {
             return Vec::new();
         }
-        *ctx.armed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *ctx.armed.locked() = None;
         let reply = std::mem::take(&mut tags);
         if reply.last().map(String::as_str) == Some("COMMIT") && !reply.iter().any(|t| t == "an error") {
             let what = format!(
@@ -211,7 +206,7 @@ fn put_seer(ctx: Arc<Ctx>) -> impl FnMut(&[u8]) -> Vec<Out> {
                 _ => {
                     let what = format!("answered PUT {} with 503 Slow Down (not passed on) and closed", r.path);
                     ctx.state.acted(id, ctx.conn, &ctx.peer, &what, true);
-                    *ctx.inject.lock().unwrap_or_else(|p| p.into_inner()) = Some(http::slow_down_response());
+                    *ctx.inject.locked() = Some(http::slow_down_response());
                     ctx.injected.notify_one();
                     out.push(Out::Discard);
                     return out;
@@ -385,7 +380,7 @@ impl Pump {
 
     /// Answers the client with the injected response, closes, and cuts after a grace time.
     async fn answer_instead(mut self) {
-        let reply = self.ctx.inject.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let reply = self.ctx.inject.locked().take();
         if let Some(reply) = reply {
             let _ = self.to.write_all(&reply).await;
         }

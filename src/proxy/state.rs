@@ -3,6 +3,7 @@
 //! last; triggers (lost_ack, failed and slow uploads) act on single commits or uploads.
 
 use crate::history::Recorder;
+use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,7 +144,7 @@ pub struct State {
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.locked()
 }
 
 impl State {

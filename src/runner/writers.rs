@@ -140,17 +140,20 @@ impl Hooks for RunHooks<'_> {
             .and_then(|c| super::catalog::read_rollbacks(&c));
         let origin = self.shared.history.start_clock();
         crate::util::callgrind::mark("zero");
+        let on = crate::nemesis::FaultTargets {
+            endpoints: self.services.endpoints,
+            writer_pids: &self.writer_pids,
+            services: &self.services.service_handles,
+            containers: &self.services.containers,
+            restarter: self.restarter.clone(),
+            workers: self.workers.clone(),
+            proxies: self.services.proxies.clone(),
+        };
         self.nemeses = Some(Nemeses::start(
             &self.shared.scenario.nemesis,
-            self.services.endpoints,
             &self.shared.run_id,
             &self.shared.history,
-            &self.writer_pids,
-            &self.services.service_handles,
-            &self.services.containers,
-            self.restarter.clone(),
-            self.workers.clone(),
-            self.services.proxies.clone(),
+            on,
         ));
         origin
     }

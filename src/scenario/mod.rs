@@ -10,11 +10,11 @@ pub mod overrides;
 pub mod pacing;
 mod parse;
 
+pub(crate) use crate::util::toml_place::Locator;
 pub use actors::{ActorGroup, ActorKind, MaintenanceOp, MaintenanceSpec, ReaderSpec};
 pub use model::*;
 pub use overrides::Override;
 pub use pacing::Pacing;
-pub(crate) use crate::util::toml_place::Locator;
 pub use parse::{load_file, load_text_with, load_with, parse_str};
 // The workloads' own options, declared in their folders (`workload::<name>`).
 pub use crate::workload::bank::BankSpec;

@@ -208,7 +208,7 @@ pub struct HarnessRetry {
     pub jitter: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {
     #[serde(default)]
@@ -530,15 +530,6 @@ impl Default for HarnessRetry {
             base_wait_ms: defaults::harness_base_wait_ms(),
             backoff: defaults::harness_backoff(),
             jitter: true,
-        }
-    }
-}
-
-impl Default for RetrySpec {
-    fn default() -> Self {
-        RetrySpec {
-            ducklake: DuckLakeRetry::default(),
-            harness: HarnessRetry::default(),
         }
     }
 }

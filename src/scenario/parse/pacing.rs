@@ -86,12 +86,12 @@ pub(super) fn validate(
     };
     Ok(match key.rsplit('.').next() {
         Some("rate") => Pacing::Rate {
-            per_writer: rate(*value)?,
+            per_writer: rate(value)?,
             total: None,
             seed,
         },
         Some("rate_total") => {
-            let total = rate(*value)?;
+            let total = rate(value)?;
             Pacing::Rate {
                 per_writer: total / f64::from(writing.max(1)),
                 total: Some(total),
