@@ -235,21 +235,37 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// A session's or step's name: a valid name, not taken by an earlier one (`taken_why` says
+/// what a repeated name means).
+fn new_name<'a>(
+    name: &Spanned<String>,
+    key: &str,
+    mut taken: impl Iterator<Item = &'a str>,
+    taken_why: &str,
+    here: &Locator,
+) -> anyhow::Result<()> {
+    let key = format!("{key}.name");
+    if !is_name(name.get_ref()) {
+        return Err(here.at(name, &key, "must be a name of letters, digits, '_' or '-'."));
+    }
+    if taken.any(|t| t == name.get_ref()) {
+        return Err(here.at(name, &key, taken_why));
+    }
+    Ok(())
+}
+
 fn validate_sessions(raw: &[Spanned<RawSession>], here: &Locator) -> anyhow::Result<Vec<SessionSpec>> {
     let mut out: Vec<SessionSpec> = Vec::new();
     for (i, s) in raw.iter().enumerate() {
         let r = s.get_ref();
         let key = format!("sessions[{i}]");
-        if !is_name(r.name.get_ref()) {
-            return Err(here.at(
-                &r.name,
-                &format!("{key}.name"),
-                "must be a name of letters, digits, '_' or '-'.",
-            ));
-        }
-        if out.iter().any(|o| &o.name == r.name.get_ref()) {
-            return Err(here.at(&r.name, &format!("{key}.name"), "is used by another session already."));
-        }
+        new_name(
+            &r.name,
+            &key,
+            out.iter().map(|o| o.name.as_str()),
+            "is used by another session already.",
+            here,
+        )?;
         if let Some(m) = &r.mode {
             if m.get_ref() != "thread" {
                 return Err(here.at(
@@ -298,20 +314,14 @@ fn validate_steps(raw: &[Spanned<RawStep>], sessions: &[SessionSpec], here: &Loc
     for (i, s) in raw.iter().enumerate() {
         let r = s.get_ref();
         let key = format!("steps[{i}]");
-        if !is_name(r.name.get_ref()) {
-            return Err(here.at(
-                &r.name,
-                &format!("{key}.name"),
-                "must be a name of letters, digits, '_' or '-'.",
-            ));
-        }
-        if out.iter().any(|o| &o.name == r.name.get_ref()) {
-            return Err(here.at(
-                &r.name,
-                &format!("{key}.name"),
-                "names another step already: step names are unique.",
-            ));
-        }
+        let taken = out.iter().map(|o| o.name.as_str());
+        new_name(
+            &r.name,
+            &key,
+            taken,
+            "names another step already: step names are unique.",
+            here,
+        )?;
         let Some(session) = sessions.iter().position(|x| &x.name == r.session.get_ref()) else {
             let names: Vec<&str> = sessions.iter().map(|x| x.name.as_str()).collect();
             return Err(here.at(
