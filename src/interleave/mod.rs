@@ -128,7 +128,7 @@ pub fn run_schedule(
         report.verdict_reason = format!("interrupted after {} permutation runs", report.results.len());
         report.exit_code = crate::error::exit_code::INTERRUPTED;
     }
-    report.write_all(&run_dir)?;
+    render::write_all(&report, &run_dir)?;
     Ok((report, run_dir))
 }
 

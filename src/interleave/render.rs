@@ -205,3 +205,13 @@ pub fn junit(r: &InterleaveReport) -> anyhow::Result<String> {
     // Jenkins' schema refuses a `skipped` count on the root, as for the stress report.
     Ok(crate::export::junit::without_root_skipped(&report.to_string()?))
 }
+
+/// interleave.json, interleave.md and junit.xml in `dir`, each written atomically.
+pub fn write_all(report: &InterleaveReport, dir: &std::path::Path) -> anyhow::Result<()> {
+    use super::report::{JSON_FILE, JUNIT_FILE, MARKDOWN_FILE};
+    let w = crate::util::write_atomically;
+    w(&dir.join(JSON_FILE), &serde_json::to_vec_pretty(report)?)?;
+    w(&dir.join(MARKDOWN_FILE), markdown(report).as_bytes())?;
+    w(&dir.join(JUNIT_FILE), junit(report)?.as_bytes())?;
+    Ok(())
+}

@@ -181,13 +181,4 @@ impl InterleaveReport {
             )
         };
     }
-
-    /// interleave.json, interleave.md and junit.xml in `dir`, each written atomically.
-    pub fn write_all(&self, dir: &Path) -> anyhow::Result<()> {
-        let w = crate::util::write_atomically;
-        w(&dir.join(JSON_FILE), &serde_json::to_vec_pretty(self)?)?;
-        w(&dir.join(MARKDOWN_FILE), super::render::markdown(self).as_bytes())?;
-        w(&dir.join(JUNIT_FILE), super::render::junit(self)?.as_bytes())?;
-        Ok(())
-    }
 }

@@ -7,27 +7,11 @@
 //! removed when the fault ends, also when the run ends first.
 
 use super::Fault;
-use crate::scenario::{LatencyMechanism, LatencyTarget, NemesisSpec};
+use crate::scenario::{LatencyMechanism, LatencyTarget};
 use std::process::Command;
 use std::time::Duration;
 
 const DEV: &str = "lo";
-
-pub fn describe(spec: &NemesisSpec) -> String {
-    let delay = spec
-        .delay
-        .map(|d| humantime::format_duration(d).to_string())
-        .unwrap_or_default();
-    let jitter = spec
-        .jitter
-        .map(|j| format!(" ± {}", humantime::format_duration(j)))
-        .unwrap_or_default();
-    let to = match spec.target {
-        Some(LatencyTarget::S3) => "the S3 server",
-        _ => "the catalog",
-    };
-    format!("{delay}{jitter} each way to and from {to}")
-}
 
 /// Through netem or the fault proxy (`mechanism`); without one, netem where it works,
 /// else the proxy, and the report says which acted.

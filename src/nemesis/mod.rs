@@ -244,7 +244,7 @@ fn describe_target(spec: &NemesisSpec, run_id: &str) -> String {
         NemesisKind::RestartCatalog => format!("the catalog's Postgres ({:?} shutdown)", spec.mode).to_lowercase(),
         NemesisKind::KillS3 | NemesisKind::RestartS3 => "the S3 server".to_string(),
         NemesisKind::Latency if spec.mechanism == Some(crate::scenario::LatencyMechanism::Netem) => {
-            latency::describe(spec)
+            proxy_faults::describe_latency(spec)
         }
         NemesisKind::DisconnectWorker => "the last remote worker to join".to_string(),
         NemesisKind::IdleInTransactionTimeout => format!(

@@ -56,7 +56,7 @@ pub fn describe(spec: &NemesisSpec) -> String {
             humantime::format_duration(spec.delay.unwrap_or_default())
         ),
         NemesisKind::FailedUpload => format!("S3 PUTs answered with 503{count}{share}"),
-        _ => format!("{}{who}", super::latency::describe(spec)),
+        _ => format!("{}{who}", describe_latency(spec)),
     }
 }
 
@@ -162,4 +162,21 @@ async fn trigger(fault: &mut Fault, state: &crate::proxy::State, id: u64) {
     state.remove_trigger(id);
     // A commit already picked is acted on when the catalog replies: wait for that record.
     fault.sleep(Duration::from_secs(1)).await;
+}
+
+/// "delay ± jitter to the catalog" (or the S3 server): a latency fault, however it acts.
+pub fn describe_latency(spec: &NemesisSpec) -> String {
+    let delay = spec
+        .delay
+        .map(|d| humantime::format_duration(d).to_string())
+        .unwrap_or_default();
+    let jitter = spec
+        .jitter
+        .map(|j| format!(" ± {}", humantime::format_duration(j)))
+        .unwrap_or_default();
+    let to = match spec.target {
+        Some(LatencyTarget::S3) => "the S3 server",
+        _ => "the catalog",
+    };
+    format!("{delay}{jitter} each way to and from {to}")
 }
