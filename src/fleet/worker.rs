@@ -88,10 +88,13 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
     } = receive_share(&mut reader, &opts.coordinator, &host)?;
     stream.set_read_timeout(None)?;
     let mut target = local_target(*target, &opts)?;
+    // Beats from now on: staging the extensions and starting the writers take seconds on a
+    // loaded host, and a worker silent for 5 s is taken for lost.
+    let children = Arc::new(Children::default());
+    beat(out.clone(), children.clone());
     // This host verifies its own files once for all its writers (lake::staged).
     let _extension_copies = crate::lake::staged::stage_run(&mut target, None, SPEC_WITHIN)?;
     let (ended_tx, ended_rx) = mpsc::channel();
-    let mut stdins = Vec::new();
     for w in first..first + count {
         let spec = WriterSpec {
             run_id: run_id.clone(),
@@ -101,13 +104,9 @@ pub fn main(opts: WorkerOptions) -> anyhow::Result<i32> {
             first_txn: 0,
             harness_postgres: None,
         };
-        stdins.push(spawn_writer(spec, out.clone(), ended_tx.clone())?);
+        children.add(spawn_writer(spec, out.clone(), ended_tx.clone())?);
     }
     drop(ended_tx);
-    let children = Arc::new(Children {
-        stdins: stdins.into_iter().map(|s| Mutex::new(Some(s))).collect(),
-    });
-    beat(out.clone(), children.clone());
     let relay = children.clone();
     std::thread::spawn(move || {
         relay_commands(&mut reader, &relay);
@@ -207,25 +206,29 @@ fn local_target(mut target: LakeTarget, opts: &WorkerOptions) -> anyhow::Result<
     Ok(target)
 }
 
-/// The children's standard inputs: how go, stop and abort reach them.
+/// The children's standard inputs: how go, stop and abort reach them (added as the
+/// children start).
+#[derive(Default)]
 struct Children {
-    stdins: Vec<Mutex<Option<ChildStdin>>>,
+    stdins: Mutex<Vec<Option<ChildStdin>>>,
 }
 
 impl Children {
+    fn add(&self, stdin: ChildStdin) {
+        self.stdins.locked().push(Some(stdin));
+    }
+
     fn tell_all(&self, line: &str) {
-        for stdin in &self.stdins {
-            if let Some(s) = stdin.locked().as_mut() {
-                let _ = writeln!(s, "{line}").and_then(|_| s.flush());
-            }
+        for s in self.stdins.locked().iter_mut().flatten() {
+            let _ = writeln!(s, "{line}").and_then(|_| s.flush());
         }
     }
 
     /// Closing a child's stdin makes it abort; it is killed by its own death signal if this
     /// process dies first.
     fn close_all(&self) {
-        for stdin in &self.stdins {
-            stdin.locked().take();
+        for stdin in self.stdins.locked().iter_mut() {
+            stdin.take();
         }
     }
 }
