@@ -108,6 +108,11 @@ fn catalog_latency(env: Env) {
     let (n, acted) = proxy_fault(&slow, env);
     assert!(acted > 0, "{n}");
     let p50 = |r: &Value| r["latency_ms"]["commit"]["p50"].as_f64().unwrap();
+    eprintln!(
+        "{env:?}: commit p50 {} ms without the fault, {} ms with 50 ms each way",
+        p50(&plain),
+        p50(&slow)
+    );
     // 50 ms each way: every round trip inside the COMMIT takes at least 100 ms.
     assert!(
         p50(&slow) >= COMMIT_ROUND_TRIPS * 100.0,
@@ -197,7 +202,12 @@ fn catalog_latency_through_the_proxy_goes_away_when_healed() {
         during.len(),
         after.len()
     );
+    let counts = (during.len(), after.len());
     let (during, after) = (median_ms(during), median_ms(after));
+    eprintln!(
+        "commit median {during} ms during the fault ({} commits), {after} ms after it ({})",
+        counts.0, counts.1
+    );
     assert!(
         during >= COMMIT_ROUND_TRIPS * 100.0,
         "commit median {during} ms during 50 ms each way: under {COMMIT_ROUND_TRIPS} round trips of 100 ms"
@@ -239,6 +249,10 @@ fn partitioned_catalog(env: Env) {
         .find(|s| s["from"].as_f64().unwrap() <= healed)
         .unwrap_or_else(|| panic!("the partition stalled nothing: {}", r["stalls"]));
     let summary = stall["diagnosis"]["summary"].as_str().unwrap();
+    eprintln!(
+        "{env:?}: partition acted {acted} times, healed at {healed:.1} s, {after} commits after it, stall {}-{} s",
+        stall["from"], stall["until"]
+    );
     assert!(summary.contains("Faults in force: Partition"), "{summary}");
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
     for c in &judging_checks(&r) {
@@ -287,6 +301,10 @@ fn lost_acks(env: Env) {
         acted,
         "one lost file per lost acknowledgement: {store}"
     );
+    eprintln!(
+        "{env:?}: {acted} acknowledgements lost, {} missing files, totals {t}",
+        store["evidence"]["missing_count"]
+    );
     assert_eq!(check(&r, "catalog_integrity"), "pass");
     assert_eq!(r["verdict"], "fail");
 }
@@ -311,6 +329,10 @@ fn refused_uploads(env: Env) {
     let r = ran.report();
     let (n, acted) = proxy_fault(&r, env);
     assert!(acted > 0, "no PUT was refused: {n}");
+    eprintln!(
+        "{env:?}: {acted} uploads refused, errors {}, totals {}",
+        r["errors"], r["totals"]
+    );
     // DuckDB's own retries of a 503 run out within the 3 s: attempts fail (while INSERT
     // writes the Parquet file, before any catalog commit).
     assert!(
