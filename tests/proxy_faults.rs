@@ -1,7 +1,7 @@
 //! Faults on the wire, carried out by the harness's fault proxy between the writers and
 //! real services: latency (and its end when healed), a partition, lost acknowledgements
-//! and refused uploads, each against real DuckLake, in the native environment (Postgres
-//! + Garage started by the harness) and with `run --docker` (both as containers, their
+//! and refused uploads, each against real DuckLake, in the native environment (Postgres and
+//! Garage started by the harness) and with `run --docker` (both as containers, their
 //! ports published on 127.0.0.1, which the proxy reaches the same way). Each fault's
 //! assertions live in one function that takes the environment; the `docker_` tests need
 //! a Docker engine and the images of scripts/build-images.sh (without an engine they are
