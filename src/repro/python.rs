@@ -139,6 +139,7 @@ def main():
         for r in rows[:5]:
             print("   ", r)
     print("REPRODUCED" if failed else "not reproduced")
+    sys.stdout.flush()
     os._exit(1 if failed else 0)  # a session still blocked must not keep the process alive
 
 
