@@ -239,3 +239,76 @@ pub fn markdown(w: &Written) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repro::replay::{self, Base, TxnPlan};
+
+    fn schedule() -> Schedule {
+        let plan = |writer, commit_at| TxnPlan {
+            writer,
+            txn: 0,
+            statements: vec![
+                "DELETE FROM lake.t WHERE k = 'it''s'".into(),
+                "INSERT INTO lake.t VALUES (1)".into(),
+            ],
+            begin_at: 0.0,
+            commit_at,
+        };
+        let base = Base {
+            name: "repro-x".into(),
+            description: "d".into(),
+            lake: crate::interleave::model::ScheduleLake {
+                catalog: crate::scenario::CatalogKind::Postgres,
+                data: crate::scenario::DataStore::Local,
+                data_inlining_row_limit: Some(0),
+                extension_files: Default::default(),
+            },
+            connect_sql: vec!["SET ducklake_max_retry_count = 100".into()],
+            setup: vec!["CREATE TABLE lake.t (k VARCHAR)".into()],
+            finding_invariant: crate::interleave::model::InvariantSpec {
+                name: "duplicate_keys".into(),
+                sql: "SELECT k FROM lake.t GROUP BY k HAVING count(*) > 1".into(),
+                expect_rows: Some(0),
+            },
+        };
+        replay::schedule(&base, &[plan(1, 1.0), plan(2, 2.0)])
+    }
+
+    #[test]
+    fn the_sqllogictest_has_a_named_connection_per_session_and_the_invariant() {
+        let t = sqllogictest(&schedule());
+        assert!(
+            t.contains("test-env DUCKLAKE_CONNECTION __TEST_DIR__/{UUID}.db\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("AS lake (DATA_PATH '${DATA_PATH}/repro_x_files', DATA_INLINING_ROW_LIMIT 0)"),
+            "{t}"
+        );
+        let begin2 = t.find("statement ok con2\nBEGIN").unwrap();
+        assert!(t.find("statement ok con1\nBEGIN").unwrap() < begin2, "{t}");
+        assert!(
+            t.contains("statement maybe con1\nCOMMIT\n----\nTransaction conflict"),
+            "{t}"
+        );
+        assert!(t.ends_with(
+            "query I\nSELECT count(*) FROM (SELECT k FROM lake.t GROUP BY k HAVING count(*) > 1)\n----\n0\n\n"
+        ));
+    }
+
+    #[test]
+    fn the_python_script_carries_the_schedule_as_json() {
+        let s = schedule();
+        let py = crate::repro::python::script(&s, "run-1", "upsert_keys").unwrap();
+        let line = py.lines().find(|l| l.starts_with("SPEC = json.loads(")).unwrap();
+        let literal = &line["SPEC = json.loads(".len()..line.len() - 1];
+        let text: String = serde_json::from_str(literal).unwrap();
+        let spec: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(spec["steps"].as_array().unwrap().len(), 8);
+        assert_eq!(spec["steps"][1]["sql"], "DELETE FROM lake.t WHERE k = 'it''s'");
+        assert_eq!(spec["sessions"][1]["name"], "w2");
+        assert_eq!(spec["invariants"][0]["expect_rows"], 0);
+    }
+}
