@@ -55,6 +55,9 @@ pub enum Command {
     /// Run DuckLake's documented conflict rules (scenarios/conflicts/, interleaving scenarios)
     /// on each catalog and print the matrix rule x catalog: expected, observed, verdict
     Conflicts(ConflictsArgs),
+    /// From a run whose check failed (RUN_DIR), the smallest interleaving schedule that still
+    /// fails: replayed, shrunk, and written to RUN_DIR/repro/ (schedule, SQL, Python, sqllogictest)
+    Repro(ReproArgs),
     /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
     #[command(hide = true)]
     Writer,
@@ -89,6 +92,23 @@ pub struct RunArgs {
     /// random one, printed)
     #[arg(long, env = "DLS_RUN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproArgs {
+    /// A results directory of `ducklake-stress run` (report.json, history.ndjson, facts.json)
+    pub run_dir: PathBuf,
+    /// Run the replay, and the shrunk schedule, N times each and count the failures
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Runs of each candidate while shrinking
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub shrink_repeat: u32,
+    /// Write the replay as it is, without shrinking it
+    #[arg(long)]
+    pub no_shrink: bool,
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 #[derive(Debug, Args)]

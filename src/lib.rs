@@ -21,6 +21,7 @@
 //! - `report`       the report's content; `export/` its formats (JSON, Markdown, console)
 //! - `runner/`      one run from scenario to report
 //! - `interleave/`  deterministic schedules of steps on sessions (isolation-tester style), `conflicts`
+//! - `repro/`       a failed run's transactions as the smallest schedule that still fails, and its files
 //! - `campaign/`    many runs: executor (child processes), plan, aggregates, sweep table, comparison
 //! - `export/`      report, sweep and comparison formats (above `campaign/`, whose types it writes)
 //! - `deploy/`      manifests for running elsewhere (Kubernetes)
@@ -46,6 +47,7 @@ pub mod nemesis;
 pub mod parameter;
 pub mod proxy;
 pub mod report;
+pub mod repro;
 pub mod runner;
 pub mod runtime;
 pub mod scenario;

@@ -67,7 +67,7 @@ fn extension_files(tuning: &Tuning) -> anyhow::Result<BTreeMap<String, PathBuf>>
     Ok(out)
 }
 
-fn env_choice(env: &EnvArgs) -> EnvChoice {
+pub(super) fn env_choice(env: &EnvArgs) -> EnvChoice {
     if env.docker {
         EnvChoice::Docker {
             build_images: env.build_images,
@@ -77,7 +77,7 @@ fn env_choice(env: &EnvArgs) -> EnvChoice {
     }
 }
 
-fn extensions(env: &EnvArgs, tuning: &Tuning) -> ExtensionSource {
+pub(super) fn extensions(env: &EnvArgs, tuning: &Tuning) -> ExtensionSource {
     let mut source = ExtensionSource::resolve(env.extension_dir.clone());
     source.allow_unsigned = tuning.allow_unsigned_extensions;
     source

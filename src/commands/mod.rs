@@ -4,6 +4,7 @@
 mod campaign;
 mod interleave;
 mod k8s;
+mod repro;
 
 use crate::checker::{self, CheckStatus, RunFacts};
 use crate::cli::{CheckArgs, Command, EnvAction, RunArgs};
@@ -50,6 +51,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
             connect_within: args.connect_within,
         }),
         Command::Conflicts(args) => interleave::conflicts(args),
+        Command::Repro(args) => repro::repro(args),
         Command::Writer => crate::fleet::child::main(crate::client::writer::run),
     }
 }

@@ -1,0 +1,136 @@
+//! `repro RUN_DIR` against real Postgres, S3 and DuckLake: an `upsert-empty` run whose
+//! `upsert_keys` check found duplicated keys (duckdb/ducklake#1393) shrinks to a schedule of
+//! at most 2 sessions that fails at least 9 times of 10; the Python script written beside it
+//! reproduces the duplicate with DuckDB 1.5.5 from PyPI; a run that passed has nothing to
+//! reproduce.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// An `upsert-empty` run whose upsert_keys check failed (reported as known). The writers
+/// may happen to run one after the other, and then nothing is duplicated: up to 4 tries.
+fn failed_upsert_run(env: &SharedEnv, results: &Path) -> PathBuf {
+    for _ in 0..4 {
+        let ran = run(
+            &repo().join("scenarios/upsert-empty.toml"),
+            results,
+            &["--env-file", &env.env_arg()],
+        );
+        if check(&ran.report(), "upsert_keys") == "known" {
+            return ran.run_dir();
+        }
+    }
+    panic!("4 runs of upsert-empty and no duplicated key: the race did not happen");
+}
+
+fn repro(run_dir: &Path, env: &SharedEnv) -> Ran {
+    Ran::from(
+        bin()
+            .arg("repro")
+            .arg(run_dir)
+            .args(["--env-file", &env.env_arg(), "--quiet"])
+            .output()
+            .unwrap(),
+    )
+}
+
+/// python3 with the duckdb package at 1.5.5, if this machine has them.
+fn python_with_duckdb() -> Option<()> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import duckdb; print(duckdb.__version__)"])
+        .output()
+        .ok()?;
+    (String::from_utf8_lossy(&out.stdout).trim() == "1.5.5").then_some(())
+}
+
+#[test]
+fn a_failed_upsert_run_shrinks_to_two_sessions_that_fail_nine_of_ten() {
+    let env = SharedEnv::up();
+    let results = tempdir();
+    let run_dir = failed_upsert_run(&env, results.path());
+    let ran = repro(&run_dir, &env);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let dir = run_dir.join("repro");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("repro.json")).unwrap()).unwrap();
+    assert_eq!(summary["check"], "upsert_keys", "{summary}");
+    assert!(summary["before"]["failed"].as_u64().unwrap() >= 1, "{summary}");
+    assert!(summary["after"]["failed"].as_u64().unwrap() >= 9, "{summary}");
+    assert_eq!(summary["after"]["runs"], 10, "{summary}");
+    let schedule = ducklake_stress::interleave::load(&dir.join("repro.toml")).unwrap();
+    assert!(schedule.sessions.len() <= 2, "{summary}");
+    assert!(
+        schedule.steps.len() < summary["original"]["steps"].as_u64().unwrap() as usize,
+        "{summary}"
+    );
+    // Run serially the shrunk transactions must not duplicate a key, so a zero-row DELETE
+    // stays in (two bare INSERTs of a key would duplicate it in any order).
+    assert!(
+        schedule.steps.iter().any(|s| s.sql.starts_with("DELETE")),
+        "{:?}",
+        schedule.steps
+    );
+    for f in ["repro.sql", "repro.test", "repro.py"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        // (repro.py carries the SQL as JSON, its quotes escaped)
+        assert!(text.contains("DELETE FROM lake."), "{f}:\n{text}");
+    }
+    let test = std::fs::read_to_string(dir.join("repro.test")).unwrap();
+    assert!(
+        test.contains("statement ok con1\nBEGIN") && test.contains("statement ok con2\nBEGIN"),
+        "{test}"
+    );
+    // The schedule runs as any interleaving scenario does.
+    let again = Ran::from(
+        bin()
+            .arg("run")
+            .arg(dir.join("repro.toml"))
+            .args(["--env-file", &env.env_arg(), "--results-dir"])
+            .arg(results.path())
+            .args(["--repeat", "3", "--quiet"])
+            .output()
+            .unwrap(),
+    );
+    assert!(again.stdout.contains("duplicate_keys"), "{}", again.explain());
+    if python_with_duckdb().is_none() {
+        skipped(
+            "a_failed_upsert_run_shrinks…/repro.py",
+            "python3 with duckdb 1.5.5 is missing (pip install duckdb==1.5.5)",
+        );
+        return;
+    }
+    let dsn = env.endpoints().postgres.conn_string(None, Some("repro-py"));
+    for extra in [vec![], vec!["--postgres".to_string(), dsn]] {
+        let py = Ran::from(
+            std::process::Command::new("python3")
+                .arg(dir.join("repro.py"))
+                .args(&extra)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(py.code, 1, "repro.py {extra:?} should reproduce: {}", py.explain());
+        assert!(py.stdout.contains("REPRODUCED"), "{}", py.explain());
+    }
+}
+
+#[test]
+fn a_run_that_passed_has_nothing_to_reproduce() {
+    let env = SharedEnv::up();
+    let results = tempdir();
+    let scenario = scenario(
+        results.path(),
+        "passes",
+        &append_toml("passes", 2, 2, "repro_passes", ""),
+    );
+    let ran = run(&scenario, results.path(), &["--env-file", &env.env_arg()]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let run_dir = ran.run_dir();
+    let out = repro(&run_dir, &env);
+    assert_eq!(out.code, 0, "{}", out.explain());
+    assert!(out.stdout.contains("nothing to reproduce"), "{}", out.explain());
+    assert!(!run_dir.join("repro").exists());
+    let missing = repro(&results.path().join("no-such-run"), &env);
+    assert_eq!(missing.code, 2, "{}", missing.explain());
+    assert!(missing.stderr.contains("report.json"), "{}", missing.explain());
+}
