@@ -23,6 +23,14 @@ if [ ${#report_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# --- DuckDB 1.5.5 for Python: tests/repro.rs runs the repro.py it writes ------------------
+if ! python3 -c 'import duckdb, sys; sys.exit(duckdb.__version__ != "1.5.5")' >/dev/null 2>&1; then
+  say "installing duckdb==1.5.5 for Python (PyPI), which the reproducer test's repro.py runs on"
+  python3 -m pip install --quiet --disable-pip-version-check duckdb==1.5.5 >/dev/null 2>&1 \
+    || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages duckdb==1.5.5 >/dev/null 2>&1 \
+    || echo "setup: could not install duckdb==1.5.5 (pip); the repro.py part of tests/repro.rs will say it skipped" >&2
+fi
+
 # --- kubernetes-validate: the Kubernetes schemas the `k8s` manifests are checked against ---
 # Optional too: without it tests/deploy.rs says it skipped. A user install where the
 # system Python refuses packages (PEP 668).

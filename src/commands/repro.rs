@@ -27,17 +27,7 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<i32> {
     let plans = replay::plans(&found, facts.record.workload()?, &facts.record.table, &run_id)?;
     let base = replay::base(&report, &found, &run_id);
     let original = replay::schedule(&base, &plans);
-    println!(
-        "check {} failed: {}\nreplaying {} transaction(s) ({} named by the evidence, the rest overlapping them) as \
-         {} session(s), {} steps, {} times",
-        found.check,
-        found.summary,
-        plans.len(),
-        found.txns.iter().filter(|t| t.named).count(),
-        original.sessions.len(),
-        original.steps.len(),
-        args.repeat
-    );
+    announce(&found, plans.len(), &original, args.repeat);
     let dir = args.run_dir.join(repro::DIR);
     std::fs::create_dir_all(&dir)?;
     let env = runner::provision(
@@ -90,6 +80,21 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<i32> {
     } else {
         exit_code::PASS
     })
+}
+
+/// What is replayed: the failed check, and the schedule the history gives.
+fn announce(found: &finding::Finding, txns: usize, original: &crate::interleave::Schedule, repeat: u32) {
+    println!(
+        "check {} failed: {}\nreplaying {} transaction(s) ({} named by the evidence, the rest overlapping them) as \
+     {} session(s), {} steps, {} times",
+        found.check,
+        found.summary,
+        txns,
+        found.txns.iter().filter(|t| t.named).count(),
+        original.sessions.len(),
+        original.steps.len(),
+        repeat
+    );
 }
 
 /// Shrinks (candidates' reports go to a temporary directory), then runs the result as often
