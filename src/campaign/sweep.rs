@@ -73,19 +73,6 @@ pub fn envelope(points: &[SweepPoint], params: &[Param]) -> Envelope {
             rows: Vec::new(),
         };
     }
-    let setting_of = |p: &Point| {
-        let others: Vec<String> = p
-            .values
-            .iter()
-            .filter(|(k, _)| k != WRITERS_KEY)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if others.is_empty() {
-            "(as written)".to_string()
-        } else {
-            others.join(" ")
-        }
-    };
     let mut settings: Vec<String> = Vec::new();
     for p in points {
         let s = setting_of(&p.point);
@@ -121,6 +108,22 @@ pub fn envelope(points: &[SweepPoint], params: &[Param]) -> Envelope {
         })
         .collect();
     Envelope { note: None, rows }
+}
+
+/// A point's setting apart from its writer count ("(as written)" when that is all it sets):
+/// what the envelope and the heatmap group by.
+pub fn setting_of(p: &Point) -> String {
+    let others: Vec<String> = p
+        .values
+        .iter()
+        .filter(|(k, _)| k != WRITERS_KEY)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if others.is_empty() {
+        "(as written)".to_string()
+    } else {
+        others.join(" ")
+    }
 }
 
 #[cfg(test)]

@@ -61,20 +61,7 @@ fn grid(points: &[SweepPoint]) -> Grid {
             cell,
         };
     }
-    let setting = |p: &SweepPoint| {
-        let others: Vec<String> = p
-            .point
-            .values
-            .iter()
-            .filter(|(k, _)| k != WRITERS_KEY)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if others.is_empty() {
-            "(as written)".to_string()
-        } else {
-            others.join(" ")
-        }
-    };
+    let setting = |p: &SweepPoint| crate::campaign::sweep::setting_of(&p.point);
     let (mut rows, mut cols): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for p in points {
         let (r, c) = (
