@@ -240,13 +240,7 @@ fn a_harness_killed_mid_run_leaves_a_history_that_check_can_judge() {
     // Its writers' sessions die with it; then the history alone lets `check` judge the run.
     std::thread::sleep(Duration::from_secs(2));
     let (ran, results) = env.check("entries", Some(&run_dir), &[]);
-    for name in [
-        "row_count",
-        "transaction_integrity",
-        "snapshots",
-        "table_stats",
-        "catalog_integrity",
-    ] {
+    for name in LAKE_CHECKS {
         assert_eq!(check_status(&results, name), "pass", "{name}: {}", ran.explain());
     }
     assert!(ran.stdout.contains("snapshots"), "{}", ran.explain());

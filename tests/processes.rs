@@ -18,13 +18,7 @@ fn eight_writer_processes_append_like_threads() {
     let r = ran.report();
     assert_eq!(r["totals"]["commits"], 80, "{}", r["totals"]);
     assert_eq!(r["totals"]["rows_committed"], 800);
-    for c in &judging_checks(&r) {
-        assert_eq!(
-            c["status"], "pass",
-            "check {} did not pass: {}",
-            c["name"], c["summary"]
-        );
-    }
+    assert_checks_pass(&r, "eight writer processes", Allow::Nothing);
     let pids = r["writer_pids"].as_array().unwrap();
     assert_eq!(pids.len(), 8);
     assert!(
@@ -60,13 +54,7 @@ fn a_writer_process_that_crashes_is_reported_and_the_others_go_on() {
     );
     assert!(ran.stdout.contains("SIGSEGV"), "{}", ran.explain());
     // The others kept committing after the crash.
-    let later: u64 = r["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["second"].as_f64().unwrap() > crashed_at + 1.0)
-        .map(|s| s["commits"].as_u64().unwrap())
-        .sum();
+    let later = commits_after(&r, crashed_at);
     assert!(
         later > 0,
         "no commit after the crash at {crashed_at} s: {}",
@@ -74,13 +62,7 @@ fn a_writer_process_that_crashes_is_reported_and_the_others_go_on() {
     );
     // The dead writer's last transaction was looked up, and the lake is consistent.
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
-    for name in [
-        "row_count",
-        "transaction_integrity",
-        "snapshots",
-        "table_stats",
-        "catalog_integrity",
-    ] {
+    for name in LAKE_CHECKS {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
     assert!(r["writers"][dead as usize]["commits"].as_u64().unwrap() < r["fairness"]["commits_max"].as_u64().unwrap());
@@ -112,13 +94,7 @@ fn a_writer_killed_in_commit_has_its_transaction_resolved_and_the_lake_holds() {
     let t = &r["totals"];
     assert_eq!(t["unresolved"], 0, "{t}");
     assert!(t["uncertain_attempts"].as_u64().unwrap() >= killed.len() as u64, "{t}");
-    for name in [
-        "row_count",
-        "transaction_integrity",
-        "snapshots",
-        "table_stats",
-        "catalog_integrity",
-    ] {
+    for name in LAKE_CHECKS {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
     let pids = r["writer_pids"].as_array().unwrap();
@@ -160,13 +136,7 @@ fn a_killed_writer_restarted_goes_on_with_its_next_transactions_and_the_lake_hol
         "writer {writer} began a transaction number twice: {txns:?}"
     );
     assert_eq!(r["totals"]["unresolved"], 0, "{}", r["totals"]);
-    for name in [
-        "row_count",
-        "transaction_integrity",
-        "snapshots",
-        "table_stats",
-        "catalog_integrity",
-    ] {
+    for name in LAKE_CHECKS {
         assert_eq!(check(&r, name), "pass", "{name}: {}", r["checks"]);
     }
     assert_eq!(ran.code, 0, "{}", ran.explain());

@@ -202,6 +202,64 @@ pub fn judging_checks(report: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// What a test lets a run leave short of `pass`.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Allow {
+    Nothing,
+    /// The catalog session DuckDB 1.5.5 keeps after a commit that threw (duckdb-postgres#545),
+    /// which the report marks `known`. A fault that stalls or cuts the catalog may or may not
+    /// make a commit throw, by timing alone (CI saw it once, pausing the catalog container), so
+    /// those tests allow it; the lake itself must still pass every check.
+    KnownSessionLeak,
+}
+
+/// Every check that judges this run passed (or is what `allow` names).
+pub fn assert_checks_pass(report: &Value, what: &str, allow: Allow) {
+    for c in judging_checks(report) {
+        let leak = c["name"] == "writer_sessions" && c["status"] == "known";
+        assert!(
+            c["status"] == "pass" || (leak && allow == Allow::KnownSessionLeak),
+            "{what}: check {} is {}: {}",
+            c["name"],
+            c["status"],
+            c["summary"]
+        );
+    }
+}
+
+/// The checks that say the lake itself holds, whatever the workload: rows, transactions,
+/// snapshots, statistics and the catalog's own integrity.
+pub const LAKE_CHECKS: [&str; 5] = [
+    "row_count",
+    "transaction_integrity",
+    "snapshots",
+    "table_stats",
+    "catalog_integrity",
+];
+
+/// Commits the report's timeline counts in the seconds that begin over a second after `t`
+/// (a run went on after a fault ended at `t`).
+pub fn commits_after(report: &Value, t: f64) -> u64 {
+    report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["second"].as_f64().unwrap() > t + 1.0)
+        .map(|s| s["commits"].as_u64().unwrap())
+        .sum()
+}
+
+/// The first stall of the report that began by `t` (a fault ending at `t` caused it).
+pub fn stall_begun_by(report: &Value, t: f64) -> Value {
+    report["stalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["from"].as_f64().unwrap() <= t)
+        .unwrap_or_else(|| panic!("no stall began by {t:.1} s: {}", report["stalls"]))
+        .clone()
+}
+
 /// Records that a test could not judge (a tool or engine is missing), and why: on stderr
 /// and in $DLS_SKIPPED_TESTS_FILE (else results/skipped-tests.txt), which scripts/test.sh
 /// counts as skipped, not passed (libtest has no "skipped" outcome to report it with).
