@@ -1,8 +1,8 @@
 //! `repro RUN_DIR` against real Postgres, S3 and DuckLake: an `upsert-empty` run whose
 //! `upsert_keys` check found duplicated keys (duckdb/ducklake#1393) shrinks to a schedule of
-//! at most 2 sessions that fails at least 9 times of 10; the Python script written beside it
-//! reproduces the duplicate with DuckDB 1.5.5 from PyPI; a run that passed has nothing to
-//! reproduce.
+//! at most 2 sessions, one key each, that fails at least 9 times of 10; the Python script
+//! written beside it reproduces the duplicate with DuckDB 1.5.5 from PyPI; a run that
+//! passed has nothing to reproduce.
 
 mod common;
 use common::*;
@@ -71,6 +71,11 @@ fn a_failed_upsert_run_shrinks_to_two_sessions_that_fail_nine_of_ten() {
         "{:?}",
         schedule.steps
     );
+    // Rows shrink too: one key in each transaction is enough to duplicate it.
+    let commits = schedule.steps.iter().filter(|s| s.sql == "COMMIT").count();
+    assert_eq!(summary["shrunk_rows"], commits, "one row a transaction: {summary}");
+    let delete = schedule.steps.iter().find(|s| s.sql.starts_with("DELETE")).unwrap();
+    assert!(!delete.sql.contains(','), "one key deleted: {}", delete.sql);
     for f in ["repro.sql", "repro.test", "repro.py"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();
         // (repro.py carries the SQL as JSON, its quotes escaped)

@@ -46,19 +46,14 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<i32> {
     let file = dir.join("repro.toml");
     let (before, before_report) = repro::tally(&prepared, original.clone(), &file, args.repeat)?;
     println!("replay of the history: {}", before.describe());
-    let (schedule, after, report_of, note) = if before.failed == 0 {
+    let out = if before.failed == 0 {
         println!("the replay did not reproduce the failure: the race needs the timing of the original run.");
-        (original.clone(), None, before_report, None)
+        Outcome::unshrunk(&original, before_report, None)
     } else if args.no_shrink {
-        (
-            original.clone(),
-            None,
-            before_report,
-            Some("Not shrunk (--no-shrink).".to_string()),
-        )
+        Outcome::unshrunk(&original, before_report, Some("Not shrunk (--no-shrink).".into()))
     } else {
-        let (s, after, r) = shrink_and_confirm(&mut prepared, &base, plans, &before, &args, &file)?;
-        (s, Some(after), r, None)
+        let rows = replay::Rows::new(facts.record.workload()?, &facts.record.table, &run_id);
+        shrink_and_confirm(&mut prepared, &base, plans, &rows, &before, &args, &file)?
     };
     let written = Written {
         run_id: &run_id,
@@ -67,10 +62,11 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<i32> {
         summary: &found.summary,
         original: &original,
         before: &before,
-        after: after.as_ref(),
-        schedule: &schedule,
-        versions: &report_of.versions,
-        note,
+        after: out.after.as_ref(),
+        schedule: &out.schedule,
+        rows: out.rows,
+        versions: &out.report.versions,
+        note: out.note,
     };
     let names = repro::files::write_all(&dir, &written)?;
     println!("wrote {} in {}", names.join(", "), dir.display());
@@ -97,16 +93,41 @@ fn announce(found: &finding::Finding, txns: usize, original: &crate::interleave:
     );
 }
 
+/// The schedule the files hold, and how it was judged.
+struct Outcome {
+    schedule: crate::interleave::Schedule,
+    /// The shrunk schedule's tally (None: not shrunk).
+    after: Option<Tally>,
+    /// The report of the last tally, for its versions.
+    report: InterleaveReport,
+    note: Option<String>,
+    /// Rows the shrunk transactions write, where the workload counts them.
+    rows: Option<usize>,
+}
+
+impl Outcome {
+    fn unshrunk(original: &crate::interleave::Schedule, report: InterleaveReport, note: Option<String>) -> Self {
+        Outcome {
+            schedule: original.clone(),
+            after: None,
+            report,
+            note,
+            rows: None,
+        }
+    }
+}
+
 /// Shrinks (candidates' reports go to a temporary directory), then runs the result as often
 /// as the replay was run.
 fn shrink_and_confirm(
     prepared: &mut crate::interleave::Prepared,
     base: &replay::Base,
     plans: Vec<replay::TxnPlan>,
+    rows: &replay::Rows,
     before: &Tally,
     args: &ReproArgs,
     file: &std::path::Path,
-) -> anyhow::Result<(crate::interleave::Schedule, Tally, InterleaveReport)> {
+) -> anyhow::Result<Outcome> {
     let rule = ShrinkRule::from_rate(before, args.shrink_repeat);
     println!(
         "shrinking: a candidate must fail {} of {} runs and pass with its transactions one after another",
@@ -116,10 +137,11 @@ fn shrink_and_confirm(
     let scratch = tempfile::Builder::new().prefix("repro-candidates-").tempdir()?;
     prepared.results_dir = scratch.path().to_path_buf();
     let quiet = args.env.quiet;
-    let shrunk = repro::shrink_plans(prepared, base, plans, &rule, &mut |txns, statements, kept| {
+    let shrunk = repro::shrink_plans(prepared, base, plans, rows, &rule, &mut |c, kept| {
         if !quiet {
             println!(
-                "  candidate: {txns} transaction(s), {statements} statement(s): {}",
+                "  candidate: {}: {}",
+                repro::size_of(c),
                 if kept { "still fails, kept" } else { "does not, dropped" }
             );
         }
@@ -129,10 +151,17 @@ fn shrink_and_confirm(
     let schedule = replay::schedule(base, &shrunk);
     let (after, report) = repro::tally(prepared, schedule.clone(), file, args.repeat)?;
     println!(
-        "shrunk to {} session(s), {} step(s): {}",
+        "shrunk to {} session(s), {} step(s) ({}): {}",
         schedule.sessions.len(),
         schedule.steps.len(),
+        repro::size_of(&shrunk),
         after.describe()
     );
-    Ok((schedule, after, report))
+    Ok(Outcome {
+        schedule,
+        after: Some(after),
+        report,
+        note: None,
+        rows: shrunk.iter().map(|p| p.rows.as_ref().map(Vec::len)).sum(),
+    })
 }

@@ -22,6 +22,8 @@ pub struct Written<'a> {
     /// After shrinking (None: not shrunk, the replay never failed or --no-shrink).
     pub after: Option<&'a Tally>,
     pub schedule: &'a Schedule,
+    /// Rows the shrunk schedule's transactions write (None: not shrunk, or not counted).
+    pub rows: Option<usize>,
     pub versions: &'a Versions,
     /// Why shrinking stopped or did not run, if it did not run to the end.
     pub note: Option<String>,
@@ -54,6 +56,7 @@ fn summary_json(w: &Written) -> anyhow::Result<String> {
         "after": w.after,
         "original": size(w.original),
         "shrunk": size(w.schedule),
+        "shrunk_rows": w.rows,
         "reproduced": w.before.failed > 0,
     }))?)
 }
@@ -200,7 +203,13 @@ pub fn markdown(w: &Written) -> String {
         w.before.describe()
     );
     if let Some(a) = w.after {
-        let _ = writeln!(out, "| shrunk | {} | {} |", session_summary(w.schedule), a.describe());
+        let rows = w.rows.map(|r| format!(", {r} row(s)")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| shrunk | {}{rows} | {} |",
+            session_summary(w.schedule),
+            a.describe()
+        );
     }
     if w.before.failed == 0 {
         out.push_str(
@@ -227,7 +236,8 @@ pub fn markdown(w: &Written) -> String {
     out.push_str(
         "\nHow the replay was built: each transaction's SQL rebuilt by the workload from (run, writer, transaction); \
          BEGIN and its statements placed at the attempt's start in the history, COMMIT at its end (the history \
-         keeps no time per statement). Shrinking drops transactions, then statements, while a candidate still \
+         keeps no time per statement). Shrinking drops transactions, then statements, then rows (where the \
+         workload can write a subset of a transaction's rows), while a candidate still \
          fails as often as the replay did and passes when its transactions run one after another.\n\n\
          Files:\n\n- `repro.toml`: the schedule; `ducklake-stress run repro/repro.toml --repeat 10` replays it \
          (`--extension ducklake=PATH --allow-unsigned-extensions` against a DuckLake you built)\n\
@@ -246,15 +256,12 @@ mod tests {
     use crate::repro::replay::{self, Base, TxnPlan};
 
     fn schedule() -> Schedule {
-        let plan = |writer, commit_at| TxnPlan {
-            writer,
-            txn: 0,
-            statements: vec![
+        let plan = |writer, commit_at| {
+            let statements = vec![
                 "DELETE FROM lake.t WHERE k = 'it''s'".into(),
                 "INSERT INTO lake.t VALUES (1)".into(),
-            ],
-            begin_at: 0.0,
-            commit_at,
+            ];
+            TxnPlan::new(writer, 0, statements, 0.0, commit_at)
         };
         let base = Base {
             name: "repro-x".into(),

@@ -3,7 +3,7 @@
 //!
 //! - `finding` the failed check, the transactions its evidence names and their neighbours
 //! - `replay`  those transactions as a schedule, their SQL rebuilt, ordered as the history saw
-//! - `shrink`  delta debugging over transactions, then statements
+//! - `shrink`  delta debugging over transactions, then statements, then rows
 //! - `files`   repro.toml, repro.sql, repro.test, repro.md; `python` repro.py
 
 pub mod files;
@@ -104,19 +104,28 @@ pub fn shrink_plans(
     prepared: &Prepared,
     base: &Base,
     plans: Vec<TxnPlan>,
+    rows: &replay::Rows,
     rule: &ShrinkRule,
-    progress: &mut dyn FnMut(usize, usize, bool),
+    progress: &mut dyn FnMut(&[TxnPlan], bool),
 ) -> anyhow::Result<Vec<TxnPlan>> {
     let file = prepared.results_dir.join("candidate.toml");
     let mut test = |c: &[TxnPlan]| -> anyhow::Result<bool> {
-        let statements: usize = c.iter().map(|p| p.statements.len()).sum();
         let (serial, _) = tally(prepared, replay::serial(base, c), &file, 1)?;
         let keep = serial.failed == 0 && serial.errors == 0 && {
             let (t, _) = tally(prepared, replay::schedule(base, c), &file, rule.repeat)?;
             t.failed >= rule.needed
         };
-        progress(c.len(), statements, keep);
+        progress(c, keep);
         Ok(keep)
     };
-    shrink::shrink(plans, &mut test)
+    shrink::shrink(plans, &|p, r| rows.with_rows(p, r), &mut test)
+}
+
+/// A candidate's size for people: "2 transaction(s), 4 statement(s), 2 row(s)" (rows where
+/// the workload counts them).
+pub fn size_of(plans: &[TxnPlan]) -> String {
+    let statements: usize = plans.iter().map(|p| p.statements().count()).sum();
+    let rows: Option<usize> = plans.iter().map(|p| p.rows.as_ref().map(Vec::len)).sum();
+    let rows = rows.map(|r| format!(", {r} row(s)")).unwrap_or_default();
+    format!("{} transaction(s), {statements} statement(s){rows}", plans.len())
 }

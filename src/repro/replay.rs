@@ -19,9 +19,71 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct TxnPlan {
     pub writer: u32,
     pub txn: u64,
-    pub statements: Vec<String>,
+    /// Every statement the transaction makes of its rows, as the workload writes it.
+    pub generated: Vec<String>,
+    /// Which of `generated` it runs, in order: shrinking drops the others.
+    pub kept: Vec<usize>,
+    /// Which of its rows it writes (positions among them): shrinking drops the others.
+    /// None: all of them, the workload cannot write a subset.
+    pub rows: Option<Vec<usize>>,
     pub begin_at: f64,
     pub commit_at: f64,
+}
+
+impl TxnPlan {
+    /// The transaction whole: every statement, every row.
+    pub fn new(writer: u32, txn: u64, generated: Vec<String>, begin_at: f64, commit_at: f64) -> Self {
+        TxnPlan {
+            writer,
+            txn,
+            kept: (0..generated.len()).collect(),
+            generated,
+            rows: None,
+            begin_at,
+            commit_at,
+        }
+    }
+
+    /// The statements it runs between BEGIN and COMMIT.
+    pub fn statements(&self) -> impl Iterator<Item = &String> {
+        self.kept.iter().filter_map(|&i| self.generated.get(i))
+    }
+}
+
+/// Rebuilds a transaction's statements for a subset of its rows, where the run's workload can.
+pub struct Rows {
+    generator: Box<dyn crate::workload::Generator>,
+    run_id: String,
+}
+
+impl Rows {
+    pub fn new(spec: &WorkloadSpec, table: &str, run_id: &str) -> Self {
+        Rows {
+            generator: crate::workload::generator(spec, table),
+            run_id: run_id.to_string(),
+        }
+    }
+
+    /// `plan` writing only the rows at `rows`, its kept statements kept; None: the workload
+    /// cannot, or that leaves no row or a different number of statements.
+    pub fn with_rows(&self, plan: &TxnPlan, rows: &[usize]) -> Option<TxnPlan> {
+        let sql = self.generator.txn_sql_rows(&self.run_id, plan.writer, plan.txn, rows)?;
+        let generated = split_statements(&sql);
+        (generated.len() == plan.generated.len()).then(|| TxnPlan {
+            generated,
+            rows: Some(rows.to_vec()),
+            ..plan.clone()
+        })
+    }
+
+    /// Every row position of `plan`'s transaction, if the workload can write a subset.
+    fn all(&self, plan: &TxnPlan) -> Option<Vec<usize>> {
+        let n = self.generator.rows_for(plan.writer) as usize;
+        let all: Vec<usize> = (0..n).collect();
+        self.generator
+            .txn_sql_rows(&self.run_id, plan.writer, plan.txn, &all)
+            .map(|_| all)
+    }
 }
 
 /// What every schedule of one reproducer shares: the lake, the sessions' settings, the
@@ -39,6 +101,7 @@ pub struct Base {
 /// Each chosen transaction's statements, rebuilt by the run's workload.
 pub fn plans(finding: &Finding, spec: &WorkloadSpec, table: &str, run_id: &str) -> anyhow::Result<Vec<TxnPlan>> {
     let generator = crate::workload::generator(spec, table);
+    let rows = Rows::new(spec, table, run_id);
     finding
         .txns
         .iter()
@@ -53,13 +116,15 @@ pub fn plans(finding: &Finding, spec: &WorkloadSpec, table: &str, run_id: &str) 
                     s.txn
                 )));
             }
-            Ok(TxnPlan {
-                writer: s.writer,
-                txn: s.txn,
+            let mut plan = TxnPlan::new(
+                s.writer,
+                s.txn,
                 statements,
-                begin_at: s.invoke_at,
-                commit_at: s.complete_at.unwrap_or(f64::MAX),
-            })
+                s.invoke_at,
+                s.complete_at.unwrap_or(f64::MAX),
+            );
+            plan.rows = rows.all(&plan);
+            Ok(plan)
         })
         .collect()
 }
@@ -138,6 +203,7 @@ pub fn schedule(base: &Base, plans: &[TxnPlan]) -> Schedule {
             name: session_name(w),
             kind: SessionKind::Duckdb,
             connect_sql: base.connect_sql.clone(),
+            process: false,
         })
         .collect();
     // (time, writer, txn, position in the transaction) orders every step; a transaction's
@@ -158,7 +224,7 @@ pub fn schedule(base: &Base, plans: &[TxnPlan]) -> Schedule {
             (p.begin_at, p.writer, p.txn, 0),
             step(format!("{prefix}_begin"), "BEGIN"),
         ));
-        for (i, sql) in p.statements.iter().enumerate() {
+        for (i, sql) in p.statements().enumerate() {
             timed.push((
                 (p.begin_at, p.writer, p.txn, i + 1),
                 step(format!("{prefix}_q{}", i + 1), sql),
@@ -220,12 +286,8 @@ mod tests {
 
     #[test]
     fn steps_follow_the_history_begin_and_statements_at_invoke_commit_at_complete() {
-        let plan = |writer, begin_at, commit_at| TxnPlan {
-            writer,
-            txn: 0,
-            statements: vec!["DELETE".into(), "INSERT".into()],
-            begin_at,
-            commit_at,
+        let plan = |writer, begin_at, commit_at| {
+            TxnPlan::new(writer, 0, vec!["DELETE".into(), "INSERT".into()], begin_at, commit_at)
         };
         let base = Base {
             name: "r".into(),

@@ -201,6 +201,13 @@ pub trait Generator: Send {
         String::new()
     }
 
+    /// The SQL of transaction `txn` of `writer` writing only the rows at `rows` (positions
+    /// among its rows, from 0), where the workload can write a subset: `repro` shrinks
+    /// a reproducer's rows with it. None: it cannot, or `rows` names none of them.
+    fn txn_sql_rows(&self, _run_id: &str, _writer: u32, _txn: u64, _rows: &[usize]) -> Option<String> {
+        None
+    }
+
     /// The statements of transaction `txn` of `writer`, between BEGIN and the tag, on the
     /// writer's connection (some read before they write); by default `txn_sql`. Err: the
     /// failing statement's message.

@@ -55,16 +55,32 @@ impl UpsertWorkload {
     /// DELETE the transaction's keys (of this run), then INSERT them with its own rows; or
     /// one MERGE INTO doing both.
     pub fn txn_sql(&self, run_id: &str, writer: u32, txn: u64) -> String {
-        let keys = keys_of(run_id, writer, txn, self.keys, self.per_txn);
+        self.sql_of_keys(
+            run_id,
+            writer,
+            txn,
+            &keys_of(run_id, writer, txn, self.keys, self.per_txn),
+        )
+    }
+
+    /// `txn_sql` replacing only the keys at `rows` among the transaction's (sorted) keys;
+    /// None when that leaves none.
+    pub fn txn_sql_rows(&self, run_id: &str, writer: u32, txn: u64, rows: &[usize]) -> Option<String> {
+        let all = keys_of(run_id, writer, txn, self.keys, self.per_txn);
+        let keys: Vec<u32> = rows.iter().filter_map(|&i| all.get(i).copied()).collect();
+        (!keys.is_empty()).then(|| self.sql_of_keys(run_id, writer, txn, &keys))
+    }
+
+    fn sql_of_keys(&self, run_id: &str, writer: u32, txn: u64, keys: &[u32]) -> String {
         if self.statement == UpsertStatement::Merge {
-            return self.merge_sql(run_id, writer, txn, &keys);
+            return self.merge_sql(run_id, writer, txn, keys);
         }
         let list = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
         let mut sql = format!(
             "DELETE FROM {} WHERE run_id = '{run_id}' AND row_seq IN ({list}); ",
             self.table
         );
-        sql.push_str(&self.insert(run_id, writer as i64, txn, &keys));
+        sql.push_str(&self.insert(run_id, writer as i64, txn, keys));
         sql
     }
 

@@ -97,4 +97,8 @@ impl Generator for UpsertWorkload {
     fn txn_sql(&self, run_id: &str, writer: u32, txn: u64) -> String {
         UpsertWorkload::txn_sql(self, run_id, writer, txn)
     }
+
+    fn txn_sql_rows(&self, run_id: &str, writer: u32, txn: u64, rows: &[usize]) -> Option<String> {
+        UpsertWorkload::txn_sql_rows(self, run_id, writer, txn, rows)
+    }
 }
