@@ -61,6 +61,9 @@ pub enum Command {
     /// One writer as a process (started by `run` with mode = "process"; reads its spec on stdin)
     #[command(hide = true)]
     Writer,
+    /// One session of an interleaving scenario as a process (mode = "process"; reads its spec on stdin)
+    #[command(hide = true)]
+    Session,
 }
 
 #[derive(Debug, Args)]

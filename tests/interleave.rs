@@ -194,6 +194,56 @@ fn a_lock_never_released_ends_the_permutation_reported_not_hung() {
     );
 }
 
+/// The same lock schedules with s1's DuckDB instance in a child process of its own: the
+/// step blocks and completes during the unlock as on a thread; never unlocked, it is
+/// interrupted through the process, and the process is gone when the run ends.
+#[test]
+fn a_session_in_its_own_process_blocks_completes_and_is_interrupted_like_a_thread() {
+    let dir = tempdir();
+    let in_process = |toml: &str| toml.replacen("name = \"s1\"\n", "name = \"s1\"\nmode = \"process\"\n", 1);
+    let file = scenario(dir.path(), "locked-process", &in_process(LOCKED));
+    let (ran, r) = run_schedule(&file, dir.path(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.explain());
+    let pid = r["results"][0]["session_pids"]["s1"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no pid: {r:#}"));
+    assert_ne!(pid, 0);
+    let insert = step(&r, 0, "s1_insert");
+    assert_eq!(insert["blocked"], true, "{r:#}");
+    assert_eq!(insert["completed_during"], "unlock", "{r:#}");
+    assert_eq!(step(&r, 0, "s1_commit")["status"], "ok");
+    assert_eq!(r["results"][0]["invariants"][0]["rows"], 1, "{r:#}");
+    let never = scenario(
+        dir.path(),
+        "never-unlocked-process",
+        &in_process(&LOCKED.replace("\"unlock\", ", "")),
+    );
+    let started = std::time::Instant::now();
+    let (ran, r) = run_schedule(&never, dir.path(), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.explain());
+    assert_eq!(step(&r, 0, "s1_insert")["blocked"], true, "{r:#}");
+    assert!(r["results"][0]["cannot_continue"].is_string(), "{r:#}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+    let pid = r["results"][0]["session_pids"]["s1"].as_u64().unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "session process {pid} outlived its run"
+    );
+    // Sessions of a DuckDB-file catalog share one instance: no process of their own.
+    let shared = scenario(
+        dir.path(),
+        "process-on-file",
+        &in_process(&format!("name = \"f\"\n[lake]\ncatalog = \"duckdb\"\n{TWO_SESSIONS}")),
+    );
+    let ran = Ran::from(bin().arg("validate").arg(&shared).output().unwrap());
+    assert_eq!(ran.code, 2, "{}", ran.explain());
+    assert!(ran.stderr.contains("sessions[0].mode"), "{}", ran.stderr);
+}
+
 #[test]
 fn every_order_of_two_sessions_of_three_steps_is_twenty_and_validate_says_so() {
     let dir = tempdir();

@@ -53,6 +53,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Conflicts(args) => interleave::conflicts(args),
         Command::Repro(args) => repro::repro(args),
         Command::Writer => crate::fleet::child::main(crate::client::writer::run),
+        Command::Session => crate::interleave::process::main(),
     }
 }
 

@@ -5,7 +5,8 @@
 //!
 //! - `model`     the validated form; `parse` from TOML (file:line errors); `permute` the orders
 //! - `fresh`     a fresh lake per permutation (catalog schema or file, data path)
-//! - `session`   a session's thread and connection; `runner` one permutation in lock-step
+//! - `session`   a session's thread and connection; `process` the same in a child process
+//! - `runner`    one permutation in lock-step
 //! - `outcome`   what a permutation did and whether it matched; `report`, `render` its formats
 //! - `compare`   two sets of reports, permutation by permutation
 //! - `conflicts` the rule x catalog matrix; `write` a schedule back in the file's form
@@ -17,6 +18,7 @@ pub mod model;
 pub mod outcome;
 pub mod parse;
 pub mod permute;
+pub mod process;
 pub mod render;
 pub mod report;
 pub mod runner;

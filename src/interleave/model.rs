@@ -60,6 +60,10 @@ pub struct SessionSpec {
     pub kind: SessionKind,
     /// Run when the session connects, before any step (SET statements).
     pub connect_sql: Vec<String>,
+    /// `mode = "process"`: its DuckDB instance lives in a child process of its own
+    /// (`interleave::process`), not on a thread of the runner's.
+    #[serde(default)]
+    pub process: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -198,6 +198,9 @@ pub struct PermutationResult {
     pub mismatches: Vec<String>,
     pub matched: bool,
     pub seconds: f64,
+    /// The process of each `mode = "process"` session, by name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub session_pids: std::collections::BTreeMap<String, u32>,
 }
 
 impl PermutationResult {

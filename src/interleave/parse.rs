@@ -163,7 +163,7 @@ fn validate(raw: RawSchedule, here: &Locator) -> anyhow::Result<Schedule> {
     }
     let lake = validate_lake(raw.lake.as_ref());
     let shared_instance = validate_instance(raw.instance.as_ref(), lake.catalog, here)?;
-    let sessions = validate_sessions(&raw.sessions, here)?;
+    let sessions = validate_sessions(&raw.sessions, shared_instance, here)?;
     let steps = validate_steps(&raw.steps, &sessions, here)?;
     let (permutations, all_permutations) = validate_permutations(raw.permutations.as_ref(), &steps, &sessions, here)?;
     let step_timeout = match &raw.step_timeout {
@@ -254,7 +254,7 @@ fn new_name<'a>(
     Ok(())
 }
 
-fn validate_sessions(raw: &[Spanned<RawSession>], here: &Locator) -> anyhow::Result<Vec<SessionSpec>> {
+fn validate_sessions(raw: &[Spanned<RawSession>], shared: bool, here: &Locator) -> anyhow::Result<Vec<SessionSpec>> {
     let mut out: Vec<SessionSpec> = Vec::new();
     for (i, s) in raw.iter().enumerate() {
         let r = s.get_ref();
@@ -266,19 +266,7 @@ fn validate_sessions(raw: &[Spanned<RawSession>], here: &Locator) -> anyhow::Res
             "is used by another session already.",
             here,
         )?;
-        if let Some(m) = &r.mode {
-            if m.get_ref() != "thread" {
-                return Err(here.at(
-                    m,
-                    &format!("{key}.mode"),
-                    &format!(
-                        "is \"{}\"; only \"thread\" is built so far (each session a thread with its own DuckDB \
-                            instance): remove the key.",
-                        m.get_ref()
-                    ),
-                ));
-            }
-        }
+        let process = validate_mode(r.mode.as_ref(), &key, shared, here)?;
         let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
             None | Some("duckdb") => SessionKind::Duckdb,
             Some("catalog") => SessionKind::Catalog,
@@ -293,10 +281,19 @@ fn validate_sessions(raw: &[Spanned<RawSession>], here: &Locator) -> anyhow::Res
                 ))
             }
         };
+        if process && kind == SessionKind::Catalog {
+            return Err(here.at(
+                r.mode.as_ref().expect("process was asked for"),
+                &format!("{key}.mode"),
+                "is \"process\", but a kind = \"catalog\" session is a Postgres connection, not a DuckDB \
+                    instance: remove the key.",
+            ));
+        }
         out.push(SessionSpec {
             name: r.name.get_ref().clone(),
             kind,
             connect_sql: r.sql.clone(),
+            process,
         });
     }
     if out.is_empty() {
@@ -307,6 +304,31 @@ fn validate_sessions(raw: &[Spanned<RawSession>], here: &Locator) -> anyhow::Res
         ));
     }
     Ok(out)
+}
+
+/// `mode = "thread"` (default) or `"process"`: whether the session's DuckDB instance lives
+/// in a child process. Sessions sharing one instance cannot each have a process.
+fn validate_mode(mode: Option<&Spanned<String>>, key: &str, shared: bool, here: &Locator) -> anyhow::Result<bool> {
+    let Some(m) = mode else { return Ok(false) };
+    match m.get_ref().as_str() {
+        "thread" => Ok(false),
+        "process" if shared => Err(here.at(
+            m,
+            &format!("{key}.mode"),
+            "is \"process\", but this schedule's sessions share one DuckDB instance (a DuckDB-file catalog, \
+                which one process at a time may write, or instance = \"shared\"), so none can live in a \
+                process of its own: remove the key, or use a Postgres or SQLite catalog.",
+        )),
+        "process" => Ok(true),
+        other => Err(here.at(
+            m,
+            &format!("{key}.mode"),
+            &format!(
+                "is \"{other}\"; allowed: \"thread\" (default: the session's DuckDB instance on a thread of \
+                    the runner) or \"process\" (in a child process of its own)."
+            ),
+        )),
+    }
 }
 
 fn validate_steps(raw: &[Spanned<RawStep>], sessions: &[SessionSpec], here: &Locator) -> anyhow::Result<Vec<StepSpec>> {

@@ -5,8 +5,9 @@
 //! is interrupted, and a session that will not end is left behind, said so, never waited on.
 
 use super::fresh::{FreshLake, Place};
-use super::model::{Schedule, SessionKind};
+use super::model::{Schedule, SessionKind, SessionSpec};
 use super::outcome::{InvariantResult, PermutationResult, StepResult, StepStatus};
+use super::process::{ProcessConn, ProcessSpec};
 use super::session::{Conn, Done, Returned, Session};
 use crate::util::deadline::run_with_deadline;
 use std::collections::BTreeSet;
@@ -46,6 +47,7 @@ pub fn run_permutation(ctx: &Context, p: usize, repeat: u32) -> PermutationResul
         mismatches: Vec::new(),
         matched: false,
         seconds: 0.0,
+        session_pids: Default::default(),
     };
     match ctx.place.fresh(repeat, p + 1) {
         Ok(lake) => {
@@ -76,6 +78,7 @@ fn run_on(ctx: &Context, lake: &FreshLake, p: usize, repeat: u32, result: &mut P
         }
     };
     drop(done_tx);
+    result.session_pids = sessions.iter().filter_map(|s| Some((s.name.clone(), s.pid?))).collect();
     let mut run = Lockstep {
         schedule: s,
         order: &s.permutations[p],
@@ -144,10 +147,12 @@ fn open_sessions(
     let mut out = Vec::new();
     for spec in &s.sessions {
         let conn = match spec.kind {
+            SessionKind::Duckdb if spec.process => Conn::Process(process_session(lake, spec, app, mask)?),
             SessionKind::Duckdb => Conn::Duckdb(duckdb(&spec.name)?),
             SessionKind::Catalog => Conn::Postgres(catalog_session(lake, &format!("{app}-{}", spec.name), &spec.name)?),
         };
-        for sql in &spec.connect_sql {
+        // A process session ran its connect statements as it started.
+        for sql in spec.connect_sql.iter().filter(|_| !spec.process) {
             if let Returned::Error { message, .. } = conn.run(sql, &**mask) {
                 return Err(crate::error::bad_input(format!(
                     "session {}: its connect statement `{sql}` failed: {message}",
@@ -158,6 +163,18 @@ fn open_sessions(
         out.push(Session::start(&spec.name, conn, done.clone(), mask.clone())?);
     }
     Ok(out)
+}
+
+/// A session's instance in a child process of its own, connect statements run.
+fn process_session(lake: &FreshLake, spec: &SessionSpec, app: &str, mask: &Mask) -> anyhow::Result<ProcessConn> {
+    let process = ProcessSpec {
+        session: spec.name.clone(),
+        target: (*lake.target).clone(),
+        application_name: format!("{app}-{}", spec.name),
+        attach_options: lake.attach_options.clone(),
+        connect_sql: spec.connect_sql.clone(),
+    };
+    ProcessConn::start(&process, OPEN_LIMIT, &**mask)
 }
 
 fn open_instance(lake: &FreshLake, app: &str) -> anyhow::Result<duckdb::Connection> {

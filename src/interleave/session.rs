@@ -1,9 +1,11 @@
 //! One session of a permutation: a thread that owns its connection (a DuckDB instance
-//! attached to the lake, or a direct Postgres connection to the catalog) and runs the
+//! attached to the lake, the same in a child process, or a direct Postgres connection to
+//! the catalog) and runs the
 //! steps it is sent, one at a time, reporting each outcome on the runner's channel. The
 //! runner never waits on a session without a deadline: a step that does not return is
 //! recorded as blocked, and an interrupt (DuckDB) or a cancel (Postgres) ends it at the end.
 
+use super::process::{ProcessConn, ProcessInterrupt};
 use crate::history::error_class::classify;
 use serde::{Deserialize, Serialize};
 use std::sync::mpsc::Sender;
@@ -38,6 +40,8 @@ pub struct Done {
 /// A running session: its command channel, how to interrupt it, its thread.
 pub struct Session {
     pub name: String,
+    /// Its process, when it has one of its own (`mode = "process"`).
+    pub pid: Option<u32>,
     commands: Sender<Command>,
     interrupt: Interrupt,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -48,12 +52,15 @@ pub struct Session {
 pub enum Interrupt {
     Duckdb(Arc<duckdb::InterruptHandle>),
     Postgres(tokio_postgres::CancelToken),
+    Process(ProcessInterrupt),
 }
 
 /// A connection a session runs steps on.
 pub enum Conn {
     Duckdb(duckdb::Connection),
     Postgres(tokio_postgres::Client),
+    /// A DuckDB instance in a child process (`mode = "process"`).
+    Process(ProcessConn),
 }
 
 const SAMPLE_ROWS: usize = 5;
@@ -64,6 +71,15 @@ impl Conn {
         match self {
             Conn::Duckdb(c) => Interrupt::Duckdb(c.interrupt_handle()),
             Conn::Postgres(c) => Interrupt::Postgres(c.cancel_token()),
+            Conn::Process(c) => Interrupt::Process(c.interrupt()),
+        }
+    }
+
+    /// The process the session's statements run in, when it is not the runner's.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Conn::Process(c) => Some(c.pid),
+            _ => None,
         }
     }
 
@@ -72,6 +88,10 @@ impl Conn {
         let result = match self {
             Conn::Duckdb(c) => run_duckdb(c, sql),
             Conn::Postgres(c) => run_postgres(c, sql),
+            Conn::Process(c) => match c.run(sql) {
+                Returned::Error { message, .. } => Err(message),
+                ok => Ok(ok),
+            },
         };
         result.unwrap_or_else(|message| {
             let message = mask(&message);
@@ -191,7 +211,7 @@ impl Session {
         mask: Arc<dyn Fn(&str) -> String + Send + Sync>,
     ) -> anyhow::Result<Session> {
         let (tx, rx) = std::sync::mpsc::channel::<Command>();
-        let interrupt = conn.interrupt();
+        let (interrupt, pid) = (conn.interrupt(), conn.pid());
         let thread = std::thread::Builder::new()
             .name(format!("il-{name}").chars().take(15).collect())
             .spawn(move || {
@@ -207,6 +227,7 @@ impl Session {
             })?;
         Ok(Session {
             name: name.to_string(),
+            pid,
             commands: tx,
             interrupt,
             thread: Some(thread),
@@ -223,6 +244,7 @@ impl Session {
     pub fn interrupt(&self) {
         match &self.interrupt {
             Interrupt::Duckdb(h) => h.interrupt(),
+            Interrupt::Process(p) => p.interrupt(),
             Interrupt::Postgres(token) => {
                 let token = token.clone();
                 let _ = crate::runtime::block_on(async move {
@@ -237,20 +259,40 @@ impl Session {
     }
 
     /// Ends the session: its thread closes the connection. Waits at most `limit`; a thread
-    /// still stuck then is left behind (and said so) rather than hanging the run.
+    /// still stuck then is left behind (and said so) rather than hanging the run, unless it
+    /// waits on a process of its own, which is then killed (and the thread ends with it).
     pub fn close(mut self, limit: std::time::Duration) -> bool {
         let (closed, _) = std::sync::mpsc::channel();
         drop(std::mem::replace(&mut self.commands, closed));
         let Some(handle) = self.thread.take() else { return true };
-        let until = Instant::now() + limit;
-        while !handle.is_finished() {
-            if Instant::now() >= until {
-                tracing::warn!("session {} did not end within {:?}; left behind", self.name, limit);
-                return false;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+        if finished_within(&handle, limit) {
+            let _ = handle.join();
+            return true;
         }
-        let _ = handle.join();
-        true
+        if let Interrupt::Process(p) = &self.interrupt {
+            tracing::warn!(
+                "session {} did not end within {:?}; its process is killed",
+                self.name,
+                limit
+            );
+            p.kill();
+            if finished_within(&handle, std::time::Duration::from_secs(2)) {
+                let _ = handle.join();
+                return true;
+            }
+        }
+        tracing::warn!("session {} did not end within {:?}; left behind", self.name, limit);
+        false
     }
+}
+
+fn finished_within(handle: &std::thread::JoinHandle<()>, limit: std::time::Duration) -> bool {
+    let until = Instant::now() + limit;
+    while !handle.is_finished() {
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
 }

@@ -49,6 +49,9 @@ pub fn to_toml(s: &Schedule) -> String {
     }
     for session in &s.sessions {
         let _ = writeln!(out, "\n[[sessions]]\nname = {}", lit(&session.name));
+        if session.process {
+            out.push_str("mode = \"process\"\n");
+        }
         if session.kind == SessionKind::Catalog {
             out.push_str("kind = \"catalog\"\n");
         }
