@@ -104,15 +104,20 @@ impl Conn {
 }
 
 /// Transaction control and DDL run as a batch; anything else is prepared so its rows (a
-/// query's) or its changed-row count (DML's) can be reported.
+/// query's) or its changed-row count (DML's) can be reported. Several statements in one
+/// step run in order, and the step reports the last one's (`USE s; SELECT …`).
 fn run_duckdb(conn: &duckdb::Connection, sql: &str) -> Result<Returned, String> {
+    let statements = crate::util::split_statements(sql);
+    if let Some((last, before)) = statements.split_last().filter(|(_, before)| !before.is_empty()) {
+        conn.execute_batch(&before.join(";\n")).map_err(|e| e.to_string())?;
+        return run_duckdb(conn, last);
+    }
     let first = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
     let batch = [
         "BEGIN", "COMMIT", "ROLLBACK", "ABORT", "START", "END", "SET", "RESET", "USE", "CREATE", "DROP", "ALTER",
         "ATTACH", "DETACH", "LOAD",
     ];
-    let several = sql.trim().trim_end_matches(';').contains(';');
-    if several || batch.contains(&first.as_str()) {
+    if batch.contains(&first.as_str()) {
         conn.execute_batch(sql).map_err(|e| e.to_string())?;
         return Ok(Returned::Ok {
             rows: None,

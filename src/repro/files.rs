@@ -158,18 +158,24 @@ pub fn sqllogictest(s: &Schedule) -> String {
     for &k in &s.permutations[0] {
         let step = &s.steps[k];
         let con = step.session + 1;
-        if step.sql.trim().eq_ignore_ascii_case("COMMIT") {
+        let must = step.expect == Some(crate::interleave::model::Expect::Ok);
+        if step.sql.trim().eq_ignore_ascii_case("COMMIT") && !must {
             let _ = write!(out, "statement maybe con{con}\nCOMMIT\n----\nTransaction conflict\n\n");
         } else {
             let _ = write!(out, "statement ok con{con}\n{}\n\n", step.sql.trim());
         }
     }
     for inv in &s.invariants {
+        // Statements before the query (`USE lake."s"`) as statements of their own.
+        let mut statements = crate::util::split_statements(&inv.sql);
+        let query = statements.pop().unwrap_or_default();
+        let _ = writeln!(out, "# {}", inv.name);
+        for sql in statements {
+            let _ = write!(out, "statement ok\n{sql}\n\n");
+        }
         let _ = write!(
             out,
-            "# {}\nquery I\nSELECT count(*) FROM ({})\n----\n{}\n\n",
-            inv.name,
-            inv.sql,
+            "query I\nSELECT count(*) FROM ({query})\n----\n{}\n\n",
             inv.expect_rows.unwrap_or(0)
         );
     }
@@ -274,11 +280,12 @@ mod tests {
             },
             connect_sql: vec!["SET ducklake_max_retry_count = 100".into()],
             setup: vec!["CREATE TABLE lake.t (k VARCHAR)".into()],
-            finding_invariant: crate::interleave::model::InvariantSpec {
+            finding_invariants: vec![crate::interleave::model::InvariantSpec {
                 name: "duplicate_keys".into(),
-                sql: "SELECT k FROM lake.t GROUP BY k HAVING count(*) > 1".into(),
+                sql: "USE lake.main; SELECT k FROM t GROUP BY k HAVING count(*) > 1".into(),
                 expect_rows: Some(0),
-            },
+            }],
+            must_commit: [(2, 0)].into(),
         };
         replay::schedule(&base, &[plan(1, 1.0), plan(2, 2.0)])
     }
@@ -300,9 +307,15 @@ mod tests {
             t.contains("statement maybe con1\nCOMMIT\n----\nTransaction conflict"),
             "{t}"
         );
-        assert!(t.ends_with(
-            "query I\nSELECT count(*) FROM (SELECT k FROM lake.t GROUP BY k HAVING count(*) > 1)\n----\n0\n\n"
-        ));
+        // w2 t0 must commit: no `maybe` for it.
+        assert!(t.contains("statement ok con2\nCOMMIT\n"), "{t}");
+        assert!(
+            t.ends_with(
+                "# duplicate_keys\nstatement ok\nUSE lake.main\n\nquery I\nSELECT count(*) FROM (SELECT k FROM t \
+                 GROUP BY k HAVING count(*) > 1)\n----\n0\n\n"
+            ),
+            "{t}"
+        );
     }
 
     #[test]

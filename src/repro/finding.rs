@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The checks `repro` can turn into an invariant, so far.
-pub const ENCODED: &[&str] = &["upsert_keys"];
+pub const ENCODED: &[&str] = &["upsert_keys", "sql_statements"];
 
 /// At most this many transactions go into a replay: the named ones first, then the
 /// overlapping ones in the order they started. More would make every shrinking step slow.
@@ -35,7 +35,10 @@ pub struct Finding {
     pub check: String,
     pub summary: String,
     pub txns: Vec<Seen>,
-    pub invariant: InvariantSpec,
+    /// What the lake shows afterwards when the failure is there again.
+    pub invariants: Vec<InvariantSpec>,
+    /// Transactions whose COMMIT must succeed for a run to show the failure.
+    pub must_commit: BTreeSet<(u32, u64)>,
 }
 
 /// The run's report, read back.
@@ -77,11 +80,19 @@ pub fn find(failed: &[&CheckResult], facts: &RunFacts) -> anyhow::Result<Finding
             ENCODED.join(", ")
         )));
     };
-    let mut named = named_in(&check.evidence.to_string());
-    named.extend(holders_of_duplicates(check, facts));
+    let (named, invariants, must_commit) = if check.name == "sql_statements" {
+        let f = super::sql_check::find(check, facts)?;
+        (f.named, f.invariants, f.must_commit)
+    } else {
+        let mut named = named_in(&check.evidence.to_string());
+        named.extend(holders_of_duplicates(check, facts));
+        let invariant = duplicate_keys(&facts.record.table, facts.run_id());
+        (named, vec![invariant], BTreeSet::new())
+    };
     if named.is_empty() {
         return Err(bad_input(format!(
-            "the failed check {}'s evidence names no transaction (`wN tM`), so there is nothing to replay.",
+            "the failed check {}'s evidence names no committed transaction (`wN tM`), so there is nothing to \
+            replay.",
             check.name
         )));
     }
@@ -89,7 +100,8 @@ pub fn find(failed: &[&CheckResult], facts: &RunFacts) -> anyhow::Result<Finding
         check: check.name.clone(),
         summary: check.summary.clone(),
         txns: chosen(&facts.txns, &named),
-        invariant: duplicate_keys(&facts.record.table, facts.run_id()),
+        invariants,
+        must_commit,
     })
 }
 

@@ -1,7 +1,8 @@
 //! `repro RUN_DIR`: from a stress run whose check failed, the smallest interleaving schedule
 //! that still fails, and the same as files others can run (issue 23 part 3).
 //!
-//! - `finding` the failed check, the transactions its evidence names and their neighbours
+//! - `finding` the failed check, the transactions its evidence names and their neighbours;
+//!   `sql_check` the sql workload's check query as invariants
 //! - `replay`  those transactions as a schedule, their SQL rebuilt, ordered as the history saw
 //! - `shrink`  delta debugging over transactions, then statements, then rows
 //! - `files`   repro.toml, repro.sql, repro.test, repro.md; `python` repro.py
@@ -11,6 +12,7 @@ pub mod finding;
 pub mod python;
 pub mod replay;
 pub mod shrink;
+pub mod sql_check;
 
 use crate::interleave::outcome::PermutationResult;
 use crate::interleave::{InterleaveReport, Prepared, Schedule};
@@ -44,9 +46,12 @@ impl Tally {
     }
 }
 
-/// Whether a run showed the failure: an invariant ran and did not get what it expects.
+/// Whether a run showed the failure: an invariant ran and did not get what it expects,
+/// and every step that expects something (a COMMIT that must succeed) got it.
 pub fn showed_failure(r: &PermutationResult) -> bool {
-    r.setup_error.is_none() && r.invariants.iter().any(|i| i.error.is_none() && !i.matched)
+    r.setup_error.is_none()
+        && r.steps.iter().all(|s| s.matched != Some(false))
+        && r.invariants.iter().any(|i| i.error.is_none() && !i.matched)
 }
 
 fn could_not_judge(r: &PermutationResult) -> bool {

@@ -114,6 +114,7 @@ def main():
         for sql in s["connect_sql"]:
             sessions[s["name"]].con.execute(sql)
     timeout = SPEC["step_timeout_seconds"]
+    spoiled = []  # steps that had to succeed (a COMMIT whose effect the invariant judges) and did not
     for i, step in enumerate(SPEC["steps"], 1):
         s = sessions[step["session"]]
         if s.pending is not None:
@@ -126,6 +127,8 @@ def main():
             s.pending = step["name"]
             got = "blocked"
         print(f"{i:3} {step['name']:<24} {got}")
+        if step["must_succeed"] and not got.startswith("ok"):
+            spoiled.append(step["name"])
     for s in sessions.values():
         if s.pending is not None:
             print(f"  {s.pending}: {s.wait(timeout) or 'still blocked'}")
@@ -138,6 +141,10 @@ def main():
         print(f"invariant {inv['name']}: {len(rows)} rows (expect {inv['expect_rows']}): {'ok' if ok else 'FAILED'}")
         for r in rows[:5]:
             print("   ", r)
+    if failed and spoiled:
+        print(f"not reproduced: {', '.join(spoiled)} did not succeed, so the invariant judged a transaction "
+              "that never committed")
+        failed = False
     print("REPRODUCED" if failed else "not reproduced")
     sys.stdout.flush()
     os._exit(1 if failed else 0)  # a session still blocked must not keep the process alive
@@ -157,7 +164,9 @@ pub fn script(schedule: &Schedule, run_id: &str, check: &str) -> anyhow::Result<
         .iter()
         .map(|&i| {
             let s = &schedule.steps[i];
-            serde_json::json!({"session": schedule.sessions[s.session].name, "name": s.name, "sql": s.sql})
+            let must = s.expect == Some(crate::interleave::model::Expect::Ok);
+            let session = &schedule.sessions[s.session].name;
+            serde_json::json!({"session": session, "name": s.name, "sql": s.sql, "must_succeed": must})
         })
         .collect();
     let title = format!("Reproducer of run {run_id}: check {check} ({})", schedule.name);

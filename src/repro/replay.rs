@@ -68,7 +68,7 @@ impl Rows {
     /// cannot, or that leaves no row or a different number of statements.
     pub fn with_rows(&self, plan: &TxnPlan, rows: &[usize]) -> Option<TxnPlan> {
         let sql = self.generator.txn_sql_rows(&self.run_id, plan.writer, plan.txn, rows)?;
-        let generated = split_statements(&sql);
+        let generated = crate::util::split_statements(&sql);
         (generated.len() == plan.generated.len()).then(|| TxnPlan {
             generated,
             rows: Some(rows.to_vec()),
@@ -95,7 +95,9 @@ pub struct Base {
     pub lake: ScheduleLake,
     pub connect_sql: Vec<String>,
     pub setup: Vec<String>,
-    pub finding_invariant: crate::interleave::model::InvariantSpec,
+    pub finding_invariants: Vec<crate::interleave::model::InvariantSpec>,
+    /// Transactions whose COMMIT step expects `ok` (see `Finding::must_commit`).
+    pub must_commit: std::collections::BTreeSet<(u32, u64)>,
 }
 
 /// Each chosen transaction's statements, rebuilt by the run's workload.
@@ -106,7 +108,7 @@ pub fn plans(finding: &Finding, spec: &WorkloadSpec, table: &str, run_id: &str) 
         .txns
         .iter()
         .map(|s: &Seen| {
-            let statements = split_statements(&generator.txn_sql(run_id, s.writer, s.txn));
+            let statements = crate::util::split_statements(&generator.txn_sql(run_id, s.writer, s.txn));
             if statements.is_empty() {
                 return Err(crate::error::bad_input(format!(
                     "the {} workload does not rebuild its SQL from (run, writer, transaction), so w{} t{} \
@@ -140,8 +142,13 @@ pub fn base(report: &Report, finding: &Finding, run_id: &str) -> Base {
         format!("SET ducklake_retry_backoff = {}", r.retry_backoff),
     ];
     connect_sql.extend(s.client.settings.iter().map(|(k, v)| format!("SET {k} = {v}")));
+    connect_sql.extend(s.workload.kind.connect_sql(&s.workload));
     let table = &s.lake.table;
-    let mut setup = vec![crate::workload::create_sql(&s.workload, table)];
+    // The user's own tables (the sql workload) are made by its set-up, the seed below.
+    let mut setup: Vec<String> = (s.workload.kind.table() != crate::workload::Table::Own)
+        .then(|| crate::workload::create_sql(&s.workload, table))
+        .into_iter()
+        .collect();
     if let Some(n) = s.lake.table_data_inlining_row_limit {
         setup.push(crate::util::lake_table::inlining_limit_sql(table, n));
     }
@@ -160,30 +167,9 @@ pub fn base(report: &Report, finding: &Finding, run_id: &str) -> Base {
         },
         connect_sql,
         setup,
-        finding_invariant: finding.invariant.clone(),
+        finding_invariants: finding.invariants.clone(),
+        must_commit: finding.must_commit.clone(),
     }
-}
-
-/// The statements of a batch, split at semicolons outside quotes.
-pub fn split_statements(sql: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quote) = (Vec::new(), String::new(), None::<char>);
-    for c in sql.chars() {
-        match (quote, c) {
-            (None, ';') => {
-                out.push(std::mem::take(&mut cur));
-                continue;
-            }
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-        cur.push(c);
-    }
-    out.push(cur);
-    out.into_iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 /// The session of a writer.
@@ -230,10 +216,11 @@ pub fn schedule(base: &Base, plans: &[TxnPlan]) -> Schedule {
                 step(format!("{prefix}_q{}", i + 1), sql),
             ));
         }
-        timed.push((
-            (p.commit_at, p.writer, p.txn, usize::MAX),
-            step(format!("{prefix}_commit"), "COMMIT"),
-        ));
+        let mut commit = step(format!("{prefix}_commit"), "COMMIT");
+        if base.must_commit.contains(&(p.writer, p.txn)) {
+            commit.expect = Some(crate::interleave::model::Expect::Ok);
+        }
+        timed.push(((p.commit_at, p.writer, p.txn, usize::MAX), commit));
     }
     timed.sort_by(|(a, _), (b, _)| a.0.total_cmp(&b.0).then((a.1, a.2, a.3).cmp(&(b.1, b.2, b.3))));
     // Steps in file order per session (the runner's sessions run their steps in that order).
@@ -252,7 +239,7 @@ pub fn schedule(base: &Base, plans: &[TxnPlan]) -> Schedule {
         steps,
         all_permutations: false,
         step_timeout: STEP_TIMEOUT,
-        invariants: vec![base.finding_invariant.clone()],
+        invariants: base.finding_invariants.clone(),
     }
 }
 
@@ -277,14 +264,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batches_split_outside_quotes_only() {
-        assert_eq!(
-            split_statements("DELETE FROM t WHERE a = 'x;y'; INSERT INTO \"t;\" VALUES (1);  "),
-            vec!["DELETE FROM t WHERE a = 'x;y'", "INSERT INTO \"t;\" VALUES (1)"]
-        );
-    }
-
-    #[test]
     fn steps_follow_the_history_begin_and_statements_at_invoke_commit_at_complete() {
         let plan = |writer, begin_at, commit_at| {
             TxnPlan::new(writer, 0, vec!["DELETE".into(), "INSERT".into()], begin_at, commit_at)
@@ -300,11 +279,12 @@ mod tests {
             },
             connect_sql: vec![],
             setup: vec![],
-            finding_invariant: crate::interleave::model::InvariantSpec {
+            finding_invariants: vec![crate::interleave::model::InvariantSpec {
                 name: "i".into(),
                 sql: "SELECT 1".into(),
                 expect_rows: Some(0),
-            },
+            }],
+            must_commit: [(1, 0)].into(),
         };
         let s = schedule(&base, &[plan(2, 0.01, 0.5), plan(1, 0.02, 0.4)]);
         let names: Vec<&str> = s.permutations[0].iter().map(|&i| s.steps[i].name.as_str()).collect();
@@ -322,6 +302,10 @@ mod tests {
             ]
         );
         assert_eq!(s.sessions.len(), 2);
+        // w1 t0 must commit for a run to count; w2 t0 may fail.
+        let expect = |name: &str| s.steps.iter().find(|x| x.name == name).unwrap().expect;
+        assert_eq!(expect("w1_t0_commit"), Some(crate::interleave::model::Expect::Ok));
+        assert_eq!(expect("w2_t0_commit"), None);
         assert_eq!(s.sessions[s.steps[0].session].name, "w2");
         let text = crate::interleave::write::to_toml(&s);
         crate::interleave::parse::parse_str(&text, "repro.toml").unwrap();

@@ -166,6 +166,12 @@ pub trait Workload: Sync {
     /// The transactions of one writer.
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator>;
 
+    /// What a connection runs before this workload's SQL means what it meant in the run
+    /// (the sql workload's `USE lake."<schema>"`): `repro` runs it in every session.
+    fn connect_sql(&self, _spec: &WorkloadSpec) -> Vec<String> {
+        Vec::new()
+    }
+
     fn table(&self) -> Table {
         self.about().table
     }

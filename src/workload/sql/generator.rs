@@ -94,6 +94,13 @@ impl SqlWorkload {
         }
     }
 
+    /// The transaction's statements, rendered, in order.
+    pub fn txn_sql(&self, run_id: &str, writer: u32, txn: u64) -> String {
+        let values = self.values(run_id, writer, txn);
+        let statements: Vec<String> = self.spec.statements.iter().map(|t| values.render(t)).collect();
+        statements.join(";\n")
+    }
+
     /// The run's schema first (per transaction: cheap, and no reconnect can lose it), then
     /// each statement on its own, in order: an error names the statement that failed.
     pub fn run_txn(&self, conn: &duckdb::Connection, run_id: &str, writer: u32, txn: u64) -> Result<(), String> {

@@ -49,12 +49,22 @@ impl Workload for Sql {
     fn generator(&self, spec: &WorkloadSpec, table: &str) -> Box<dyn Generator> {
         Box::new(SqlWorkload::new(spec, table))
     }
+
+    fn connect_sql(&self, spec: &WorkloadSpec) -> Vec<String> {
+        vec![use_sql(spec.sql.as_ref().map_or("main", |s| s.schema.as_str()))]
+    }
 }
 
 impl Generator for SqlWorkload {
     // What the user's statements write is theirs to say.
     fn rows_for(&self, _writer: u32) -> u32 {
         0
+    }
+
+    /// The statements as a writer ran them (after its `USE` of the run's schema), for
+    /// `repro`; writers run them one by one (`run_txn`), to name the one that failed.
+    fn txn_sql(&self, run_id: &str, writer: u32, txn: u64) -> String {
+        SqlWorkload::txn_sql(self, run_id, writer, txn)
     }
 
     fn run_txn(&self, conn: &duckdb::Connection, run_id: &str, writer: u32, txn: u64) -> Result<(), String> {
