@@ -10,20 +10,20 @@ use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// An `upsert-empty` run whose upsert_keys check failed (reported as known). The writers
-/// may happen to run one after the other, and then nothing is duplicated: up to 4 tries.
+/// The directory of the first of `tries` runs of `file` whose check `name` ended `status`:
+/// the writers of a race may happen to run one after the other, and then nothing breaks.
+fn run_until(env: &SharedEnv, results: &Path, file: &Path, (name, status): (&str, &str), tries: u32) -> PathBuf {
+    (0..tries)
+        .map(|_| run(file, results, &["--env-file", &env.env_arg()]))
+        .find(|ran| check(&ran.report(), name) == status)
+        .unwrap_or_else(|| panic!("{tries} runs of {} and {name} never {status}", file.display()))
+        .run_dir()
+}
+
+/// An `upsert-empty` run whose upsert_keys check failed (reported as known).
 fn failed_upsert_run(env: &SharedEnv, results: &Path) -> PathBuf {
-    for _ in 0..4 {
-        let ran = run(
-            &repo().join("scenarios/upsert-empty.toml"),
-            results,
-            &["--env-file", &env.env_arg()],
-        );
-        if check(&ran.report(), "upsert_keys") == "known" {
-            return ran.run_dir();
-        }
-    }
-    panic!("4 runs of upsert-empty and no duplicated key: the race did not happen");
+    let file = repo().join("scenarios/upsert-empty.toml");
+    run_until(env, results, &file, ("upsert_keys", "known"), 4)
 }
 
 fn repro(run_dir: &Path, env: &SharedEnv) -> Ran {
@@ -154,11 +154,7 @@ fn a_failed_sql_check_replays_the_users_statements_and_shrinks_to_two_sessions()
     let env = SharedEnv::up();
     let results = tempdir();
     let file = scenario(results.path(), "sql-upsert-empty", SQL_UPSERT);
-    let run_dir = (0..4)
-        .map(|_| run(&file, results.path(), &["--env-file", &env.env_arg()]))
-        .find(|ran| check(&ran.report(), "sql_statements") == "fail")
-        .expect("4 runs and no duplicated key: the race did not happen")
-        .run_dir();
+    let run_dir = run_until(&env, results.path(), &file, ("sql_statements", "fail"), 4);
     let ran = repro(&run_dir, &env);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let dir = run_dir.join("repro");
@@ -221,11 +217,8 @@ fn a_check_that_fails_serially_too_is_said_to_need_no_race() {
             "SELECT * FROM items WHERE w = {writer} AND t = {txn}\"\nexpect_rows = 3",
         );
     let file = scenario(results.path(), "sql-own-rows", &toml);
-    let run_dir = (0..3)
-        .map(|_| run(&file, results.path(), &["--env-file", &env.env_arg()]))
-        .find(|ran| check(&ran.report(), "sql_statements") == "fail")
-        .expect("a later upsert deletes the rows an earlier one checks")
-        .run_dir();
+    // A later upsert deletes the rows an earlier one checks.
+    let run_dir = run_until(&env, results.path(), &file, ("sql_statements", "fail"), 3);
     let ran = repro(&run_dir, &env);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     assert!(ran.stdout.contains("it needs no race"), "{}", ran.explain());
