@@ -5,7 +5,8 @@
 //!
 //! - `model`     the validated form; `parse` from TOML (file:line errors); `permute` the orders
 //! - `fresh`     a fresh lake per permutation (catalog schema or file, data path)
-//! - `session`   a session's thread and connection; `process` the same in a child process
+//! - `session`   a session's thread and connection; `process` the same in a child process;
+//!   `statement` one statement and what it returned, for both
 //! - `runner`    one permutation in lock-step
 //! - `outcome`   what a permutation did and whether it matched; `report`, `render` its formats
 //! - `compare`   two sets of reports, permutation by permutation
@@ -23,6 +24,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod statement;
 pub mod write;
 
 pub use model::Schedule;

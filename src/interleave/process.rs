@@ -9,7 +9,7 @@
 //! the answer, so the session thread, its deadlines and its outcomes are the same as for a
 //! thread session.
 
-use super::session::Returned;
+use super::statement::{run_duckdb, Returned};
 use crate::lake::LakeTarget;
 use crate::util::LockExt;
 use serde::{Deserialize, Serialize};
@@ -245,12 +245,13 @@ pub fn main() -> anyhow::Result<i32> {
             }
         }
     });
-    let conn = super::session::Conn::Duckdb(conn);
     for sql in todo {
-        // Secrets are masked by the runner, which knows them.
-        say(&FromChild::Returned {
-            returned: conn.run(&sql, &|m: &str| m.to_string()),
+        // The runner masks secrets (it knows them) and classifies errors, as for a thread.
+        let returned = run_duckdb(&conn, &sql).unwrap_or_else(|message| Returned::Error {
+            class: String::new(),
+            message,
         });
+        say(&FromChild::Returned { returned });
     }
     Ok(crate::error::exit_code::PASS)
 }

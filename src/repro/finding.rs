@@ -81,7 +81,7 @@ pub fn find(failed: &[&CheckResult], facts: &RunFacts) -> anyhow::Result<Finding
         )));
     };
     let (named, invariants, must_commit) = if check.name == "sql_statements" {
-        let f = super::sql_check::find(check, facts)?;
+        let f = super::sql_check::find(facts, named_in(&check.evidence.to_string()))?;
         (f.named, f.invariants, f.must_commit)
     } else {
         let mut named = named_in(&check.evidence.to_string());

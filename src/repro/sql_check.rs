@@ -8,9 +8,7 @@
 //! that renders the same for every transaction is a property of the lake (a duplicated
 //! key), and is one invariant whoever committed.
 
-use super::finding::named_in;
 use crate::checker::context::RunFacts;
-use crate::checker::CheckResult;
 use crate::error::bad_input;
 use crate::history::Outcome;
 use crate::interleave::model::InvariantSpec;
@@ -26,7 +24,8 @@ pub struct SqlFinding {
     pub must_commit: BTreeSet<(u32, u64)>,
 }
 
-pub fn find(check: &CheckResult, facts: &RunFacts) -> anyhow::Result<SqlFinding> {
+/// `named`: the transactions the failed check's evidence names (`finding::named_in`).
+pub fn find(facts: &RunFacts, named: BTreeSet<(u32, u64)>) -> anyhow::Result<SqlFinding> {
     let spec = facts.record.workload()?;
     let sql = spec
         .sql
@@ -46,10 +45,7 @@ pub fn find(check: &CheckResult, facts: &RunFacts) -> anyhow::Result<SqlFinding>
         .filter(|t| t.outcome == Outcome::Committed)
         .map(|t| (t.writer, t.txn))
         .collect();
-    let named: BTreeSet<(u32, u64)> = named_in(&check.evidence.to_string())
-        .intersection(&committed)
-        .copied()
-        .collect();
+    let named: BTreeSet<(u32, u64)> = named.intersection(&committed).copied().collect();
     let workload = SqlWorkload::new(spec, &facts.record.table);
     let render = |&(w, t): &(u32, u64)| {
         let q = workload.values(facts.run_id(), w, t).render(query);
