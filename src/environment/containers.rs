@@ -13,6 +13,8 @@
 //! says so. Both image kinds must behave like the official ones, as `docker/postgres` and
 //! `docker/garage` do.
 
+pub use super::docker_cli::{docker, S3Kind};
+use super::docker_cli::{docker_binary, DOCKER_CMD_DEADLINE};
 use super::images::{self, Chosen};
 use super::native::BUCKET;
 use super::process::{output_within, wait_until};
@@ -26,13 +28,6 @@ use std::time::{Duration, Instant};
 pub const OWNER_LABEL: &str = "ducklake-stress.owner-pid";
 const HOST_LABEL: &str = "ducklake-stress.host";
 const READY_DEADLINE: Duration = Duration::from_secs(90);
-const DOCKER_CMD_DEADLINE: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum S3Kind {
-    Minio,
-    Garage,
-}
 
 /// The images of one run (see `images`).
 #[derive(Debug, Clone)]
@@ -103,43 +98,6 @@ impl Drop for Containers {
     fn drop(&mut self) {
         self.remove_all();
     }
-}
-
-/// Runs `docker ARGS`, bounded in time; stdout on success, a clear error otherwise.
-pub fn docker(args: &[String]) -> anyhow::Result<String> {
-    let out = output_within(Command::new(docker_binary()).args(args), DOCKER_CMD_DEADLINE).map_err(|e| {
-        environment(format!(
-            "`docker {}` did not run: {e:#}. The docker environment needs the docker command line and \
-            a running Docker engine; without them use the default native environment or --env-file.",
-            args.first().map(String::as_str).unwrap_or("")
-        ))
-    })?;
-    if !out.status.success() {
-        return Err(environment(format!(
-            "`docker {}` failed: {}",
-            shown(args),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The command line for messages, with passwords and secrets masked.
-fn shown(args: &[String]) -> String {
-    args.iter()
-        .map(|a| match a.split_once('=') {
-            Some((k, _)) if k.contains("PASSWORD") || k.contains("SECRET") => format!("{k}=****"),
-            _ => a.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-pub(super) fn docker_binary() -> String {
-    std::env::var("DOCKER")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "docker".into())
 }
 
 fn hostname() -> String {

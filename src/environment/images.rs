@@ -5,7 +5,7 @@
 //! pulled, and when that fails too the error names the one command that builds them.
 //! `--build-images` runs that command first (cached: seconds when the images are current).
 
-use super::containers::{docker, S3Kind};
+use super::docker_cli::{docker, S3Kind};
 use crate::error::{bad_input, environment};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -111,7 +111,7 @@ pub fn resolve(svc: &Service) -> anyhow::Result<Chosen> {
         Pick::Present(chosen) => Ok(chosen),
         Pick::Pull(chosen) => {
             let out = super::process::output_within(
-                Command::new(super::containers::docker_binary()).args(["pull", "--quiet", &chosen.image]),
+                Command::new(super::docker_cli::docker_binary()).args(["pull", "--quiet", &chosen.image]),
                 PULL_DEADLINE,
             );
             match out {

@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod containers;
+pub mod docker_cli;
 pub mod endpoints;
 pub mod existing;
 pub mod garage;

@@ -69,7 +69,10 @@ pub fn prepare(
                 Ok(source)
             })?;
         for s in source.staged {
-            if !staged.iter().any(|x: &crate::lake::staged::Staged| x.name == s.name) {
+            if !staged
+                .iter()
+                .any(|x: &crate::lake::extensions::Staged| x.name == s.name)
+            {
                 staged.push(s);
             }
         }

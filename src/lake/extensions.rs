@@ -6,6 +6,36 @@ use crate::error::environment;
 use crate::scenario::CatalogKind;
 use std::path::{Path, PathBuf};
 
+/// How an extension's copy was verified, as the report says it.
+pub const SIGNATURE: &str = "signature";
+/// `--allow-unsigned-extensions`: a user's own build, loaded without a signature check.
+pub const UNSIGNED_ALLOWED: &str = "unsigned allowed";
+
+/// One extension's private, verified copy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Staged {
+    pub name: String,
+    /// The file the copy was made from: the extension directory's, or the user's.
+    pub origin: PathBuf,
+    /// The read-only copy in the run's scratch directory that every instance loads.
+    pub copy: PathBuf,
+    /// SHA-256 of the verified bytes, hex.
+    pub sha256: String,
+    /// [`SIGNATURE`] or [`UNSIGNED_ALLOWED`].
+    pub verified: String,
+    /// "directory" (the extension directory) or "file" (lake.extensions).
+    pub source: String,
+}
+
+/// What `source.allow_unsigned` means for verification.
+pub fn verification(source: &ExtensionSource) -> &'static str {
+    if source.allow_unsigned {
+        UNSIGNED_ALLOWED
+    } else {
+        SIGNATURE
+    }
+}
+
 /// The extensions a lake with this catalog needs, in load order (see `CatalogKind::extensions`).
 pub fn required(catalog: CatalogKind) -> Vec<&'static str> {
     catalog.extensions()
@@ -27,7 +57,7 @@ pub struct ExtensionSource {
     /// The run's verified private copies (see `staged`): when present, every instance loads
     /// these with signature checks off. A remote worker stages its own.
     #[serde(default)]
-    pub staged: Vec<super::staged::Staged>,
+    pub staged: Vec<Staged>,
 }
 
 impl ExtensionSource {
@@ -207,7 +237,7 @@ pub fn loaded(conn: &duckdb::Connection, source: &ExtensionSource, catalog: Cata
                 (None, None) => (PathBuf::new(), "directory"),
             };
             let sha256 = std::fs::read(&file).map(|b| sha256_hex(&b)).unwrap_or_default();
-            let verified = super::staged::verification(source).to_string();
+            let verified = verification(source).to_string();
             let (file, source) = (file.display().to_string(), from.to_string());
             ExtensionInfo {
                 name: name.to_string(),

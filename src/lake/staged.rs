@@ -7,40 +7,10 @@
 //! (`allow_unsigned_extensions`, which DuckDB keeps per database): a file replaced after
 //! verification is never loaded, because nobody loads the original again.
 
-use super::extensions::{self, required, ExtensionSource};
+use super::extensions::{self, required, verification, ExtensionSource, Staged};
 use crate::error::environment;
 use crate::scenario::CatalogKind;
 use std::path::{Path, PathBuf};
-
-/// How an extension's copy was verified, as the report says it.
-pub const SIGNATURE: &str = "signature";
-/// `--allow-unsigned-extensions`: a user's own build, loaded without a signature check.
-pub const UNSIGNED_ALLOWED: &str = "unsigned allowed";
-
-/// One extension's private, verified copy.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Staged {
-    pub name: String,
-    /// The file the copy was made from: the extension directory's, or the user's.
-    pub origin: PathBuf,
-    /// The read-only copy in the run's scratch directory that every instance loads.
-    pub copy: PathBuf,
-    /// SHA-256 of the verified bytes, hex.
-    pub sha256: String,
-    /// [`SIGNATURE`] or [`UNSIGNED_ALLOWED`].
-    pub verified: String,
-    /// "directory" (the extension directory) or "file" (lake.extensions).
-    pub source: String,
-}
-
-/// What `source.allow_unsigned` means for verification.
-pub fn verification(source: &ExtensionSource) -> &'static str {
-    if source.allow_unsigned {
-        UNSIGNED_ALLOWED
-    } else {
-        SIGNATURE
-    }
-}
 
 /// Verifies every extension file once and makes the private copies every instance of the
 /// run loads, in a directory under `scratch` (the native environment's) or
