@@ -202,6 +202,12 @@ fn a_session_in_its_own_process_blocks_completes_and_is_interrupted_like_a_threa
     let dir = tempdir();
     let in_process = |toml: &str| toml.replacen("name = \"s1\"\n", "name = \"s1\"\nmode = \"process\"\n", 1);
     let file = scenario(dir.path(), "locked-process", &in_process(LOCKED));
+    let checked = Ran::from(bin().arg("validate").arg(&file).output().unwrap());
+    assert!(
+        checked.stdout.contains("2 sessions (1 in a process of its own)"),
+        "{}",
+        checked.explain()
+    );
     let (ran, r) = run_schedule(&file, dir.path(), &[]);
     assert_eq!(ran.code, 0, "{}", ran.explain());
     let pid = r["results"][0]["session_pids"]["s1"]

@@ -33,11 +33,17 @@ pub fn expand_dirs(files: &[PathBuf]) -> Vec<PathBuf> {
 pub fn validate(file: &Path, set: &[Override]) -> i32 {
     match interleave::load_with(file, set) {
         Ok(s) => {
+            let processes = s.sessions.iter().filter(|x| x.process).count();
             println!(
-                "ok: {} (interleaving scenario {}, {} sessions, {} steps, {} permutation(s){})",
+                "ok: {} (interleaving scenario {}, {} sessions{}, {} steps, {} permutation(s){})",
                 file.display(),
                 s.name,
                 s.sessions.len(),
+                if processes > 0 {
+                    format!(" ({processes} in a process of its own)")
+                } else {
+                    String::new()
+                },
                 s.steps.len(),
                 s.permutations.len(),
                 if s.all_permutations { ", every order" } else { "" }
