@@ -24,7 +24,8 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<i32> {
     let facts = RunFacts::load(&args.run_dir)?;
     let found = finding::find(&failed, &facts)?;
     let run_id = facts.run_id().to_string();
-    let plans = replay::plans(&found, facts.record.workload()?, &facts.record.table, &run_id)?;
+    let rows = replay::Rows::new(facts.record.workload()?, &facts.record.table, &run_id);
+    let plans = replay::plans(&found, &rows)?;
     let base = replay::base(&report, &found, &run_id);
     let original = replay::schedule(&base, &plans);
     announce(&found, plans.len(), &original, args.repeat);
@@ -62,7 +63,6 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<i32> {
         println!("{why}");
         Outcome::unshrunk(&original, before_report, Some(why.into()))
     } else {
-        let rows = replay::Rows::new(facts.record.workload()?, &facts.record.table, &run_id);
         shrink_and_confirm(&mut prepared, &base, plans, &rows, &before, &args, &file)?
     };
     let written = Written {
@@ -172,6 +172,6 @@ fn shrink_and_confirm(
         after: Some(after),
         report,
         note: None,
-        rows: shrunk.iter().map(|p| p.rows.as_ref().map(Vec::len)).sum(),
+        rows: repro::rows_of(&shrunk),
     })
 }

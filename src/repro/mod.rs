@@ -130,7 +130,12 @@ pub fn shrink_plans(
 /// the workload counts them).
 pub fn size_of(plans: &[TxnPlan]) -> String {
     let statements: usize = plans.iter().map(|p| p.statements().count()).sum();
-    let rows: Option<usize> = plans.iter().map(|p| p.rows.as_ref().map(Vec::len)).sum();
-    let rows = rows.map(|r| format!(", {r} row(s)")).unwrap_or_default();
+    let rows = rows_of(plans).map(|r| format!(", {r} row(s)")).unwrap_or_default();
     format!("{} transaction(s), {statements} statement(s){rows}", plans.len())
+}
+
+/// The rows `plans` write, where the workload counts them (None: some transaction cannot
+/// write a subset of its rows).
+pub fn rows_of(plans: &[TxnPlan]) -> Option<usize> {
+    plans.iter().map(|p| p.rows.as_ref().map(Vec::len)).sum()
 }

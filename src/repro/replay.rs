@@ -50,10 +50,12 @@ impl TxnPlan {
     }
 }
 
-/// Rebuilds a transaction's statements for a subset of its rows, where the run's workload can.
+/// Rebuilds a transaction's statements from (run, writer, transaction) with the run's
+/// workload: whole, or for a subset of its rows where the workload can.
 pub struct Rows {
     generator: Box<dyn crate::workload::Generator>,
     run_id: String,
+    workload: &'static str,
 }
 
 impl Rows {
@@ -61,6 +63,7 @@ impl Rows {
         Rows {
             generator: crate::workload::generator(spec, table),
             run_id: run_id.to_string(),
+            workload: spec.kind.name(),
         }
     }
 
@@ -101,21 +104,18 @@ pub struct Base {
 }
 
 /// Each chosen transaction's statements, rebuilt by the run's workload.
-pub fn plans(finding: &Finding, spec: &WorkloadSpec, table: &str, run_id: &str) -> anyhow::Result<Vec<TxnPlan>> {
-    let generator = crate::workload::generator(spec, table);
-    let rows = Rows::new(spec, table, run_id);
+pub fn plans(finding: &Finding, rows: &Rows) -> anyhow::Result<Vec<TxnPlan>> {
     finding
         .txns
         .iter()
         .map(|s: &Seen| {
-            let statements = crate::util::split_statements(&generator.txn_sql(run_id, s.writer, s.txn));
+            let sql = rows.generator.txn_sql(&rows.run_id, s.writer, s.txn);
+            let statements = crate::util::split_statements(&sql);
             if statements.is_empty() {
                 return Err(crate::error::bad_input(format!(
                     "the {} workload does not rebuild its SQL from (run, writer, transaction), so w{} t{} \
                     cannot be replayed.",
-                    spec.kind.name(),
-                    s.writer,
-                    s.txn
+                    rows.workload, s.writer, s.txn
                 )));
             }
             let mut plan = TxnPlan::new(
